@@ -1,0 +1,71 @@
+"""ConstraintIR, GrammarIR, enforcement plans and the diagnostics model.
+
+``ananke.ir`` imports none of the other stages.
+"""
+
+from .constraint import (
+    IR_VERSION,
+    Constraint,
+    ConstraintSet,
+    Doc,
+    ExtractedProvenance,
+    Forbid,
+    FunctionName,
+    ImportPolicy,
+    Limit,
+    LLMProvenance,
+    Matches,
+    Module,
+    Naming,
+    Param,
+    Params,
+    Provenance,
+    Require,
+    Returns,
+    Schema,
+    SchemaField,
+    Signature,
+    SourceProvenance,
+    TypeExpr,
+    Validates,
+)
+from .diagnostics import Diagnostic, DiagnosticError, Diagnostics, Label, Severity
+from .plan import Enforcement, Level, Lowered
+from .source import SourceFile, Span
+
+__all__ = [
+    "IR_VERSION",
+    "Constraint",
+    "ConstraintSet",
+    "Diagnostic",
+    "DiagnosticError",
+    "Diagnostics",
+    "Doc",
+    "Enforcement",
+    "ExtractedProvenance",
+    "Forbid",
+    "FunctionName",
+    "ImportPolicy",
+    "LLMProvenance",
+    "Label",
+    "Level",
+    "Limit",
+    "Lowered",
+    "Matches",
+    "Module",
+    "Naming",
+    "Param",
+    "Params",
+    "Provenance",
+    "Require",
+    "Returns",
+    "Schema",
+    "SchemaField",
+    "Severity",
+    "Signature",
+    "SourceFile",
+    "SourceProvenance",
+    "Span",
+    "TypeExpr",
+    "Validates",
+]

@@ -1,0 +1,304 @@
+"""ConstraintIR: what generated code must respect, independent of any grammar engine.
+
+Policy (see ``spec/ir.md``): every node is a frozen msgspec struct that forbids unknown
+fields and omits defaults; unions are tagged (``kind`` for constraints, ``type`` for the
+other families); sequences are tuples. Schema evolution follows msgspec's rules: new fields
+get defaults and go last, tags and field types never change. Bump :data:`IR_VERSION` only
+for a change that older readers cannot decode.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from typing import Literal, TypeVar
+
+import msgspec
+
+from .source import Span
+
+__all__ = [
+    "IR_VERSION",
+    "Constraint",
+    "ConstraintSet",
+    "Doc",
+    "ExtractedProvenance",
+    "Forbid",
+    "FunctionName",
+    "ImportPolicy",
+    "Language",
+    "LLMProvenance",
+    "Limit",
+    "LimitMetric",
+    "Matches",
+    "Module",
+    "Naming",
+    "NamingStyle",
+    "Node",
+    "Param",
+    "Params",
+    "Provenance",
+    "Require",
+    "Returns",
+    "Schema",
+    "SchemaField",
+    "Signature",
+    "SourceProvenance",
+    "Strength",
+    "TypeExpr",
+    "Validates",
+]
+
+IR_VERSION = 1
+"""Version of the serialized ConstraintIR; readers reject a newer one."""
+
+Strength = Literal["hard", "soft"]
+Language = Literal["python"]
+LimitMetric = Literal["lines", "chars", "tokens"]
+NamingStyle = Literal["snake", "camel", "pascal", "screaming"]
+
+_T = TypeVar("_T")
+
+_ID_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[^\s.][^\s]*)*$")
+
+
+class Node(
+    msgspec.Struct, frozen=True, forbid_unknown_fields=True, omit_defaults=True, kw_only=True
+):
+    """Base of every IR node: sets the serialization policy once."""
+
+
+# --- provenance -------------------------------------------------------------------------
+
+
+class SourceProvenance(Node, tag_field="type", tag="source", kw_only=True):
+    """Written by a person in an ``.ariadne`` file."""
+
+    span: Span
+
+
+class ExtractedProvenance(Node, tag_field="type", tag="extracted", kw_only=True):
+    """Inferred by an extractor from code, tests or telemetry."""
+
+    extractor: str
+    file: str
+    line: int
+    evidence: str = ""
+    confidence: float = 1.0
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.confidence <= 1.0:
+            raise ValueError("confidence is between 0 and 1")
+
+
+class LLMProvenance(Node, tag_field="type", tag="llm", kw_only=True):
+    """Proposed by a language model; never trusted above a person's constraint."""
+
+    model: str
+    prompt_hash: str
+
+
+Provenance = SourceProvenance | ExtractedProvenance | LLMProvenance
+
+
+# --- types ------------------------------------------------------------------------------
+
+
+class TypeExpr(Node, kw_only=True):
+    """A language-neutral type: a dotted name with generic arguments (``Result<T, E>``).
+
+    Rendered per target language by ``ananke.languages``.
+    """
+
+    name: str
+    args: tuple[TypeExpr, ...] = ()
+
+    def __str__(self) -> str:
+        if not self.args:
+            return self.name
+        return f"{self.name}<{', '.join(str(a) for a in self.args)}>"
+
+
+class Param(Node, kw_only=True):
+    """One parameter: a name, an optional type and whether it must have a default."""
+
+    name: str
+    type: TypeExpr | None = None
+    default: str | None = None
+    """Source text of the default value, as the target language writes it; None: no default."""
+    kind: Literal["positional", "var_positional", "keyword_only", "var_keyword"] = "positional"
+
+
+class SchemaField(Node, kw_only=True):
+    name: str
+    type: TypeExpr
+    optional: bool = False
+    span: Span | None = None
+
+
+class Schema(Node, kw_only=True):
+    """``schema NAME { field: Type; ... }``: a shape that ``validates:`` can name."""
+
+    name: str
+    fields: tuple[SchemaField, ...]
+    span: Span | None = None
+
+
+# --- constraints ------------------------------------------------------------------------
+
+
+class _ConstraintBase(Node):
+    id: str
+    """Stable id: ``<set>.<property>[.<item>]``, e.g. ``api_handler.forbid.eval``."""
+    provenance: Provenance
+    strength: Strength = "hard"
+    priority: int = 0
+
+    def __post_init__(self) -> None:
+        if not _ID_RE.match(self.id):
+            raise ValueError(f"invalid constraint id {self.id!r}")
+
+
+class Returns(_ConstraintBase, tag_field="kind", tag="returns", kw_only=True):
+    """The function's return type."""
+
+    type: TypeExpr
+
+
+class FunctionName(_ConstraintBase, tag_field="kind", tag="name", kw_only=True):
+    """The function's name."""
+
+    name: str
+
+
+class Params(_ConstraintBase, tag_field="kind", tag="params", kw_only=True):
+    """The function's parameters, in order (``self`` included when written)."""
+
+    params: tuple[Param, ...]
+
+
+class Signature(_ConstraintBase, tag_field="kind", tag="signature", kw_only=True):
+    """Name, parameters and return type together, as one property."""
+
+    name: str
+    params: tuple[Param, ...]
+    returns: TypeExpr | None = None
+    is_async: bool = False
+
+
+class Forbid(_ConstraintBase, tag_field="kind", tag="forbid", kw_only=True):
+    """A name the code must never use (see ``spec/ariadne.md`` for the exact semantics).
+
+    A plain name forbids the bare identifier; a dotted name forbids that qualified
+    reference and importing it.
+    """
+
+    name: str
+
+
+class Require(_ConstraintBase, tag_field="kind", tag="require", kw_only=True):
+    """A name the code must use at least once as a bare identifier or qualified reference."""
+
+    name: str
+
+
+class Limit(_ConstraintBase, tag_field="kind", tag="limit", kw_only=True):
+    """An upper bound on the size of the output."""
+
+    metric: LimitMetric
+    max: int
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.max < 1:
+            raise ValueError("a limit is at least 1")
+
+
+class Naming(_ConstraintBase, tag_field="kind", tag="naming", kw_only=True):
+    """Names the code defines (function and parameter names) follow a style or a regex."""
+
+    style: NamingStyle | None = None
+    pattern: str | None = None
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if (self.style is None) == (self.pattern is None):
+            raise ValueError("naming has exactly one of style and pattern")
+
+
+class ImportPolicy(_ConstraintBase, tag_field="kind", tag="imports", kw_only=True):
+    """Modules the code may import (``allow``; None: any) and must not import (``deny``)."""
+
+    allow: tuple[str, ...] | None = None
+    deny: tuple[str, ...] = ()
+
+
+class Matches(_ConstraintBase, tag_field="kind", tag="matches", kw_only=True):
+    """The whole output must match this regular expression (Python ``re`` syntax)."""
+
+    pattern: str
+
+
+class Validates(_ConstraintBase, tag_field="kind", tag="validates", kw_only=True):
+    """The function must validate its input against ``target`` before using it.
+
+    ``schema`` is set when ``target`` names a schema declared in the module.
+    """
+
+    target: str
+    schema: str | None = None
+
+
+class Doc(_ConstraintBase, tag_field="kind", tag="doc", kw_only=True):
+    """Advisory text for the prompt (``doc`` or ``note``)."""
+
+    text: str
+    role: Literal["doc", "note"] = "doc"
+
+
+Constraint = (
+    Returns
+    | FunctionName
+    | Params
+    | Signature
+    | Forbid
+    | Require
+    | Limit
+    | Naming
+    | ImportPolicy
+    | Matches
+    | Validates
+    | Doc
+)
+
+
+class ConstraintSet(Node, kw_only=True):
+    """One ``constraint NAME { ... }`` block: what one generated function must respect."""
+
+    name: str
+    language: Language = "python"
+    constraints: tuple[Constraint, ...] = ()
+    span: Span | None = None
+    extends: tuple[str, ...] = ()
+
+    def of_kind(self, kind: type[_T]) -> tuple[_T, ...]:
+        return tuple(c for c in self.constraints if isinstance(c, kind))
+
+
+class Module(Node, kw_only=True, omit_defaults=False):
+    """A compiled set of ``.ariadne`` sources: the unit written to a ``.cir`` file."""
+
+    version: int = IR_VERSION
+    sources: tuple[str, ...] = ()
+    sets: tuple[ConstraintSet, ...] = ()
+    schemas: tuple[Schema, ...] = ()
+
+    def content_hash(self) -> str:
+        """SHA-256 of the canonical MessagePack encoding (for caches)."""
+        return hashlib.sha256(msgspec.msgpack.encode(self)).hexdigest()
+
+    def get_set(self, name: str) -> ConstraintSet | None:
+        for s in self.sets:
+            if s.name == name:
+                return s
+        return None

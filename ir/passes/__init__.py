@@ -1,0 +1,1 @@
+"""Placeholder facade; filled in by its stage."""
