@@ -71,13 +71,13 @@ class Node(
 # --- provenance -------------------------------------------------------------------------
 
 
-class SourceProvenance(Node, tag_field="type", tag="source", kw_only=True):
+class SourceProvenance(Node, tag_field="type", tag="source", kw_only=True, frozen=True):
     """Written by a person in an ``.ariadne`` file."""
 
     span: Span
 
 
-class ExtractedProvenance(Node, tag_field="type", tag="extracted", kw_only=True):
+class ExtractedProvenance(Node, tag_field="type", tag="extracted", kw_only=True, frozen=True):
     """Inferred by an extractor from code, tests or telemetry."""
 
     extractor: str
@@ -91,7 +91,7 @@ class ExtractedProvenance(Node, tag_field="type", tag="extracted", kw_only=True)
             raise ValueError("confidence is between 0 and 1")
 
 
-class LLMProvenance(Node, tag_field="type", tag="llm", kw_only=True):
+class LLMProvenance(Node, tag_field="type", tag="llm", kw_only=True, frozen=True):
     """Proposed by a language model; never trusted above a person's constraint."""
 
     model: str
@@ -104,7 +104,7 @@ Provenance = SourceProvenance | ExtractedProvenance | LLMProvenance
 # --- types ------------------------------------------------------------------------------
 
 
-class TypeExpr(Node, kw_only=True):
+class TypeExpr(Node, kw_only=True, frozen=True):
     """A language-neutral type: a dotted name with generic arguments (``Result<T, E>``).
 
     Rendered per target language by ``ananke.languages``.
@@ -119,7 +119,7 @@ class TypeExpr(Node, kw_only=True):
         return f"{self.name}<{', '.join(str(a) for a in self.args)}>"
 
 
-class Param(Node, kw_only=True):
+class Param(Node, kw_only=True, frozen=True):
     """One parameter: a name, an optional type and whether it must have a default."""
 
     name: str
@@ -129,14 +129,14 @@ class Param(Node, kw_only=True):
     kind: Literal["positional", "var_positional", "keyword_only", "var_keyword"] = "positional"
 
 
-class SchemaField(Node, kw_only=True):
+class SchemaField(Node, kw_only=True, frozen=True):
     name: str
     type: TypeExpr
     optional: bool = False
     span: Span | None = None
 
 
-class Schema(Node, kw_only=True):
+class Schema(Node, kw_only=True, frozen=True):
     """``schema NAME { field: Type; ... }``: a shape that ``validates:`` can name."""
 
     name: str
@@ -147,7 +147,7 @@ class Schema(Node, kw_only=True):
 # --- constraints ------------------------------------------------------------------------
 
 
-class _ConstraintBase(Node):
+class _ConstraintBase(Node, frozen=True):
     id: str
     """Stable id: ``<set>.<property>[.<item>]``, e.g. ``api_handler.forbid.eval``."""
     provenance: Provenance
@@ -159,25 +159,25 @@ class _ConstraintBase(Node):
             raise ValueError(f"invalid constraint id {self.id!r}")
 
 
-class Returns(_ConstraintBase, tag_field="kind", tag="returns", kw_only=True):
+class Returns(_ConstraintBase, tag_field="kind", tag="returns", kw_only=True, frozen=True):
     """The function's return type."""
 
     type: TypeExpr
 
 
-class FunctionName(_ConstraintBase, tag_field="kind", tag="name", kw_only=True):
+class FunctionName(_ConstraintBase, tag_field="kind", tag="name", kw_only=True, frozen=True):
     """The function's name."""
 
     name: str
 
 
-class Params(_ConstraintBase, tag_field="kind", tag="params", kw_only=True):
+class Params(_ConstraintBase, tag_field="kind", tag="params", kw_only=True, frozen=True):
     """The function's parameters, in order (``self`` included when written)."""
 
     params: tuple[Param, ...]
 
 
-class Signature(_ConstraintBase, tag_field="kind", tag="signature", kw_only=True):
+class Signature(_ConstraintBase, tag_field="kind", tag="signature", kw_only=True, frozen=True):
     """Name, parameters and return type together, as one property."""
 
     name: str
@@ -186,7 +186,7 @@ class Signature(_ConstraintBase, tag_field="kind", tag="signature", kw_only=True
     is_async: bool = False
 
 
-class Forbid(_ConstraintBase, tag_field="kind", tag="forbid", kw_only=True):
+class Forbid(_ConstraintBase, tag_field="kind", tag="forbid", kw_only=True, frozen=True):
     """A name the code must never use (see ``spec/ariadne.md`` for the exact semantics).
 
     A plain name forbids the bare identifier; a dotted name forbids that qualified
@@ -196,13 +196,13 @@ class Forbid(_ConstraintBase, tag_field="kind", tag="forbid", kw_only=True):
     name: str
 
 
-class Require(_ConstraintBase, tag_field="kind", tag="require", kw_only=True):
+class Require(_ConstraintBase, tag_field="kind", tag="require", kw_only=True, frozen=True):
     """A name the code must use at least once as a bare identifier or qualified reference."""
 
     name: str
 
 
-class Limit(_ConstraintBase, tag_field="kind", tag="limit", kw_only=True):
+class Limit(_ConstraintBase, tag_field="kind", tag="limit", kw_only=True, frozen=True):
     """An upper bound on the size of the output."""
 
     metric: LimitMetric
@@ -214,7 +214,7 @@ class Limit(_ConstraintBase, tag_field="kind", tag="limit", kw_only=True):
             raise ValueError("a limit is at least 1")
 
 
-class Naming(_ConstraintBase, tag_field="kind", tag="naming", kw_only=True):
+class Naming(_ConstraintBase, tag_field="kind", tag="naming", kw_only=True, frozen=True):
     """Names the code defines (function and parameter names) follow a style or a regex."""
 
     style: NamingStyle | None = None
@@ -226,20 +226,20 @@ class Naming(_ConstraintBase, tag_field="kind", tag="naming", kw_only=True):
             raise ValueError("naming has exactly one of style and pattern")
 
 
-class ImportPolicy(_ConstraintBase, tag_field="kind", tag="imports", kw_only=True):
+class ImportPolicy(_ConstraintBase, tag_field="kind", tag="imports", kw_only=True, frozen=True):
     """Modules the code may import (``allow``; None: any) and must not import (``deny``)."""
 
     allow: tuple[str, ...] | None = None
     deny: tuple[str, ...] = ()
 
 
-class Matches(_ConstraintBase, tag_field="kind", tag="matches", kw_only=True):
+class Matches(_ConstraintBase, tag_field="kind", tag="matches", kw_only=True, frozen=True):
     """The whole output must match this regular expression (Python ``re`` syntax)."""
 
     pattern: str
 
 
-class Validates(_ConstraintBase, tag_field="kind", tag="validates", kw_only=True):
+class Validates(_ConstraintBase, tag_field="kind", tag="validates", kw_only=True, frozen=True):
     """The function must validate its input against ``target`` before using it.
 
     ``schema`` is set when ``target`` names a schema declared in the module.
@@ -249,7 +249,7 @@ class Validates(_ConstraintBase, tag_field="kind", tag="validates", kw_only=True
     schema: str | None = None
 
 
-class Doc(_ConstraintBase, tag_field="kind", tag="doc", kw_only=True):
+class Doc(_ConstraintBase, tag_field="kind", tag="doc", kw_only=True, frozen=True):
     """Advisory text for the prompt (``doc`` or ``note``)."""
 
     text: str
@@ -272,7 +272,7 @@ Constraint = (
 )
 
 
-class ConstraintSet(Node, kw_only=True):
+class ConstraintSet(Node, kw_only=True, frozen=True):
     """One ``constraint NAME { ... }`` block: what one generated function must respect."""
 
     name: str
@@ -285,7 +285,7 @@ class ConstraintSet(Node, kw_only=True):
         return tuple(c for c in self.constraints if isinstance(c, kind))
 
 
-class Module(Node, kw_only=True, omit_defaults=False):
+class Module(Node, kw_only=True, omit_defaults=False, frozen=True):
     """A compiled set of ``.ariadne`` sources: the unit written to a ``.cir`` file."""
 
     version: int = IR_VERSION

@@ -52,13 +52,13 @@ class GNode(
     """Base of grammar expressions."""
 
 
-class Lit(GNode, tag="lit", kw_only=True):
+class Lit(GNode, tag="lit", kw_only=True, frozen=True):
     """An exact string."""
 
     text: str
 
 
-class CharClass(GNode, tag="class", kw_only=True):
+class CharClass(GNode, tag="class", kw_only=True, frozen=True):
     """A set of code points given as inclusive ranges; ``negated`` takes the complement."""
 
     ranges: tuple[tuple[int, int], ...]
@@ -70,27 +70,27 @@ class CharClass(GNode, tag="class", kw_only=True):
                 raise ValueError(f"bad character range {lo:#x}-{hi:#x}")
 
 
-class Regex(GNode, tag="regex", kw_only=True):
+class Regex(GNode, tag="regex", kw_only=True, frozen=True):
     """A regular expression in the portable subset (see the module docstring)."""
 
     pattern: str
 
 
-class Ref(GNode, tag="ref", kw_only=True):
+class Ref(GNode, tag="ref", kw_only=True, frozen=True):
     """A reference to another rule by name."""
 
     name: str
 
 
-class Seq(GNode, tag="seq", kw_only=True):
+class Seq(GNode, tag="seq", kw_only=True, frozen=True):
     items: tuple[Expr, ...]
 
 
-class Alt(GNode, tag="alt", kw_only=True):
+class Alt(GNode, tag="alt", kw_only=True, frozen=True):
     items: tuple[Expr, ...]
 
 
-class Repeat(GNode, tag="repeat", kw_only=True):
+class Repeat(GNode, tag="repeat", kw_only=True, frozen=True):
     """``item`` repeated ``min`` to ``max`` times (``max`` None: unbounded)."""
 
     item: Expr
@@ -102,29 +102,29 @@ class Repeat(GNode, tag="repeat", kw_only=True):
             raise ValueError(f"bad repeat bounds {self.min}..{self.max}")
 
 
-class Not(GNode, tag="not", kw_only=True):
+class Not(GNode, tag="not", kw_only=True, frozen=True):
     """Lexeme negation: every string the inner lexeme does not match (lexemes only)."""
 
     item: Expr
 
 
-class And(GNode, tag="and", kw_only=True):
+class And(GNode, tag="and", kw_only=True, frozen=True):
     """Lexeme intersection (lexemes only)."""
 
     items: tuple[Expr, ...]
 
 
-class Empty(GNode, tag="empty", kw_only=True):
+class Empty(GNode, tag="empty", kw_only=True, frozen=True):
     """The empty string."""
 
 
-class JsonSchema(GNode, tag="json", kw_only=True):
+class JsonSchema(GNode, tag="json", kw_only=True, frozen=True):
     """A JSON value validated by an embedded JSON Schema (given as JSON text)."""
 
     schema: str
 
 
-class Special(GNode, tag="special", kw_only=True):
+class Special(GNode, tag="special", kw_only=True, frozen=True):
     """A special token of the tokenizer, by name (``<|eos|>`` without the brackets)."""
 
     name: str
