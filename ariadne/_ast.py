@@ -1,0 +1,204 @@
+"""The Ariadne syntax tree: what the parser produces and the checker reads.
+
+Every node carries ``start``/``end``, character offsets into its source (half open), so
+diagnostics and provenance can point at it. ``depth`` is the nesting depth of values
+(lists, objects, type arguments, default expressions); the parser rejects trees nested
+deeper than :data:`MAX_DEPTH` before anything walks them recursively.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+__all__ = [
+    "MAX_DEPTH",
+    "ConstraintBlock",
+    "DefaultExpr",
+    "Entry",
+    "FileAst",
+    "Ident",
+    "ListValue",
+    "NumberValue",
+    "ObjectValue",
+    "ParamNode",
+    "ParamsValue",
+    "Property",
+    "SchemaBlock",
+    "SchemaFieldNode",
+    "SignatureValue",
+    "StringValue",
+    "TypeValue",
+    "Value",
+]
+
+MAX_DEPTH = 32
+"""Deepest nesting of values accepted; real constraints stay far below it."""
+
+
+@dataclass(slots=True)
+class Ident:
+    """A name token."""
+
+    text: str
+    start: int
+    end: int
+
+
+@dataclass(slots=True)
+class TypeValue:
+    """``a.b.Name<T, U>``; a bare name (``snake``, ``input_schema``) is a TypeValue too."""
+
+    parts: tuple[Ident, ...]
+    args: tuple[TypeValue, ...]
+    start: int
+    end: int
+    depth: int = 1
+
+    @property
+    def name(self) -> str:
+        return ".".join(p.text for p in self.parts)
+
+    @property
+    def is_plain_name(self) -> bool:
+        return len(self.parts) == 1 and not self.args
+
+
+@dataclass(slots=True)
+class StringValue:
+    """A string literal; ``value`` is filled in by the parser after escapes are decoded."""
+
+    raw: str
+    start: int
+    end: int
+    is_raw: bool = False
+    value: str = ""
+    depth: int = 1
+
+
+@dataclass(slots=True)
+class NumberValue:
+    """An integer or decimal literal with an optional leading ``-``."""
+
+    text: str
+    is_int: bool
+    negative: bool
+    start: int
+    end: int
+    depth: int = 1
+
+
+@dataclass(slots=True)
+class ListValue:
+    items: tuple[Value, ...]
+    start: int
+    end: int
+    depth: int = 1
+
+
+@dataclass(slots=True)
+class Entry:
+    key: Ident
+    value: Value
+    start: int
+    end: int
+
+
+@dataclass(slots=True)
+class ObjectValue:
+    entries: tuple[Entry, ...]
+    start: int
+    end: int
+    depth: int = 1
+
+
+@dataclass(slots=True)
+class DefaultExpr:
+    """A parameter's default value; only its extent matters (kept as source text)."""
+
+    start: int
+    end: int
+    depth: int = 1
+
+
+@dataclass(slots=True)
+class ParamNode:
+    name: Ident | None
+    type: TypeValue | None
+    default: DefaultExpr | None
+    kind: str
+    """``positional``, ``var_positional`` (``*args`` or a bare ``*``: name None),
+    ``keyword_only`` is assigned by the checker from the position of ``*``,
+    ``var_keyword``."""
+    start: int
+    end: int
+    depth: int = 1
+
+
+@dataclass(slots=True)
+class ParamsValue:
+    """``(a: int, *, b = 1, **kw)``."""
+
+    params: tuple[ParamNode, ...]
+    start: int
+    end: int
+    depth: int = 1
+
+
+@dataclass(slots=True)
+class SignatureValue:
+    """``async name(params) -> Type``."""
+
+    is_async: bool
+    name: Ident
+    params: ParamsValue
+    returns: TypeValue | None
+    start: int
+    end: int
+    depth: int = 1
+
+
+Value = (
+    TypeValue | StringValue | NumberValue | ListValue | ObjectValue | ParamsValue | SignatureValue
+)
+
+
+@dataclass(slots=True)
+class Property:
+    name: Ident
+    value: Value
+    start: int
+    end: int
+
+
+@dataclass(slots=True)
+class ConstraintBlock:
+    name: Ident
+    properties: tuple[Property, ...]
+    start: int
+    end: int
+    open_brace: int
+
+
+@dataclass(slots=True)
+class SchemaFieldNode:
+    name: Ident
+    optional: bool
+    type: TypeValue
+    start: int
+    end: int
+
+
+@dataclass(slots=True)
+class SchemaBlock:
+    name: Ident
+    fields: tuple[SchemaFieldNode, ...]
+    start: int
+    end: int
+    open_brace: int
+
+
+@dataclass(slots=True)
+class FileAst:
+    """A parsed file: its blocks in source order."""
+
+    items: tuple[ConstraintBlock | SchemaBlock, ...] = field(default_factory=tuple)

@@ -1,0 +1,725 @@
+"""Checking and lowering: :class:`FileAst` → ConstraintIR :class:`Module`.
+
+One pass over the blocks: name resolution (schemas, duplicate definitions), value shapes,
+value ranges, duplicate and unknown properties, and agreement between ``signature`` and
+``name``/``params``/``returns``. Every problem is a diagnostic on the narrowest span; the
+module is returned only when there is no error.
+"""
+
+from __future__ import annotations
+
+import difflib
+import keyword
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import cast
+
+from ananke.ir.constraint import (
+    Constraint,
+    ConstraintSet,
+    Doc,
+    Forbid,
+    FunctionName,
+    ImportPolicy,
+    Language,
+    Limit,
+    LimitMetric,
+    Matches,
+    Module,
+    Naming,
+    NamingStyle,
+    Param,
+    Params,
+    Require,
+    Returns,
+    Schema,
+    SchemaField,
+    Signature,
+    SourceProvenance,
+    TypeExpr,
+    Validates,
+)
+from ananke.ir.diagnostics import Diagnostics, Label
+from ananke.ir.source import SourceFile, Span
+
+from ._ast import (
+    ConstraintBlock,
+    FileAst,
+    Ident,
+    ListValue,
+    NumberValue,
+    ObjectValue,
+    ParamsValue,
+    Property,
+    SchemaBlock,
+    SignatureValue,
+    StringValue,
+    TypeValue,
+    Value,
+)
+
+__all__ = ["LIMIT_CAPS", "PROPERTIES", "check"]
+
+LIMIT_CAPS: dict[str, int] = {"lines": 100_000, "chars": 10_000_000, "tokens": 1_000_000}
+"""Largest accepted value per limit metric; anything above is surely a mistake."""
+
+NAMING_STYLES: tuple[NamingStyle, ...] = ("snake", "camel", "pascal", "screaming")
+SUPPORTED_LANGUAGES = ("python",)
+
+_DOTTED_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*\Z")
+
+
+def _kind_of(v: Value) -> str:
+    if isinstance(v, TypeValue):
+        if v.args:
+            return "a type"
+        return "a name" if v.is_plain_name else "a dotted name"
+    if isinstance(v, StringValue):
+        return "a string"
+    if isinstance(v, NumberValue):
+        return "an integer" if v.is_int else "a decimal number"
+    if isinstance(v, ListValue):
+        return "a list"
+    if isinstance(v, ObjectValue):
+        return "an object"
+    if isinstance(v, ParamsValue):
+        return "a parameter list"
+    return "a signature"
+
+
+@dataclass
+class _Block:
+    """State while checking one constraint block."""
+
+    name: str
+    seen: dict[str, Property] = field(default_factory=dict)
+    out: list[Constraint] = field(default_factory=list)
+    language: Language = "python"
+
+
+class _Checker:
+    def __init__(self, source: SourceFile, diags: Diagnostics, schemas: dict[str, SchemaBlock]):
+        self.source = source
+        self.diags = diags
+        self.schemas = schemas
+
+    # --- helpers ----------------------------------------------------------------------
+
+    def span(self, node: Ident | Value | Property) -> Span:
+        return self.source.span(node.start, node.end)
+
+    def label(self, node: Ident | Value | Property, message: str = "") -> Label:
+        return Label(span=self.span(node), message=message)
+
+    def prov(self, node: Ident | Value | Property) -> SourceProvenance:
+        return SourceProvenance(span=self.span(node))
+
+    def mismatch(self, prop: Property, expected: str, example: str) -> None:
+        self.diags.error(
+            "type-mismatch",
+            f"`{prop.name.text}` expects {expected}, found {_kind_of(prop.value)}",
+            self.label(prop.value, f"expected {expected}"),
+            help=f"for example `{example}`",
+        )
+
+    def invalid(self, node: Ident | Value, message: str, label: str = "", **kw: str) -> None:
+        self.diags.error("invalid-value", message, self.label(node, label), help=kw.get("help"))
+
+    def type_expr(self, t: TypeValue) -> TypeExpr:
+        return TypeExpr(name=t.name, args=tuple(self.type_expr(a) for a in t.args))
+
+    def identifier(self, ident: Ident, what: str) -> bool:
+        if keyword.iskeyword(ident.text):
+            self.invalid(ident, f"`{ident.text}` is a Python keyword and cannot be {what}")
+            return False
+        return True
+
+    def regex(self, lit: StringValue) -> bool:
+        try:
+            re.compile(lit.value)
+        except re.error as err:
+            where = f" at position {err.pos} of the pattern" if err.pos is not None else ""
+            self.diags.error(
+                "invalid-regex",
+                f"invalid regular expression: {err.msg}{where}",
+                self.label(lit, "this pattern"),
+                help="patterns use Python `re` syntax; write a backslash as \\\\ "
+                'or use a raw string r"..."',
+            )
+            return False
+        except (OverflowError, RecursionError, ValueError) as err:
+            self.diags.error("invalid-regex", f"invalid regular expression: {err}", self.label(lit))
+            return False
+        return True
+
+    def names(
+        self, prop: Property, v: Value, what: str, *, allow_empty: bool
+    ) -> list[tuple[str, StringValue]] | None:
+        """A list of identifier or dotted-name strings; None if it is not one."""
+        key = prop.name.text
+        if not isinstance(v, ListValue):
+            shown = "eval"
+            if isinstance(v, TypeValue) and not v.args:
+                shown = v.name
+            elif isinstance(v, StringValue) and v.value:
+                shown = v.value
+            example = f'{key}: ["{shown}"];'
+            self.diags.error(
+                "type-mismatch",
+                f"`{key}` expects a list of strings, found {_kind_of(v)}",
+                self.label(v, "expected a list of strings"),
+                help=f"for example `{example}`",
+            )
+            return None
+        if not v.items and not allow_empty:
+            self.invalid(v, f"`{key}: []` names nothing", help=f"list at least one {what}")
+            return None
+        out: list[tuple[str, StringValue]] = []
+        firsts: dict[str, StringValue] = {}
+        ok = True
+        for item in v.items:
+            if not isinstance(item, StringValue):
+                hint = item.name if isinstance(item, TypeValue) else "name"
+                self.diags.error(
+                    "type-mismatch",
+                    f"`{key}` items are strings, found {_kind_of(item)}",
+                    self.label(item, "expected a string"),
+                    help=f'write `"{hint}"`',
+                )
+                ok = False
+                continue
+            if not _DOTTED_RE.match(item.value):
+                self.invalid(
+                    item,
+                    f"`{item.value}` is not an identifier or dotted name",
+                    "expected a name like `eval` or `os.system`",
+                )
+                ok = False
+                continue
+            if item.value in firsts:
+                self.diags.warning(
+                    "duplicate-item",
+                    f"`{item.value}` is listed twice in `{key}`",
+                    self.label(item, "listed again here"),
+                    Label(
+                        span=self.span(firsts[item.value]),
+                        message="first listed here",
+                        primary=False,
+                    ),
+                    help="remove the repeated entry",
+                )
+                continue
+            firsts[item.value] = item
+            out.append((item.value, item))
+        return out if ok else None
+
+    # --- properties -------------------------------------------------------------------
+
+    def p_language(self, b: _Block, prop: Property) -> None:
+        v = prop.value
+        if not (isinstance(v, TypeValue) and v.is_plain_name):
+            self.mismatch(prop, "a language name", "language: python;")
+            return
+        if v.name not in SUPPORTED_LANGUAGES:
+            self.diags.error(
+                "unsupported-language",
+                f"unsupported language `{v.name}`",
+                self.label(v, "not supported"),
+                help=f"supported languages: {', '.join(SUPPORTED_LANGUAGES)}",
+            )
+            return
+        b.language = "python"
+
+    def p_name(self, b: _Block, prop: Property) -> None:
+        v = prop.value
+        if not (isinstance(v, TypeValue) and v.is_plain_name):
+            self.mismatch(prop, "a function name", "name: handle_request;")
+            return
+        if self.identifier(v.parts[0], "a function name"):
+            b.out.append(FunctionName(id=f"{b.name}.name", provenance=self.prov(prop), name=v.name))
+
+    def params(self, pv: ParamsValue) -> tuple[Param, ...] | None:
+        out: list[Param] = []
+        ok = True
+        keyword_only = False
+        seen: dict[str, Ident] = {}
+        star_at: int | None = None
+        had_default = False
+        for i, p in enumerate(pv.params):
+            if p.kind == "var_keyword" and i != len(pv.params) - 1:
+                self.invalid(p.name or pv, "`**` parameter must come last", "not last")
+                ok = False
+            if p.kind == "var_positional":
+                if keyword_only:
+                    self.invalid(p.name or pv, "only one `*` is allowed in a parameter list")
+                    ok = False
+                keyword_only = True
+                star_at = i
+                if p.name is None:
+                    continue
+            if p.name is None:  # pragma: no cover - the grammar gives every other kind a name
+                continue
+            if not self.identifier(p.name, "a parameter name"):
+                ok = False
+            if p.name.text in seen:
+                self.diags.error(
+                    "invalid-value",
+                    f"parameter `{p.name.text}` appears twice",
+                    self.label(p.name, "again here"),
+                    Label(span=self.span(seen[p.name.text]), message="first here", primary=False),
+                )
+                ok = False
+            seen[p.name.text] = p.name
+            kind = p.kind
+            if kind == "positional" and keyword_only:
+                kind = "keyword_only"
+            if kind == "positional":
+                if p.default is not None:
+                    had_default = True
+                elif had_default:
+                    self.invalid(
+                        p.name,
+                        f"parameter `{p.name.text}` without a default follows one with a default",
+                    )
+                    ok = False
+            default = (
+                self.source.text[p.default.start : p.default.end] if p.default is not None else None
+            )
+            out.append(
+                Param(
+                    name=p.name.text,
+                    type=self.type_expr(p.type) if p.type is not None else None,
+                    default=default,
+                    kind=kind,  # type: ignore[arg-type]
+                )
+            )
+        if star_at is not None:
+            bare = pv.params[star_at]
+            if (bare.name is None and star_at == len(pv.params) - 1) or (
+                bare.name is None and pv.params[star_at + 1].kind == "var_keyword"
+            ):
+                self.diags.error(
+                    "invalid-value",
+                    "a bare `*` must be followed by a keyword-only parameter",
+                    Label(span=self.source.span(bare.start, bare.end)),
+                )
+                ok = False
+        return tuple(out) if ok else None
+
+    def p_params(self, b: _Block, prop: Property) -> None:
+        v = prop.value
+        if not isinstance(v, ParamsValue):
+            self.mismatch(
+                prop, "a parameter list", "params: (request: Request, *, timeout: float = 1.0);"
+            )
+            return
+        params = self.params(v)
+        if params is not None:
+            b.out.append(Params(id=f"{b.name}.params", provenance=self.prov(prop), params=params))
+
+    def p_signature(self, b: _Block, prop: Property) -> None:
+        v = prop.value
+        if not isinstance(v, SignatureValue):
+            self.mismatch(prop, "a signature", "signature: handle(request: Request) -> Response;")
+            return
+        params = self.params(v.params)
+        if not self.identifier(v.name, "a function name") or params is None:
+            return
+        b.out.append(
+            Signature(
+                id=f"{b.name}.signature",
+                provenance=self.prov(prop),
+                name=v.name.text,
+                params=params,
+                returns=self.type_expr(v.returns) if v.returns is not None else None,
+                is_async=v.is_async,
+            )
+        )
+
+    def p_returns(self, b: _Block, prop: Property) -> None:
+        v = prop.value
+        if not isinstance(v, TypeValue):
+            self.mismatch(prop, "a type", "returns: Result<Response, Error>;")
+            return
+        b.out.append(
+            Returns(id=f"{b.name}.returns", provenance=self.prov(prop), type=self.type_expr(v))
+        )
+
+    def _names(self, b: _Block, prop: Property, cls: type[Forbid] | type[Require]) -> None:
+        key = prop.name.text
+        items = self.names(prop, prop.value, "name", allow_empty=False)
+        for name, item in items or ():
+            b.out.append(cls(id=f"{b.name}.{key}.{name}", provenance=self.prov(item), name=name))
+
+    def p_forbid(self, b: _Block, prop: Property) -> None:
+        self._names(b, prop, Forbid)
+
+    def p_require(self, b: _Block, prop: Property) -> None:
+        self._names(b, prop, Require)
+
+    def _limit(self, b: _Block, prop: Property, metric: LimitMetric) -> None:
+        key = prop.name.text
+        v = prop.value
+        if not (isinstance(v, NumberValue) and v.is_int):
+            self.mismatch(prop, "a positive integer", f"{key}: 100;")
+            return
+        digits = v.text.replace("_", "")
+        cap = LIMIT_CAPS[metric]
+        value = -1 if len(digits) > 18 else int(digits)
+        if v.negative or value == 0:
+            shown = f"-{v.text}" if v.negative else v.text
+            why = "allows no output" if value == 0 else "is not a size"
+            self.invalid(v, f"`{key}: {shown}` {why}; a limit is at least 1", "must be at least 1")
+            return
+        if value < 0 or value > cap:
+            self.invalid(v, f"`{key}` is at most {cap:,}, found {digits}", f"at most {cap:,}")
+            return
+        b.out.append(
+            Limit(id=f"{b.name}.{key}", provenance=self.prov(prop), metric=metric, max=value)
+        )
+
+    def p_max_lines(self, b: _Block, prop: Property) -> None:
+        self._limit(b, prop, "lines")
+
+    def p_max_chars(self, b: _Block, prop: Property) -> None:
+        self._limit(b, prop, "chars")
+
+    def p_max_tokens(self, b: _Block, prop: Property) -> None:
+        self._limit(b, prop, "tokens")
+
+    def p_naming(self, b: _Block, prop: Property) -> None:
+        v = prop.value
+        ident = f"{b.name}.naming"
+        if isinstance(v, StringValue):
+            if self.regex(v):
+                b.out.append(Naming(id=ident, provenance=self.prov(prop), pattern=v.value))
+            return
+        if not (isinstance(v, TypeValue) and v.is_plain_name):
+            self.mismatch(prop, "a naming style or a regex string", "naming: snake;")
+            return
+        if v.name not in NAMING_STYLES:
+            close = difflib.get_close_matches(v.name, NAMING_STYLES, n=1, cutoff=0.6)
+            styles = ", ".join(NAMING_STYLES)
+            self.invalid(
+                v,
+                f"unknown naming style `{v.name}`",
+                "unknown style",
+                help=(f"did you mean `{close[0]}`? " if close else "")
+                + f"styles: {styles}, or a regex string",
+            )
+            return
+        style = cast(NamingStyle, v.name)
+        b.out.append(Naming(id=ident, provenance=self.prov(prop), style=style))
+
+    def p_imports(self, b: _Block, prop: Property) -> None:
+        v = prop.value
+        if not isinstance(v, ObjectValue):
+            self.mismatch(
+                prop, "an object with `allow` and/or `deny`", 'imports: { deny: ["subprocess"] };'
+            )
+            return
+        if not v.entries:
+            self.invalid(v, "`imports` needs `allow`, `deny` or both", "empty")
+            return
+        lists: dict[str, list[tuple[str, StringValue]]] = {}
+        keys: dict[str, Ident] = {}
+        ok = True
+        for entry in v.entries:
+            key = entry.key.text
+            if key not in ("allow", "deny"):
+                close = difflib.get_close_matches(key, ["allow", "deny"], n=1, cutoff=0.6)
+                self.invalid(
+                    entry.key,
+                    f"unknown key `{key}` in `imports`",
+                    "unknown key",
+                    help=f"did you mean `{close[0]}`?"
+                    if close
+                    else "the keys are `allow` and `deny`",
+                )
+                ok = False
+                continue
+            if key in keys:
+                self.diags.error(
+                    "duplicate-property",
+                    f"`{key}` is given twice in `imports`",
+                    self.label(entry.key, "given again here"),
+                    Label(span=self.span(keys[key]), message="first given here", primary=False),
+                )
+                ok = False
+                continue
+            keys[key] = entry.key
+            sub = Property(entry.key, entry.value, entry.start, entry.end)
+            items = self.names(sub, entry.value, "module", allow_empty=True)
+            if items is None:
+                ok = False
+            else:
+                lists[key] = items
+        if not ok:
+            return
+        allowed = {name: item for name, item in lists.get("allow", ())}
+        for name, item in lists.get("deny", ()):
+            if name in allowed:
+                self.diags.error(
+                    "invalid-value",
+                    f"module `{name}` is both allowed and denied",
+                    self.label(item, "denied here"),
+                    Label(span=self.span(allowed[name]), message="allowed here", primary=False),
+                )
+                ok = False
+        if ok:
+            b.out.append(
+                ImportPolicy(
+                    id=f"{b.name}.imports",
+                    provenance=self.prov(prop),
+                    allow=tuple(n for n, _ in lists["allow"]) if "allow" in lists else None,
+                    deny=tuple(n for n, _ in lists.get("deny", ())),
+                )
+            )
+
+    def p_matches(self, b: _Block, prop: Property) -> None:
+        v = prop.value
+        if not isinstance(v, StringValue):
+            self.mismatch(prop, "a regex string", 'matches: r"^def ";')
+            return
+        if self.regex(v):
+            b.out.append(
+                Matches(id=f"{b.name}.matches", provenance=self.prov(prop), pattern=v.value)
+            )
+
+    def p_validates(self, b: _Block, prop: Property) -> None:
+        v = prop.value
+        if not (isinstance(v, TypeValue) and not v.args):
+            self.mismatch(prop, "a schema or validator name", "validates: input_schema;")
+            return
+        target = v.name
+        schema = target if target in self.schemas else None
+        if schema is None and self.schemas:
+            close = _closest(target, self.schemas)
+            if close is not None:
+                self.diags.warning(
+                    "unknown-schema",
+                    f"`{target}` is not a schema declared in this file",
+                    self.label(v, f"did you mean `{close}`?"),
+                    Label(
+                        span=self.span(self.schemas[close].name),
+                        message=f"schema `{close}` declared here",
+                        primary=False,
+                    ),
+                    notes=(
+                        "a name that is not a declared schema is taken as a validator "
+                        "defined in your code",
+                    ),
+                    help=f"did you mean `{close}`?",
+                )
+        b.out.append(
+            Validates(
+                id=f"{b.name}.validates", provenance=self.prov(prop), target=target, schema=schema
+            )
+        )
+
+    def _doc(self, b: _Block, prop: Property, role: str) -> None:
+        v = prop.value
+        if not isinstance(v, StringValue):
+            self.mismatch(prop, "a string", f'{role}: "what the function is for";')
+            return
+        b.out.append(
+            Doc(
+                id=f"{b.name}.{role}",
+                provenance=self.prov(prop),
+                text=v.value,
+                role="doc" if role == "doc" else "note",
+            )
+        )
+
+    def p_doc(self, b: _Block, prop: Property) -> None:
+        self._doc(b, prop, "doc")
+
+    def p_note(self, b: _Block, prop: Property) -> None:
+        self._doc(b, prop, "note")
+
+    # --- blocks -----------------------------------------------------------------------
+
+    def constraint(self, block: ConstraintBlock) -> ConstraintSet:
+        b = _Block(block.name.text)
+        for prop in block.properties:
+            key = prop.name.text
+            handler = PROPERTIES.get(key)
+            if handler is None:
+                close = difflib.get_close_matches(key, PROPERTIES, n=1, cutoff=0.6)
+                self.diags.error(
+                    "unknown-property",
+                    f"unknown property `{key}` in constraint `{b.name}`",
+                    self.label(prop.name, "unknown property"),
+                    help=f"did you mean `{close[0]}`?" if close else None,
+                    notes=(f"known properties: {', '.join(PROPERTIES)}",),
+                )
+                continue
+            first = b.seen.get(key)
+            if first is not None:
+                self.diags.error(
+                    "duplicate-property",
+                    f"property `{key}` is given twice in constraint `{b.name}`",
+                    self.label(prop.name, "given again here"),
+                    Label(span=self.span(first.name), message="first given here", primary=False),
+                    help="give each property once; list several names in one list",
+                )
+                continue
+            b.seen[key] = prop
+            handler(self, b, prop)
+        self.agreement(b)
+        return ConstraintSet(
+            name=b.name,
+            language=b.language,
+            constraints=tuple(b.out),
+            span=self.source.span(block.start, block.end),
+        )
+
+    def agreement(self, b: _Block) -> None:
+        sigs = [c for c in b.out if isinstance(c, Signature)]
+        if not sigs:
+            return
+        sig = sigs[0]
+        sig_prop = b.seen["signature"]
+        checks: list[tuple[str, bool, str]] = []
+        for c in b.out:
+            if isinstance(c, FunctionName):
+                checks.append(("name", c.name == sig.name, f"the signature names `{sig.name}`"))
+            elif isinstance(c, Params):
+                checks.append(
+                    ("params", c.params == sig.params, "the signature's parameters differ")
+                )
+            elif isinstance(c, Returns) and sig.returns is not None:
+                checks.append(
+                    ("returns", c.type == sig.returns, f"the signature returns `{sig.returns}`")
+                )
+        for key, agrees, why in checks:
+            if not agrees:
+                self.diags.error(
+                    "conflicting-properties",
+                    f"`{key}` disagrees with `signature`: {why}",
+                    self.label(b.seen[key], "this"),
+                    Label(span=self.span(sig_prop), message="disagrees with this", primary=False),
+                    help=f"remove `{key}` (the signature already says it) or make them agree",
+                )
+
+    def schema(self, block: SchemaBlock) -> Schema:
+        fields: list[SchemaField] = []
+        seen: dict[str, Ident] = {}
+        for f in block.fields:
+            if f.name.text in seen:
+                self.diags.error(
+                    "duplicate-definition",
+                    f"field `{f.name.text}` is defined twice in schema `{block.name.text}`",
+                    self.label(f.name, "defined again here"),
+                    Label(
+                        span=self.span(seen[f.name.text]),
+                        message="first defined here",
+                        primary=False,
+                    ),
+                )
+                continue
+            seen[f.name.text] = f.name
+            fields.append(
+                SchemaField(
+                    name=f.name.text,
+                    type=self.type_expr(f.type),
+                    optional=f.optional,
+                    span=self.source.span(f.start, f.end),
+                )
+            )
+        return Schema(
+            name=block.name.text,
+            fields=tuple(fields),
+            span=self.source.span(block.start, block.end),
+        )
+
+
+PROPERTIES: dict[str, Callable[[_Checker, _Block, Property], None]] = {
+    "language": _Checker.p_language,
+    "name": _Checker.p_name,
+    "params": _Checker.p_params,
+    "signature": _Checker.p_signature,
+    "returns": _Checker.p_returns,
+    "forbid": _Checker.p_forbid,
+    "require": _Checker.p_require,
+    "max_lines": _Checker.p_max_lines,
+    "max_chars": _Checker.p_max_chars,
+    "max_tokens": _Checker.p_max_tokens,
+    "naming": _Checker.p_naming,
+    "imports": _Checker.p_imports,
+    "matches": _Checker.p_matches,
+    "validates": _Checker.p_validates,
+    "doc": _Checker.p_doc,
+    "note": _Checker.p_note,
+}
+"""Every property of version 0, in the order the reference documents them."""
+
+
+def _levenshtein(a: str, b: str) -> int:
+    prev = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        cur = [i]
+        for j, cb in enumerate(b, 1):
+            cur.append(min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (ca != cb)))
+        prev = cur
+    return prev[-1]
+
+
+def _closest(name: str, candidates: dict[str, SchemaBlock]) -> str | None:
+    """The candidate within a small edit distance of ``name`` (ties: first declared)."""
+    limit = 1 if len(name) <= 3 else 2 if len(name) <= 8 else 3
+    best: tuple[int, str] | None = None
+    for cand in candidates:
+        if abs(len(cand) - len(name)) > limit:
+            continue
+        d = _levenshtein(name.lower(), cand.lower())
+        if d <= limit and (best is None or d < best[0]):
+            best = (d, cand)
+    return best[1] if best else None
+
+
+def _error_count(diags: Diagnostics) -> int:
+    return sum(1 for d in diags if d.severity == "error")
+
+
+def check(tree: FileAst, source: SourceFile, diags: Diagnostics) -> Module | None:
+    """Check ``tree`` and lower it to a :class:`Module`; None if any error was reported."""
+    if not tree.items:
+        diags.error(
+            "empty-file",
+            "file defines no constraints or schemas",
+            Label(span=source.span(0, 0), message="nothing here"),
+            help="add a block such as `constraint NAME { max_lines: 50; }`",
+        )
+        return None
+    errors_before = _error_count(diags)
+    schemas: dict[str, SchemaBlock] = {}
+    constraints: dict[str, ConstraintBlock] = {}
+    for item in tree.items:
+        table: dict[str, ConstraintBlock] | dict[str, SchemaBlock]
+        kind = "constraint" if isinstance(item, ConstraintBlock) else "schema"
+        table = constraints if isinstance(item, ConstraintBlock) else schemas
+        first = table.get(item.name.text)
+        if first is not None:
+            diags.error(
+                "duplicate-definition",
+                f"{kind} `{item.name.text}` is defined twice",
+                Label(
+                    span=source.span(item.name.start, item.name.end), message="defined again here"
+                ),
+                Label(
+                    span=source.span(first.name.start, first.name.end),
+                    message="first defined here",
+                    primary=False,
+                ),
+                help=f"rename one of them; {kind} names are unique within a file",
+            )
+            continue
+        table[item.name.text] = item  # type: ignore[assignment]
+    checker = _Checker(source, diags, schemas)
+    schema_ir = tuple(checker.schema(s) for s in schemas.values())
+    sets = tuple(checker.constraint(c) for c in constraints.values())
+    if _error_count(diags) > errors_before:
+        return None
+    return Module(sources=(source.name,), sets=sets, schemas=schema_ir)
