@@ -13,7 +13,6 @@ import keyword
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import cast
 
 from ananke.ir.constraint import (
     Constraint,
@@ -409,7 +408,7 @@ class _Checker:
                 + f"styles: {styles}, or a regex string",
             )
             return
-        style = cast(NamingStyle, v.name)
+        style = v.name
         b.out.append(Naming(id=ident, provenance=self.prov(prop), style=style))
 
     def p_imports(self, b: _Block, prop: Property) -> None:
