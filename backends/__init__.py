@@ -1,1 +1,24 @@
-"""Placeholder facade; filled in by its stage."""
+"""Grammar backends: one module per target dialect, found by name."""
+
+from __future__ import annotations
+
+import importlib
+
+from .base import Backend, UnsupportedFeature
+
+__all__ = ["Backend", "UnsupportedFeature", "get_backend", "target_names"]
+
+_REGISTRY: dict[str, tuple[str, str]] = {
+    "llguidance": ("ananke.backends.llguidance", "LLGuidanceBackend"),
+}
+
+
+def target_names() -> tuple[str, ...]:
+    return tuple(_REGISTRY)
+
+
+def get_backend(name: str) -> Backend:
+    """The backend for ``name``; ``KeyError`` when there is none."""
+    module_name, class_name = _REGISTRY[name]
+    cls: type[Backend] = getattr(importlib.import_module(module_name), class_name)
+    return cls()
