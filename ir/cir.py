@@ -100,7 +100,7 @@ def loads(data: bytes, file: str, diags: Diagnostics) -> Module | None:
             diags, "cir-corrupt", f"`{file}` is nested too deeply to be a .cir file", file, data
         )
         return None
-    except msgspec.DecodeError as e:
+    except (msgspec.DecodeError, UnicodeDecodeError) as e:
         _report(
             diags,
             "cir-corrupt",
@@ -138,7 +138,7 @@ def loads(data: bytes, file: str, diags: Diagnostics) -> Module | None:
     decoder = _JSON_MODULE if fmt == "json" else _MSGPACK_MODULE
     try:
         return decoder.decode(data)
-    except (msgspec.ValidationError, msgspec.DecodeError, RecursionError) as e:
+    except (msgspec.ValidationError, msgspec.DecodeError, UnicodeDecodeError, RecursionError) as e:
         _report(
             diags,
             "cir-invalid",

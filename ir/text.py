@@ -1,8 +1,9 @@
 """A compact, stable text form of the ConstraintIR, for golden tests and debugging.
 
 One constraint per line, in the module's order; strings are JSON-quoted; spans are
-``@file:line:col``. Every constraint line reads ``(KIND ID PAYLOAD... STRENGTH pPRIORITY
-@PROVENANCE)``. For example::
+``@file:line:col``. Every constraint line reads ``(KIND ID PAYLOAD STRENGTH pPRIORITY
+PROVENANCE)`` where PROVENANCE is a span, ``(extracted "extractor" "file":line confidence)``
+or ``(llm "model" "prompt-hash")``. For example::
 
     (module v1
       (sources "examples/api_handler.ariadne")
@@ -16,6 +17,7 @@ The form is for reading, not for parsing back; ``spec/ir.md`` describes it.
 from __future__ import annotations
 
 import json
+import re
 
 from .constraint import (
     Constraint,
@@ -60,8 +62,12 @@ def to_text(module: Module) -> str:
     return "\n".join(lines) + "\n"
 
 
+_BARE_DEFAULT = re.compile(r"[A-Za-z0-9_.+-]+")
+
+
 def _q(text: str) -> str:
-    return json.dumps(text, ensure_ascii=False)
+    """JSON-quoted; non-printable characters escaped so that a line stays one line."""
+    return json.dumps(text, ensure_ascii=not text.isprintable())
 
 
 def _at(span: Span | None) -> str:
@@ -100,14 +106,18 @@ def _provenance(p: Provenance) -> str:
     if isinstance(p, SourceProvenance):
         return _at(p.span).lstrip()
     if isinstance(p, ExtractedProvenance):
-        return f"@extracted:{p.extractor}:{p.file}:{p.line}:confidence={p.confidence:g}"
+        evidence = f" {_q(p.evidence)}" if p.evidence else ""
+        return f"(extracted {_q(p.extractor)} {_q(p.file)}:{p.line} {p.confidence:g}{evidence})"
     if isinstance(p, LLMProvenance):
-        return f"@llm:{p.model}:{p.prompt_hash}"
+        return f"(llm {_q(p.model)} {_q(p.prompt_hash)})"
     raise TypeError(f"no text form for provenance {type(p).__name__}")
 
 
 def _params(params: tuple[Param, ...]) -> str:
-    """Python-like parameter list: ``(self, x: int, *, key: str = "k", **kw)``."""
+    """Python-like parameter list: ``(self, x: int = 1, *, key: str = "'k'", **kw)``.
+
+    A default is shown bare when it is a number or a dotted name, else JSON-quoted.
+    """
     out: list[str] = []
     star = False
     for p in params:
@@ -120,7 +130,8 @@ def _params(params: tuple[Param, ...]) -> str:
         if p.type is not None:
             text += f": {p.type}"
         if p.default is not None:
-            text += f" = {p.default}"
+            bare = _BARE_DEFAULT.fullmatch(p.default)
+            text += f" = {p.default if bare else _q(p.default)}"
         out.append(text)
     return "(" + ", ".join(out) + ")"
 

@@ -1,0 +1,449 @@
+"""The ``arc`` command line.
+
+Exit codes: 0 clean (warnings allowed), 1 findings (errors in the constraints), 2 usage or
+input errors (bad flags, unreadable or corrupt files), 3 internal error (a bug in arc).
+
+Only ``click`` is imported with this module, so ``arc --version`` stays fast; the compiler
+stages are imported by the commands that need them.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+import traceback
+from collections.abc import Sequence
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, Any, NoReturn
+
+import click
+
+from . import __version__
+
+if TYPE_CHECKING:
+    from ananke.ir import Diagnostic, Lowered, Module, SourceFile
+
+__all__ = ["EXIT_FINDINGS", "EXIT_INTERNAL", "EXIT_OK", "EXIT_USAGE", "cli", "main"]
+
+EXIT_OK = 0
+EXIT_FINDINGS = 1
+EXIT_USAGE = 2
+EXIT_INTERNAL = 3
+
+_FORMATS = ("full", "short", "json")
+_CIR_FORMATS = ("json", "msgpack")
+_BUG = "internal error: this is a bug in arc; please report it"
+
+
+def _use_color(stream: IO[str]) -> bool:
+    """Colour only on a terminal and only when ``NO_COLOR`` is unset or empty."""
+    isatty = getattr(stream, "isatty", None)
+    return bool(isatty and isatty()) and not os.environ.get("NO_COLOR")
+
+
+class _Report:
+    """Diagnostics of one invocation, printed to stderr once, deciding the exit code."""
+
+    def __init__(self, fmt: str) -> None:
+        from ananke.ir import Diagnostics
+
+        self.fmt = fmt
+        self.diags = Diagnostics()
+        self.sources: dict[str, SourceFile] = {}
+        self.input_error = False
+
+    def add(self, diagnostics: Sequence[Diagnostic]) -> None:
+        self.diags.extend(diagnostics)
+
+    def io_error(self, path: str, what: str, exc: OSError) -> None:
+        from ananke.ir import Label, Span
+
+        reason = exc.strerror or type(exc).__name__
+        span = Span(file=path, start=0, end=0, line=1, column=1, end_line=1, end_column=1)
+        self.diags.error(
+            "io-error", f"cannot {what} `{path}`: {reason}", Label(span=span, message=reason)
+        )
+        self.input_error = True
+
+    @property
+    def failed(self) -> bool:
+        return self.input_error or self.diags.has_errors
+
+    def flush(self) -> None:
+        from ananke.ir.render import render
+
+        if not self.diags and self.fmt != "json":
+            return
+        stream = sys.stderr
+        text = render(self.diags, self.sources, self.fmt, _use_color(stream))  # type: ignore[arg-type]
+        stream.write(text)
+        stream.flush()
+
+    def exit(self) -> NoReturn:
+        """Print the diagnostics and exit with the code they decide."""
+        self.flush()
+        if self.input_error:
+            raise SystemExit(EXIT_USAGE)
+        raise SystemExit(EXIT_FINDINGS if self.diags.has_errors else EXIT_OK)
+
+
+def _is_cir(path: Path) -> bool:
+    """A ``.cir`` file by extension; for other extensions, by the first byte."""
+    if path.suffix == ".cir":
+        return True
+    if path.suffix == ".ariadne":
+        return False
+    try:
+        with path.open("rb") as f:
+            head = f.read(4096).lstrip(b" \t\r\n")[:1]
+    except OSError:
+        return False
+    return head in (b"{", b"\xde", b"\xdf") or (head != b"" and 0x80 <= head[0] <= 0x8F)
+
+
+def _compile(path: Path, report: _Report) -> Module | None:
+    from ananke.ariadne import compile_source, read_source
+    from ananke.ir import DiagnosticError
+
+    source = read_source(path, report.diags)
+    if source is None:
+        report.input_error = True
+        return None
+    report.sources[source.name] = source
+    try:
+        return compile_source(source, report.diags)
+    except DiagnosticError as e:
+        report.add(e.diagnostics)
+        return None
+
+
+def _load(path: Path, report: _Report) -> Module | None:
+    """An ``.ariadne`` file compiled, or a ``.cir`` file decoded."""
+    if not _is_cir(path):
+        return _compile(path, report)
+    from ananke.ir import cir
+
+    try:
+        data = path.read_bytes()
+    except OSError as e:
+        report.io_error(str(path), "read", e)
+        return None
+    module = cir.loads(data, str(path), report.diags)
+    if module is None:
+        report.input_error = True
+        source = cir.source_of(data, str(path))
+        if source is not None:
+            report.sources[source.name] = source
+    return module
+
+
+def _write_atomic(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` through a temporary file in the same folder."""
+    directory = path.parent if str(path.parent) else Path(".")
+    fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _select(module: Module, constraint: str | None) -> Module:
+    """The module restricted to one constraint set (a usage error if it is unknown)."""
+    if constraint is None:
+        return module
+    import msgspec
+
+    chosen = module.get_set(constraint)
+    if chosen is None:
+        names = ", ".join(s.name for s in module.sets) or "(none)"
+        raise click.UsageError(
+            f"no constraint set named `{constraint}`; the input defines: {names}"
+        )
+    return msgspec.structs.replace(module, sets=(chosen,))
+
+
+def _lower(module: Module, target: str, report: _Report) -> tuple[Lowered, ...] | None:
+    from ananke.backends import get_backend
+    from ananke.ir import DiagnosticError
+    from ananke.ir.passes import lower
+
+    _check_target(target, get_backend)
+    try:
+        lowered = lower(module, target=target, diags=report.diags)
+    except DiagnosticError as e:
+        report.add(e.diagnostics)
+        return None
+    return None if report.diags.has_errors else lowered
+
+
+def _targets() -> list[str]:
+    import ananke.backends as backends
+
+    names = getattr(backends, "available", None) or getattr(backends, "names", None)
+    if callable(names):
+        return sorted(str(n) for n in names())
+    registry = getattr(backends, "BACKENDS", None) or getattr(backends, "REGISTRY", {})
+    return sorted(str(n) for n in registry)
+
+
+def _check_target(target: str, get_backend: Any) -> None:
+    try:
+        get_backend(target)
+    except (KeyError, ValueError, LookupError) as e:
+        known = ", ".join(_targets()) or "(none)"
+        raise click.BadParameter(
+            f"unknown target `{target}`; known targets: {known}", param_hint="'--target'"
+        ) from e
+
+
+def _output_format(f: Any) -> Any:
+    return click.option(
+        "--output-format",
+        type=click.Choice(_FORMATS),
+        default="full",
+        show_default=True,
+        help="How diagnostics are printed on stderr: full (with source excerpts), "
+        "short (one line each) or json (one array).",
+    )(f)
+
+
+def _target_option(f: Any) -> Any:
+    return click.option(
+        "--target",
+        "-t",
+        default="llguidance",
+        show_default=True,
+        metavar="NAME",
+        help="Grammar engine to lower for.",
+    )(f)
+
+
+_EPILOG = "Diagnostics go to stderr. Exit codes: 0 clean, 1 findings, 2 usage or input error."
+
+
+@click.group(
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+    epilog=_EPILOG,
+)
+@click.version_option(
+    __version__, "--version", "-V", prog_name="arc", message="%(prog)s %(version)s"
+)
+def cli() -> None:
+    """arc: compile Ariadne constraints into grammars that LLM inference engines enforce.
+
+    \b
+    Example:
+      arc emit examples/api_handler.ariadne --target llguidance
+    """
+
+
+@cli.command(epilog=_EPILOG)
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
+@_output_format
+def check(files: tuple[Path, ...], output_format: str) -> None:
+    """Compile FILES and report their diagnostics; write nothing.
+
+    Exits 0 when clean (warnings allowed), 1 when a file has errors, 2 when a file cannot
+    be read.
+
+    \b
+    Example:
+      arc check examples/api_handler.ariadne --output-format short
+    """
+    report = _Report(output_format)
+    for path in files:
+        _compile(path, report)
+    report.exit()
+
+
+@cli.command("compile", epilog=_EPILOG)
+@click.argument("file", type=click.Path(path_type=Path))
+@click.option(
+    "-o",
+    "--output",
+    required=True,
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="The .cir file to write (replaced atomically).",
+)
+@click.option(
+    "--format",
+    "cir_format",
+    type=click.Choice(_CIR_FORMATS),
+    default="json",
+    show_default=True,
+    help="Serialization of the .cir file: pretty JSON or compact MessagePack.",
+)
+@_output_format
+def compile_cmd(file: Path, output: Path, cir_format: str, output_format: str) -> None:
+    """Compile FILE (.ariadne) to the ConstraintIR and write it to a .cir file.
+
+    Nothing is written when FILE has errors.
+
+    \b
+    Example:
+      arc compile examples/api_handler.ariadne -o api_handler.cir --format msgpack
+    """
+    from ananke.ir import cir
+
+    report = _Report(output_format)
+    module = _compile(file, report)
+    if module is None or report.failed:
+        report.exit()
+    try:
+        _write_atomic(output, cir.dumps(module, cir_format))  # type: ignore[arg-type]
+    except OSError as e:
+        report.io_error(str(output), "write", e)
+    report.exit()
+
+
+@cli.command(epilog=_EPILOG)
+@click.argument("file", type=click.Path(path_type=Path))
+@_target_option
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(path_type=Path),
+    help="Write the grammar here instead of stdout; a folder (existing, or ending with /) "
+    "gets one NAME.lark per constraint set.",
+)
+@click.option(
+    "--constraint",
+    "-c",
+    metavar="NAME",
+    help="Emit only this constraint set (needed when FILE has several and -o is no folder).",
+)
+@_output_format
+def emit(
+    file: Path, target: str, output: Path | None, constraint: str | None, output_format: str
+) -> None:
+    """Lower FILE (.ariadne or .cir) and print the grammar for the target engine.
+
+    \b
+    Examples:
+      arc emit examples/api_handler.ariadne --target llguidance
+      arc emit handlers.cir --constraint api_handler -o api_handler.lark
+      arc emit handlers.ariadne -o grammars/
+    """
+    report = _Report(output_format)
+    module = _load(file, report)
+    if module is None or report.failed:
+        report.exit()
+    module = _select(module, constraint)
+    to_folder = output is not None and (output.is_dir() or str(output).endswith(("/", os.sep)))
+    if not module.sets:
+        _no_sets(report, file)
+    if len(module.sets) > 1 and not to_folder:
+        names = ", ".join(s.name for s in module.sets)
+        raise click.UsageError(
+            f"`{file}` defines {len(module.sets)} constraint sets ({names}); choose one "
+            "with --constraint NAME, or give -o a folder to write one file per set"
+        )
+    lowered = _lower(module, target, report)
+    if lowered is None:
+        report.exit()
+    from ananke.backends import get_backend
+
+    backend = get_backend(target)
+    texts = [(low.set_name, backend.emit(low.grammar)) for low in lowered]
+    try:
+        if output is None:
+            for _, text in texts:
+                click.echo(text, nl=not text.endswith("\n"))
+        elif to_folder:
+            output.mkdir(parents=True, exist_ok=True)
+            for name, text in texts:
+                _write_atomic(output / f"{name}.lark", text.encode("utf-8"))
+        else:
+            _write_atomic(output, texts[0][1].encode("utf-8"))
+    except OSError as e:
+        report.io_error(str(output), "write", e)
+    report.exit()
+
+
+def _no_sets(report: _Report, file: Path) -> None:
+    from ananke.ir import Label, Span
+
+    span = Span(file=str(file), start=0, end=0, line=1, column=1, end_line=1, end_column=1)
+    report.diags.error(
+        "no-constraint-set",
+        f"`{file}` defines no constraint set, so there is nothing to emit",
+        Label(span=span),
+        help="add a `constraint NAME { ... }` block",
+    )
+    report.exit()
+
+
+@cli.command(epilog=_EPILOG)
+@click.argument("file", type=click.Path(path_type=Path))
+@_target_option
+@click.option("--constraint", "-c", metavar="NAME", help="Explain only this constraint set.")
+@_output_format
+def explain(file: Path, target: str, constraint: str | None, output_format: str) -> None:
+    """Show how each constraint of FILE (.ariadne or .cir) is enforced for the target.
+
+    Levels: token (the grammar makes every violation impossible), post (checked after
+    generation; the detail says what the grammar still narrows), prompt (advice only).
+
+    \b
+    Example:
+      arc explain examples/api_handler.ariadne
+    """
+    report = _Report(output_format)
+    module = _load(file, report)
+    if module is None or report.failed:
+        report.exit()
+    module = _select(module, constraint)
+    if not module.sets:
+        _no_sets(report, file)
+    lowered = _lower(module, target, report)
+    if lowered is None:
+        report.exit()
+    click.echo(explain_table(lowered), nl=False)
+    report.exit()
+
+
+def explain_table(lowered: Sequence[Lowered]) -> str:
+    """One aligned plain-text table per constraint set (stable, for snapshots)."""
+    blocks: list[str] = []
+    header = ("ID", "KIND", "LEVEL", "REASON", "DETAIL")
+    for low in lowered:
+        rows = [header] + [
+            (e.constraint_id, e.kind, e.level, e.reason, e.detail) for e in low.enforcements
+        ]
+        widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
+        lines = [f"constraint set {low.set_name} (target {low.target})"]
+        if len(rows) == 1:
+            lines.append("  (no constraints)")
+        for row in rows if len(rows) > 1 else ():
+            cells = [cell.ljust(width) for cell, width in zip(row, widths, strict=True)]
+            lines.append(("  " + "  ".join(cells)).rstrip())
+        blocks.append("\n".join(lines) + "\n")
+    return "\n".join(blocks)
+
+
+def _internal_error(exc: BaseException) -> None:
+    frames = traceback.extract_tb(exc.__traceback__)[-3:]
+    lines = [_BUG, f"  {type(exc).__name__}: {exc}"]
+    lines += [f"    at {Path(f.filename).name}:{f.lineno} in {f.name}" for f in frames]
+    lines.append(f"  arc {__version__}, Python {sys.version.split()[0]}")
+    sys.stderr.write("\n".join(lines) + "\n")
+    sys.stderr.flush()
+
+
+def main(argv: Sequence[str] | None = None) -> NoReturn:
+    """Entry point of the ``arc`` script: run the CLI; exit 3 on an unexpected exception."""
+    try:
+        cli.main(args=list(argv) if argv is not None else None, prog_name="arc")
+    except SystemExit:
+        raise
+    except KeyboardInterrupt:
+        sys.stderr.write("arc: interrupted\n")
+        raise SystemExit(130) from None
+    except Exception as exc:
+        _internal_error(exc)
+        raise SystemExit(EXIT_INTERNAL) from None
+    raise SystemExit(EXIT_OK)
