@@ -11,6 +11,7 @@ from __future__ import annotations
 import difflib
 import keyword
 import re
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -136,7 +137,10 @@ class _Checker:
 
     def regex(self, lit: StringValue) -> bool:
         try:
-            re.compile(lit.value)
+            with warnings.catch_warnings():
+                # e.g. FutureWarning "possible nested set": valid today, not our concern.
+                warnings.simplefilter("ignore")
+                re.compile(lit.value)
         except re.error as err:
             where = f" at position {err.pos} of the pattern" if err.pos is not None else ""
             self.diags.error(

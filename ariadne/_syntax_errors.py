@@ -223,7 +223,12 @@ def _unclosed_at_eof(e: _Err) -> Diagnostic | None:
         f"unclosed `{o.char}` {what}",
         e.after_prev("the file ends here"),
         e.opened_here(o, f"{o.owner} opened here" if o.is_block else "opened here"),
-        help=f"expected {_describe(e.expected)} before the end of the file; close with `{closer}`",
+        help=(
+            f"add `}}` to close {o.owner}"
+            if o.is_block
+            else f"expected {_describe(e.expected)} before the end of the file; "
+            f"close with `{closer}`"
+        ),
     )
 
 

@@ -10,12 +10,12 @@ import sys
 import time
 
 import pytest
+from ananke.ariadne import compile_source, read_source
+from ananke.ir.diagnostics import Diagnostics
 from ariadne_helpers import BROKEN
 from click.testing import CliRunner
 
-from ananke.ariadne import compile_source, read_source
 from ananke.cli import cli
-from ananke.ir.diagnostics import Diagnostics
 
 CORPUS = sorted(BROKEN.iterdir())
 
@@ -80,7 +80,12 @@ def test_generated_codes(generated: list[pathlib.Path]) -> None:
         if source is not None:
             compile_source(source, diags)
         codes.append([d.code for d in diags])
-    assert codes == [["file-too-large"], ["syntax-error"], ["nesting-too-deep"], ["nesting-too-deep"]]
+    assert codes == [
+        ["file-too-large"],
+        ["syntax-error"],
+        ["nesting-too-deep"],
+        ["nesting-too-deep"],
+    ]
 
 
 _SHORT = re.compile(r"^(?P<file>.+):(?P<line>\d+):(?P<col>\d+): error\[(?P<code>[a-z0-9-]+)\]: ")
@@ -111,8 +116,15 @@ def test_arc_check_subprocess_on_a_few_files() -> None:
     for name in ("missing_semicolon.ariadne", "binary.ariadne", "empty.ariadne"):
         path = BROKEN / name
         proc = subprocess.run(
-            [sys.executable, "-c", "from ananke.cli import main; main()", "check", str(path),
-             "--output-format", "short"],
+            [
+                sys.executable,
+                "-c",
+                "from ananke.cli import main; main()",
+                "check",
+                str(path),
+                "--output-format",
+                "short",
+            ],
             capture_output=True,
             text=True,
             timeout=60,

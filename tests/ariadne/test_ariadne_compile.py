@@ -5,8 +5,6 @@ from __future__ import annotations
 import pathlib
 
 import pytest
-from ariadne_helpers import EXAMPLES, compile_ok, compile_text
-
 from ananke.ariadne import compile_source, parse, read_source
 from ananke.ir.constraint import (
     Doc,
@@ -27,6 +25,7 @@ from ananke.ir.constraint import (
 )
 from ananke.ir.diagnostics import Diagnostics
 from ananke.ir.source import SourceFile
+from ariadne_helpers import EXAMPLES, compile_ok, compile_text
 
 SEED = (EXAMPLES / "api_handler.ariadne").read_text("utf-8")
 
@@ -281,7 +280,9 @@ def test_constraint_and_schema_namespaces_are_separate() -> None:
 
 def test_keywords_are_contextual() -> None:
     # `schema` and `constraint` are only keywords at the top level.
-    module = compile_ok("schema S { schema: int; constraint: str; }\nconstraint c { name: schema; }")
+    module = compile_ok(
+        "schema S { schema: int; constraint: str; }\nconstraint c { name: schema; }"
+    )
     assert module.schemas[0].fields[0].name == "schema"
     c = module.sets[0].constraints[0]
     assert isinstance(c, FunctionName) and c.name == "schema"
@@ -321,7 +322,6 @@ def test_compile_ignores_errors_already_in_the_collection() -> None:
 
 def test_module_round_trips_through_msgspec() -> None:
     import msgspec
-
     from ananke.ir.constraint import Module
 
     module = compile_ok((EXAMPLES / "multi.ariadne").read_text("utf-8"))

@@ -5,10 +5,9 @@ from __future__ import annotations
 import pathlib
 
 import pytest
-from ariadne_helpers import ROOT, compile_text, one_error
-
 from ananke.ariadne import decode_source, read_source
 from ananke.ir.diagnostics import Diagnostic, Diagnostics
+from ariadne_helpers import ROOT, compile_text, one_error
 
 SEED = (ROOT / "examples" / "api_handler.ariadne").read_text("utf-8")
 
@@ -191,7 +190,7 @@ CASES = [
         (1, 22, 1, 25),
     ),
     (
-        "constraint a { imports: [\"os\"]; }",
+        'constraint a { imports: ["os"]; }',
         "type-mismatch",
         "`imports` expects an object with `allow` and/or `deny`, found a list",
         (1, 25, 1, 31),
@@ -387,7 +386,9 @@ def test_conflicting_name_labels_the_signature() -> None:
 
 def test_unknown_naming_style_suggests() -> None:
     d = one_error("constraint a { naming: snak; }")
-    assert d.help == "did you mean `snake`? styles: snake, camel, pascal, screaming, or a regex string"
+    assert (
+        d.help == "did you mean `snake`? styles: snake, camel, pascal, screaming, or a regex string"
+    )
 
 
 def test_unsupported_language_lists_supported() -> None:
@@ -412,7 +413,9 @@ def test_duplicate_list_item_is_a_warning_and_kept_once() -> None:
 
 
 def test_unknown_schema_warning_only_when_close_to_a_declared_schema() -> None:
-    module, diags = compile_text("schema UserInput { a: int; }\nconstraint f { validates: UserInptu; }")
+    module, diags = compile_text(
+        "schema UserInput { a: int; }\nconstraint f { validates: UserInptu; }"
+    )
     assert module is not None
     (d,) = diags
     assert (d.code, d.severity) == ("unknown-schema", "warning")
@@ -440,7 +443,7 @@ def _read(path: pathlib.Path) -> Diagnostic:
 
 def test_invalid_utf8_points_at_the_first_bad_byte(tmp_path: pathlib.Path) -> None:
     path = tmp_path / "bad.ariadne"
-    path.write_bytes("constraint a {\n  doc: \"é".encode() + b"\xff\xfe\";\n}\n")
+    path.write_bytes('constraint a {\n  doc: "é'.encode() + b'\xff\xfe";\n}\n')
     d = _read(path)
     assert d.code == "invalid-utf8"
     assert d.message == "file is not valid UTF-8: byte 0xff at byte offset 25"

@@ -4,19 +4,45 @@ from __future__ import annotations
 
 import re
 
+from ananke.ariadne import compile_source
+from ananke.ir.diagnostics import Diagnostics
+from ananke.ir.source import SourceFile
 from ariadne_helpers import EXAMPLES
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ananke.ariadne import compile_source
-from ananke.ir.diagnostics import Diagnostics
-from ananke.ir.source import SourceFile
-
 TEXTS = [p.read_text("utf-8") for p in sorted(EXAMPLES.glob("*.ariadne"))]
 TOKEN_RE = re.compile(r'r?"(?:[^"\\\n]|\\.)*"|[A-Za-z_][A-Za-z0-9_]*|[0-9]+|->|\*\*|\S')
 TOKENS = sorted({t for text in TEXTS for t in TOKEN_RE.findall(text)})
-NOISE = ["{", "}", "[", "]", "(", ")", "<", ">", ";", ":", ",", '"', "'", "/*", "//", "\\",
-         "\\u{", "\x00", "\n", "é", "-", "0", "constraint", "schema", "async", "r\"", "*/"]
+NOISE = [
+    "{",
+    "}",
+    "[",
+    "]",
+    "(",
+    ")",
+    "<",
+    ">",
+    ";",
+    ":",
+    ",",
+    '"',
+    "'",
+    "/*",
+    "//",
+    "\\",
+    "\\u{",
+    "\x00",
+    "\n",
+    "é",
+    "-",
+    "0",
+    "constraint",
+    "schema",
+    "async",
+    'r"',
+    "*/",
+]
 
 
 @st.composite
@@ -40,7 +66,7 @@ def mutated(draw: st.DrawFn) -> str:
             toks = [m for m in TOKEN_RE.finditer(text)]
             if toks:
                 m = toks[draw(st.integers(0, len(toks) - 1))]
-                new = draw(st.sampled_from(TOKENS + [""]))
+                new = draw(st.sampled_from([*TOKENS, ""]))
                 text = text[: m.start()] + new + text[m.end() :]
     return text
 
