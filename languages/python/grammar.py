@@ -133,83 +133,179 @@ def _rx(pattern: str) -> Regex:
 
 
 def _lexemes(b: _Builder, opts: PythonGrammarOptions) -> None:
-    """Line-level lexemes and the fragments they are made of."""
+    """Line-level lexemes and the fragments they are made of.
+
+    No lexeme uses negation or intersection: llguidance checks every lexeme for emptiness
+    and precomputes large ones when a matcher is built, within a fixed fuel budget, and
+    ``&``/``~`` inside a line-sized lexeme exhaust it. Every distinction (a line that
+    opens a block, a line that starts without whitespace, an identifier that is not a
+    forbidden name) is spelled out as plain regular structure instead.
+    """
     b.add("ID", _rx(_IDENT))
     b.add("NUM", _rx(_NUMBER))
     b.add("STR", _rx(_string_regex()), comment="string literals, any prefix, any quotes")
     b.add("COMMENT", _rx(r"#[^\r\n]*"))
     if opts.forbid:
-        words = "|".join(_escape(w) for w in sorted(opts.forbid))
         b.add(
             "IDOK",
-            And(items=(Ref(name="ID"), Not(item=_rx(f"(?:{words})")))),
+            _rx(identifier_except(opts.forbid)),
             origins=opts.forbid_origins,
-            comment="an identifier that may stand bare: not a forbidden name",
+            comment="an identifier that may stand bare: not " + ", ".join(sorted(opts.forbid)),
         )
     else:
         b.add("IDOK", Ref(name="ID"))
-    b.add("WORDA", _alt(Ref(name="IDOK"), Ref(name="NUM")))
-    b.add("WORDD", _alt(Ref(name="ID"), Ref(name="NUM")))
+    b.add("WORDA", _alt(Ref(name="IDOK"), Ref(name="NUM")), comment="a word in bare position")
+    b.add("WORDD", _alt(Ref(name="ID"), Ref(name="NUM")), comment="a word after a dot")
     depth = opts.bracket_depth
-    for d in range(depth + 1):
-        for colon in (True, False):
-            if d > 0 and not colon:
-                continue
-            sfx = f"{d}" if colon else f"{d}NC"
-            ws = r"[ \t\f]" if d == 0 else r"[ \t\f\r\n]"
-            ws = f"(?:{ws}|{_CONT})"
-            op = _OPCH if colon else _OPCH_NO_COLON
-            nw = f"(?:{ws}|{op}|\\.)"
-            b.add(f"NWP{sfx}", _rx(f"(?:{nw}*{op}{ws}*|{ws}+)"))
-            b.add(f"NWD{sfx}", _rx(f"{nw}*\\.{ws}*"))
-            item = _alt(
-                _seq(Ref(name=f"NWP{sfx}"), Ref(name="WORDA")),
-                _seq(Ref(name=f"NWD{sfx}"), Ref(name="WORDD")),
-            )
-            tail = _alt(Ref(name=f"NWP{sfx}"), Ref(name=f"NWD{sfx}"))
-            # A run of code between brackets, strings and comments; words in it are maximal.
-            b.add(f"RUN{sfx}", _seq(_opt(Ref(name="WORDA")), _star(item), _opt(tail)))
-            # The same, ending in a non-word character (or empty): may precede a string.
-            b.add(
-                f"RUNNW{sfx}",
-                _opt(_seq(_opt(Ref(name="WORDA")), _star(item), tail)),
-            )
+
+    def R(name: str) -> Ref:  # noqa: N802
+        return Ref(name=name)
+
+    def run_family(sfx: str, ws: str, op: str) -> None:
+        """Runs of code (words, operators, spaces) between strings, brackets and comments.
+
+        Words are maximal: a word is always followed by a non-word segment. A word after a
+        segment ending in ``.`` is an attribute (any identifier); elsewhere it is bare.
+        """
+        nw = f"(?:{ws}|{op}|\\.)"
+        b.add(f"NWP{sfx}", _rx(f"(?:{nw}*{op}{ws}*|{ws}+)"))
+        b.add(f"NWD{sfx}", _rx(f"{nw}*\\.{ws}*"))
+        b.add(f"NWPS{sfx}", _rx(f"(?:{op}{ws}*|(?:{op}|\\.){nw}*{op}{ws}*)"))
+        b.add(f"NWDS{sfx}", _rx(f"(?:(?:{op}|\\.){nw}*)?\\.{ws}*"))
+        item = _alt(_seq(R(f"NWP{sfx}"), R("WORDA")), _seq(R(f"NWD{sfx}"), R("WORDD")))
+        b.add(f"ITEM{sfx}", item)
+        items = _star(R(f"ITEM{sfx}"))
+        tail = _alt(R(f"NWP{sfx}"), R(f"NWD{sfx}"))
+        b.add(f"RUN{sfx}", _seq(_opt(R("WORDA")), items, _opt(tail)))
+        b.add(f"RUNNW{sfx}", _opt(_seq(_opt(R("WORDA")), items, tail)))
+
+    def start_family(sfx: str) -> None:
+        """Runs that start with a non-whitespace character (a statement's first run)."""
+        item_s = _alt(_seq(R(f"NWPS{sfx}"), R("WORDA")), _seq(R(f"NWDS{sfx}"), R("WORDD")))
+        b.add(f"HEAD{sfx}", _alt(R("WORDA"), item_s), comment="first word or item of a statement")
+        items = _star(R(f"ITEM{sfx}"))
+        tail = _alt(R(f"NWP{sfx}"), R(f"NWD{sfx}"))
+        tail_s = _alt(R(f"NWPS{sfx}"), R(f"NWDS{sfx}"))
+        b.add(f"RUNS{sfx}", _alt(_seq(R(f"HEAD{sfx}"), items, _opt(tail)), tail_s))
+        b.add(f"RUNNWS{sfx}", _alt(_seq(R(f"HEAD{sfx}"), items, tail), tail_s))
+
+    for d in range(1, depth + 1):
+        run_family(f"{d}", r"(?:[ \t\f\r\n]|\\\r?\n)", _OPCH)
+    ws0 = r"(?:[ \t\f]|\\\r?\n)"
+    run_family("0", ws0, _OPCH)
+    run_family("0X", ws0, _OPCH_NO_COLON)
+    start_family("0")
     for d in range(depth, 0, -1):
         elems: list[Expr] = [
-            _seq(Ref(name=f"RUNNW{d}"), Ref(name="STR")),
-            _seq(_opt(Ref(name=f"RUN{d}")), Ref(name="COMMENT")),
+            _seq(R(f"RUNNW{d}"), R("STR")),
+            _seq(_opt(R(f"RUN{d}")), R("COMMENT")),
         ]
         if d < depth:
-            elems.append(_seq(_opt(Ref(name=f"RUN{d}")), Ref(name=f"GROUP{d + 1}")))
-        b.add(f"IN{d}", _seq(_star(_alt(*elems)), _opt(Ref(name=f"RUN{d}"))))
-        b.add(f"GROUP{d}", _seq(_rx(r"[(\[{]"), Ref(name=f"IN{d}"), _rx(r"[)\]}]")))
-    for sfx in ("0", "0NC"):
-        b.add(
-            f"BODY{sfx}",
-            _seq(
-                _star(
-                    _alt(
-                        _seq(Ref(name=f"RUNNW{sfx}"), Ref(name="STR")),
-                        _seq(_opt(Ref(name=f"RUN{sfx}")), Ref(name="GROUP1")),
-                    )
-                ),
-                _opt(Ref(name=f"RUN{sfx}")),
-            ),
-        )
+            elems.append(_seq(_opt(R(f"RUN{d}")), R(f"GROUP{d + 1}")))
+        b.add(f"IN{d}", _seq(_star(_alt(*elems)), _opt(R(f"RUN{d}"))))
+        b.add(f"GROUP{d}", _seq(_rx(r"[(\[{]"), R(f"IN{d}"), _rx(r"[)\]}]")))
+    elem0 = _alt(_seq(R("RUNNW0"), R("STR")), _seq(_opt(R("RUN0")), R("GROUP1")))
+    b.add("ELEM0", elem0, comment="a string or bracket group on a line, with the run before it")
+    first = _alt(_seq(_opt(R("RUNNWS0")), R("STR")), _seq(_opt(R("RUNS0")), R("GROUP1")))
+    b.add("FIRST0", first, comment="the first string or bracket group of a statement")
+    elems0 = _star(R("ELEM0"))
+    ws_tail = r"[ \t\f]*"
+    # The last run of a line decides whether it opens a block: ':' as its last character.
+    wordy = _alt(_seq(R("WORDA"), _star(R("ITEM0"))), Repeat(item=R("ITEM0"), min=1))
+    b.add("ENDC", _seq(_opt(R("WORDA")), _star(R("ITEM0")), _rx(f"(?:{_nw0()})*:{ws_tail}")))
+    b.add(
+        "ENDX",
+        _alt(
+            wordy,
+            _seq(_opt(R("WORDA")), _star(R("ITEM0")), _alt(R("NWP0X_LAST"), R("NWD0"))),
+        ),
+    )
+    b.add("NWP0X_LAST", _rx(f"(?:(?:{_nw0()})*{_OPCH_NO_COLON}{ws_tail}|{ws0}+)"))
+    b.add(
+        "ENDCS",
+        _alt(
+            _seq(R("HEAD0"), _star(R("ITEM0")), _rx(f"(?:{_nw0()})*:{ws_tail}")),
+            _rx(f"(?:(?:{_OPCH}|\\.)(?:{_nw0()})*)?:{ws_tail}"),
+        ),
+    )
+    b.add(
+        "ENDXS",
+        _alt(
+            _seq(R("HEAD0"), _star(R("ITEM0"))),
+            _seq(R("HEAD0"), _star(R("ITEM0")), _alt(R("NWP0X_LAST"), R("NWD0"))),
+            _rx(f"(?:{_OPCH_NO_COLON}|(?:{_OPCH}|\\.)(?:{_nw0()})*{_OPCH_NO_COLON}){ws0}*"),
+            R("NWDS0"),
+        ),
+    )
     b.add("EOL", _rx(r"[ \t\f]*(?:#[^\r\n]*)?\r?\n"))
-    b.add("STMT", And(items=(Ref(name="BODY0"), _rx(r"[^ \t\f\r\n#](?s:.)*"))))
     b.add(
         "SIMPLE",
-        _seq(And(items=(Ref(name="STMT"), Not(item=_rx(r"(?s:.)*:[ \t\f]*")))), Ref(name="EOL")),
+        _seq(_alt(_seq(R("FIRST0"), elems0, _opt(R("ENDX"))), R("ENDXS")), R("EOL")),
         comment="a logical line that does not open a block",
     )
     b.add(
         "HEADER",
-        _seq(And(items=(Ref(name="STMT"), _rx(r"(?s:.)*:[ \t\f]*"))), Ref(name="EOL")),
+        _seq(_alt(_seq(R("FIRST0"), elems0, R("ENDC")), R("ENDCS")), R("EOL")),
         comment="a logical line ending in ':' that opens a block",
     )
+    b.add("BODY0X", _seq(_star(_alt(_seq(R("RUNNW0X"), R("STR")), _seq(_opt(R("RUN0X")), R("GROUP1")))), _opt(R("RUN0X"))))
     b.add("BLANK", _rx(r"[ \t\f]*(?:#[^\r\n]*)?\r?\n"), comment="blank or comment-only line")
-    b.add("DECORATOR", _seq(Lit(text="@"), Ref(name="BODY0"), Ref(name="EOL")))
+    b.add(
+        "DECORATOR",
+        _seq(
+            _rx(r"@[ \t\f]*"),
+            R("IDOK"),
+            _star(_seq(_rx(r"[ \t\f]*\.[ \t\f]*"), R("ID"))),
+            _rx(r"[ \t\f]*"),
+            _opt(R("GROUP1")),
+            R("EOL"),
+        ),
+    )
+
+
+def _nw0() -> str:
+    return r"(?:[ \t\f]|\\\r?\n)|" + _OPCH + r"|\."
+
+
+def identifier_except(words: Sequence[str]) -> str:
+    """A regex for every identifier except ``words``, without negation or intersection.
+
+    Written out from the trie of the words: at a trie node, a character that leaves the
+    trie leads to "any identifier continuation"; a node that ends a word is not accepting.
+    Negation inside lexemes multiplies the lexer's derivative states (and llguidance's
+    start-up checks run out of fuel on it), so the complement is spelled out instead.
+    """
+    trie: dict[str, object] = {}
+    for word in words:
+        node = trie
+        for ch in word:
+            node = node.setdefault(ch, {})  # type: ignore[assignment]
+        node[""] = {}
+
+    def cls_minus(base: str, chars: list[str]) -> str:
+        if not chars:
+            return base
+        extra = "".join(_escape_class(c) for c in sorted(chars))
+        # base is a negated ASCII class "[^...]": exclude more by adding to it
+        return base[:-1] + extra + "]"
+
+    def walk(node: dict[str, object], first: bool) -> str:
+        kids = sorted(k for k in node if k)
+        base = _ID_START if first else _ID_CONT
+        alts = [f"{cls_minus(base, kids)}{_ID_CONT}*"]
+        for k in kids:
+            sub = node[k]
+            assert isinstance(sub, dict)
+            alts.append(_escape(k) + walk(sub, False))
+        if not first and "" not in node:
+            alts.append("")
+        return "(?:" + "|".join(alts) + ")"
+
+    return walk(trie, True)
+
+
+def _escape_class(ch: str) -> str:
+    return "\\" if ch == "\\" else ("\\" + ch if ch in "]^-[" else ch)
 
 
 def _escape(text: str) -> str:
@@ -242,16 +338,16 @@ def _def_lexemes(b: _Builder, opts: PythonGrammarOptions) -> None:
         parts.append(Ref(name="GROUP1"))
         parts.append(_rx(rf"{ws}*"))
     if shape.returns is None:
-        parts.append(_opt(_seq(_rx(rf"->{ws}*"), Ref(name="BODY0NC"))))
+        parts.append(_opt(_seq(_rx(rf"->{ws}*"), Ref(name="BODY0X"))))
     elif shape.returns:
         spellings = "|".join(shape.returns)
         parts.append(_rx(rf"->{ws}*(?:{spellings}){ws}*"))
-    b.add("DEFHEAD", _seq(*parts), origins=opts.shape_origins, comment="the def line")
-    b.add("DEF_OPEN", _seq(Ref(name="DEFHEAD"), Lit(text=":"), Ref(name="EOL")))
+    parts.append(_rx(rf":{ws}*"))
     b.add(
-        "DEF_INLINE",
-        _seq(Ref(name="DEFHEAD"), _rx(rf":{ws}*"), Ref(name="STMT"), Ref(name="EOL")),
-        comment="def f(): return x",
+        "DEFHEAD",
+        _seq(*parts),
+        origins=opts.shape_origins,
+        comment="the def line up to its ':'; a block or a one-line body follows",
     )
 
 
@@ -295,9 +391,10 @@ def build_grammar(opts: PythonGrammarOptions) -> Grammar:
         _seq(
             _star(Ref(name="BLANK")),
             _star(_seq(Ref(name="DECORATOR"), _star(Ref(name="BLANK")))),
+            Ref(name="DEFHEAD"),
             _alt(
-                Ref(name="DEF_INLINE"),
-                _seq(Ref(name="DEF_OPEN"), _star(Ref(name="BLANK")), Ref(name="body")),
+                Ref(name="SIMPLE"),
+                _seq(Ref(name="EOL"), _star(Ref(name="BLANK")), Ref(name="body")),
             ),
         ),
     )
