@@ -56,13 +56,18 @@ class _Report:
     def add(self, diagnostics: Sequence[Diagnostic]) -> None:
         self.diags.extend(diagnostics)
 
-    def io_error(self, path: str, what: str, exc: OSError) -> None:
+    def io_error(self, code: str, path: str, exc: OSError) -> None:
+        """``unreadable-file`` or ``unwritable-file`` for ``path``, at its start."""
         from ananke.ir import Label, Span
 
         reason = exc.strerror or type(exc).__name__
         span = Span(file=path, start=0, end=0, line=1, column=1, end_line=1, end_column=1)
+        what = "read" if code == "unreadable-file" else "write"
         self.diags.error(
-            "io-error", f"cannot {what} `{path}`: {reason}", Label(span=span, message=reason)
+            code,
+            f"cannot {what} `{path}`: {reason}",
+            Label(span=span),
+            help="check the path and its permissions",
         )
         self.input_error = True
 
@@ -127,7 +132,7 @@ def _load(path: Path, report: _Report) -> Module | None:
     try:
         data = path.read_bytes()
     except OSError as e:
-        report.io_error(str(path), "read", e)
+        report.io_error("unreadable-file", str(path), e)
         return None
     module = cir.loads(data, str(path), report.diags)
     if module is None:
@@ -167,11 +172,9 @@ def _select(module: Module, constraint: str | None) -> Module:
 
 
 def _lower(module: Module, target: str, report: _Report) -> tuple[Lowered, ...] | None:
-    from ananke.backends import get_backend
     from ananke.ir import DiagnosticError
     from ananke.ir.passes import lower
 
-    _check_target(target, get_backend)
     try:
         lowered = lower(module, target=target, diags=report.diags)
     except DiagnosticError as e:
@@ -180,24 +183,15 @@ def _lower(module: Module, target: str, report: _Report) -> tuple[Lowered, ...] 
     return None if report.diags.has_errors else lowered
 
 
-def _targets() -> list[str]:
-    import ananke.backends as backends
+def _check_target(ctx: click.Context, param: click.Parameter, target: str) -> str:
+    from ananke.backends import target_names
 
-    names = getattr(backends, "available", None) or getattr(backends, "names", None)
-    if callable(names):
-        return sorted(str(n) for n in names())
-    registry = getattr(backends, "BACKENDS", None) or getattr(backends, "REGISTRY", {})
-    return sorted(str(n) for n in registry)
-
-
-def _check_target(target: str, get_backend: Any) -> None:
-    try:
-        get_backend(target)
-    except (KeyError, ValueError, LookupError) as e:
-        known = ", ".join(_targets()) or "(none)"
+    if target not in target_names():
+        known = ", ".join(sorted(target_names())) or "(none)"
         raise click.BadParameter(
-            f"unknown target `{target}`; known targets: {known}", param_hint="'--target'"
-        ) from e
+            f"unknown target `{target}`; known targets: {known}", ctx=ctx, param=param
+        )
+    return target
 
 
 def _output_format(f: Any) -> Any:
@@ -218,6 +212,7 @@ def _target_option(f: Any) -> Any:
         default="llguidance",
         show_default=True,
         metavar="NAME",
+        callback=_check_target,
         help="Grammar engine to lower for.",
     )(f)
 
@@ -296,7 +291,7 @@ def compile_cmd(file: Path, output: Path, cir_format: str, output_format: str) -
     try:
         _write_atomic(output, cir.dumps(module, cir_format))  # type: ignore[arg-type]
     except OSError as e:
-        report.io_error(str(output), "write", e)
+        report.io_error("unwritable-file", str(output), e)
     report.exit()
 
 
@@ -356,11 +351,11 @@ def emit(
         elif to_folder:
             output.mkdir(parents=True, exist_ok=True)
             for name, text in texts:
-                _write_atomic(output / f"{name}.lark", text.encode("utf-8"))
+                _write_atomic(output / f"{name}{backend.file_extension}", text.encode("utf-8"))
         else:
             _write_atomic(output, texts[0][1].encode("utf-8"))
     except OSError as e:
-        report.io_error(str(output), "write", e)
+        report.io_error("unwritable-file", str(output), e)
     report.exit()
 
 
