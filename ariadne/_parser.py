@@ -19,6 +19,7 @@ from lark import Lark, UnexpectedInput
 
 from ._ast import MAX_DEPTH, FileAst, StringValue, Value
 from ._build import AstBuilder
+from ._lexer import FastLexer
 from ._syntax_errors import explain
 
 __all__ = ["MAX_SOURCE_CHARS", "get_parser", "parse"]
@@ -34,7 +35,7 @@ def get_parser() -> Lark:
     return Lark(
         text,
         parser="lalr",
-        lexer="contextual",
+        lexer=FastLexer,
         keep_all_tokens=True,
         maybe_placeholders=False,
         transformer=AstBuilder(),

@@ -83,3 +83,11 @@ def test_thousand_constraints_compile_quickly() -> None:
     text = "".join(block.format(i=i) for i in range(1000))
     # About 0.2 s on a 2-core machine; the bound leaves room for a loaded CI runner.
     assert _median_ms(text, 3) < 600
+
+
+def test_fast_lexer_knows_every_terminal_of_the_grammar() -> None:
+    from ananke.ariadne._lexer import _KEYWORDS, TOKEN_RE
+
+    grammar = {t.name for t in get_parser().terminals} - set(get_parser().ignore_tokens)
+    lexer = {g for g in TOKEN_RE.groupindex if not g.startswith("_")} | set(_KEYWORDS.values())
+    assert grammar == lexer
