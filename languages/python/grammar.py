@@ -60,15 +60,50 @@ _OPCH_NO_COLON = r"[!$%&*+,\-/;<=>?@^`|~]"
 _PREFIX = r"(?:[rRuUbBfF]|[rR][bBfF]|[bBfF][rR])?"
 
 
-def _string_regex() -> str:
-    def short(q: str) -> str:
-        return rf"{q}(?:[^{q}\\\r\n]|{_ESC})*{q}"
+_F_PREFIX = r"(?:[fF]|[rR][fF]|[fF][rR])"
+_NON_F_PREFIX = r"(?:[rRuUbB]|[rR][bB]|[bB][rR])?"
 
-    def long(q: str) -> str:
-        c = rf"(?:[^{q}\\]|{_ESC})"
+
+def _string_regex(fword: str | None = None) -> str:
+    """String literals. With ``fword`` (the regex of a word allowed in code), f-strings get
+    their replacement fields checked: every word in a field must match ``fword``.
+
+    Fields are read as words and non-word characters, with one level of nested braces
+    (format specs like ``{x:{width}}``). This is stricter than Python where a forbidden
+    word appears in a field after a dot or inside a quoted string (``{self.eval}``): such
+    fields are rejected. Fields never contain the string's own quote character.
+    """
+    prefix = _PREFIX if fword is None else _NON_F_PREFIX
+
+    def short(q: str, body: str | None = None) -> str:
+        body = body or rf"[^{q}\\\r\n]"
+        return rf"{q}(?:{body}|{_ESC})*{q}"
+
+    def long(q: str, body: str | None = None) -> str:
+        body = body or rf"[^{q}\\]"
+        c = rf"(?:{body}|{_ESC})"
         return rf"{q}{q}{q}(?:{c}|{q}{c}|{q}{q}{c})*{q}{q}{q}"
 
-    return f"{_PREFIX}(?:{long(chr(39))}|{long(chr(34))}|{short(chr(39))}|{short(chr(34))})"
+    plain = f"{prefix}(?:{long(chr(39))}|{long(chr(34))}|{short(chr(39))}|{short(chr(34))})"
+    if fword is None:
+        return plain
+
+    def field(q: str, newline: bool) -> str:
+        nl = "" if newline else r"\r\n"
+        fnw = rf"[^{q}\\{nl}{{}}0-9A-Za-z_\x80-\x{{10FFFF}}]"
+        inner = f"(?:{fnw}*(?:{fword}{fnw}+)*(?:{fword})?)"
+        nw = rf"(?:{fnw}|\{{{inner}\}})"
+        return rf"\{{{nw}*(?:{fword}{nw}+)*(?:{fword})?\}}"
+
+    def fbody(q: str, newline: bool) -> str:
+        nl = "" if newline else r"\r\n"
+        return rf"[^{q}\\{nl}{{}}]|\{{\{{|\}}\}}|{field(q, newline)}"
+
+    fstr = (
+        f"{_F_PREFIX}(?:{long(chr(39), fbody(chr(39), True))}|{long(chr(34), fbody(chr(34), True))}"
+        f"|{short(chr(39), fbody(chr(39), False))}|{short(chr(34), fbody(chr(34), False))})"
+    )
+    return f"(?:{plain}|{fstr})"
 
 
 @dataclass(frozen=True)
@@ -143,7 +178,8 @@ def _lexemes(b: _Builder, opts: PythonGrammarOptions) -> None:
     """
     b.add("ID", _rx(_IDENT))
     b.add("NUM", _rx(_NUMBER))
-    b.add("STR", _rx(_string_regex()), comment="string literals, any prefix, any quotes")
+    fword = identifier_except(opts.forbid, first=_ID_CONT) if opts.forbid else None
+    b.add("STR", _rx(_string_regex(fword)), comment="string literals, any prefix, any quotes")
     b.add("COMMENT", _rx(r"#[^\r\n]*"))
     if opts.forbid:
         b.add(
@@ -267,7 +303,7 @@ def _nw0() -> str:
     return r"(?:[ \t\f]|\\\r?\n)|" + _OPCH + r"|\."
 
 
-def identifier_except(words: Sequence[str]) -> str:
+def identifier_except(words: Sequence[str], first: str = _ID_START) -> str:
     """A regex for every identifier except ``words``, without negation or intersection.
 
     Written out from the trie of the words: at a trie node, a character that leaves the
@@ -275,6 +311,7 @@ def identifier_except(words: Sequence[str]) -> str:
     Negation inside lexemes multiplies the lexer's derivative states (and llguidance's
     start-up checks run out of fuel on it), so the complement is spelled out instead.
     """
+    first_class = first
     trie: dict[str, object] = {}
     for word in words:
         node = trie
@@ -291,7 +328,7 @@ def identifier_except(words: Sequence[str]) -> str:
 
     def walk(node: dict[str, object], first: bool) -> str:
         kids = sorted(k for k in node if k)
-        base = _ID_START if first else _ID_CONT
+        base = first_class if first else _ID_CONT
         alts = [f"{cls_minus(base, kids)}{_ID_CONT}*"]
         for k in kids:
             sub = node[k]

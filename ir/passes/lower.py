@@ -1,0 +1,208 @@
+"""The ``lower`` pass: ConstraintIR → GrammarIR plus an enforcement plan, per target.
+
+Each constraint gets one enforcement level for the target, with the reason:
+
+* ``token``: the grammar makes every violation impossible;
+* ``post``: checked after generation (the grammar may still narrow it: ``detail`` says
+  exactly how);
+* ``prompt``: advice only.
+
+The code grammar comes from the constraint set's language in ``ananke.languages``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ananke.ir.constraint import (
+    Constraint,
+    ConstraintSet,
+    Doc,
+    Forbid,
+    FunctionName,
+    ImportPolicy,
+    Limit,
+    Matches,
+    Module,
+    Naming,
+    Params,
+    Require,
+    Returns,
+    Signature,
+    Validates,
+)
+from ananke.ir.diagnostics import Diagnostics
+from ananke.ir.plan import Enforcement, Level, Lowered
+
+__all__ = ["LowerToGrammar", "lower"]
+
+_NAMING_PATTERNS = {
+    "snake": r"_*[a-z][a-z0-9_]*",
+    "camel": r"_*[a-z][a-zA-Z0-9]*",
+    "pascal": r"_*[A-Z][a-zA-Z0-9]*",
+    "screaming": r"_*[A-Z][A-Z0-9_]*",
+}
+"""Function-name styles as regexes (leading underscores allowed for private names)."""
+
+TARGETS = ("llguidance",)
+
+
+@dataclass(frozen=True)
+class LowerToGrammar:
+    """Lower every constraint set of a module for one target."""
+
+    name = "lower"
+    target: str = "llguidance"
+
+    def run(self, module: Module, diags: Diagnostics) -> tuple[Lowered, ...]:
+        return tuple(self.lower_set(cset, diags) for cset in module.sets)
+
+    def lower_set(self, cset: ConstraintSet, diags: Diagnostics) -> Lowered:
+        from ananke.languages.python import grammar as pg
+        from ananke.languages.python import signature as sig
+
+        plan: list[Enforcement] = []
+
+        def level(c: Constraint, lvl: Level, reason: str, detail: str = "") -> None:
+            plan.append(
+                Enforcement(
+                    constraint_id=c.id,
+                    kind=c.__struct_config__.tag,  # type: ignore[arg-type]
+                    level=lvl,
+                    reason=reason,
+                    target=self.target,
+                    detail=detail,
+                )
+            )
+
+        pinned = [c.name for c in cset.constraints if isinstance(c, FunctionName | Signature)]
+        name: str | None = pinned[-1] if pinned else None
+        name_pattern: str | None = None
+        params: str | None = None
+        returns: tuple[str, ...] | None = None
+        is_async: bool | None = None
+        shape_origins: list[str] = []
+        forbid: list[str] = []
+        forbid_origins: list[str] = []
+        block_lines: int | None = None
+        block_origins: list[str] = []
+        for c in cset.constraints:
+            match c:
+                case Returns():
+                    returns = (sig.returns_regex(c.type),)
+                    shape_origins.append(c.id)
+                    level(c, "token", "the def line's return annotation is fixed in the grammar")
+                case FunctionName():
+                    shape_origins.append(c.id)
+                    level(c, "token", "the def line's name is fixed in the grammar")
+                case Params():
+                    params = sig.params_regex(c.params)
+                    shape_origins.append(c.id)
+                    level(c, "token", "the def line's parameter list is fixed in the grammar")
+                case Signature():
+                    params = sig.params_regex(c.params)
+                    returns = (sig.returns_regex(c.returns),) if c.returns is not None else ()
+                    is_async = c.is_async
+                    shape_origins.append(c.id)
+                    level(c, "token", "the whole def line is fixed in the grammar")
+                case Forbid() if "." not in c.name:
+                    forbid.append(c.name)
+                    forbid_origins.append(c.id)
+                    level(
+                        c,
+                        "token",
+                        "excluded from the identifier lexeme wherever a name stands bare",
+                        "attributes after '.', strings and comments stay free; inside "
+                        "f-string replacement fields the name is rejected as any whole word",
+                    )
+                case Forbid():
+                    level(
+                        c,
+                        "post",
+                        "a qualified name spans several lexemes; checked after generation",
+                        f"the validator rejects `{c.name}` and `from "
+                        f"{c.name.rsplit('.', 1)[0]} import {c.name.rsplit('.', 1)[1]}`",
+                    )
+                case Require():
+                    level(c, "post", "a grammar cannot require a name somewhere in the body")
+                case Limit(metric="lines"):
+                    block_lines = c.max if block_lines is None else min(block_lines, c.max)
+                    block_origins.append(c.id)
+                    level(
+                        c,
+                        "post",
+                        "the number of physical lines is counted after generation",
+                        f"the grammar allows at most {c.max} statements in any one block; the "
+                        f"post check counts physical lines of the whole function "
+                        f"(at most {c.max}, a final newline does not start a line)",
+                    )
+                case Limit(metric="chars"):
+                    level(c, "post", "character counts are checked after generation")
+                case Limit():
+                    level(
+                        c,
+                        "post",
+                        "token counts depend on the model's tokenizer",
+                        f"also set the request's max_tokens to {c.max}",
+                    )
+                case Naming():
+                    if name is None:
+                        name_pattern = c.pattern or _NAMING_PATTERNS[c.style or "snake"]
+                    level(
+                        c,
+                        "post",
+                        "parameter names are checked after generation",
+                        "the grammar restricts the function name to the style"
+                        if name is None
+                        else "the function name is pinned by another constraint",
+                    )
+                case ImportPolicy():
+                    level(c, "post", "import statements are checked after generation")
+                case Matches():
+                    level(
+                        c,
+                        "post",
+                        "a regex over the whole output cannot be intersected with the "
+                        "code grammar; checked after generation",
+                    )
+                case Validates():
+                    level(
+                        c,
+                        "post",
+                        f"the body must reference `{c.target}`; checked after generation",
+                        "the schema's fields are also rendered into the prompt"
+                        if c.schema
+                        else "no schema of that name in the module: taken as a validator "
+                        "defined in your code",
+                    )
+                case Doc():
+                    level(c, "prompt", "advisory text, rendered into the prompt")
+        shape = pg.FunctionShape(
+            name=name,
+            name_pattern=name_pattern,
+            params=params,
+            returns=returns,
+            is_async=is_async,
+        )
+        grammar = pg.build_grammar(
+            pg.PythonGrammarOptions(
+                shape=shape,
+                forbid=tuple(sorted(set(forbid))),
+                forbid_origins=tuple(forbid_origins),
+                shape_origins=tuple(shape_origins),
+                max_block_lines=block_lines,
+                max_block_origins=tuple(block_origins),
+            )
+        )
+        return Lowered(
+            set_name=cset.name, target=self.target, grammar=grammar, enforcements=tuple(plan)
+        )
+
+
+def lower(
+    module: Module, *, target: str = "llguidance", diags: Diagnostics
+) -> tuple[Lowered, ...]:
+    """Lower every constraint set of ``module`` for ``target`` (one :class:`Lowered` each)."""
+    if target not in TARGETS:
+        raise KeyError(target)
+    return LowerToGrammar(target=target).run(module, diags)
