@@ -49,12 +49,14 @@ class FastLexer(Lexer):
     def lex(self, lexer_state: LexerState, parser_state: Any) -> Iterator[Token]:
         text = lexer_state.text.text
         states = parser_state.parse_conf.states
-        for m in TOKEN_RE.finditer(text):  # type: ignore[arg-type]
+        for m in TOKEN_RE.finditer(text):
             kind = m.lastgroup
             if kind is None or kind[0] == "_":
                 if kind == "_BAD":
                     pos = m.start()
-                    raise UnexpectedCharacters(text, pos, 0, 0, state=parser_state)
+                    raise UnexpectedCharacters(  # type: ignore[no-untyped-call]
+                        text, pos, 0, 0, state=parser_state
+                    )
                 continue
             value = m.group()
             if kind == "NAME" and value in _KEYWORDS:
