@@ -64,46 +64,69 @@ _F_PREFIX = r"(?:[fF]|[rR][fF]|[fF][rR])"
 _NON_F_PREFIX = r"(?:[rRuUbB]|[rR][bB]|[bB][rR])?"
 
 
-def _string_regex(fword: str | None = None) -> str:
-    """String literals. With ``fword`` (the regex of a word allowed in code), f-strings get
-    their replacement fields checked: every word in a field must match ``fword``.
+def _string_regex(prefix: str = _PREFIX) -> str:
+    """String literals with the given prefix set (quotes of every kind)."""
 
-    Fields are read as words and non-word characters, with one level of nested braces
-    (format specs like ``{x:{width}}``). This is stricter than Python where a forbidden
-    word appears in a field after a dot or inside a quoted string (``{self.eval}``): such
-    fields are rejected. Fields never contain the string's own quote character.
-    """
-    prefix = _PREFIX if fword is None else _NON_F_PREFIX
+    def short(q: str) -> str:
+        return rf"{q}(?:[^{q}\\\r\n]|{_ESC})*{q}"
 
-    def short(q: str, body: str | None = None) -> str:
-        body = body or rf"[^{q}\\\r\n]"
-        return rf"{q}(?:{body}|{_ESC})*{q}"
-
-    def long(q: str, body: str | None = None) -> str:
-        body = body or rf"[^{q}\\]"
-        c = rf"(?:{body}|{_ESC})"
+    def long(q: str) -> str:
+        c = rf"(?:[^{q}\\]|{_ESC})"
         return rf"{q}{q}{q}(?:{c}|{q}{c}|{q}{q}{c})*{q}{q}{q}"
 
-    plain = f"{prefix}(?:{long(chr(39))}|{long(chr(34))}|{short(chr(39))}|{short(chr(34))})"
-    if fword is None:
-        return plain
+    return f"{prefix}(?:{long(chr(39))}|{long(chr(34))}|{short(chr(39))}|{short(chr(34))})"
 
-    def field(q: str, newline: bool) -> str:
-        nl = "" if newline else r"\r\n"
-        fnw = rf"[^{q}\\{nl}{{}}0-9A-Za-z_\x80-\x{{10FFFF}}]"
-        inner = f"(?:{fnw}*(?:{fword}{fnw}+)*(?:{fword})?)"
-        nw = rf"(?:{fnw}|\{{{inner}\}})"
-        return rf"\{{{nw}*(?:{fword}{nw}+)*(?:{fword})?\}}"
 
-    def fbody(q: str, newline: bool) -> str:
-        nl = "" if newline else r"\r\n"
-        return rf"[^{q}\\{nl}{{}}]|\{{\{{|\}}\}}|{field(q, newline)}"
+def _fstring_lexemes(b: _Builder, forbid: Sequence[str]) -> Expr:
+    """f-strings whose replacement fields are checked for forbidden words.
 
-    fstr = (
-        f"{_F_PREFIX}(?:{long(chr(39), fbody(chr(39), True))}|{long(chr(34), fbody(chr(34), True))}"
-        f"|{short(chr(39), fbody(chr(39), False))}|{short(chr(34), fbody(chr(34), False))})"
-    )
-    return f"(?:{plain}|{fstr})"
+    A field is read as words and non-word characters, with one level of nested braces
+    (format specs like ``{x:{width}}``); every word must not be a forbidden name. This is
+    stricter than Python where a forbidden word stands in a field after a dot or inside a
+    quoted string (``{self.eval}``): such fields are rejected. Fields never contain the
+    string's own quote character.
+    """
+    b.add("FWORD", _rx(identifier_except(forbid, first=_ID_CONT)))
+    alts: list[Expr] = []
+    for q, qname in (("'", "S"), ('"', "D")):
+        for multi in (True, False):
+            k = f"{qname}{'L' if multi else ''}"
+            nl = "" if multi else r"\r\n"
+            fnw = b.add(f"FNW{k}", _rx(rf"[^{q}\\{nl}{{}}0-9A-Za-z_\x80-\x{{10FFFF}}]"))
+            word = Ref(name="FWORD")
+            fin = b.add(
+                f"FIN{k}",
+                _seq(
+                    _star(fnw),
+                    _star(_seq(word, Repeat(item=fnw, min=1))),
+                    _opt(word),
+                ),
+            )
+            fnwn = b.add(f"FNWN{k}", _alt(fnw, _seq(Lit(text="{"), fin, Lit(text="}"))))
+            field = b.add(
+                f"FIELD{k}",
+                _seq(
+                    Lit(text="{"),
+                    _star(fnwn),
+                    _star(_seq(word, Repeat(item=fnwn, min=1))),
+                    _opt(word),
+                    Lit(text="}"),
+                ),
+            )
+            char = b.add(
+                f"FCHAR{k}",
+                _alt(_rx(rf"[^{q}\\{nl}{{}}]|\{{\{{|\}}\}}|{_ESC}"), field),
+            )
+            if multi:
+                body = _seq(
+                    Lit(text=q * 3),
+                    _star(_alt(char, _seq(Lit(text=q), char), _seq(Lit(text=q * 2), char))),
+                    Lit(text=q * 3),
+                )
+            else:
+                body = _seq(Lit(text=q), _star(char), Lit(text=q))
+            alts.append(body)
+    return _seq(_rx(_F_PREFIX), _alt(*alts))
 
 
 @dataclass(frozen=True)
@@ -178,8 +201,16 @@ def _lexemes(b: _Builder, opts: PythonGrammarOptions) -> None:
     """
     b.add("ID", _rx(_IDENT))
     b.add("NUM", _rx(_NUMBER))
-    fword = identifier_except(opts.forbid, first=_ID_CONT) if opts.forbid else None
-    b.add("STR", _rx(_string_regex(fword)), comment="string literals, any prefix, any quotes")
+    if opts.forbid:
+        fstr = _fstring_lexemes(b, opts.forbid)
+        b.add(
+            "STR",
+            _alt(_rx(_string_regex(_NON_F_PREFIX)), fstr),
+            origins=opts.forbid_origins,
+            comment="string literals; f-string fields are checked for forbidden names",
+        )
+    else:
+        b.add("STR", _rx(_string_regex()), comment="string literals, any prefix, any quotes")
     b.add("COMMENT", _rx(r"#[^\r\n]*"))
     if opts.forbid:
         b.add(
