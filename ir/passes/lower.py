@@ -199,9 +199,7 @@ class LowerToGrammar:
         )
 
 
-def lower(
-    module: Module, *, target: str = "llguidance", diags: Diagnostics
-) -> tuple[Lowered, ...]:
+def lower(module: Module, *, target: str = "llguidance", diags: Diagnostics) -> tuple[Lowered, ...]:
     """Lower every constraint set of ``module`` for ``target`` (one :class:`Lowered` each)."""
     if target not in TARGETS:
         raise KeyError(target)

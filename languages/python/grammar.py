@@ -23,7 +23,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from ananke.ir.grammar import Alt, And, Expr, Grammar, Lit, Not, Ref, Regex, Repeat, Rule, Seq
+from ananke.ir.grammar import Alt, And, Expr, Grammar, Lit, Ref, Regex, Repeat, Rule, Seq
 
 __all__ = [
     "MAX_BRACKET_DEPTH",
@@ -163,7 +163,9 @@ class _Builder:
     def __init__(self) -> None:
         self.rules: dict[str, Rule] = {}
 
-    def add(self, name: str, body: Expr, *, origins: tuple[str, ...] = (), comment: str = "") -> Ref:
+    def add(
+        self, name: str, body: Expr, *, origins: tuple[str, ...] = (), comment: str = ""
+    ) -> Ref:
         self.rules[name] = Rule(
             name=name, body=body, lexeme=name.isupper(), origins=origins, comment=comment
         )
@@ -225,7 +227,7 @@ def _lexemes(b: _Builder, opts: PythonGrammarOptions) -> None:
     b.add("WORDD", _alt(Ref(name="ID"), Ref(name="NUM")), comment="a word after a dot")
     depth = opts.bracket_depth
 
-    def R(name: str) -> Ref:  # noqa: N802
+    def R(name: str) -> Ref:
         return Ref(name=name)
 
     def run_family(sfx: str, ws: str, op: str) -> None:
@@ -315,7 +317,13 @@ def _lexemes(b: _Builder, opts: PythonGrammarOptions) -> None:
         _seq(_alt(_seq(R("FIRST0"), elems0, R("ENDC")), R("ENDCS")), R("EOL")),
         comment="a logical line ending in ':' that opens a block",
     )
-    b.add("BODY0X", _seq(_star(_alt(_seq(R("RUNNW0X"), R("STR")), _seq(_opt(R("RUN0X")), R("GROUP1")))), _opt(R("RUN0X"))))
+    b.add(
+        "BODY0X",
+        _seq(
+            _star(_alt(_seq(R("RUNNW0X"), R("STR")), _seq(_opt(R("RUN0X")), R("GROUP1")))),
+            _opt(R("RUN0X")),
+        ),
+    )
     b.add("BLANK", _rx(r"[ \t\f]*(?:#[^\r\n]*)?\r?\n"), comment="blank or comment-only line")
     b.add(
         "DECORATOR",
@@ -427,7 +435,12 @@ def _blocks(b: _Builder, opts: PythonGrammarOptions) -> None:
             ind = b.add(f"IND{tag.upper()}{col}", Lit(text=unit * col))
             stmt = _alt(
                 _seq(ind, Ref(name="SIMPLE")),
-                _seq(ind, Ref(name="HEADER"), _star(Ref(name="BLANK")), Ref(name=f"deeper{tag}_{col}")),
+                _seq(
+                    ind,
+                    Ref(name="HEADER"),
+                    _star(Ref(name="BLANK")),
+                    Ref(name=f"deeper{tag}_{col}"),
+                ),
             )
             b.add(f"stmt{tag}_{col}", stmt)
             unit_rule = _seq(Ref(name=f"stmt{tag}_{col}"), _star(Ref(name="BLANK")))

@@ -38,7 +38,7 @@ def _spelling_regex(spelling: str, ws: str) -> str:
 def returns_regex(t: TypeExpr) -> str:
     """The return annotation (the text after ``->``); may be quoted as a string."""
     bare = type_regex(t, _HWS)
-    return f'(?:{bare}|"{bare}"|\'{bare}\')'
+    return f"(?:{bare}|\"{bare}\"|'{bare}')"
 
 
 def params_regex(params: Sequence[Param]) -> str:

@@ -28,7 +28,7 @@ def render_type(t: TypeExpr) -> list[str]:
     arg_spellings = [render_type(a) for a in t.args]
     combos: list[list[str]] = [[]]
     for spellings in arg_spellings:
-        combos = [c + [s] for c in combos for s in spellings]
+        combos = [[*c, s] for c in combos for s in spellings]
     if t.name == "Option" and len(t.args) == 1:
         out: list[str] = []
         for (inner,) in combos:

@@ -1,0 +1,215 @@
+"""The Python function grammar: what it accepts and rejects, checked with llguidance.
+
+Every grammar here is emitted by the llguidance backend and loaded into llguidance with a
+byte-level tokenizer, so acceptance is exact string membership.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import llguidance
+import pytest
+from ananke.backends import get_backend
+from ananke.ir.constraint import Param, TypeExpr
+from ananke.languages.python.grammar import (
+    FunctionShape,
+    PythonGrammarOptions,
+    build_grammar,
+    identifier_except,
+)
+from ananke.languages.python.signature import params_regex, returns_regex
+from ananke.runtime.acceptance import ByteMatcher, byte_tokenizer
+
+PLAIN = PythonGrammarOptions()
+
+
+@functools.cache
+def matcher(opts: PythonGrammarOptions = PLAIN) -> ByteMatcher:
+    text = get_backend("llguidance").emit(build_grammar(opts))
+    assert llguidance.LLMatcher.validate_grammar(text, byte_tokenizer()) == ""
+    return ByteMatcher(text)
+
+
+FORBID = PythonGrammarOptions(forbid=("eval", "exec", "open", "print"))
+
+
+def accepts(code: str, opts: PythonGrammarOptions = PLAIN) -> bool:
+    return matcher(opts).accepts(code)
+
+
+VALID = {
+    "simple": "def f(x):\n    return x + 1\n",
+    "docstring": 'def f():\n    """Doc.\n\n    More.\n    """\n    return None\n',
+    "decorators": "@functools.cache\n@register('x', y=1)\ndef f():\n    pass\n",
+    "async": "async def f(x):\n    async with x as y:\n        await y\n",
+    "nested": (
+        "def f():\n    class C:\n        def m(self):\n            return 1\n"
+        "    def g():\n        return C()\n    return g\n"
+    ),
+    "comments and blanks": (
+        "def f():\n    # leading comment\n\n    x = 1  # trailing\n        # odd indent\n"
+        "\n    return x\n"
+    ),
+    "brackets across lines": (
+        "def f():\n    x = call(a,\n        b,  # comment inside\n  c)\n    return [\n1,\n]\n"
+    ),
+    "backslash": "def f():\n    x = 1 + \\\n        2\n    return x\n",
+    "strings": (
+        "def f():\n    a = 'it''s'\n    b = r\"\\d+\"\n    c = b'\\x00'\n"
+        "    d = '''multi\nline'''\n    return f\"{a!r:>{b}}\"\n"
+    ),
+    "match": (
+        "def f(p):\n    match p:\n        case [x, y]:\n            return x\n"
+        "        case _:\n            return None\n"
+    ),
+    "walrus": "def f(xs):\n    if (n := len(xs)) > 3:\n        return n\n",
+    "one line body": "def f(): return 1\n",
+    "if else chains": (
+        "def f(x):\n    if x:\n        pass\n    elif x > 1:\n        pass\n    else:\n"
+        "        return 2\n    try:\n        pass\n    except (A, B) as e:\n        raise\n"
+        "    finally:\n        pass\n"
+    ),
+    "tabs": "def f(x):\n\tif x:\n\t\treturn 1\n\treturn 2\n",
+    "two spaces": "def f(x):\n  if x:\n    return 1\n  return 2\n",
+    "lambda and dict": "def f():\n    g = lambda a, b=2: {a: b, **x}\n    return g\n",
+    "unicode": "def f():\n    naïve = 'é'\n    return naïve\n",
+    "semicolons": "def f():\n    a = 1; b = 2\n    return a; \n",
+    "numbers": "def f():\n    return 0x1F + 1_000 + 1.5e-3 + .5 + 1j + 0o7 + 0b1\n",
+}
+
+INVALID = {
+    "missing indent": "def f():\nreturn 1\n",
+    "over indent": "def f():\n    x = 1\n        y = 2\n",
+    "dedent to unknown column": "def f():\n    if x:\n        y = 1\n  z = 2\n",
+    "mixed block widths": "def f():\n    x = 1\n   y = 2\n",
+    "empty body": "def f():\n",
+    "unclosed bracket": "def f():\n    return (1\n",
+    "unterminated string": "def f():\n    return 'abc\n",
+    "not a def": "x = 1\n",
+    "block opener without block": "def f():\n    if x:\n    return 1\n",
+}
+
+
+@pytest.mark.parametrize("name", VALID)
+def test_accepts_valid_python(name: str) -> None:
+    compile(VALID[name], name, "exec")  # the sample itself is valid Python
+    assert accepts(VALID[name])
+
+
+@pytest.mark.parametrize("name", INVALID)
+def test_rejects_broken_structure(name: str) -> None:
+    assert not accepts(INVALID[name])
+
+
+BARE_USES = {
+    "call": "def f(s):\n    return eval(s)\n",
+    "reference": "def f():\n    g = exec\n    return g\n",
+    "assignment target": "def f():\n    print = 1\n    return print\n",
+    "parameter": "def f(open):\n    return 1\n",
+    "keyword argument": "def f():\n    return g(print=1)\n",
+    "import": "def f():\n    from builtins import eval\n    return 1\n",
+    "after string": "def f():\n    return [''eval]\n",
+    "decorator": "@print\ndef f():\n    pass\n",
+    "in f-string field": "def f(x):\n    return f'{eval(x)}'\n",
+    "in nested block": "def f(x):\n    if x:\n        for y in x:\n            open(y)\n",
+    "inside brackets on a new line": "def f():\n    return g(\n        print)\n",
+    "in the signature": "def f(x=eval):\n    return x\n",
+}
+
+ALLOWED_USES = {
+    "attribute": "def f(m):\n    return m.eval()\n",
+    "attribute with spaces": "def f(m):\n    return m . exec\n",
+    "attribute on next line": "def f(m):\n    return (m.\n        print)\n",
+    "in a string": "def f():\n    return 'eval(x)'\n",
+    "in a comment": "def f():\n    # print(x)\n    return 1\n",
+    "longer names": "def f():\n    evaluate = printer = opened = 1\n    return evaluate\n",
+    "prefix of name": "def f():\n    ev = 1\n    return ev\n",
+    "escaped f-string braces": "def f():\n    return f'{{eval}}'\n",
+}
+
+
+@pytest.mark.parametrize("name", BARE_USES)
+def test_forbid_rejects_bare_uses(name: str) -> None:
+    code = BARE_USES[name]
+    assert accepts(code), "the unconstrained grammar accepts it"
+    assert not accepts(code, FORBID)
+
+
+@pytest.mark.parametrize("name", ALLOWED_USES)
+def test_forbid_allows_attributes_strings_comments(name: str) -> None:
+    assert accepts(ALLOWED_USES[name], FORBID)
+
+
+def test_identifier_except_is_exact() -> None:
+    import re
+
+    rx = re.compile(identifier_except(["eval", "e", "exec"]).replace(r"\x{10FFFF}", "\U0010ffff"))
+    for word, ok in [
+        ("eval", False),
+        ("e", False),
+        ("exec", False),
+        ("ev", True),
+        ("evalx", True),
+        ("execs", True),
+        ("x", True),
+        ("_e", True),
+        ("é", True),
+    ]:
+        assert bool(rx.fullmatch(word)) is ok, word
+
+
+def test_pinned_signature() -> None:
+    opts = PythonGrammarOptions(
+        shape=FunctionShape(
+            name="handle",
+            params=params_regex(
+                (
+                    Param(name="request", type=TypeExpr(name="Request")),
+                    Param(name="timeout", type=TypeExpr(name="float"), default="1.0"),
+                )
+            ),
+            returns=(returns_regex(TypeExpr(name="Result", args=(TypeExpr(name="Response"),))),),
+        )
+    )
+    body = "    return ok\n"
+    assert accepts(
+        "def handle(request: Request, timeout: float = 1.0) -> Result[Response]:\n" + body, opts
+    )
+    assert accepts(
+        "def handle(\n    request: Request,\n    timeout: float=1.0,\n) -> Result[ Response ]:\n"
+        + body,
+        opts,
+    )
+    assert not accepts("def handle(request: Request) -> Result[Response]:\n" + body, opts)
+    assert not accepts(
+        "def handler(request: Request, timeout: float = 1.0) -> Result[Response]:\n" + body, opts
+    )
+    assert not accepts(
+        "def handle(request: Request, timeout: float = 1.0) -> Response:\n" + body, opts
+    )
+    assert not accepts("def handle(request: Request, timeout: float = 1.0):\n" + body, opts)
+
+
+def test_name_pattern() -> None:
+    opts = PythonGrammarOptions(shape=FunctionShape(name_pattern=r"_*[a-z][a-z0-9_]*"))
+    assert accepts("def parse_input(x):\n    return x\n", opts)
+    assert not accepts("def parseInput(x):\n    return x\n", opts)
+
+
+def test_block_line_bound() -> None:
+    opts = PythonGrammarOptions(max_block_lines=3)
+    three = "def f():\n    a = 1\n    b = 2\n    return a\n"
+    four = "def f():\n    a = 1\n    b = 2\n    c = 3\n    return a\n"
+    assert accepts(three, opts)
+    assert not accepts(four, opts)
+    # The bound is per block: nested blocks have their own.
+    nested = "def f():\n    if x:\n        a = 1\n        b = 2\n        c = 3\n    return a\n"
+    assert accepts(nested, opts)
+
+
+def test_default_limits_with_long_function() -> None:
+    """A long function stays within llguidance's default limits (rows stay flat)."""
+    lines = "".join(f"    x{i} = call(x{i - 1}, [1, 2], {{'k': {i}}})\n" for i in range(1, 1500))
+    code = "def f(x0):\n" + lines + "    if x0:\n        return x0\n" * 50
+    assert accepts(code)
