@@ -23,7 +23,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from ananke.ir.grammar import Alt, And, Expr, Grammar, Lit, Ref, Regex, Repeat, Rule, Seq
+from ananke.ir.grammar import Alt, And, Expr, Grammar, Lit, Ref, Regex, Repeat, Rule, Seq, walk
 
 __all__ = [
     "MAX_BRACKET_DEPTH",
@@ -306,6 +306,8 @@ def _lexemes(b: _Builder, opts: PythonGrammarOptions) -> None:
             R("NWDS0"),
         ),
     )
+    if not opts.forbid:
+        _relaxed_runs(b, depth)
     b.add("EOL", _rx(r"[ \t\f]*(?:#[^\r\n]*)?\r?\n"))
     b.add(
         "SIMPLE",
@@ -336,6 +338,35 @@ def _lexemes(b: _Builder, opts: PythonGrammarOptions) -> None:
             R("EOL"),
         ),
     )
+
+
+def _relaxed_runs(b: _Builder, depth: int) -> None:
+    """Runs as plain character loops, when no name is forbidden.
+
+    Without forbidden names the words of a run need no structure, and a loop over one
+    character class keeps the lexer in the same state from token to token, which lets
+    llguidance reuse the previous mask (its mask cache is keyed by lexer state).
+    """
+    cont = r"\\\r?\n"
+    code = r"()\[\]{}\"'#\\\r\n"
+    for d in range(1, depth + 1):
+        loop = _rx(rf"(?:[^{code}]|{cont}|[\r\n])*")
+        b.add(f"RUN{d}", loop)
+        b.add(f"RUNNW{d}", loop)
+    ch0 = rf"(?:[^{code}]|{cont})"
+    ch0x = rf"(?:[^:{code}]|{cont})"
+    nonws = rf"[^ \t\f{code}]"
+    last = rf"[^: \t\f{code}]"
+    ws = rf"(?:[ \t\f]|{cont})"
+    for sfx, ch in (("0", ch0), ("0X", ch0x)):
+        b.add(f"RUN{sfx}", _rx(f"{ch}*"))
+        b.add(f"RUNNW{sfx}", _rx(f"{ch}*"))
+    b.add("RUNS0", _rx(f"{nonws}{ch0}*"))
+    b.add("RUNNWS0", _rx(f"{nonws}{ch0}*"))
+    b.add("ENDC", _rx(f"{ch0}*:{ws}*"))
+    b.add("ENDX", _rx(f"(?:{ch0}*{last}{ws}*|{ws}+)"))
+    b.add("ENDCS", _rx(f"(?:{nonws}{ch0}*)?:{ws}*"))
+    b.add("ENDXS", _rx(f"(?:{nonws}{ch0}*)?{last}{ws}*"))
 
 
 def _nw0() -> str:
@@ -482,4 +513,15 @@ def build_grammar(opts: PythonGrammarOptions) -> Grammar:
     _lexemes(b, opts)
     _def_lexemes(b, opts)
     _blocks(b, opts)
-    return Grammar(start="start", rules=tuple(b.rules.values()))
+    return Grammar(start="start", rules=_reachable(b.rules, "start"))
+
+
+def _reachable(rules: dict[str, Rule], start: str) -> tuple[Rule, ...]:
+    seen = {start}
+    todo = [start]
+    while todo:
+        for node in walk(rules[todo.pop()].body):
+            if isinstance(node, Ref) and node.name not in seen:
+                seen.add(node.name)
+                todo.append(node.name)
+    return tuple(r for name, r in rules.items() if name in seen)
