@@ -114,6 +114,7 @@ def _compile(path: Path, report: _Report) -> Module | None:
     source = read_source(path, report.diags)
     if source is None:
         report.input_error = True
+        _attach_undecodable(path, report)
         return None
     report.sources[source.name] = source
     try:
@@ -121,6 +122,25 @@ def _compile(path: Path, report: _Report) -> Module | None:
     except DiagnosticError as e:
         report.add(e.diagnostics)
         return None
+
+
+def _attach_undecodable(path: Path, report: _Report) -> None:
+    """Text of a file that failed to decode (lossily), so its diagnostics show the line.
+
+    ``read_source`` gives spans into the text decoded with replacement characters after
+    dropping a byte-order mark; this decodes the same way.
+    """
+    from ananke.ariadne import MAX_SOURCE_CHARS
+    from ananke.ir import SourceFile
+
+    try:
+        if not path.is_file() or path.stat().st_size > MAX_SOURCE_CHARS:
+            return
+        data = path.read_bytes()
+    except OSError:
+        return
+    data = data.removeprefix(b"\xef\xbb\xbf")
+    report.sources[str(path)] = SourceFile(str(path), data.decode("utf-8", errors="replace"))
 
 
 def _load(path: Path, report: _Report) -> Module | None:
@@ -301,7 +321,7 @@ def compile_cmd(file: Path, output: Path, cir_format: str, output_format: str) -
 @click.option(
     "-o",
     "--output",
-    type=click.Path(path_type=Path),
+    type=click.Path(),
     help="Write the grammar here instead of stdout; a folder (existing, or ending with /) "
     "gets one NAME.lark per constraint set.",
 )
@@ -313,7 +333,7 @@ def compile_cmd(file: Path, output: Path, cir_format: str, output_format: str) -
 )
 @_output_format
 def emit(
-    file: Path, target: str, output: Path | None, constraint: str | None, output_format: str
+    file: Path, target: str, output: str | None, constraint: str | None, output_format: str
 ) -> None:
     """Lower FILE (.ariadne or .cir) and print the grammar for the target engine.
 
@@ -328,7 +348,8 @@ def emit(
     if module is None or report.failed:
         report.exit()
     module = _select(module, constraint)
-    to_folder = output is not None and (output.is_dir() or str(output).endswith(("/", os.sep)))
+    # A trailing slash is significant, so the option stays a string until here.
+    to_folder = output is not None and (os.path.isdir(output) or output.endswith(("/", os.sep)))
     if not module.sets:
         _no_sets(report, file)
     if len(module.sets) > 1 and not to_folder:
@@ -349,11 +370,12 @@ def emit(
             for _, text in texts:
                 click.echo(text, nl=not text.endswith("\n"))
         elif to_folder:
-            output.mkdir(parents=True, exist_ok=True)
+            folder = Path(output)
+            folder.mkdir(parents=True, exist_ok=True)
             for name, text in texts:
-                _write_atomic(output / f"{name}{backend.file_extension}", text.encode("utf-8"))
+                _write_atomic(folder / f"{name}{backend.file_extension}", text.encode("utf-8"))
         else:
-            _write_atomic(output, texts[0][1].encode("utf-8"))
+            _write_atomic(Path(output), texts[0][1].encode("utf-8"))
     except OSError as e:
         report.io_error("unwritable-file", str(output), e)
     report.exit()

@@ -31,6 +31,10 @@ Format = Literal["full", "short", "json"]
 FORMATS: tuple[Format, ...] = ("full", "short", "json")
 
 _TAB = "    "
+_MAX_LINE = 160
+"""Longest part of a source line shown in an excerpt, in characters."""
+_CONTEXT = 40
+"""Characters shown before the first label when a long line is cut."""
 
 # Style names understood by rich; only used when colour is on.
 _SEVERITY_STYLE = {"error": "bold red", "warning": "bold yellow", "note": "bold cyan"}
@@ -243,28 +247,40 @@ def _excerpt(out: _Out, group: list[Label], source: SourceFile, pad: str, severi
         if previous is not None and line > previous + 1:
             out.add("...\n", _GUTTER)
         previous = line
+        labels = sorted(by_line[line], key=lambda lb: (lb.span.column, not lb.primary))
         text = source.line_text(line)
+        # A very long line (minified or generated input) is shown as a window that starts
+        # a little before the first label.
+        lo = 0
+        if len(text) > _MAX_LINE:
+            lo = max(0, min(len(text), labels[0].span.column - 1) - _CONTEXT)
+        hi = min(len(text), lo + _MAX_LINE)
+        visible = text[lo:hi]
+        prefix = "..." if lo else ""
+        suffix = "..." if hi < len(text) else ""
         out.add(f"{line:>{len(pad)}} | ", _GUTTER)
-        out.add(_display(text).rstrip() + "\n")
-        for label in sorted(by_line[line], key=lambda lb: (lb.span.column, not lb.primary)):
-            _marker(out, label, text, pad, severity)
+        out.add((prefix + _display(visible) + suffix).rstrip() + "\n")
+        for label in labels:
+            _marker(out, label, visible, lo, len(prefix), pad, severity)
 
 
-def _marker(out: _Out, label: Label, text: str, pad: str, severity: str) -> None:
+def _marker(
+    out: _Out, label: Label, visible: str, lo: int, indent: int, pad: str, severity: str
+) -> None:
+    """Carets (primary) or dashes (secondary) under ``label`` on the visible part of a line."""
     span = label.span
-    col = max(1, span.column)
-    start = _width(text[: col - 1])
-    if span.end_line > span.line:
-        # A multi-line span is marked from its start to the end of its first line.
-        length = max(1, _width(text[col - 1 :]))
-    else:
-        length = max(1, _width(text[col - 1 : max(col - 1, span.end_column - 1)]))
+    first = min(len(visible), max(0, span.column - 1 - lo))
+    multiline = span.end_line > span.line
+    # A multi-line span is marked from its start to the end of its first line.
+    last = len(visible) if multiline else min(len(visible), max(first, span.end_column - 1 - lo))
+    start = indent + _width(visible[:first])
+    length = max(1, _width(visible[first:last]))
     style = _SEVERITY_STYLE.get(severity) if label.primary else _SECONDARY
     char = "^" if label.primary else "-"
     out.add(f"{pad} | ", _GUTTER)
     out.add(" " * start)
     message = f" {label.message}" if label.message else ""
-    if span.end_line > span.line:
+    if multiline:
         message += f" (continues to line {span.end_line})"
     out.add(char * length + message, style)
     out.add("\n")

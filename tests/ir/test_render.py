@@ -202,3 +202,22 @@ def test_empty_span_at_end_of_line_gets_one_caret() -> None:
 def test_unknown_format_is_rejected() -> None:
     with pytest.raises(ValueError, match="unknown diagnostic format"):
         render([], {}, "sarif", color=False)  # type: ignore[arg-type]
+
+
+def test_long_line_is_shown_as_a_window_around_the_label() -> None:
+    text = "x" * 5000 + " bad " + "y" * 5000
+    src = SourceFile("long.ariadne", text)
+    start = text.index("bad")
+    d = Diagnostic(
+        code="syntax-error",
+        severity="error",
+        message="unexpected `bad`",
+        labels=(Label(span=src.span(start, start + 3), message="here"),),
+    )
+    lines = render([d], {"long.ariadne": src}, "full", color=False).splitlines()
+    source_line, marker_line = lines[3], lines[4]
+    assert source_line.startswith("1 | ...") and source_line.endswith("...")
+    assert len(source_line) < 200
+    column = marker_line.index("^")
+    assert source_line[column : column + 3] == "bad"
+    assert marker_line[column:] == "^^^ here"

@@ -1,0 +1,105 @@
+"""The wheel works on its own: build it, install it into a fresh virtual environment, and
+run ``arc --version`` and ``arc emit`` from a folder outside the checkout.
+
+Dependencies are resolved by pip from the configured index (its cache keeps reruns fast).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import tomllib
+import venv
+import zipfile
+from pathlib import Path
+
+import pytest
+
+import ananke
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _run(
+    args: list[str | Path], cwd: Path, timeout: float = 300
+) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
+    env["NO_COLOR"] = "1"
+    result = subprocess.run(
+        [str(a) for a in args], cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout
+    )
+    assert result.returncode == 0, f"{args}\n{result.stdout}\n{result.stderr}"
+    return result
+
+
+def _project_copy(dest: Path) -> Path:
+    """The files a build needs, so that building leaves no trace in the checkout."""
+    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    dest.mkdir()
+    for name in ("pyproject.toml", "README.md", "LICENSE"):
+        if (ROOT / name).exists():
+            shutil.copy2(ROOT / name, dest / name)
+    ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
+    for directory in sorted(set(pyproject["tool"]["setuptools"]["package-dir"].values())):
+        if (ROOT / directory).is_dir() and not (dest / directory).exists():
+            shutil.copytree(ROOT / directory, dest / directory, ignore=ignore)
+    return dest
+
+
+@pytest.fixture(scope="module")
+def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The ``bin`` folder of a fresh virtual environment with the wheel installed."""
+    base = tmp_path_factory.mktemp("packaging")
+    project = _project_copy(base / "project")
+    wheels = base / "wheels"
+    _run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", wheels, project], base)
+    (wheel,) = wheels.glob("*.whl")
+    with zipfile.ZipFile(wheel) as zf:
+        names = set(zf.namelist())
+    for expected in (
+        "ananke/cli.py",
+        "ananke/py.typed",
+        "ananke/ir/cir.py",
+        "ananke/ariadne/ariadne.lark",
+        "ananke/backends/__init__.py",
+    ):
+        assert expected in names
+    env_dir = base / "venv"
+    venv.EnvBuilder(with_pip=False).create(env_dir)
+    python = env_dir / "bin" / "python"
+    _run([sys.executable, "-m", "pip", "--python", python, "install", "-q", wheel], base)
+    return env_dir / "bin"
+
+
+def test_version_outside_the_checkout(installed: Path, tmp_path: Path) -> None:
+    result = _run([installed / "arc", "--version"], tmp_path)
+    assert result.stdout == f"arc {ananke.__version__}\n"
+
+
+def test_the_installed_package_is_not_the_checkout(installed: Path, tmp_path: Path) -> None:
+    probe = "import ananke.ir, pathlib; print(pathlib.Path(ananke.ir.__file__).resolve())"
+    where = Path(_run([installed / "python", "-c", probe], tmp_path).stdout.strip())
+    assert installed.parent in where.parents
+    assert ROOT not in where.parents
+
+
+def test_emit_outside_the_checkout(installed: Path, tmp_path: Path) -> None:
+    shutil.copy2(ROOT / "examples" / "api_handler.ariadne", tmp_path / "api_handler.ariadne")
+    result = _run(
+        [installed / "arc", "emit", "api_handler.ariadne", "--target", "llguidance"], tmp_path
+    )
+    assert result.stderr == ""
+    here = subprocess.run(
+        [sys.executable, "-m", "ananke", "emit", "api_handler.ariadne", "--target", "llguidance"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert result.stdout == here.stdout
+    assert result.stdout.strip()
+    # A .cir written by the installed arc is read back by it.
+    _run([installed / "arc", "compile", "api_handler.ariadne", "-o", "api.cir"], tmp_path)
+    assert _run([installed / "arc", "emit", "api.cir"], tmp_path).stdout == result.stdout
