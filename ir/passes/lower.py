@@ -146,16 +146,23 @@ class LowerToGrammar:
                         f"also set the request's max_tokens to {c.max}",
                     )
                 case Naming():
-                    if name is None:
-                        name_pattern = c.pattern or _NAMING_PATTERNS[c.style or "snake"]
-                    level(
-                        c,
-                        "post",
-                        "parameter names are checked after generation",
-                        "the grammar restricts the function name to the style"
-                        if name is None
-                        else "the function name is pinned by another constraint",
+                    pattern = (
+                        _grammar_regex(c.pattern)
+                        if c.pattern
+                        else _NAMING_PATTERNS[c.style or "snake"]
                     )
+                    if name is None and pattern is not None:
+                        name_pattern = pattern
+                        detail = "the grammar restricts the function name to it"
+                    elif name is None:
+                        detail = (
+                            "the pattern uses anchors inside, lookaround or backreferences, "
+                            "which the grammar cannot express: the function name is also "
+                            "checked after generation"
+                        )
+                    else:
+                        detail = "the function name is pinned by another constraint"
+                    level(c, "post", "parameter names are checked after generation", detail)
                 case ImportPolicy():
                     level(c, "post", "import statements are checked after generation")
                 case Matches():
@@ -197,6 +204,25 @@ class LowerToGrammar:
         return Lowered(
             set_name=cset.name, target=self.target, grammar=grammar, enforcements=tuple(plan)
         )
+
+
+def _grammar_regex(pattern: str) -> str | None:
+    """A user regex for a whole name, made embeddable in a lexeme; None when it cannot be.
+
+    Leading ``^``/``\\A`` and trailing ``$``/``\\Z`` anchors are implied by the lexeme
+    and dropped; lookaround, backreferences and word boundaries have no lexeme equivalent.
+    """
+    body = pattern
+    for anchor in ("^", "\\A"):
+        body = body.removeprefix(anchor)
+    for anchor in ("$", "\\Z"):
+        if body.endswith(anchor) and not body.endswith("\\" + anchor):
+            body = body[: -len(anchor)]
+    if any(tok in body for tok in ("(?=", "(?!", "(?<", "\\b", "\\B")):
+        return None
+    if any(f"\\{d}" in body for d in "123456789"):
+        return None
+    return f"(?:{body})"
 
 
 def lower(module: Module, *, target: str = "llguidance", diags: Diagnostics) -> tuple[Lowered, ...]:

@@ -22,14 +22,14 @@ def render_type(t: TypeExpr) -> list[str]:
 
     ``Result<Response, Error>`` → ``Result[Response, Error]``; the neutral ``List``,
     ``Dict``/``Map``, ``Set``, ``Tuple`` become the builtins (``typing``'s capitalised
-    names are accepted too); ``Option<T>`` is ``Optional[T]``, ``T | None`` or
+    names are accepted too); ``Option<T>`` (or ``Optional<T>``) is ``Optional[T]``, ``T | None`` or
     ``None | T``. Arguments combine every spelling of each argument.
     """
     arg_spellings = [render_type(a) for a in t.args]
     combos: list[list[str]] = [[]]
     for spellings in arg_spellings:
         combos = [[*c, s] for c in combos for s in spellings]
-    if t.name == "Option" and len(t.args) == 1:
+    if t.name in ("Option", "Optional") and len(t.args) == 1:
         out: list[str] = []
         for (inner,) in combos:
             out += [f"Optional[{inner}]", f"{inner} | None", f"None | {inner}"]
