@@ -258,8 +258,9 @@ def _excerpt(out: _Out, group: list[Label], source: SourceFile, pad: str, severi
         visible = text[lo:hi]
         prefix = "..." if lo else ""
         suffix = "..." if hi < len(text) else ""
-        out.add(f"{line:>{len(pad)}} | ", _GUTTER)
-        out.add((prefix + _display(visible) + suffix).rstrip() + "\n")
+        shown = (prefix + _display(visible) + suffix).rstrip()
+        out.add(f"{line:>{len(pad)}} |" + (" " if shown else ""), _GUTTER)
+        out.add(shown + "\n")
         for label in labels:
             _marker(out, label, visible, lo, len(prefix), pad, severity)
 
