@@ -1,0 +1,561 @@
+"""Post-generation checks: does a generated Python function respect a constraint set?
+
+The grammar enforces what it can token by token; everything else (and, as a second line of
+defence, everything the grammar already enforces) is checked here on the finished text.
+``validate(code, cset)`` returns one :class:`Violation` per failed check, empty when the
+code satisfies the set.
+
+How names are read (``forbid``, ``require``, ``validates``), precisely:
+
+* A **use of a plain name** ``n`` is a ``NAME`` token of Python's ``tokenize`` module equal
+  to ``n`` whose previous token (newlines inside brackets and comments skipped) is not the
+  operator ``.``. So calls, references, assignment targets, parameters, keyword arguments,
+  the function's own name and imported names all count; attributes (``model.eval()``),
+  strings and comments do not.
+* **f-strings** are one ``STRING`` token in Python 3.11, but their replacement fields are
+  code: ``f"{eval(x)}"`` uses ``eval``. The expressions of every replacement field (and of
+  nested fields in format specs, and of nested f-strings) are cut out with ``ast`` and read
+  by the same token rule, so names there count exactly as in ordinary code.
+* A **use of a dotted name** ``a.b`` is the token sequence ``NAME(a) . NAME(b)`` where
+  ``a`` is itself a use of a plain name, or an import of it (``import a.b``,
+  ``from a import b``, also ``from a.b import x``). Limitation: aliases are not followed,
+  so ``import os as o; o.system()`` is not detected as a use of ``os.system``, nor is
+  ``getattr(os, "system")``.
+
+Other definitions: lines are physical lines counted by
+:func:`ananke.languages.python.corpus.physical_lines` (``\\n``-separated, a final newline
+does not start a line); characters are Unicode code points (``len``); tokens are counted by
+a caller-supplied tokenizer and skipped (reported in :attr:`Report.skipped`) without one.
+"""
+
+from __future__ import annotations
+
+import ast
+import io
+import re
+import tokenize
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+
+from ananke.ir.constraint import (
+    ConstraintSet,
+    Forbid,
+    FunctionName,
+    ImportPolicy,
+    Limit,
+    Matches,
+    Naming,
+    Param,
+    Params,
+    Require,
+    Returns,
+    Signature,
+    TypeExpr,
+    Validates,
+)
+from ananke.languages.python.corpus import physical_lines
+from ananke.languages.python.types import render_type
+
+__all__ = [
+    "NAMING_STYLES",
+    "Occurrence",
+    "Report",
+    "Skipped",
+    "Violation",
+    "check",
+    "dotted_uses",
+    "name_uses",
+    "validate",
+]
+
+NAMING_STYLES = {
+    "snake": r"_*[a-z][a-z0-9_]*",
+    "camel": r"_*[a-z][a-zA-Z0-9]*",
+    "pascal": r"_*[A-Z][a-zA-Z0-9]*",
+    "screaming": r"_*[A-Z][A-Z0-9_]*",
+}
+"""What each ``naming`` style means: a name must ``re.fullmatch`` the regex."""
+
+TokenCounter = Callable[[str], int]
+
+
+@dataclass(frozen=True, slots=True)
+class Violation:
+    """One failed check: which constraint, why, and where (1-based line and column)."""
+
+    constraint_id: str
+    kind: str
+    """The constraint's kind (``forbid``, ``limit``, ...) or ``syntax``."""
+    message: str
+    line: int = 1
+    column: int = 1
+    text: str = ""
+    """The offending text (empty when the problem is something missing)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Skipped:
+    """A constraint that could not be checked, and why."""
+
+    constraint_id: str
+    reason: str
+
+
+@dataclass(slots=True)
+class Report:
+    violations: list[Violation] = field(default_factory=list)
+    skipped: list[Skipped] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.violations
+
+
+@dataclass(frozen=True, slots=True)
+class Occurrence:
+    """A name found in code: its text and 1-based position."""
+
+    name: str
+    line: int
+    column: int
+
+
+# --- reading names -----------------------------------------------------------------------
+
+_SKIP = (tokenize.NL, tokenize.COMMENT, tokenize.INDENT, tokenize.DEDENT)
+
+
+def _tokens(code: str) -> Iterator[tokenize.TokenInfo]:
+    """Tokens of ``code``; stops quietly where the code stops tokenizing."""
+    try:
+        yield from tokenize.generate_tokens(io.StringIO(code).readline)
+    except (tokenize.TokenError, SyntaxError):
+        return
+
+
+def _fstring_fields(token: str) -> list[tuple[str, int, int]]:
+    """Source of each replacement-field expression of one f-string token, with its 0-based
+    (line offset, column) inside the token; nested fields of format specs included."""
+    try:
+        node = ast.parse(token, mode="eval").body
+    except (SyntaxError, ValueError):
+        return []
+    out: list[tuple[str, int, int]] = []
+
+    def visit(j: ast.JoinedStr) -> None:
+        for v in j.values:
+            if isinstance(v, ast.FormattedValue):
+                seg = ast.get_source_segment(token, v.value)
+                if seg is not None:
+                    out.append((seg, v.value.lineno - 1, v.value.col_offset))
+                if isinstance(v.format_spec, ast.JoinedStr):
+                    visit(v.format_spec)
+
+    if isinstance(node, ast.JoinedStr):
+        visit(node)
+    return out
+
+
+def _is_fstring(token: str) -> bool:
+    prefix = token[: len(token) - len(token.lstrip("rRbBuUfF"))]
+    return "f" in prefix.lower()
+
+
+def _significant(code: str, line0: int = 0, col0: int = 0) -> Iterator[tuple[int, str, int, int]]:
+    """(type, string, line, column) of significant tokens, f-string fields expanded inline.
+
+    ``line0``/``col0`` shift positions (used for code cut out of an f-string).
+    """
+    for tok in _tokens(code):
+        if tok.type in _SKIP or tok.type in (tokenize.NEWLINE, tokenize.ENDMARKER):
+            if tok.type == tokenize.NEWLINE:
+                yield (tok.type, "", 0, 0)
+            continue
+        row, col = tok.start
+        line = line0 + row
+        column = col + (col0 if row == 1 else 0)
+        if tok.type == tokenize.STRING and _is_fstring(tok.string):
+            yield (tok.type, "", line, column)
+            for seg, dl, dc in _fstring_fields(tok.string):
+                inner_line = line + dl
+                inner_col = dc + (column if dl == 0 else 0)
+                # parentheses let a multi-line field tokenize; shift back by one column
+                yield (tokenize.NEWLINE, "", 0, 0)
+                yield from _significant("(" + seg + ")", inner_line - 1, inner_col - 1)
+                yield (tokenize.NEWLINE, "", 0, 0)
+            continue
+        yield (tok.type, tok.string, line, column)
+
+
+def name_uses(code: str) -> list[Occurrence]:
+    """Every use of a plain name in ``code`` (see the module docstring), in order."""
+    out: list[Occurrence] = []
+    prev = ""
+    for ttype, s, line, col in _significant(code):
+        if ttype == tokenize.NAME and prev != ".":
+            out.append(Occurrence(s, line, col + 1))
+        prev = s if ttype == tokenize.OP else ("" if ttype != tokenize.NAME else s)
+        if ttype in (tokenize.NEWLINE, tokenize.STRING):
+            prev = ""
+    return out
+
+
+def dotted_uses(code: str, dotted: str) -> list[Occurrence]:
+    """Uses of the qualified name ``dotted`` (``a.b.c``) as a token sequence, in order."""
+    parts = dotted.split(".")
+    toks = [(t, s, ln, c) for t, s, ln, c in _significant(code)]
+    out: list[Occurrence] = []
+    want: list[tuple[int, str]] = []
+    for i, p in enumerate(parts):
+        if i:
+            want.append((tokenize.OP, "."))
+        want.append((tokenize.NAME, p))
+    n = len(want)
+    for i in range(len(toks) - n + 1):
+        if i > 0 and toks[i - 1][0] == tokenize.OP and toks[i - 1][1] == ".":
+            continue
+        if all(toks[i + k][0] == want[k][0] and toks[i + k][1] == want[k][1] for k in range(n)):
+            out.append(Occurrence(dotted, toks[i][2], toks[i][3] + 1))
+    return out
+
+
+def _imports(tree: ast.AST) -> Iterator[tuple[ast.Import | ast.ImportFrom, list[str]]]:
+    """Each import statement with the module names it imports.
+
+    ``import a.b`` imports ``a.b``; ``from a import b`` imports ``a`` and ``a.b``;
+    a relative import's module starts with its dots (``.util``).
+    """
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            yield node, [a.name for a in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            mod = "." * node.level + (node.module or "")
+            sep = "" if mod.endswith(".") else "."
+            yield node, [mod] + [mod + sep + a.name for a in node.names if a.name != "*"]
+
+
+def _covered(module: str, entries: Sequence[str]) -> bool:
+    return any(module == e or module.startswith(e + ".") for e in entries)
+
+
+def _import_uses(tree: ast.AST | None, dotted: str) -> list[Occurrence]:
+    if tree is None:
+        return []
+    out = []
+    for node, mods in _imports(tree):
+        if any(_covered(m, [dotted]) for m in mods):
+            out.append(Occurrence(dotted, node.lineno, node.col_offset + 1))
+    return out
+
+
+# --- the function's shape -----------------------------------------------------------------
+
+
+def _def_node(tree: ast.Module | None) -> ast.FunctionDef | ast.AsyncFunctionDef | None:
+    if tree is None or len(tree.body) != 1:
+        return None
+    node = tree.body[0]
+    return node if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) else None
+
+
+def _norm(expr: str) -> str | None:
+    try:
+        return ast.unparse(ast.parse(expr.strip(), mode="eval"))
+    except (SyntaxError, ValueError):
+        return None
+
+
+def _annotation_text(node: ast.expr | None) -> str | None:
+    """Normalized annotation text; a string annotation (``-> "T"``) reads as ``T``."""
+    if node is None:
+        return None
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return _norm(node.value) or node.value
+    return ast.unparse(node)
+
+
+def _type_ok(node: ast.expr | None, t: TypeExpr) -> bool:
+    got = _annotation_text(node)
+    if got is None:
+        return False
+    return any(_norm(s) == got for s in render_type(t))
+
+
+@dataclass(frozen=True, slots=True)
+class _DefParam:
+    name: str
+    kind: str
+    annotation: ast.expr | None
+    default: ast.expr | None
+    line: int
+    column: int
+
+
+def _def_params(fn: ast.FunctionDef | ast.AsyncFunctionDef) -> list[_DefParam]:
+    a = fn.args
+    out: list[_DefParam] = []
+    positional = [*a.posonlyargs, *a.args]
+    defaults: list[ast.expr | None] = [None] * (len(positional) - len(a.defaults))
+    defaults += a.defaults
+
+    def add(arg: ast.arg, kind: str, default: ast.expr | None) -> None:
+        out.append(
+            _DefParam(arg.arg, kind, arg.annotation, default, arg.lineno, arg.col_offset + 1)
+        )
+
+    for arg, d in zip(positional, defaults, strict=True):
+        add(arg, "positional", d)
+    if a.vararg:
+        add(a.vararg, "var_positional", None)
+    for arg, kd in zip(a.kwonlyargs, a.kw_defaults, strict=True):
+        add(arg, "keyword_only", kd)
+    if a.kwarg:
+        add(a.kwarg, "var_keyword", None)
+    return out
+
+
+def _params_problem(
+    fn: ast.FunctionDef | ast.AsyncFunctionDef, want: Sequence[Param]
+) -> tuple[str, int, int] | None:
+    """Why the def's parameters differ from ``want`` (message, line, column), or None.
+
+    Names, kinds and order must be equal; an annotation must be present exactly when the
+    parameter has a type, and spell it; a default must be present exactly when the
+    parameter has one, and be the same expression.
+    """
+    got = _def_params(fn)
+    names = ", ".join(p.name for p in want) or "none"
+    if [(p.name, p.kind) for p in got] != [(p.name, p.kind) for p in want]:
+        return (f"parameters must be ({names})", fn.lineno, fn.col_offset + 1)
+    for g, w in zip(got, want, strict=True):
+        if w.type is None and g.annotation is not None:
+            return (f"parameter `{g.name}` must not be annotated", g.line, g.column)
+        if w.type is not None and not _type_ok(g.annotation, w.type):
+            spelled = " or ".join(render_type(w.type))
+            return (f"parameter `{g.name}` must be annotated {spelled}", g.line, g.column)
+        if (w.default is None) != (g.default is None):
+            msg = "must have a default" if w.default is not None else "must not have a default"
+            return (f"parameter `{g.name}` {msg}", g.line, g.column)
+        if w.default is not None and g.default is not None:
+            want_default = _norm(w.default) or w.default
+            if ast.unparse(g.default) != want_default:
+                return (f"parameter `{g.name}` must default to {w.default}", g.line, g.column)
+    return None
+
+
+# --- the checks --------------------------------------------------------------------------
+
+
+def _position(code: str, index: int) -> tuple[int, int]:
+    """1-based (line, column) of the code point at ``index``."""
+    before = code[:index]
+    line = before.count("\n") + 1
+    return line, index - (before.rfind("\n") + 1) + 1
+
+
+def check(code: str, cset: ConstraintSet, *, tokenizer: TokenCounter | None = None) -> Report:
+    """Check ``code`` against every constraint of ``cset``; see :func:`validate`."""
+    report = Report()
+    v = report.violations
+    tree: ast.Module | None
+    try:
+        tree = ast.parse(code)
+    except (SyntaxError, ValueError) as e:
+        tree = None
+        line = getattr(e, "lineno", None) or 1
+        col = getattr(e, "offset", None) or 1
+        msg = getattr(e, "msg", None) or str(e)
+        v.append(Violation(f"{cset.name}.syntax", "syntax", f"not valid Python: {msg}", line, col))
+    fn = _def_node(tree)
+    if tree is not None and fn is None:
+        v.append(
+            Violation(
+                f"{cset.name}.syntax",
+                "syntax",
+                "the code must be exactly one function definition",
+            )
+        )
+    uses: list[Occurrence] | None = None
+
+    def plain_uses() -> list[Occurrence]:
+        nonlocal uses
+        if uses is None:
+            uses = name_uses(code)
+        return uses
+
+    def uses_of(name: str) -> list[Occurrence]:
+        if "." in name:
+            found = dotted_uses(code, name)
+            lines = {o.line for o in found}
+            found += [o for o in _import_uses(tree, name) if o.line not in lines]
+            return sorted(found, key=lambda o: (o.line, o.column))
+        return [o for o in plain_uses() if o.name == name]
+
+    for c in cset.constraints:
+        match c:
+            case Forbid():
+                for o in uses_of(c.name):
+                    v.append(
+                        Violation(
+                            c.id, "forbid", f"`{c.name}` is forbidden", o.line, o.column, c.name
+                        )
+                    )
+            case Require():
+                if not uses_of(c.name):
+                    v.append(Violation(c.id, "require", f"`{c.name}` must be used"))
+            case Validates():
+                body_start = (
+                    (fn.body[0].lineno, fn.body[0].col_offset + 1) if fn is not None else (0, 0)
+                )
+                if not [o for o in uses_of(c.target) if (o.line, o.column) >= body_start]:
+                    v.append(Violation(c.id, "validates", f"the body must reference `{c.target}`"))
+            case Limit(metric="lines"):
+                n = physical_lines(code)
+                if n > c.max:
+                    v.append(
+                        Violation(
+                            c.id,
+                            "limit",
+                            f"{n} lines, at most {c.max} allowed",
+                            c.max + 1,
+                            1,
+                            code.split("\n")[c.max],
+                        )
+                    )
+            case Limit(metric="chars"):
+                if len(code) > c.max:
+                    line, col = _position(code, c.max)
+                    v.append(
+                        Violation(
+                            c.id,
+                            "limit",
+                            f"{len(code)} characters, at most {c.max} allowed",
+                            line,
+                            col,
+                            code[c.max : c.max + 20],
+                        )
+                    )
+            case Limit():
+                if tokenizer is None:
+                    report.skipped.append(Skipped(c.id, "no tokenizer given to count tokens"))
+                else:
+                    n = tokenizer(code)
+                    if n > c.max:
+                        v.append(Violation(c.id, "limit", f"{n} tokens, at most {c.max} allowed"))
+            case Matches():
+                try:
+                    ok = re.search(c.pattern, code) is not None
+                except re.error as e:
+                    report.skipped.append(Skipped(c.id, f"the pattern does not compile: {e}"))
+                    continue
+                if not ok:
+                    v.append(Violation(c.id, "matches", f"the code does not match /{c.pattern}/"))
+            case Naming():
+                if fn is None:
+                    report.skipped.append(Skipped(c.id, "no function definition to read"))
+                    continue
+                pattern = c.pattern if c.pattern is not None else NAMING_STYLES[c.style or ""]
+                what = f"style {c.style}" if c.style else f"/{pattern}/"
+                defined = [(fn.name, fn.lineno, fn.col_offset + 1)]
+                defined += [(p.name, p.line, p.column) for p in _def_params(fn)]
+                for name, line, col in defined:
+                    try:
+                        ok = re.fullmatch(pattern, name) is not None
+                    except re.error as e:
+                        report.skipped.append(Skipped(c.id, f"the pattern does not compile: {e}"))
+                        break
+                    if not ok:
+                        v.append(
+                            Violation(
+                                c.id, "naming", f"`{name}` does not follow {what}", line, col, name
+                            )
+                        )
+            case ImportPolicy():
+                if tree is None:
+                    report.skipped.append(Skipped(c.id, "the code does not parse"))
+                    continue
+                for node, mods in _imports(tree):
+                    line, col = node.lineno, node.col_offset + 1
+                    denied = [m for m in mods if _covered(m, c.deny)]
+                    if denied:
+                        v.append(
+                            Violation(
+                                c.id,
+                                "imports",
+                                f"import of `{denied[0]}` is denied",
+                                line,
+                                col,
+                                denied[0],
+                            )
+                        )
+                    elif c.allow is not None and not any(_covered(m, c.allow) for m in mods):
+                        v.append(
+                            Violation(
+                                c.id,
+                                "imports",
+                                f"import of `{mods[0]}` is not in the allow list",
+                                line,
+                                col,
+                                mods[0],
+                            )
+                        )
+            case Returns() | FunctionName() | Params() | Signature():
+                if fn is None:
+                    report.skipped.append(Skipped(c.id, "no function definition to read"))
+                    continue
+                v.extend(_shape_violations(c, fn))
+            case _:
+                pass  # doc/note: advisory
+    return report
+
+
+def _shape_violations(
+    c: Returns | FunctionName | Params | Signature, fn: ast.FunctionDef | ast.AsyncFunctionDef
+) -> list[Violation]:
+    out: list[Violation] = []
+    line, col = fn.lineno, fn.col_offset + 1
+    name = c.name if isinstance(c, FunctionName | Signature) else None
+    returns = c.type if isinstance(c, Returns) else c.returns if isinstance(c, Signature) else None
+    params = c.params if isinstance(c, Params | Signature) else None
+    kind = c.__struct_config__.tag
+    assert isinstance(kind, str)
+    if name is not None and fn.name != name:
+        out.append(
+            Violation(c.id, kind, f"the function must be named `{name}`", line, col, fn.name)
+        )
+    if isinstance(c, Signature) and c.is_async != isinstance(fn, ast.AsyncFunctionDef):
+        want = "an async def" if c.is_async else "a plain def (not async)"
+        out.append(Violation(c.id, kind, f"the function must be {want}", line, col))
+    if params is not None:
+        problem = _params_problem(fn, params)
+        if problem is not None:
+            out.append(Violation(c.id, kind, problem[0], problem[1], problem[2]))
+    if returns is not None and not _type_ok(fn.returns, returns):
+        spelled = " or ".join(render_type(returns))
+        got = ast.unparse(fn.returns) if fn.returns is not None else ""
+        where = fn.returns or fn
+        out.append(
+            Violation(
+                c.id,
+                kind,
+                f"the return annotation must be {spelled}",
+                where.lineno,
+                where.col_offset + 1,
+                got,
+            )
+        )
+    return out
+
+
+def validate(
+    code: str, cset: ConstraintSet, *, tokenizer: TokenCounter | None = None
+) -> list[Violation]:
+    """Every violation of ``cset`` by ``code`` (a generated function), in constraint order.
+
+    ``code`` must parse as exactly one (possibly async, decorated) function definition,
+    else a ``syntax`` violation is reported and checks that need the syntax tree are
+    skipped. ``matches`` uses ``re.search`` with no flags (anchor the pattern yourself, as
+    ``spec/ariadne.md`` says). ``tokenizer`` counts tokens for ``max_tokens``; without it
+    that check is skipped (see :func:`check` for the skipped list).
+    """
+    return check(code, cset, tokenizer=tokenizer).violations
