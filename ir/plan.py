@@ -41,3 +41,5 @@ class Lowered(
     target: str
     grammar: Grammar
     enforcements: tuple[Enforcement, ...]
+    notes: tuple[str, ...] = ()
+    """What the grammar bounds as a whole (nesting, indentation depth), for ``arc explain``."""

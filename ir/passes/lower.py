@@ -201,8 +201,19 @@ class LowerToGrammar:
                 max_block_origins=tuple(block_origins),
             )
         )
+        notes = (
+            f"the output is one {cset.language} function definition, every line ending in a "
+            "newline; its syntax beyond the structure below is checked after generation",
+            f"indentation: blocks up to {pg.MAX_SPACE_COLUMNS} spaces or "
+            f"{pg.MAX_TAB_COLUMNS} tabs deep, each block at one consistent width",
+            f"brackets nest at most {pg.MAX_BRACKET_DEPTH} deep within one logical line",
+        )
         return Lowered(
-            set_name=cset.name, target=self.target, grammar=grammar, enforcements=tuple(plan)
+            set_name=cset.name,
+            target=self.target,
+            grammar=grammar,
+            enforcements=tuple(plan),
+            notes=notes,
         )
 
 
