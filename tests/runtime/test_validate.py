@@ -193,7 +193,7 @@ def test_max_tokens_needs_a_tokenizer() -> None:
     assert validate(src, c, tokenizer=lambda s: 3) == []
     vs = validate(src, c, tokenizer=len)
     assert len(vs) == 1
-    assert "21 tokens" in vs[0].message
+    assert "22 tokens" in vs[0].message
 
 
 # --- syntax and shape --------------------------------------------------------------------
