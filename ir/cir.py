@@ -81,7 +81,7 @@ def loads(data: bytes, file: str, diags: Diagnostics) -> Module | None:
                 f"`{file}` has a malformed IR version: {e}",
                 file,
                 data,
-                None,
+                _version_offset(data, fmt),
                 help=f"this release of arc reads IR version {IR_VERSION}",
             )
         else:
@@ -131,7 +131,7 @@ def loads(data: bytes, file: str, diags: Diagnostics) -> Module | None:
             f"version {IR_VERSION}" + (" and older" if IR_VERSION > 1 else ""),
             file,
             data,
-            None,
+            _version_offset(data, fmt),
             help="upgrade arc to read it" if newer else "recompile the source with `arc compile`",
         )
         return None
@@ -152,6 +152,15 @@ def loads(data: bytes, file: str, diags: Diagnostics) -> Module | None:
 
 
 _NAMES: dict[CirFormat, str] = {"json": "JSON", "msgpack": "MessagePack"}
+
+
+_VERSION_RE = re.compile(rb'"version"\s*:\s*')
+
+
+def _version_offset(data: bytes, fmt: CirFormat) -> int | None:
+    """Byte offset of the version value in a JSON file (the first ``"version":``)."""
+    m = _VERSION_RE.search(data) if fmt == "json" else None
+    return m.end() if m else None
 
 
 def _strip_position(message: str) -> str:

@@ -188,3 +188,12 @@ def test_mutated_files_never_raise(fmt: str, data: st.DataObject) -> None:
 def test_unknown_format_is_rejected() -> None:
     with pytest.raises(ValueError, match=r"unknown \.cir format"):
         dumps(MODULE, "yaml")  # type: ignore[arg-type]
+
+
+def test_version_errors_point_at_the_version_in_json() -> None:
+    _, diags = _load(b'{\n  "sets": [],\n  "version": 7\n}\n')
+    code, _, line, column = _only(diags)
+    assert (code, line, column) == ("cir-version", 3, 14)
+    _, diags = _load(b'{"version": "one"}')
+    code, _, line, column = _only(diags)
+    assert (code, line, column) == ("cir-version", 1, 13)
