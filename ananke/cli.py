@@ -424,7 +424,7 @@ def explain(file: Path, target: str, constraint: str | None, output_format: str)
 
 
 def explain_table(lowered: Sequence[Lowered]) -> str:
-    """One aligned plain-text table per constraint set (stable, for snapshots)."""
+    """One aligned plain-text table per constraint set, then the grammar's overall notes."""
     blocks: list[str] = []
     header = ("ID", "KIND", "LEVEL", "REASON", "DETAIL")
     for low in lowered:
@@ -438,6 +438,9 @@ def explain_table(lowered: Sequence[Lowered]) -> str:
         for row in rows if len(rows) > 1 else ():
             cells = [cell.ljust(width) for cell, width in zip(row, widths, strict=True)]
             lines.append(("  " + "  ".join(cells)).rstrip())
+        if low.notes:
+            lines.append("")
+            lines.extend(f"  note: {note}" for note in low.notes)
         blocks.append("\n".join(lines) + "\n")
     return "\n".join(blocks)
 

@@ -334,8 +334,12 @@ def test_explain_lists_every_constraint(arc) -> None:  # type: ignore[no-untyped
     header = lines[1].split()
     assert header == ["ID", "KIND", "LEVEL", "REASON", "DETAIL"]
     ids = [c.id for c in _module(API).sets[0].constraints]
-    rows = lines[2:]
+    rows = lines[2 : 2 + len(ids)]
     assert [row.split()[0] for row in rows] == ids
+    (lowered,) = lower(_module(API), target="llguidance", diags=Diagnostics())
+    assert lines[2 + len(ids) :] == ([""] if lowered.notes else []) + [
+        f"  note: {note}" for note in lowered.notes
+    ]
     for row in rows:
         assert row.split()[2] in {"token", "post", "prompt"}
     # Columns are aligned: LEVEL starts at the same offset on every line.
