@@ -221,3 +221,22 @@ def test_long_line_is_shown_as_a_window_around_the_label() -> None:
     column = marker_line.index("^")
     assert source_line[column : column + 3] == "bad"
     assert marker_line[column:] == "^^^ here"
+
+
+def test_plain_rendering_does_not_import_rich() -> None:
+    import subprocess
+    import sys
+
+    probe = (
+        "import sys\n"
+        "from ananke.ir import Diagnostic\n"
+        "from ananke.ir.render import render\n"
+        "d = Diagnostic(code='x', severity='error', message='m')\n"
+        "for fmt in ('full', 'short', 'json'):\n"
+        "    render([d], {}, fmt, color=False)\n"
+        "print('rich' in sys.modules)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, cwd="/"
+    ).stdout
+    assert out == "False\n"
