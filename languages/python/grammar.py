@@ -435,9 +435,10 @@ def _def_lexemes(b: _Builder, opts: PythonGrammarOptions) -> None:
     if shape.name is not None:
         parts.append(Lit(text=shape.name))
     elif shape.name_pattern is not None:
-        parts.append(And(items=(Ref(name="ID"), _rx(shape.name_pattern))))
+        # The def binds its name, so a forbidden name may not be defined either.
+        parts.append(And(items=(Ref(name="IDOK"), _rx(shape.name_pattern))))
     else:
-        parts.append(Ref(name="ID"))
+        parts.append(Ref(name="IDOK"))
     if shape.params is not None:
         parts.append(_rx(rf"{ws}*\({shape.params}\){ws}*"))
     else:

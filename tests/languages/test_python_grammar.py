@@ -115,6 +115,7 @@ BARE_USES = {
     "in nested block": "def f(x):\n    if x:\n        for y in x:\n            open(y)\n",
     "inside brackets on a new line": "def f():\n    return g(\n        print)\n",
     "in the signature": "def f(x=eval):\n    return x\n",
+    "as the function's name": "def open(path):\n    return path\n",
 }
 
 ALLOWED_USES = {
