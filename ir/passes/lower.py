@@ -29,9 +29,10 @@ from ananke.ir.constraint import (
     Require,
     Returns,
     Signature,
+    SourceProvenance,
     Validates,
 )
-from ananke.ir.diagnostics import Diagnostics
+from ananke.ir.diagnostics import Diagnostics, Label
 from ananke.ir.plan import Enforcement, Level, Lowered
 
 __all__ = ["LowerToGrammar", "lower"]
@@ -53,6 +54,20 @@ class LowerToGrammar:
 
     name = "lower"
     target: str = "llguidance"
+
+    def _check_pinned_name(self, cset: ConstraintSet, diags: Diagnostics) -> None:
+        """A function name pinned to a forbidden name admits no output at all."""
+        forbidden = {c.name: c for c in cset.of_kind(Forbid)}
+        for c in cset.constraints:
+            if isinstance(c, FunctionName | Signature) and c.name in forbidden:
+                f = forbidden[c.name]
+                diags.error(
+                    "conflicting-properties",
+                    f"the function must be named `{c.name}`, which is also forbidden",
+                    *_span_label(c, "the name is pinned here", True),
+                    *_span_label(f, "and forbidden here", False),
+                    help="rename the function or drop the name from `forbid`",
+                )
 
     def run(self, module: Module, diags: Diagnostics) -> tuple[Lowered, ...]:
         return tuple(self.lower_set(cset, diags) for cset in module.sets)
@@ -184,6 +199,7 @@ class LowerToGrammar:
                     )
                 case Doc():
                     level(c, "prompt", "advisory text, rendered into the prompt")
+        self._check_pinned_name(cset, diags)
         shape = pg.FunctionShape(
             name=name,
             name_pattern=name_pattern,
@@ -215,6 +231,12 @@ class LowerToGrammar:
             enforcements=tuple(plan),
             notes=notes,
         )
+
+
+def _span_label(c: Constraint, message: str, primary: bool) -> list[Label]:
+    if isinstance(c.provenance, SourceProvenance):
+        return [Label(span=c.provenance.span, message=message, primary=primary)]
+    return []
 
 
 def _grammar_regex(pattern: str) -> str | None:

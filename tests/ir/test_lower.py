@@ -102,3 +102,13 @@ def test_dotted_forbid_is_post(tmp_path: Path) -> None:
 def test_unknown_target() -> None:
     with pytest.raises(KeyError):
         lower(Module(), target="nope", diags=Diagnostics())
+
+
+def test_pinned_name_that_is_forbidden_is_an_error(tmp_path: Path) -> None:
+    module = compile_text('constraint c {\n    name: open;\n    forbid: ["open"];\n}\n', tmp_path)
+    diags = Diagnostics()
+    lower(module, diags=diags)
+    (d,) = list(diags)
+    assert d.code == "conflicting-properties"
+    assert d.message == "the function must be named `open`, which is also forbidden"
+    assert [(lab.span.line, lab.primary) for lab in d.labels] == [(2, True), (3, False)]
