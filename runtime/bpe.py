@@ -24,7 +24,14 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-__all__ = ["EOS_TOKEN", "SPLIT_PATTERN", "llg_tokenizer", "train_bpe", "training_texts"]
+__all__ = [
+    "EOS_TOKEN",
+    "SPLIT_PATTERN",
+    "hf_tokenizer",
+    "llg_tokenizer",
+    "train_bpe",
+    "training_texts",
+]
 
 EOS_TOKEN = "<|endoftext|>"
 

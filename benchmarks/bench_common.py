@@ -1,0 +1,110 @@
+"""Shared helpers of the benchmark runner: grammars, statistics, function adaptation."""
+
+from __future__ import annotations
+
+import ast
+import io
+import statistics
+import tokenize
+from collections.abc import Sequence
+from pathlib import Path
+
+from ananke.ariadne import compile_source
+from ananke.backends import get_backend
+from ananke.ir.constraint import ConstraintSet, Module
+from ananke.ir.diagnostics import Diagnostics
+from ananke.ir.passes import lower
+from ananke.ir.source import SourceFile
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLE = ROOT / "examples" / "api_handler.ariadne"
+
+
+def grammar_of_set(cset: ConstraintSet) -> str:
+    """The llguidance grammar text ``arc emit`` produces for one constraint set."""
+    diags = Diagnostics()
+    (lowered,) = lower(Module(sets=(cset,)), target="llguidance", diags=diags)
+    return get_backend("llguidance").emit(lowered.grammar)
+
+
+def grammar_of_source(text: str, name: str = "bench.ariadne") -> str:
+    """The grammar of the (single) constraint set in Ariadne source ``text``."""
+    diags = Diagnostics()
+    module = compile_source(SourceFile(name, text), diags)
+    if module is None or len(module.sets) != 1:
+        raise ValueError(f"benchmark source does not compile to one set: {name}")
+    return grammar_of_set(module.sets[0])
+
+
+def unconstrained_grammar() -> str:
+    """What a constraint set with no constraints lowers to: the Python language alone."""
+    return grammar_of_set(ConstraintSet(name="unconstrained"))
+
+
+def percentile(values: Sequence[float], q: float) -> float:
+    """The ``q``-quantile (0..1) by linear interpolation; ``nan`` for no values."""
+    if not values:
+        return float("nan")
+    s = sorted(values)
+    pos = (len(s) - 1) * q
+    lo = int(pos)
+    hi = min(lo + 1, len(s) - 1)
+    return s[lo] + (s[hi] - s[lo]) * (pos - lo)
+
+
+def summary(values: Sequence[float]) -> dict[str, float]:
+    return {
+        "n": len(values),
+        "p50": percentile(values, 0.5),
+        "p90": percentile(values, 0.9),
+        "p99": percentile(values, 0.99),
+        "max": max(values) if values else float("nan"),
+        "mean": statistics.fmean(values) if values else float("nan"),
+    }
+
+
+def with_return_annotation(text: str, annotation: str) -> str | None:
+    """``text`` (one function) with its return annotation replaced by ``annotation``.
+
+    A function without one gets `` -> annotation`` after its parameter list. None when
+    the text does not parse as one function.
+    """
+    try:
+        tree = ast.parse(text)
+    except SyntaxError:
+        return None
+    if len(tree.body) != 1 or not isinstance(tree.body[0], ast.FunctionDef | ast.AsyncFunctionDef):
+        return None
+    fn = tree.body[0]
+    lines = io.StringIO(text).readlines()
+    offsets = [0]
+    for line in lines:
+        offsets.append(offsets[-1] + len(line))
+
+    def at(line: int, col: int) -> int:
+        # ast columns are UTF-8 byte offsets; convert to str indices
+        raw = lines[line - 1].encode("utf-8")[:col].decode("utf-8", "replace")
+        return offsets[line - 1] + len(raw)
+
+    if fn.returns is not None:
+        r = fn.returns
+        assert r.end_lineno is not None and r.end_col_offset is not None
+        start = at(r.lineno, r.col_offset)
+        end = at(r.end_lineno, r.end_col_offset)
+        return text[:start] + annotation + text[end:]
+    # insert after the ")" closing the parameter list: the first ")" at depth 0 after "def"
+    depth = 0
+    seen_def = False
+    for tok in tokenize.generate_tokens(io.StringIO(text).readline):
+        if tok.type == tokenize.NAME and tok.string == "def":
+            seen_def = True
+        if not seen_def or tok.type != tokenize.OP:
+            continue
+        if tok.string in "([{":
+            depth += 1
+        elif tok.string in ")]}":
+            depth -= 1
+            if depth == 0:
+                i = offsets[tok.end[0] - 1] + tok.end[1]
+                return text[:i] + " -> " + annotation + text[i:]
+    return None

@@ -1,0 +1,526 @@
+"""Ananke's benchmark runner: ``python benchmarks/run.py [--quick]``.
+
+Writes ``benchmarks/report.json`` (every figure, with details) and ``benchmarks/report.md``
+(a table: metric, value, target, pass/fail). All timings of one report come from the same
+run on the same machine; compare figures only within one report.
+
+Sections: compile time of the seed example and of a 1,000-block file, ``arc --version``
+wall time, llguidance mask time per token with byte-level BPE vocabularies of 32k and 128k
+tokens (Python grammars and a JSON-schema baseline), and the soundness of the Python
+grammar on the standard library's top-level functions.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from bench_common import (
+    EXAMPLE,
+    grammar_of_source,
+    percentile,
+    summary,
+    unconstrained_grammar,
+    with_return_annotation,
+)
+
+HERE = Path(__file__).resolve().parent
+FORBID = ("eval", "exec", "open", "print")
+API_RETURN = "Result[Response, Error]"
+MAX_LINES_N = (5, 20, 50, 100)
+
+
+class Report:
+    def __init__(self, quick: bool) -> None:
+        self.quick = quick
+        self.rows: list[dict[str, Any]] = []
+        self.details: dict[str, Any] = {}
+
+    def metric(
+        self,
+        name: str,
+        value: float,
+        unit: str,
+        target: float | None = None,
+        *,
+        higher_is_better: bool = False,
+        note: str = "",
+    ) -> None:
+        passed: bool | None = None
+        if target is not None:
+            passed = value >= target if higher_is_better else value <= target
+        self.rows.append(
+            {
+                "metric": name,
+                "value": value,
+                "unit": unit,
+                "target": target,
+                "target_op": ">=" if higher_is_better else "<=",
+                "pass": passed,
+                "note": note,
+            }
+        )
+        shown = _fmt(value, unit)
+        status = "" if passed is None else ("pass" if passed else "FAIL")
+        print(f"  {name}: {shown} {status}", flush=True)
+
+
+def _fmt(v: float, unit: str) -> str:
+    if unit in ("count", ""):
+        return f"{v:g}"
+    if unit == "%":
+        return f"{v:.2f} %"
+    return f"{v:.3g} {unit}"
+
+
+# --- a, b: compile time -----------------------------------------------------------------
+
+
+def compile_once(path: Path) -> str:
+    from ananke.ariadne import compile_source, read_source
+    from ananke.backends import get_backend
+    from ananke.ir.diagnostics import Diagnostics
+    from ananke.ir.passes import lower
+
+    diags = Diagnostics()
+    src = read_source(path, diags)
+    assert src is not None
+    module = compile_source(src, diags)
+    assert module is not None, "benchmark input must compile"
+    backend = get_backend("llguidance")
+    out = [backend.emit(lw.grammar) for lw in lower(module, target="llguidance", diags=diags)]
+    return out[-1]
+
+
+def thousand_blocks(n: int = 1000) -> str:
+    """``n`` constraint blocks cycling through every property kind, with varied values."""
+    shapes: list[Callable[[int], str]] = [
+        lambda i: f'    returns: Result<Response{i}, Error>;\n    forbid: ["eval", "exec"];\n',
+        lambda i: (
+            f"    name: handler_{i};\n    params: (request: Request, *, timeout: float = "
+            f"{i}.5);\n    max_lines: {10 + i % 90};\n"
+        ),
+        lambda i: (
+            f"    signature: async fetch_{i}(url: str, retries: int = 3) -> Option<Bytes>;\n"
+            '    imports: { allow: ["json", "re"], deny: ["subprocess"] };\n'
+        ),
+        lambda i: f'    naming: snake;\n    require: ["json.loads"];\n    max_chars: {1000 + i};\n',
+        lambda i: (
+            f'    matches: r"(?s)^def f{i}\\(.*return ";\n    doc: "Block number {i}.";\n'
+            f"    max_tokens: {200 + i};\n"
+        ),
+        lambda i: (
+            f'    validates: Input{i % 7};\n    forbid: ["open", "os.system", "print"];\n'
+            "    returns: Dict<String, List<Int>>;\n"
+        ),
+    ]
+    parts = ["schema Input0 { id: int; name?: str; }\n"]
+    for i in range(n):
+        parts.append(f"constraint c{i} {{\n{shapes[i % len(shapes)](i)}}}\n")
+    return "".join(parts)
+
+
+def bench_compile(r: Report) -> None:
+    print("compile", flush=True)
+    runs = 50 if r.quick else 300
+    for _ in range(20):
+        compile_once(EXAMPLE)
+    times = []
+    for _ in range(runs):
+        t = time.perf_counter()
+        compile_once(EXAMPLE)
+        times.append((time.perf_counter() - t) * 1000)
+    s = summary(times)
+    r.details["compile_example_ms"] = s
+    r.metric(
+        "compile api_handler.ariadne in-process, p50",
+        s["p50"],
+        "ms",
+        5.0,
+        note=f"{runs} runs after warm-up; p99 {s['p99']:.2f} ms",
+    )
+
+    with tempfile.TemporaryDirectory() as d:
+        big = Path(d) / "thousand.ariadne"
+        big.write_text(thousand_blocks())
+        compile_once(big)
+        times = []
+        for _ in range(3 if r.quick else 7):
+            t = time.perf_counter()
+            compile_once(big)
+            times.append((time.perf_counter() - t) * 1000)
+    s = summary(times)
+    r.details["compile_1000_blocks_ms"] = s
+    r.metric(
+        "compile 1,000 constraint blocks in-process, median",
+        s["p50"],
+        "ms",
+        300.0,
+        note=f"{s['n']} runs",
+    )
+
+
+# --- c: arc --version --------------------------------------------------------------------
+
+
+def bench_version(r: Report) -> None:
+    print("arc --version", flush=True)
+    exe = shutil.which("arc", path=str(Path(sys.executable).parent)) or shutil.which("arc")
+    cmd = [exe, "--version"] if exe else [sys.executable, "-m", "ananke", "--version"]
+    n = 10 if r.quick else 25
+    subprocess.run(cmd, check=True, capture_output=True)
+    times = []
+    for _ in range(n):
+        t = time.perf_counter()
+        subprocess.run(cmd, check=True, capture_output=True)
+        times.append((time.perf_counter() - t) * 1000)
+    base = []
+    for _ in range(n):
+        t = time.perf_counter()
+        subprocess.run([sys.executable, "-c", "pass"], check=True, capture_output=True)
+        base.append((time.perf_counter() - t) * 1000)
+    s = summary(times)
+    r.details["arc_version_ms"] = s | {"python_startup_p50_ms": percentile(base, 0.5)}
+    r.metric(
+        "`arc --version` wall time, median",
+        s["p50"],
+        "ms",
+        150.0,
+        note=f"{n} runs; bare `python -c pass` {percentile(base, 0.5):.0f} ms",
+    )
+
+
+# --- d: mask time ------------------------------------------------------------------------
+
+
+def bench_masks(r: Report, cache: Path) -> None:
+    from ananke.languages.python.corpus import sample, stdlib_functions
+    from ananke.runtime.bpe import hf_tokenizer, llg_tokenizer, train_bpe
+    from ananke.runtime.validate import name_uses
+    from bench_masks import json_documents, json_grammar, time_masks
+
+    print("masks", flush=True)
+    corpus = stdlib_functions()
+    n = 12 if r.quick else 200
+    funcs = sample(corpus, n, seed=2026)
+    api = grammar_of_source(EXAMPLE.read_text())
+    grammars = {"python (no constraint)": unconstrained_grammar(), "python api_handler": api}
+    adapted = []
+    for f in funcs:
+        if f.lines > 100 or any(u.name in ("eval", "exec") for u in name_uses(f.text)):
+            continue
+        text = with_return_annotation(f.text, API_RETURN)
+        if text is not None:
+            adapted.append((f.key, text))
+    docs = json_documents(6 if r.quick else 40)
+    r.details["masks"] = {
+        "method": "fresh LLMatcher per text; unsafe_compute_mask_ptr timed alone before each "
+        "token and the final EOS; default parser limits; llguidance default slices",
+        "functions": len(funcs),
+        "adapted_for_api_handler": len(adapted),
+        "json_documents": len(docs),
+    }
+    train = {}
+    for vocab in (32000, 128000):
+        t = time.perf_counter()
+        path = train_bpe(vocab, cache)
+        train[vocab] = time.perf_counter() - t
+        tok = llg_tokenizer(path)
+        hf = hf_tokenizer(path)
+        label = f"{vocab // 1000}k"
+        texts = {
+            "python (no constraint)": [(f.key, f.text) for f in funcs],
+            "python api_handler": adapted,
+        }
+        results: dict[str, Any] = {}
+        for gname, grammar in grammars.items():
+            enc = [(k, hf.encode(t).ids) for k, t in texts[gname]]
+            run = time_masks(grammar, tok, enc, keep_going=True)
+            us = [x / 1000 for x in run.times_ns]
+            s = summary(us)
+            results[gname] = s | {
+                "texts": run.texts,
+                "texts_ok": run.texts_ok,
+                "errors": run.errors[:20],
+                "limit_errors": run.limit_errors,
+                "matcher_build_ms_p50": percentile(run.build_ns, 0.5) / 1e6,
+                "tokens_per_text_p50": percentile([len(e[1]) for e in enc], 0.5),
+            }
+        enc = [(str(i), hf.encode(d).ids) for i, d in enumerate(docs)]
+        jrun = time_masks(json_grammar(), tok, enc, keep_going=True)
+        js = summary([x / 1000 for x in jrun.times_ns])
+        results["json schema (baseline)"] = js | {"texts_ok": jrun.texts_ok, "errors": jrun.errors}
+        r.details["masks"][label] = results
+        p50_target = 100.0 if vocab == 32000 else 200.0
+        for gname in grammars:
+            s = results[gname]
+            ratio = s["p50"] / js["p50"] if js["p50"] else float("nan")
+            r.metric(
+                f"mask p50, {gname}, {label}",
+                s["p50"],
+                "µs",
+                p50_target,
+                note=f"{s['n']} masks; {ratio:.1f}x JSON p50 ({js['p50']:.1f} µs); "
+                f"mean {s['mean']:.0f} µs",
+            )
+            r.metric(f"mask p99, {gname}, {label}", s["p99"], "µs", 1000.0)
+            r.metric(f"mask max, {gname}, {label}", s["max"], "µs", 20000.0)
+            r.metric(
+                f"texts consumed without error, {gname}, {label}",
+                s["texts_ok"],
+                "count",
+                s["texts"],
+                higher_is_better=True,
+                note="; ".join(s["errors"][:2]),
+            )
+        r.metric(
+            f"mask p50, JSON schema baseline, {label}",
+            js["p50"],
+            "µs",
+            note=f"{js['n']} masks, p99 {js['p99']:.0f} µs, max {js['max']:.0f} µs",
+        )
+    r.details["bpe_train_s"] = {str(k): v for k, v in train.items()}
+
+    # default limits at 128k on the longest functions
+    longest = sorted(corpus, key=lambda f: len(f.text), reverse=True)[: 3 if r.quick else 25]
+    path = train_bpe(128000, cache)
+    tok, hf = llg_tokenizer(path), hf_tokenizer(path)
+    enc = [(f.key, hf.encode(f.text).ids) for f in longest]
+    run = time_masks(grammars["python (no constraint)"], tok, enc, keep_going=True)
+    r.details["limits_128k_longest"] = {
+        "functions": [f.key for f in longest],
+        "tokens": [len(e[1]) for e in enc],
+        "errors": run.errors,
+        "mask_us": summary([x / 1000 for x in run.times_ns]),
+    }
+    r.metric(
+        "limit errors at 128k, default limits, longest functions",
+        run.limit_errors,
+        "count",
+        0.0,
+        note=f"{len(longest)} longest functions, up to "
+        f"{max(len(e[1]) for e in enc)} tokens; {len(run.errors)} errors of any kind",
+    )
+
+
+# --- e: soundness ------------------------------------------------------------------------
+
+
+def bench_soundness(r: Report) -> None:
+    from ananke.languages.python.corpus import reindent, sample, stdlib_functions
+    from ananke.runtime.validate import name_uses
+    from bench_soundness import Checker, causes
+
+    print("soundness", flush=True)
+    corpus = stdlib_functions()
+    funcs = sample(corpus, 300, seed=1) if r.quick else corpus
+    grammars = {
+        "plain": unconstrained_grammar(),
+        "forbid": grammar_of_source(
+            "constraint f { forbid: [" + ", ".join(f'"{n}"' for n in FORBID) + "]; }"
+        ),
+    }
+    for n in MAX_LINES_N:
+        grammars[f"max_lines_{n}"] = grammar_of_source(f"constraint m {{ max_lines: {n}; }}")
+    d: dict[str, Any] = {"corpus": len(corpus), "measured": len(funcs)}
+    with Checker(grammars) as ck:
+        texts = [f.text for f in funcs]
+        t = time.perf_counter()
+        res = ck.run("plain", texts)
+        d["plain_seconds"] = time.perf_counter() - t
+        accepted = [f for f, x in zip(funcs, res, strict=True) if x[0]]
+        rejected = [
+            {"function": f.key, "offset": x[1], "error": x[2]}
+            for f, x in zip(funcs, res, strict=True)
+            if not x[0]
+        ]
+        rate = 100.0 * len(accepted) / len(funcs)
+        d["plain"] = {
+            "accepted": len(accepted),
+            "rejected": rejected[:50],
+            "causes": causes(texts, res),
+        }
+        r.metric(
+            "stdlib top-level functions accepted, no constraint",
+            rate,
+            "%",
+            99.9,
+            higher_is_better=True,
+            note=f"{len(accepted)}/{len(funcs)}; causes: {d['plain']['causes'] or 'none'}",
+        )
+
+        re_sample = sample(funcs, 100 if r.quick else 600, seed=3)
+        d["reindent"] = {}
+        for unit, label in (("  ", "2 spaces"), ("        ", "8 spaces"), ("\t", "tabs")):
+            variants = [reindent(f.text, unit) for f in re_sample]
+            vres = ck.run("plain", variants)
+            ok = sum(1 for x in vres if x[0])
+            d["reindent"][label] = {
+                "accepted": ok,
+                "of": len(variants),
+                "causes": causes(variants, vres),
+            }
+            r.metric(
+                f"reindented to {label}, accepted",
+                100.0 * ok / len(variants),
+                "%",
+                99.9,
+                higher_is_better=True,
+                note=f"{ok}/{len(variants)}",
+            )
+
+        violators = [f for f in accepted if any(u.name in FORBID for u in name_uses(f.text))]
+        clean = [f for f in accepted if f not in violators]
+        vres = ck.run("forbid", [f.text for f in violators])
+        cres = ck.run("forbid", [f.text for f in clean])
+        slipped = [f.key for f, x in zip(violators, vres, strict=True) if x[0]]
+        wrongly = [
+            {"function": f.key, "offset": x[1], "error": x[2]}
+            for f, x in zip(clean, cres, strict=True)
+            if not x[0]
+        ]
+        d["forbid"] = {
+            "names": FORBID,
+            "violators": len(violators),
+            "clean": len(clean),
+            "violators_accepted": slipped,
+            "clean_rejected": wrongly[:50],
+        }
+        r.metric(
+            "forbid eval/exec/open/print: violators accepted",
+            len(slipped),
+            "count",
+            0.0,
+            note=f"of {len(violators)} violating functions (ground truth: tokenize)",
+        )
+        r.metric(
+            "forbid eval/exec/open/print: clean functions rejected",
+            len(wrongly),
+            "count",
+            0.0,
+            note=f"of {len(clean)} other accepted functions",
+        )
+
+        d["max_lines"] = {}
+        ml_pool = accepted if r.quick else sample(accepted, 1500, seed=4)
+        for n in MAX_LINES_N:
+            short = [f for f in ml_pool if f.lines <= n]
+            longer = [f for f in ml_pool if f.lines > n][:200]
+            sres = ck.run(f"max_lines_{n}", [f.text for f in short])
+            lres = ck.run(f"max_lines_{n}", [f.text for f in longer])
+            bad = [f.key for f, x in zip(short, sres, strict=True) if not x[0]]
+            d["max_lines"][str(n)] = {
+                "short": len(short),
+                "short_rejected": bad[:50],
+                "longer_checked": len(longer),
+                "longer_rejected_by_grammar": sum(1 for x in lres if not x[0]),
+            }
+            r.metric(
+                f"max_lines {n}: functions of <= {n} lines rejected",
+                len(bad),
+                "count",
+                0.0,
+                note=f"of {len(short)}; the grammar also rejected "
+                f"{d['max_lines'][str(n)]['longer_rejected_by_grammar']}/{len(longer)} "
+                f"longer ones (the post check counts lines exactly)",
+            )
+    r.details["soundness"] = d
+
+
+# --- report ------------------------------------------------------------------------------
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(text)
+    os.replace(tmp, path)
+
+
+def render_md(r: Report, meta: dict[str, Any]) -> str:
+    lines = [
+        "# Ananke benchmark report",
+        "",
+        f"Generated {meta['date']} on {meta['machine']} ({meta['cpus']} CPUs), Python "
+        f"{meta['python']}, llguidance {meta['llguidance']}"
+        + (" — **quick mode** (small samples)." if r.quick else "."),
+        "All figures of this report come from the same run; compare within one report.",
+        "",
+        "| metric | value | target | pass | note |",
+        "|---|---|---|---|---|",
+    ]
+    for row in r.rows:
+        target = (
+            ""
+            if row["target"] is None
+            else f"{row['target_op']} {_fmt(row['target'], row['unit'])}"
+        )
+        status = "" if row["pass"] is None else ("pass" if row["pass"] else "**FAIL**")
+        note = str(row["note"]).replace("|", "\\|").replace("\n", " ")
+        value = _fmt(row["value"], row["unit"])
+        lines.append(f"| {row['metric']} | {value} | {target} | {status} | {note} |")
+    lines.append("")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true", help="small samples, for a smoke run")
+    ap.add_argument("--out", type=Path, default=HERE, help="where to write report.json/.md")
+    ap.add_argument(
+        "--only",
+        default="compile,version,masks,soundness",
+        help="comma-separated sections to run (compile, version, masks, soundness)",
+    )
+    ap.add_argument(
+        "--cache",
+        type=Path,
+        default=HERE / ".cache" / "bpe",
+        help="where trained BPE vocabularies are kept",
+    )
+    args = ap.parse_args(argv)
+    import llguidance
+
+    r = Report(args.quick)
+    sections = set(args.only.split(","))
+    t0 = time.perf_counter()
+    if "compile" in sections:
+        bench_compile(r)
+    if "version" in sections:
+        bench_version(r)
+    if "masks" in sections:
+        bench_masks(r, args.cache)
+    if "soundness" in sections:
+        bench_soundness(r)
+    meta = {
+        "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+        "machine": f"{platform.system()} {platform.machine()}",
+        "cpus": os.cpu_count(),
+        "python": platform.python_version(),
+        "llguidance": getattr(llguidance, "__version__", "?"),
+        "quick": args.quick,
+        "seconds": round(time.perf_counter() - t0, 1),
+    }
+    args.out.mkdir(parents=True, exist_ok=True)
+    payload = {"meta": meta, "metrics": r.rows, "details": r.details}
+    _write_atomic(args.out / "report.json", json.dumps(payload, indent=2, default=str) + "\n")
+    _write_atomic(args.out / "report.md", render_md(r, meta))
+    failed = [row["metric"] for row in r.rows if row["pass"] is False]
+    print(f"wrote {args.out / 'report.md'} in {meta['seconds']} s; {len(failed)} targets missed")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
