@@ -68,7 +68,8 @@ class ByteMatcher:
     """Decides whether strings belong to the language of one llguidance grammar.
 
     ``limits`` are llguidance's ``LLParserLimits``; the default (None) is llguidance's own
-    defaults, which is what vLLM and SGLang use.
+    defaults, which is what vLLM and SGLang use. The grammar is checked with llguidance's
+    validator first, so every grammar matched through this class has passed it.
     """
 
     def __init__(self, grammar: str, *, limits: Any = None) -> None:
@@ -78,6 +79,10 @@ class ByteMatcher:
         self.grammar = grammar
         self._limits = limits
         self._tok = byte_tokenizer()
+        # llguidance's own validator first: it reports problems a matcher tolerates.
+        problem = llguidance.LLMatcher.validate_grammar(grammar, self._tok)
+        if problem:
+            raise ValueError(f"grammar is not valid: {problem}")
         matcher = self._new()
         if matcher.is_error():
             raise ValueError(f"grammar does not load: {matcher.get_error()}")

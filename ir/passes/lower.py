@@ -220,8 +220,9 @@ class LowerToGrammar:
         notes = (
             f"the output is one {cset.language} function definition, every line ending in a "
             "newline; its syntax beyond the structure below is checked after generation",
-            f"indentation: blocks up to {pg.MAX_SPACE_COLUMNS} spaces or "
-            f"{pg.MAX_TAB_COLUMNS} tabs deep, each block at one consistent width",
+            f"indentation: one unit for the whole function (1 to {pg.MAX_INDENT_UNIT} spaces, "
+            f"or a tab), a block nested k deep indented k units, at most "
+            f"{pg.MAX_SPACE_COLUMNS} spaces or {pg.MAX_TAB_COLUMNS} tabs",
             f"brackets nest at most {pg.MAX_BRACKET_DEPTH} deep within one logical line",
         )
         return Lowered(

@@ -10,9 +10,14 @@ Shape (chosen for llguidance's mask cost; see ``benchmarks/README.md``):
   bracket kinds are not matched against each other (a mismatched pair is a syntax error
   that the post-generation syntax check reports, and it cannot hide a constraint
   violation).
-* Indentation is a CFG over one exact-width indentation lexeme per column: a block's first
-  line picks any deeper column, its later lines must repeat it. Rules are written out per
-  column (no parametric rules), which keeps Earley rows flat on long functions.
+* Indentation is a CFG over exact-width indentation lexemes: the body's first line fixes
+  the function's indentation unit, a block nested ``k`` deep is indented ``k`` units and
+  its lines repeat that. Rules are written out per unit and depth (no parametric rules),
+  which keeps Earley rows flat on long functions and small after every block opener.
+* Every line that opens a block starts with a block keyword (``if``, ``for``, ``def``, ...)
+  and ends in ``:``; a statement starts with a word, a bracket, a string, ``.``, or one of
+  ``* + - ~ @``. Both keep the lines a single token can complete rare, which matters for
+  the parser work llguidance does per mask with large vocabularies.
 * Forbidden names are excluded from the identifier lexeme that may stand bare; after a
   dot any identifier is allowed (attributes). Strings and comments are separate pieces of
   the line, so words inside them are never identifiers.
@@ -27,6 +32,7 @@ from ananke.ir.grammar import Alt, And, Expr, Grammar, Lit, Ref, Regex, Repeat, 
 
 __all__ = [
     "MAX_BRACKET_DEPTH",
+    "MAX_INDENT_UNIT",
     "MAX_SPACE_COLUMNS",
     "MAX_TAB_COLUMNS",
     "FunctionShape",
@@ -40,6 +46,8 @@ MAX_SPACE_COLUMNS = 64
 """Deepest indentation, in spaces, that the grammar accepts."""
 MAX_TAB_COLUMNS = 16
 """Deepest indentation, in tabs, that the grammar accepts."""
+MAX_INDENT_UNIT = 16
+"""Widest indentation unit, in spaces, that the grammar accepts."""
 
 # --- regex fragments (Rust regex syntax, as llguidance reads it) ------------------------
 
@@ -58,6 +66,13 @@ _CONT = r"\\\r?\n"
 _OPCH = r"[!$%&*+,\-/:;<=>?@^`|~]"
 _OPCH_NO_COLON = r"[!$%&*+,\-/;<=>?@^`|~]"
 _PREFIX = r"(?:[rRuUbBfF]|[rR][bBfF]|[bBfF][rR])?"
+_STMT_OP = r"[*+\-~@]"
+"""Operators a statement may start with (``*a, b = c``, ``-x``, ``@decorator``)."""
+_BLOCK_KEYWORD = (
+    r"(?:async[ \t\f]+)?"
+    r"(?:if|elif|else|for|while|with|def|class|try|except|finally|match|case)"
+)
+"""Every line that opens a block starts with one of these."""
 
 
 _F_PREFIX = r"(?:[fF]|[rR][fF]|[fF][rR])"
@@ -230,7 +245,7 @@ def _lexemes(b: _Builder, opts: PythonGrammarOptions) -> None:
     def R(name: str) -> Ref:
         return Ref(name=name)
 
-    def run_family(sfx: str, ws: str, op: str) -> None:
+    def run_family(sfx: str, ws: str, op: str, first_op: str = _OPCH) -> None:
         """Runs of code (words, operators, spaces) between strings, brackets and comments.
 
         Words are maximal: a word is always followed by a non-word segment. A word after a
@@ -239,8 +254,8 @@ def _lexemes(b: _Builder, opts: PythonGrammarOptions) -> None:
         nw = f"(?:{ws}|{op}|\\.)"
         b.add(f"NWP{sfx}", _rx(f"(?:{nw}*{op}{ws}*|{ws}+)"))
         b.add(f"NWD{sfx}", _rx(f"{nw}*\\.{ws}*"))
-        b.add(f"NWPS{sfx}", _rx(f"(?:{op}{ws}*|(?:{op}|\\.){nw}*{op}{ws}*)"))
-        b.add(f"NWDS{sfx}", _rx(f"(?:(?:{op}|\\.){nw}*)?\\.{ws}*"))
+        b.add(f"NWPS{sfx}", _rx(f"(?:{first_op}{ws}*|(?:{first_op}|\\.){nw}*{op}{ws}*)"))
+        b.add(f"NWDS{sfx}", _rx(f"(?:(?:{first_op}|\\.){nw}*)?\\.{ws}*"))
         item = _alt(_seq(R(f"NWP{sfx}"), R("WORDA")), _seq(R(f"NWD{sfx}"), R("WORDD")))
         b.add(f"ITEM{sfx}", item)
         items = _star(R(f"ITEM{sfx}"))
@@ -261,7 +276,7 @@ def _lexemes(b: _Builder, opts: PythonGrammarOptions) -> None:
     for d in range(1, depth + 1):
         run_family(f"{d}", r"(?:[ \t\f\r\n]|\\\r?\n)", _OPCH)
     ws0 = r"(?:[ \t\f]|\\\r?\n)"
-    run_family("0", ws0, _OPCH)
+    run_family("0", ws0, _OPCH, _STMT_OP)
     run_family("0X", ws0, _OPCH_NO_COLON)
     start_family("0")
     for d in range(depth, 0, -1):
@@ -291,18 +306,11 @@ def _lexemes(b: _Builder, opts: PythonGrammarOptions) -> None:
     )
     b.add("NWP0X_LAST", _rx(f"(?:(?:{_nw0()})*{_OPCH_NO_COLON}{ws_tail}|{ws0}+)"))
     b.add(
-        "ENDCS",
-        _alt(
-            _seq(R("HEAD0"), _star(R("ITEM0")), _rx(f"(?:{_nw0()})*:{ws_tail}")),
-            _rx(f"(?:(?:{_OPCH}|\\.)(?:{_nw0()})*)?:{ws_tail}"),
-        ),
-    )
-    b.add(
         "ENDXS",
         _alt(
             _seq(R("HEAD0"), _star(R("ITEM0"))),
             _seq(R("HEAD0"), _star(R("ITEM0")), _alt(R("NWP0X_LAST"), R("NWD0"))),
-            _rx(f"(?:{_OPCH_NO_COLON}|(?:{_OPCH}|\\.)(?:{_nw0()})*{_OPCH_NO_COLON}){ws0}*"),
+            _rx(f"(?:{_STMT_OP}|(?:{_STMT_OP}|\\.)(?:{_nw0()})*{_OPCH_NO_COLON}){ws0}*"),
             R("NWDS0"),
         ),
     )
@@ -316,8 +324,8 @@ def _lexemes(b: _Builder, opts: PythonGrammarOptions) -> None:
     )
     b.add(
         "HEADER",
-        _seq(_alt(_seq(R("FIRST0"), elems0, R("ENDC")), R("ENDCS")), R("EOL")),
-        comment="a logical line ending in ':' that opens a block",
+        _seq(_rx(_BLOCK_KEYWORD), elems0, R("ENDC"), R("EOL")),
+        comment="a logical line that opens a block: a block keyword, ..., ':'",
     )
     b.add(
         "BODY0X",
@@ -355,7 +363,7 @@ def _relaxed_runs(b: _Builder, depth: int) -> None:
         b.add(f"RUNNW{d}", loop)
     ch0 = rf"(?:[^{code}]|{cont})"
     ch0x = rf"(?:[^:{code}]|{cont})"
-    nonws = rf"[^ \t\f{code}]"
+    nonws = rf"(?:[0-9A-Za-z_\x80-\x{{10FFFF}}.]|{_STMT_OP})"
     last = rf"[^: \t\f{code}]"
     ws = rf"(?:[ \t\f]|{cont})"
     for sfx, ch in (("0", ch0), ("0X", ch0x)):
@@ -365,8 +373,7 @@ def _relaxed_runs(b: _Builder, depth: int) -> None:
     b.add("RUNNWS0", _rx(f"{nonws}{ch0}*"))
     b.add("ENDC", _rx(f"{ch0}*:{ws}*"))
     b.add("ENDX", _rx(f"(?:{ch0}*{last}{ws}*|{ws}+)"))
-    b.add("ENDCS", _rx(f"(?:{nonws}{ch0}*)?:{ws}*"))
-    b.add("ENDXS", _rx(f"(?:{nonws}{ch0}*)?{last}{ws}*"))
+    b.add("ENDXS", _rx(f"{nonws}(?:{ch0}*{last})?{ws}*"))
 
 
 def _nw0() -> str:
@@ -459,56 +466,61 @@ def _def_lexemes(b: _Builder, opts: PythonGrammarOptions) -> None:
     )
 
 
+_BLANKS = r"(?:[ \t\f]*(?:#[^\r\n]*)?\r?\n)*"
+
+
 def _blocks(b: _Builder, opts: PythonGrammarOptions) -> None:
-    """One block rule per indentation column, written out (no parametric rules)."""
-    families = [("", " ", opts.space_columns), ("t", "\t", opts.tab_columns)]
-    for tag, unit, count in families:
-        for col in range(1, count + 1):
-            ind = b.add(f"IND{tag.upper()}{col}", Lit(text=unit * col))
-            stmt = _alt(
-                _seq(ind, Ref(name="SIMPLE")),
-                _seq(
-                    ind,
-                    Ref(name="HEADER"),
-                    _star(Ref(name="BLANK")),
-                    Ref(name=f"deeper{tag}_{col}"),
-                ),
+    """Blocks written out per indentation unit and depth (no parametric rules).
+
+    The body's first line fixes the function's indentation unit (1 to
+    :data:`MAX_INDENT_UNIT` spaces, or one tab); a block nested ``k`` deep is indented
+    ``k`` units, and every line of a block repeats its block's indentation. So after a
+    line that opens a block the parser predicts one block, not one per possible column:
+    with a 128k vocabulary many tokens end in ``:\n``, each such token makes llguidance
+    compute a row, and predicting every deeper column there exceeded its default limit of
+    50,000 items per mask.
+
+    A line's indentation lexeme also takes the blank and comment-only lines before it,
+    so blank lines never make a parser step of their own.
+    """
+    units = [(f"s{w}", " " * w) for w in range(1, MAX_INDENT_UNIT + 1)] + [("t1", "\t")]
+    limits = {" ": opts.space_columns, "\t": opts.tab_columns}
+    made: set[str] = set()
+    for tag, unit in units:
+        depth = limits[unit[0]] // len(unit)
+        for k in range(1, depth + 1):
+            ind_name = f"IND{'T' if unit[0] == chr(9) else ''}{len(unit) * k}"
+            if ind_name not in made:
+                b.add(ind_name, _seq(_rx(_BLANKS), Lit(text=unit * k)))
+                made.add(ind_name)
+            ind = Ref(name=ind_name)
+            nested = Ref(name=f"block_{tag}_{k + 1}" if k < depth else "NEVER")
+            b.add(
+                f"stmt_{tag}_{k}",
+                _alt(_seq(ind, Ref(name="SIMPLE")), _seq(ind, Ref(name="HEADER"), nested)),
             )
-            b.add(f"stmt{tag}_{col}", stmt)
-            unit_rule = _seq(Ref(name=f"stmt{tag}_{col}"), _star(Ref(name="BLANK")))
+            stmt = Ref(name=f"stmt_{tag}_{k}")
             if opts.max_block_lines is not None:
-                body: Expr = Repeat(item=unit_rule, min=1, max=opts.max_block_lines)
-                b.add(f"block{tag}_{col}", body, origins=opts.max_block_origins)
+                body: Expr = Repeat(item=stmt, min=1, max=opts.max_block_lines)
+                b.add(f"block_{tag}_{k}", body, origins=opts.max_block_origins)
             else:
-                b.add(
-                    f"block{tag}_{col}",
-                    _alt(unit_rule, _seq(Ref(name=f"block{tag}_{col}"), unit_rule)),
-                )
-        for col in range(count, -1, -1):
-            if col == count:
-                b.add(f"deeper{tag}_{col}", Ref(name="NEVER"))
-            else:
-                b.add(
-                    f"deeper{tag}_{col}",
-                    _alt(Ref(name=f"block{tag}_{col + 1}"), Ref(name=f"deeper{tag}_{col + 1}")),
-                )
+                b.add(f"block_{tag}_{k}", _alt(stmt, _seq(Ref(name=f"block_{tag}_{k}"), stmt)))
     b.add("NEVER", And(items=(_rx("a"), _rx("b"))), comment="matches nothing")
-    b.add("body", _alt(Ref(name="deeper_0"), Ref(name="deepert_0")))
+    b.add("body", _alt(*(Ref(name=f"block_{tag}_1") for tag, _ in units)))
 
 
 def build_grammar(opts: PythonGrammarOptions) -> Grammar:
     """The grammar of one Python function definition under ``opts``."""
     b = _Builder()
+    b.add("TRAIL", _rx(_BLANKS.removesuffix("*") + "+"), comment="blank lines at the end")
     b.add(
         "start",
         _seq(
             _star(Ref(name="BLANK")),
             _star(_seq(Ref(name="DECORATOR"), _star(Ref(name="BLANK")))),
             Ref(name="DEFHEAD"),
-            _alt(
-                Ref(name="SIMPLE"),
-                _seq(Ref(name="EOL"), _star(Ref(name="BLANK")), Ref(name="body")),
-            ),
+            _alt(Ref(name="SIMPLE"), _seq(Ref(name="EOL"), Ref(name="body"))),
+            _opt(Ref(name="TRAIL")),
         ),
     )
     _lexemes(b, opts)

@@ -72,6 +72,8 @@ VALID = {
     ),
     "tabs": "def f(x):\n\tif x:\n\t\treturn 1\n\treturn 2\n",
     "two spaces": "def f(x):\n  if x:\n    return 1\n  return 2\n",
+    "eight spaces": "def f(x):\n        if x:\n                return 1\n        return 2\n",
+    "blank lines with odd indentation": "def f(x):\n\n  \n    if x:\n\n\n        pass\n\n",
     "lambda and dict": "def f():\n    g = lambda a, b=2: {a: b, **x}\n    return g\n",
     "unicode": "def f():\n    naïve = 'é'\n    return naïve\n",
     "semicolons": "def f():\n    a = 1; b = 2\n    return a; \n",
@@ -88,6 +90,8 @@ INVALID = {
     "unterminated string": "def f():\n    return 'abc\n",
     "not a def": "x = 1\n",
     "block opener without block": "def f():\n    if x:\n    return 1\n",
+    "nested block with another unit": "def f():\n    if x:\n      return 1\n",
+    "block without a keyword": "def f():\n    x = 1:\n        y = 2\n",
 }
 
 
