@@ -91,7 +91,12 @@ class LLGuidanceBackend(Backend):
         return node.name
 
     def print_seq(self, node: Seq, rule: Rule) -> str:
-        return " ".join(self._atom(item, rule) for item in node.items)
+        return " ".join(
+            f"({self.print_expr(item, rule)})"
+            if isinstance(item, Alt | And) and len(item.items) > 1
+            else self.print_expr(item, rule)
+            for item in node.items
+        )
 
     def print_alt(self, node: Alt, rule: Rule) -> str:
         return " | ".join(self._seq_item(item, rule) for item in node.items)

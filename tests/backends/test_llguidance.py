@@ -1,0 +1,115 @@
+"""The llguidance printer: every node prints to Lark that llguidance reads back exactly."""
+
+from __future__ import annotations
+
+import pytest
+from ananke.backends import get_backend, target_names
+from ananke.ir.grammar import (
+    Alt,
+    And,
+    CharClass,
+    Empty,
+    Grammar,
+    Lit,
+    Not,
+    Ref,
+    Regex,
+    Repeat,
+    Rule,
+    Seq,
+)
+from ananke.runtime.acceptance import ByteMatcher
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+BACKEND = get_backend("llguidance")
+
+
+def language(*rules: Rule) -> ByteMatcher:
+    text = BACKEND.emit(Grammar(start="start", rules=rules))
+    assert text.startswith("start:"), "vLLM and llguidance detect Lark by a leading start:"
+    return ByteMatcher(text)
+
+
+def test_registry() -> None:
+    assert "llguidance" in target_names()
+    with pytest.raises(KeyError):
+        get_backend("no-such-target")
+
+
+def test_precedence_of_sequences_alternatives_and_repeats() -> None:
+    m = language(
+        Rule(
+            name="start",
+            body=Seq(
+                items=(
+                    Repeat(item=Alt(items=(Lit(text="a"), Lit(text="b"))), min=1, max=None),
+                    Repeat(item=Seq(items=(Lit(text="c"), Lit(text="d"))), min=0, max=1),
+                    Repeat(item=Lit(text="e"), min=2, max=3),
+                )
+            ),
+        )
+    )
+    assert m.accepts("abee")
+    assert m.accepts("bcdeee")
+    assert not m.accepts("ee"), "(a|b)+ needs one"
+    assert not m.accepts("acee"), "(c d)? is all or nothing"
+    assert not m.accepts("aeeee"), "e{2,3}"
+
+
+def test_lexeme_negation_intersection_and_classes() -> None:
+    m = language(
+        Rule(name="start", body=Seq(items=(Ref(name="WORD"), Lit(text=";")))),
+        Rule(
+            name="WORD",
+            lexeme=True,
+            body=And(
+                items=(
+                    Repeat(item=CharClass(ranges=((0x61, 0x7A), (0xE9, 0xE9))), min=1),
+                    Not(item=Regex(pattern="eval|exec")),
+                )
+            ),
+        ),
+    )
+    assert m.accepts("evaluate;")
+    assert m.accepts("café;")
+    assert not m.accepts("eval;")
+    assert not m.accepts("Eval;")
+
+
+def test_empty_and_negated_class() -> None:
+    m = language(
+        Rule(
+            name="start",
+            body=Seq(items=(Alt(items=(Empty(), Lit(text="x"))), Ref(name="NOTDIGIT"))),
+        ),
+        Rule(name="NOTDIGIT", lexeme=True, body=CharClass(ranges=((0x30, 0x39),), negated=True)),
+    )
+    assert m.accepts("a")
+    assert m.accepts("x-")
+    assert not m.accepts("7")
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.text(min_size=1, max_size=12))
+def test_any_literal_matches_exactly_itself(text: str) -> None:
+    """Quotes, backslashes, newlines, NUL, astral characters: a literal is that string."""
+    m = language(Rule(name="start", body=Seq(items=(Lit(text=text), Lit(text="!")))))
+    assert m.accepts(text + "!")
+    assert not m.accepts(text + "?")
+    assert not m.accepts(text[:-1] + "!")
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.integers(min_value=0, max_value=0x10FFFF), min_size=1, max_size=4))
+def test_any_character_class_matches_its_members(points: list[int]) -> None:
+    points = [p for p in points if not 0xD800 <= p <= 0xDFFF] or [0x41]
+    ranges = tuple((p, p) for p in sorted(set(points)))
+    m = language(
+        Rule(name="start", body=Ref(name="C")),
+        Rule(name="C", lexeme=True, body=CharClass(ranges=ranges)),
+    )
+    for p in points:
+        assert m.accepts(chr(p))
+    outside = next(c for c in range(0x20, 0x110000) if c not in points)
+    assert not m.accepts(chr(outside))
