@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import importlib
 
 from .base import Backend, UnsupportedFeature
@@ -17,8 +18,10 @@ def target_names() -> tuple[str, ...]:
     return tuple(_REGISTRY)
 
 
+@functools.cache
 def get_backend(name: str) -> Backend:
-    """The backend for ``name``; ``KeyError`` when there is none."""
+    """The backend for ``name`` (one shared, stateless instance); ``KeyError`` when there is
+    none."""
     module_name, class_name = _REGISTRY[name]
     cls: type[Backend] = getattr(importlib.import_module(module_name), class_name)
     return cls()

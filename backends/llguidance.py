@@ -10,6 +10,7 @@ Known deviations: none (this target defines the reference semantics).
 
 from __future__ import annotations
 
+import functools
 import json
 from typing import ClassVar
 
@@ -37,8 +38,21 @@ __all__ = ["LLGuidanceBackend"]
 
 
 def _lark_string(text: str) -> str:
-    # JSON string escaping is a subset llguidance's Lark lexer reads back exactly.
-    return json.dumps(text, ensure_ascii=False)
+    """A Lark string literal for ``text``: JSON escaping, which llguidance reads back, plus
+    ``\\uXXXX`` (surrogate pairs above U+FFFF) for every character that is not printable,
+    since its lexer refuses raw control characters such as DEL."""
+    quoted = json.dumps(text, ensure_ascii=False)
+    if quoted.isprintable():
+        return quoted
+    return "".join(ch if ch.isprintable() else _u_escape(ch) for ch in quoted)
+
+
+def _u_escape(ch: str) -> str:
+    cp = ord(ch)
+    if cp <= 0xFFFF:
+        return f"\\u{cp:04x}"
+    cp -= 0x10000
+    return f"\\u{0xD800 + (cp >> 10):04x}\\u{0xDC00 + (cp & 0x3FF):04x}"
 
 
 def _class_char(cp: int) -> str:
@@ -47,6 +61,22 @@ def _class_char(cp: int) -> str:
     if cp > 0x7E:
         return f"\\x{{{cp:x}}}"
     return chr(cp)
+
+
+_PRINTED: dict[tuple[str, Expr, str], str] = {}
+
+
+def _rule_text(backend: LLGuidanceBackend, rule: Rule) -> str:
+    # Grammars lowered from many constraint sets share most rules: print each once. The
+    # key leaves out the rule's origins, which differ from one set to the next.
+    key = (rule.name, rule.body, rule.comment)
+    text = _PRINTED.get(key)
+    if text is None:
+        if len(_PRINTED) > 1 << 16:
+            _PRINTED.clear()
+        notes = "".join(f"// {c}\n" for c in rule.comment.splitlines())
+        text = _PRINTED[key] = f"{notes}{rule.name}: {backend.print_expr(rule.body, rule)}"
+    return text
 
 
 class LLGuidanceBackend(Backend):
@@ -63,13 +93,14 @@ class LLGuidanceBackend(Backend):
         lines: list[str] = []
         if grammar.comment:
             lines.extend(f"// {c}" for c in grammar.comment.splitlines())
-        rules = sorted(grammar.rules, key=lambda r: r.name != grammar.start)
         if grammar.start != "start":
             lines.append(f"start: {grammar.start}")
-        for rule in rules:
-            if rule.comment:
-                lines.extend(f"// {c}" for c in rule.comment.splitlines())
-            lines.append(f"{rule.name}: {self.print_expr(rule.body, rule)}")
+        # The start rule first: llguidance and vLLM read a grammar as Lark by its start rule.
+        rules = grammar.rules
+        if not rules or rules[0].name != grammar.start:
+            first = [r for r in rules if r.name == grammar.start]
+            rules = (*first, *(r for r in rules if r.name != grammar.start))
+        lines.extend(map(functools.partial(_rule_text, self), rules))
         return "\n".join(lines) + "\n"
 
     # --- one printer per node tag ------------------------------------------------------

@@ -17,6 +17,8 @@ rejection can be traced back to the ``.ariadne`` span that caused it.
 
 from __future__ import annotations
 
+import functools
+import operator
 from collections.abc import Iterator
 
 import msgspec
@@ -37,6 +39,7 @@ __all__ = [
     "Rule",
     "Seq",
     "Special",
+    "refs",
     "walk",
 ]
 
@@ -48,8 +51,10 @@ class GNode(
     omit_defaults=True,
     kw_only=True,
     tag_field="type",
+    cache_hash=True,
 ):
-    """Base of grammar expressions."""
+    """Base of grammar expressions. Hashes are cached: grammars share large subtrees and
+    the printer and checks memoize on them."""
 
 
 class Lit(GNode, tag="lit", kw_only=True, frozen=True):
@@ -134,7 +139,12 @@ Expr = Lit | CharClass | Regex | Ref | Seq | Alt | Repeat | Not | And | Empty | 
 
 
 class Rule(
-    msgspec.Struct, frozen=True, forbid_unknown_fields=True, omit_defaults=True, kw_only=True
+    msgspec.Struct,
+    frozen=True,
+    forbid_unknown_fields=True,
+    omit_defaults=True,
+    kw_only=True,
+    cache_hash=True,
 ):
     name: str
     body: Expr
@@ -147,6 +157,8 @@ class Rule(
     def __post_init__(self) -> None:
         if self.lexeme != self.name.isupper():
             raise ValueError(f"rule {self.name!r}: lexemes are UPPERCASE, CFG rules lowercase")
+        if not self.lexeme and _summary(self.body)[1]:
+            raise ValueError(f"rule {self.name!r}: negation and intersection need a lexeme")
 
 
 class Grammar(
@@ -157,25 +169,58 @@ class Grammar(
     comment: str = ""
 
     def __post_init__(self) -> None:
-        names = [r.name for r in self.rules]
-        if len(set(names)) != len(names):
-            dup = sorted({n for n in names if names.count(n) > 1})
+        names = set(map(_NAME, self.rules))
+        if len(names) != len(self.rules):
+            seen: set[str] = set()
+            dup = sorted({r.name for r in self.rules if r.name in seen or seen.add(r.name)})
             raise ValueError(f"duplicate rules: {', '.join(dup)}")
-        known = set(names)
-        if self.start not in known:
+        if self.start not in names:
             raise ValueError(f"start rule {self.start!r} is not defined")
-        for rule in self.rules:
-            for node in walk(rule.body):
-                if isinstance(node, Ref) and node.name not in known:
-                    raise ValueError(f"rule {rule.name!r} refers to undefined {node.name!r}")
-                if isinstance(node, Not | And) and not rule.lexeme:
-                    raise ValueError(f"rule {rule.name!r}: negation and intersection need a lexeme")
+
+    def verify(self) -> None:
+        """Check that every referenced rule is defined (``ValueError`` if not).
+
+        Not run on construction: lowering builds a grammar for every constraint set from
+        shared, already checked parts, and this check would be most of its cost. Tests and
+        readers of grammars from outside (decoded files) call it.
+        """
+        known = set(map(_NAME, self.rules))
+        used = frozenset().union(*map(refs, map(_BODY, self.rules)))
+        if not used <= known:
+            for rule in self.rules:
+                missing = sorted(refs(rule.body) - known)
+                if missing:
+                    raise ValueError(f"rule {rule.name!r} refers to undefined {missing[0]!r}")
 
     def rule(self, name: str) -> Rule:
         for r in self.rules:
             if r.name == name:
                 return r
         raise KeyError(name)
+
+
+@functools.lru_cache(maxsize=8192)
+def _summary(expr: Expr) -> tuple[frozenset[str], bool]:
+    """Names an expression refers to, and whether it uses lexeme-only operators (cached:
+    grammars built for many constraint sets share most of their rules)."""
+    refs: set[str] = set()
+    lexeme_only = False
+    for node in walk(expr):
+        if isinstance(node, Ref):
+            refs.add(node.name)
+        elif isinstance(node, Not | And):
+            lexeme_only = True
+    return frozenset(refs), lexeme_only
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def refs(expr: Expr) -> frozenset[str]:
+    """The rule names ``expr`` refers to."""
+    return _summary(expr)[0]
+
+
+_BODY = operator.attrgetter("body")
+_NAME = operator.attrgetter("name")
 
 
 def walk(expr: Expr) -> Iterator[Expr]:

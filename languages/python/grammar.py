@@ -25,14 +25,18 @@ Shape (chosen for llguidance's mask cost; see ``benchmarks/README.md``):
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import functools
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
-from ananke.ir.grammar import Alt, And, Expr, Grammar, Lit, Ref, Regex, Repeat, Rule, Seq, walk
+import msgspec
+from ananke.ir.grammar import Alt, And, Expr, Grammar, Lit, Ref, Regex, Repeat, Rule, Seq, refs
 
 __all__ = [
     "MAX_BRACKET_DEPTH",
     "MAX_INDENT_UNIT",
+    "MAX_NESTING",
     "MAX_SPACE_COLUMNS",
     "MAX_TAB_COLUMNS",
     "FunctionShape",
@@ -48,6 +52,8 @@ MAX_TAB_COLUMNS = 16
 """Deepest indentation, in tabs, that the grammar accepts."""
 MAX_INDENT_UNIT = 16
 """Widest indentation unit, in spaces, that the grammar accepts."""
+MAX_NESTING = 16
+"""Deepest block nesting (a function body is depth 1) that the grammar accepts."""
 
 # --- regex fragments (Rust regex syntax, as llguidance reads it) ------------------------
 
@@ -154,7 +160,7 @@ class FunctionShape:
     """Regex (Rust syntax) the function name must match when the name is not pinned."""
     params: str | None = None
     """Regex for the text between the parentheses, when pinned."""
-    returns: Sequence[str] | None = None
+    returns: tuple[str, ...] | None = None
     """Accepted spellings of the return annotation; () forbids an annotation."""
     is_async: bool | None = None
 
@@ -169,6 +175,7 @@ class PythonGrammarOptions:
     max_block_lines: int | None = None
     """At most this many statements in any one block."""
     max_block_origins: tuple[str, ...] = ()
+    """Recorded on ``body``, the rule every block hangs from."""
     bracket_depth: int = MAX_BRACKET_DEPTH
     space_columns: int = MAX_SPACE_COLUMNS
     tab_columns: int = MAX_TAB_COLUMNS
@@ -207,7 +214,27 @@ def _rx(pattern: str) -> Regex:
     return Regex(pattern=pattern)
 
 
-def _lexemes(b: _Builder, opts: PythonGrammarOptions) -> None:
+def _name_lexemes(b: _Builder, forbid: tuple[str, ...]) -> None:
+    """The lexemes that depend on the forbidden names: bare identifiers and strings."""
+    b.add("ID", _rx(_IDENT))
+    if forbid:
+        fstr = _fstring_lexemes(b, forbid)
+        b.add(
+            "STR",
+            _alt(_rx(_string_regex(_NON_F_PREFIX)), fstr),
+            comment="string literals; f-string fields are checked for forbidden names",
+        )
+        b.add(
+            "IDOK",
+            _rx(identifier_except(forbid)),
+            comment="an identifier that may stand bare: not " + ", ".join(sorted(forbid)),
+        )
+    else:
+        b.add("STR", _rx(_string_regex()), comment="string literals, any prefix, any quotes")
+        b.add("IDOK", Ref(name="ID"))
+
+
+def _lexemes(b: _Builder, has_forbid: bool, depth: int) -> None:
     """Line-level lexemes and the fragments they are made of.
 
     No lexeme uses negation or intersection: llguidance checks every lexeme for emptiness
@@ -216,31 +243,10 @@ def _lexemes(b: _Builder, opts: PythonGrammarOptions) -> None:
     opens a block, a line that starts without whitespace, an identifier that is not a
     forbidden name) is spelled out as plain regular structure instead.
     """
-    b.add("ID", _rx(_IDENT))
     b.add("NUM", _rx(_NUMBER))
-    if opts.forbid:
-        fstr = _fstring_lexemes(b, opts.forbid)
-        b.add(
-            "STR",
-            _alt(_rx(_string_regex(_NON_F_PREFIX)), fstr),
-            origins=opts.forbid_origins,
-            comment="string literals; f-string fields are checked for forbidden names",
-        )
-    else:
-        b.add("STR", _rx(_string_regex()), comment="string literals, any prefix, any quotes")
     b.add("COMMENT", _rx(r"#[^\r\n]*"))
-    if opts.forbid:
-        b.add(
-            "IDOK",
-            _rx(identifier_except(opts.forbid)),
-            origins=opts.forbid_origins,
-            comment="an identifier that may stand bare: not " + ", ".join(sorted(opts.forbid)),
-        )
-    else:
-        b.add("IDOK", Ref(name="ID"))
     b.add("WORDA", _alt(Ref(name="IDOK"), Ref(name="NUM")), comment="a word in bare position")
     b.add("WORDD", _alt(Ref(name="ID"), Ref(name="NUM")), comment="a word after a dot")
-    depth = opts.bracket_depth
 
     def R(name: str) -> Ref:
         return Ref(name=name)
@@ -314,7 +320,7 @@ def _lexemes(b: _Builder, opts: PythonGrammarOptions) -> None:
             R("NWDS0"),
         ),
     )
-    if not opts.forbid:
+    if not has_forbid:
         _relaxed_runs(b, depth)
     b.add("EOL", _rx(r"[ \t\f]*(?:#[^\r\n]*)?\r?\n"))
     b.add(
@@ -429,8 +435,7 @@ def _escape(text: str) -> str:
     return "".join(out)
 
 
-def _def_lexemes(b: _Builder, opts: PythonGrammarOptions) -> None:
-    shape = opts.shape
+def _def_lexemes(b: _Builder, shape: FunctionShape) -> None:
     ws = r"[ \t\f]"
     parts: list[Expr] = []
     if shape.is_async is None:
@@ -461,7 +466,6 @@ def _def_lexemes(b: _Builder, opts: PythonGrammarOptions) -> None:
     b.add(
         "DEFHEAD",
         _seq(*parts),
-        origins=opts.shape_origins,
         comment="the def line up to its ':'; a block or a one-line body follows",
     )
 
@@ -469,7 +473,12 @@ def _def_lexemes(b: _Builder, opts: PythonGrammarOptions) -> None:
 _BLANKS = r"(?:[ \t\f]*(?:#[^\r\n]*)?\r?\n)*"
 
 
-def _blocks(b: _Builder, opts: PythonGrammarOptions) -> None:
+def _blocks(
+    b: _Builder,
+    max_block_lines: int | None,
+    space_columns: int,
+    tab_columns: int,
+) -> None:
     """Blocks written out per indentation unit and depth (no parametric rules).
 
     The body's first line fixes the function's indentation unit (1 to
@@ -484,35 +493,70 @@ def _blocks(b: _Builder, opts: PythonGrammarOptions) -> None:
     so blank lines never make a parser step of their own.
     """
     units = [(f"s{w}", " " * w) for w in range(1, MAX_INDENT_UNIT + 1)] + [("t1", "\t")]
-    limits = {" ": opts.space_columns, "\t": opts.tab_columns}
-    made: set[str] = set()
+    limits = {" ": space_columns, "\t": tab_columns}
     for tag, unit in units:
-        depth = limits[unit[0]] // len(unit)
+        depth = min(limits[unit[0]] // len(unit), MAX_NESTING)
         for k in range(1, depth + 1):
             ind_name = f"IND{'T' if unit[0] == chr(9) else ''}{len(unit) * k}"
-            if ind_name not in made:
+            if ind_name not in b.rules:
                 b.add(ind_name, _seq(_rx(_BLANKS), Lit(text=unit * k)))
-                made.add(ind_name)
-            ind = Ref(name=ind_name)
-            nested = Ref(name=f"block_{tag}_{k + 1}" if k < depth else "NEVER")
-            b.add(
-                f"stmt_{tag}_{k}",
-                _alt(_seq(ind, Ref(name="SIMPLE")), _seq(ind, Ref(name="HEADER"), nested)),
-            )
-            stmt = Ref(name=f"stmt_{tag}_{k}")
-            if opts.max_block_lines is not None:
-                body: Expr = Repeat(item=stmt, min=1, max=opts.max_block_lines)
-                b.add(f"block_{tag}_{k}", body, origins=opts.max_block_origins)
+            line: Expr = Ref(name="SIMPLE")
+            if k < depth:
+                line = _alt(line, _seq(Ref(name="HEADER"), Ref(name=f"block_{tag}_{k + 1}")))
+            stmt = _seq(Ref(name=ind_name), line)
+            name = f"block_{tag}_{k}"
+            if max_block_lines is not None:
+                b.add(name, Repeat(item=stmt, min=1, max=max_block_lines))
             else:
-                b.add(f"block_{tag}_{k}", _alt(stmt, _seq(Ref(name=f"block_{tag}_{k}"), stmt)))
-    b.add("NEVER", And(items=(_rx("a"), _rx("b"))), comment="matches nothing")
+                b.add(name, _alt(stmt, _seq(Ref(name=name), stmt)))
     b.add("body", _alt(*(Ref(name=f"block_{tag}_1") for tag, _ in units)))
 
 
 def build_grammar(opts: PythonGrammarOptions) -> Grammar:
-    """The grammar of one Python function definition under ``opts``."""
+    """The grammar of one Python function definition under ``opts``.
+
+    The grammar is assembled from four parts, each cached by what it depends on: sets of
+    constraints mostly share them, so lowering a file of a thousand blocks builds each
+    distinct part once and the printer sees the same rule objects again.
+    """
+    parts = (
+        _start_rules(),
+        _name_part(opts.forbid),
+        _line_part(bool(opts.forbid), opts.bracket_depth),
+        _def_part(opts.shape),
+        _block_part(opts.max_block_lines, opts.space_columns, opts.tab_columns),
+    )
+    # Origins differ from one constraint set to the next (they are its constraint ids), so
+    # they go on the few rules that carry them after the shared parts are looked up.
+    origins = {
+        "IDOK": opts.forbid_origins,
+        "STR": opts.forbid_origins if opts.forbid else (),
+        "DEFHEAD": opts.shape_origins,
+        "body": opts.max_block_origins,
+    }
+    start, names, lines, head, blocks = parts
+    *blocks_rest, body = blocks  # the block part ends with `body`
+    rules = (
+        *start,
+        *_with_origins(names, origins),
+        *lines,
+        *_with_origins(head, origins),
+        *blocks_rest,
+        *_with_origins((body,), origins),
+    )
+    return Grammar(start="start", rules=rules)
+
+
+def _with_origins(rules: Sequence[Rule], origins: dict[str, tuple[str, ...]]) -> list[Rule]:
+    return [
+        msgspec.structs.replace(r, origins=origins[r.name]) if origins.get(r.name) else r
+        for r in rules
+    ]
+
+
+@functools.cache
+def _start_rules() -> tuple[Rule, ...]:
     b = _Builder()
-    b.add("TRAIL", _rx(_BLANKS.removesuffix("*") + "+"), comment="blank lines at the end")
     b.add(
         "start",
         _seq(
@@ -523,18 +567,45 @@ def build_grammar(opts: PythonGrammarOptions) -> Grammar:
             _opt(Ref(name="TRAIL")),
         ),
     )
-    _lexemes(b, opts)
-    _def_lexemes(b, opts)
-    _blocks(b, opts)
-    return Grammar(start="start", rules=_reachable(b.rules, "start"))
+    b.add("TRAIL", _rx(_BLANKS.removesuffix("*") + "+"), comment="blank lines at the end")
+    return tuple(b.rules.values())
 
 
-def _reachable(rules: dict[str, Rule], start: str) -> tuple[Rule, ...]:
-    seen = {start}
-    todo = [start]
+_LINE_ROOTS = ("SIMPLE", "HEADER", "EOL", "BLANK", "DECORATOR", "BODY0X", "GROUP1")
+"""The rules of the line part that the other parts refer to."""
+
+
+def _built(build: Callable[..., None], *args: Any, roots: Sequence[str] = ()) -> tuple[Rule, ...]:
+    """Run one builder; with ``roots``, keep only the rules reachable from them."""
+    b = _Builder()
+    build(b, *args)
+    if not roots:
+        return tuple(b.rules.values())
+    seen = set(roots)
+    todo = list(roots)
     while todo:
-        for node in walk(rules[todo.pop()].body):
-            if isinstance(node, Ref) and node.name not in seen:
-                seen.add(node.name)
-                todo.append(node.name)
-    return tuple(r for name, r in rules.items() if name in seen)
+        for name in refs(b.rules[todo.pop()].body) - seen:
+            if name in b.rules:
+                seen.add(name)
+                todo.append(name)
+    return tuple(r for name, r in b.rules.items() if name in seen)
+
+
+@functools.lru_cache(maxsize=256)
+def _name_part(forbid: tuple[str, ...]) -> tuple[Rule, ...]:
+    return _built(_name_lexemes, forbid)
+
+
+@functools.lru_cache(maxsize=8)
+def _line_part(has_forbid: bool, depth: int) -> tuple[Rule, ...]:
+    return _built(_lexemes, has_forbid, depth, roots=_LINE_ROOTS)
+
+
+@functools.lru_cache(maxsize=2048)
+def _def_part(shape: FunctionShape) -> tuple[Rule, ...]:
+    return _built(_def_lexemes, shape)
+
+
+@functools.lru_cache(maxsize=256)
+def _block_part(max_lines: int | None, space_columns: int, tab_columns: int) -> tuple[Rule, ...]:
+    return _built(_blocks, max_lines, space_columns, tab_columns)

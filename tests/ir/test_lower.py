@@ -35,6 +35,7 @@ def test_every_example_lowers_to_a_valid_grammar(path: Path) -> None:
     module = compile_file(path)
     diags = Diagnostics()
     for lowered in lower(module, diags=diags):
+        lowered.grammar.verify()
         text = get_backend("llguidance").emit(lowered.grammar)
         assert llguidance.LLMatcher.validate_grammar(text, byte_tokenizer()) == ""
         ids = {c.id for c in module.get_set(lowered.set_name).constraints}  # type: ignore[union-attr]

@@ -26,7 +26,9 @@ PLAIN = PythonGrammarOptions()
 
 @functools.cache
 def matcher(opts: PythonGrammarOptions = PLAIN) -> ByteMatcher:
-    text = get_backend("llguidance").emit(build_grammar(opts))
+    grammar = build_grammar(opts)
+    grammar.verify()
+    text = get_backend("llguidance").emit(grammar)
     assert llguidance.LLMatcher.validate_grammar(text, byte_tokenizer()) == ""
     return ByteMatcher(text)
 
