@@ -192,13 +192,13 @@ class LowerToGrammar:
                         c,
                         "post",
                         f"the body must reference `{c.target}`; checked after generation",
-                        "the schema's fields are also rendered into the prompt"
+                        "the schema's fields are advisory text for the prompt"
                         if c.schema
                         else "no schema of that name in the module: taken as a validator "
                         "defined in your code",
                     )
                 case Doc():
-                    level(c, "prompt", "advisory text, rendered into the prompt")
+                    level(c, "prompt", "advisory text for the prompt; not enforced")
         self._check_pinned_name(cset, diags)
         shape = pg.FunctionShape(
             name=name,
@@ -221,8 +221,9 @@ class LowerToGrammar:
             f"the output is one {cset.language} function definition, every line ending in a "
             "newline; its syntax beyond the structure below is checked after generation",
             f"indentation: one unit for the whole function (1 to {pg.MAX_INDENT_UNIT} spaces, "
-            f"or a tab), a block nested k deep indented k units, at most "
-            f"{pg.MAX_SPACE_COLUMNS} spaces or {pg.MAX_TAB_COLUMNS} tabs",
+            f"or a tab), a block nested k deep indented k units, blocks nested at most "
+            f"{pg.MAX_NESTING} deep and {pg.MAX_SPACE_COLUMNS} spaces or "
+            f"{pg.MAX_TAB_COLUMNS} tabs",
             f"brackets nest at most {pg.MAX_BRACKET_DEPTH} deep within one logical line",
         )
         return Lowered(
