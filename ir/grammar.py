@@ -17,6 +17,7 @@ rejection can be traced back to the ``.ariadne`` span that caused it.
 
 from __future__ import annotations
 
+import collections
 import functools
 import operator
 from collections.abc import Iterator
@@ -171,8 +172,8 @@ class Grammar(
     def __post_init__(self) -> None:
         names = set(map(_NAME, self.rules))
         if len(names) != len(self.rules):
-            seen: set[str] = set()
-            dup = sorted({r.name for r in self.rules if r.name in seen or seen.add(r.name)})
+            counts = collections.Counter(map(_NAME, self.rules))
+            dup = sorted(n for n, k in counts.items() if k > 1)
             raise ValueError(f"duplicate rules: {', '.join(dup)}")
         if self.start not in names:
             raise ValueError(f"start rule {self.start!r} is not defined")
