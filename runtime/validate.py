@@ -54,6 +54,7 @@ from ananke.ir.constraint import (
     Validates,
 )
 from ananke.languages.python.corpus import physical_lines
+from ananke.languages.python.naming import NAMING_STYLES
 from ananke.languages.python.types import render_type
 
 __all__ = [
@@ -67,14 +68,6 @@ __all__ = [
     "name_uses",
     "validate",
 ]
-
-NAMING_STYLES = {
-    "snake": r"_*[a-z][a-z0-9_]*",
-    "camel": r"_*[a-z][a-zA-Z0-9]*",
-    "pascal": r"_*[A-Z][a-zA-Z0-9]*",
-    "screaming": r"_*[A-Z][A-Z0-9_]*",
-}
-"""What each ``naming`` style means: a name must ``re.fullmatch`` the regex."""
 
 TokenCounter = Callable[[str], int]
 
@@ -454,7 +447,7 @@ def check(code: str, cset: ConstraintSet, *, tokenizer: TokenCounter | None = No
                 if fn is None:
                     report.skipped.append(Skipped(c.id, "no function definition to read"))
                     continue
-                pattern = c.pattern if c.pattern is not None else NAMING_STYLES[c.style or ""]
+                pattern = c.pattern if c.pattern is not None else NAMING_STYLES[c.style or "snake"]
                 what = f"style {c.style}" if c.style else f"/{pattern}/"
                 defined = [(fn.name, fn.lineno, fn.col_offset + 1)]
                 defined += [(p.name, p.line, p.column) for p in _def_params(fn)]

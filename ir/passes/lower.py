@@ -37,13 +37,6 @@ from ananke.ir.plan import Enforcement, Level, Lowered
 
 __all__ = ["LowerToGrammar", "lower"]
 
-_NAMING_PATTERNS = {
-    "snake": r"_*[a-z][a-z0-9_]*",
-    "camel": r"_*[a-z][a-zA-Z0-9]*",
-    "pascal": r"_*[A-Z][a-zA-Z0-9]*",
-    "screaming": r"_*[A-Z][A-Z0-9_]*",
-}
-"""Function-name styles as regexes (leading underscores allowed for private names)."""
 
 TARGETS = ("llguidance",)
 
@@ -75,6 +68,7 @@ class LowerToGrammar:
     def lower_set(self, cset: ConstraintSet, diags: Diagnostics) -> Lowered:
         from ananke.languages.python import grammar as pg
         from ananke.languages.python import signature as sig
+        from ananke.languages.python.naming import NAMING_STYLES
 
         plan: list[Enforcement] = []
 
@@ -164,7 +158,7 @@ class LowerToGrammar:
                     pattern = (
                         _grammar_regex(c.pattern)
                         if c.pattern
-                        else _NAMING_PATTERNS[c.style or "snake"]
+                        else NAMING_STYLES[c.style or "snake"]
                     )
                     if name is None and pattern is not None:
                         name_pattern = pattern
