@@ -73,11 +73,7 @@ class Diagnostics:
         notes: tuple[str, ...] = (),
         help: str | None = None,
     ) -> Diagnostic:
-        d = Diagnostic(
-            code=code, severity="error", message=message, labels=labels, notes=notes, help=help
-        )
-        self.add(d)
-        return d
+        return self._report("error", code, message, labels, notes, help)
 
     def warning(
         self,
@@ -87,8 +83,19 @@ class Diagnostics:
         notes: tuple[str, ...] = (),
         help: str | None = None,
     ) -> Diagnostic:
+        return self._report("warning", code, message, labels, notes, help)
+
+    def _report(
+        self,
+        severity: Severity,
+        code: str,
+        message: str,
+        labels: tuple[Label, ...],
+        notes: tuple[str, ...],
+        help: str | None,
+    ) -> Diagnostic:
         d = Diagnostic(
-            code=code, severity="warning", message=message, labels=labels, notes=notes, help=help
+            code=code, severity=severity, message=message, labels=labels, notes=notes, help=help
         )
         self.add(d)
         return d
