@@ -185,12 +185,8 @@ class _Builder:
     def __init__(self) -> None:
         self.rules: dict[str, Rule] = {}
 
-    def add(
-        self, name: str, body: Expr, *, origins: tuple[str, ...] = (), comment: str = ""
-    ) -> Ref:
-        self.rules[name] = Rule(
-            name=name, body=body, lexeme=name.isupper(), origins=origins, comment=comment
-        )
+    def add(self, name: str, body: Expr, *, comment: str = "") -> Ref:
+        self.rules[name] = Rule(name=name, body=body, lexeme=name.isupper(), comment=comment)
         return Ref(name=name)
 
 
