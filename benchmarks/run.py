@@ -493,6 +493,9 @@ def render_md(r: Report, meta: dict[str, Any]) -> str:
         value = _fmt(row["value"], row["unit"])
         lines.append(f"| {row['metric']} | {value} | {target} | {status} | {note} |")
     lines.append("")
+    # What was tried to shape the grammar for llguidance is kept beside the runner and
+    # goes into every report, so the figures and the history are read together.
+    lines.append((HERE / "tried.md").read_text(encoding="utf-8"))
     return "\n".join(lines)
 
 

@@ -1,6 +1,6 @@
 """The Python function grammar, built as GrammarIR.
 
-Shape (chosen for llguidance's mask cost; see ``benchmarks/README.md``):
+Shape (chosen for llguidance's mask cost; ``benchmarks/tried.md`` has the measurements):
 
 * A *logical line* is one lexeme. Brackets, strings, comments inside brackets, backslash
   continuations and the newlines that brackets make insignificant all live inside it, so
