@@ -67,6 +67,10 @@ VALID = {
     ),
     "walrus": "def f(xs):\n    if (n := len(xs)) > 3:\n        return n\n",
     "one line body": "def f(): return 1\n",
+    "one-line compound statements": (
+        "def f(x):\n    if x: return 1\n    while x: x -= 1\n    try: pass\n"
+        "    finally: pass\n    for y in x: print(y)\n"
+    ),
     "if else chains": (
         "def f(x):\n    if x:\n        pass\n    elif x > 1:\n        pass\n    else:\n"
         "        return 2\n    try:\n        pass\n    except (A, B) as e:\n        raise\n"
@@ -80,6 +84,8 @@ VALID = {
     "unicode": "def f():\n    naïve = 'é'\n    return naïve\n",
     "semicolons": "def f():\n    a = 1; b = 2\n    return a; \n",
     "numbers": "def f():\n    return 0x1F + 1_000 + 1.5e-3 + .5 + 1j + 0o7 + 0b1\n",
+    "soft keywords as names": "def f():\n    match = 1\n    case = match\n    return case\n",
+    "names that start like keywords": "def f():\n    iffy = format = tryst = 1\n    return iffy\n",
 }
 
 INVALID = {
