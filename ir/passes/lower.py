@@ -110,7 +110,8 @@ class LowerToGrammar:
                     level(c, "token", "the def line's parameter list is fixed in the grammar")
                 case Signature():
                     params = sig.params_regex(c.params)
-                    returns = (sig.returns_regex(c.returns),) if c.returns is not None else ()
+                    if c.returns is not None:  # without `->`, `returns` decides
+                        returns = (sig.returns_regex(c.returns),)
                     is_async = c.is_async
                     shape_origins.append(c.id)
                     level(c, "token", "the whole def line is fixed in the grammar")

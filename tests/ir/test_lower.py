@@ -113,3 +113,18 @@ def test_pinned_name_that_is_forbidden_is_an_error(tmp_path: Path) -> None:
     assert d.code == "conflicting-properties"
     assert d.message == "the function must be named `open`, which is also forbidden"
     assert [(lab.span.line, lab.primary) for lab in d.labels] == [(2, True), (3, False)]
+
+
+@pytest.mark.parametrize("order", ["returns first", "signature first"])
+def test_signature_without_arrow_leaves_the_return_type_to_returns(
+    order: str, tmp_path: Path
+) -> None:
+    props = ["signature: handle(x: int);", "returns: Response;"]
+    if order == "returns first":
+        props.reverse()
+    module = compile_text("constraint c {\n" + "\n".join(props) + "\n}\n", tmp_path)
+    (lowered,) = lower(module, diags=Diagnostics())
+    m = ByteMatcher(get_backend("llguidance").emit(lowered.grammar))
+    assert m.accepts("def handle(x: int) -> Response:\n    return x\n")
+    assert not m.accepts("def handle(x: int):\n    return x\n")
+    assert not m.accepts("def handle(x: int) -> int:\n    return x\n")
