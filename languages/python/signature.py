@@ -15,12 +15,6 @@ _WS = r"[ \t\f\r\n]*"  # inside the parentheses, newlines are insignificant
 _HWS = r"[ \t\f]*"
 
 
-def _literal(text: str, ws: str) -> str:
-    """``text`` as a regex in which every run of spaces may be any whitespace."""
-    parts = [re.escape(p) for p in text.split()]
-    return ws.join(parts)
-
-
 def type_regex(t: TypeExpr, ws: str = _WS) -> str:
     """Every accepted spelling of a type annotation, with free whitespace between tokens."""
     spellings = render_type(t)
@@ -44,8 +38,8 @@ def returns_regex(t: TypeExpr) -> str:
 def params_regex(params: Sequence[Param]) -> str:
     """The text between the parentheses of the ``def``, pinned to ``params``.
 
-    Names, annotations and defaults are pinned exactly; whitespace, newlines and a
-    trailing comma are free. A keyword-only parameter without a preceding ``*args`` gets
+    Names, annotations and default values are pinned exactly (a default as written in the
+    constraint); whitespace and newlines between them and a trailing comma are free. A keyword-only parameter without a preceding ``*args`` gets
     the bare ``*`` separator.
     """
     pieces: list[str] = []
@@ -61,7 +55,7 @@ def params_regex(params: Sequence[Param]) -> str:
         if p.type is not None:
             piece += _WS + ":" + _WS + type_regex(p.type)
         if p.default is not None:
-            piece += _WS + "=" + _WS + _literal(p.default, _WS)
+            piece += _WS + "=" + _WS + re.escape(p.default)
         pieces.append(piece)
     if not pieces:
         return _WS
