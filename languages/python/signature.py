@@ -39,8 +39,8 @@ def params_regex(params: Sequence[Param]) -> str:
     """The text between the parentheses of the ``def``, pinned to ``params``.
 
     Names, annotations and default values are pinned exactly (a default as written in the
-    constraint); whitespace and newlines between them and a trailing comma are free. A keyword-only parameter without a preceding ``*args`` gets
-    the bare ``*`` separator.
+    constraint); whitespace and newlines between them and a trailing comma are free. A
+    keyword-only parameter without a preceding ``*args`` gets the bare ``*`` separator.
     """
     pieces: list[str] = []
     seen_star = False
