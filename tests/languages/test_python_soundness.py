@@ -144,6 +144,7 @@ def consume_with_masks(grammar_text: str, tok: Any, ids: list[int]) -> str:
     """Compute the mask before every token (as a serving engine does); the first error."""
     import llguidance
 
+    assert llguidance.LLMatcher.validate_grammar(grammar_text, tok) == ""
     m = llguidance.LLMatcher(tok, grammar_text, log_level=0)
     buf = (ctypes.c_uint32 * ((tok.vocab_size + 31) // 32))()
     for pos, tid in enumerate([*ids, tok.eos_token]):
