@@ -240,7 +240,9 @@ def _lexemes(b: _Builder, has_forbid: bool, depth: int) -> None:
     forbidden name) is spelled out as plain regular structure instead.
     """
     b.add("NUM", _rx(_NUMBER))
-    b.add("COMMENT", _rx(r"#[^\r\n]*"))
+    # Inside brackets a comment runs to the end of its line and takes the newline: with
+    # the newline outside it, a shorter match ("#" then "(") read a bracket in the comment.
+    b.add("COMMENT", _rx(r"#[^\r\n]*\r?\n"))
     b.add("WORDA", _alt(Ref(name="IDOK"), Ref(name="NUM")), comment="a word in bare position")
     b.add("WORDD", _alt(Ref(name="ID"), Ref(name="NUM")), comment="a word after a dot")
 

@@ -56,6 +56,9 @@ VALID = {
     "brackets across lines": (
         "def f():\n    x = call(a,\n        b,  # comment inside\n  c)\n    return [\n1,\n]\n"
     ),
+    "brackets in comments inside brackets": (
+        "def f(x):\n    if (  # (see below\n        x  # ) [\n    ):\n        return (1,  # {\n 2)\n"
+    ),
     "backslash": "def f():\n    x = 1 + \\\n        2\n    return x\n",
     "strings": (
         "def f():\n    a = 'it''s'\n    b = r\"\\d+\"\n    c = b'\\x00'\n"
