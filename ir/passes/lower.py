@@ -216,7 +216,8 @@ class LowerToGrammar:
             f"the output is one {cset.language} function definition, every line ending in a "
             "newline; its syntax beyond the structure below is checked after generation",
             f"indentation: one unit for the whole function (1 to {pg.MAX_INDENT_UNIT} spaces, "
-            f"or a tab), a block nested k deep indented k units, blocks nested at most "
+            f"or a tab), a block nested k deep indented k units (k + 1 with a body at two "
+            f"2- or 4-space units), blocks nested at most "
             f"{pg.MAX_NESTING} deep and {pg.MAX_SPACE_COLUMNS} spaces or "
             f"{pg.MAX_TAB_COLUMNS} tabs",
             f"brackets nest at most {pg.MAX_BRACKET_DEPTH} deep within one logical line",

@@ -34,6 +34,7 @@ import msgspec
 from ananke.ir.grammar import Alt, And, Expr, Grammar, Lit, Ref, Regex, Repeat, Rule, Seq, refs
 
 __all__ = [
+    "DOUBLE_FIRST_UNITS",
     "MAX_BRACKET_DEPTH",
     "MAX_INDENT_UNIT",
     "MAX_NESTING",
@@ -54,6 +55,8 @@ MAX_INDENT_UNIT = 16
 """Widest indentation unit, in spaces, that the grammar accepts."""
 MAX_NESTING = 16
 """Deepest block nesting (a function body is depth 1) that the grammar accepts."""
+DOUBLE_FIRST_UNITS = (2, 4)
+"""Units (in spaces) whose function body may be indented two units, nested blocks one more."""
 
 # --- regex fragments (Rust regex syntax, as llguidance reads it) ------------------------
 
@@ -481,23 +484,28 @@ def _blocks(
 
     The body's first line fixes the function's indentation unit (1 to
     :data:`MAX_INDENT_UNIT` spaces, or one tab); a block nested ``k`` deep is indented
-    ``k`` units, and every line of a block repeats its block's indentation. So after a
-    line that opens a block the parser predicts one block, not one per possible column:
-    with a 128k vocabulary many tokens end in ``:\n``, each such token makes llguidance
-    compute a row, and predicting every deeper column there exceeded its default limit of
-    50,000 items per mask.
+    ``k`` units (``k + 1`` for a body indented two units, see
+    :data:`DOUBLE_FIRST_UNITS`), and every line of a block repeats its block's
+    indentation. So after a line that opens a block the parser predicts one block, not one
+    per possible column: with a 128k vocabulary many tokens end in ``:\n``, each such token
+    makes llguidance compute a row, and predicting every deeper column there exceeded its
+    default limit of 50,000 items per mask.
 
     A line's indentation lexeme also takes the blank and comment-only lines before it,
     so blank lines never make a parser step of their own.
     """
-    units = [(f"s{w}", " " * w) for w in range(1, MAX_INDENT_UNIT + 1)] + [("t1", "\t")]
+    # (tag, unit, extra): a block nested k deep is indented k + extra units. extra = 1 is
+    # a body indented twice the unit of its nested blocks (8 then 12, 4 then 6), as code
+    # moved out of a class keeps it; allowed for the common 2- and 4-space units.
+    families = [(f"s{w}", " " * w, 0) for w in range(1, MAX_INDENT_UNIT + 1)]
+    families += [(f"s{w}x", " " * w, 1) for w in DOUBLE_FIRST_UNITS] + [("t1", "\t", 0)]
     limits = {" ": space_columns, "\t": tab_columns}
-    for tag, unit in units:
-        depth = min(limits[unit[0]] // len(unit), MAX_NESTING)
+    for tag, unit, extra in families:
+        depth = min(limits[unit[0]] // len(unit) - extra, MAX_NESTING)
         for k in range(1, depth + 1):
-            ind_name = f"IND{'T' if unit[0] == chr(9) else ''}{len(unit) * k}"
+            ind_name = f"IND{'T' if unit[0] == chr(9) else ''}{len(unit) * (k + extra)}"
             if ind_name not in b.rules:
-                b.add(ind_name, _seq(_rx(_BLANKS), Lit(text=unit * k)))
+                b.add(ind_name, _seq(_rx(_BLANKS), Lit(text=unit * (k + extra))))
             line: Expr = Ref(name="SIMPLE")
             if k < depth:
                 line = _alt(line, _seq(Ref(name="HEADER"), Ref(name=f"block_{tag}_{k + 1}")))
@@ -507,7 +515,7 @@ def _blocks(
                 b.add(name, Repeat(item=stmt, min=1, max=max_block_lines))
             else:
                 b.add(name, _alt(stmt, _seq(Ref(name=name), stmt)))
-    b.add("body", _alt(*(Ref(name=f"block_{tag}_1") for tag, _ in units)))
+    b.add("body", _alt(*(Ref(name=f"block_{tag}_1") for tag, _, _ in families)))
 
 
 def build_grammar(opts: PythonGrammarOptions) -> Grammar:

@@ -57,7 +57,8 @@ VALID = {
         "def f():\n    x = call(a,\n        b,  # comment inside\n  c)\n    return [\n1,\n]\n"
     ),
     "brackets in comments inside brackets": (
-        "def f(x):\n    if (  # (see below\n        x  # ) [\n    ):\n        return (1,  # {\n 2)\n"
+        "def f(x):\n    if (  # (see below\n        x  # ) [\n    ):\n"
+        "        return (1,  # {\n 2)\n"
     ),
     "backslash": "def f():\n    x = 1 + \\\n        2\n    return x\n",
     "strings": (
@@ -81,6 +82,7 @@ VALID = {
     ),
     "tabs": "def f(x):\n\tif x:\n\t\treturn 1\n\treturn 2\n",
     "two spaces": "def f(x):\n  if x:\n    return 1\n  return 2\n",
+    "body at two units": "def f(x):\n        if x:\n            return 1\n        return 2\n",
     "eight spaces": "def f(x):\n        if x:\n                return 1\n        return 2\n",
     "blank lines with odd indentation": "def f(x):\n\n  \n    if x:\n\n\n        pass\n\n",
     "lambda and dict": "def f():\n    g = lambda a, b=2: {a: b, **x}\n    return g\n",
@@ -101,7 +103,7 @@ INVALID = {
     "unterminated string": "def f():\n    return 'abc\n",
     "not a def": "x = 1\n",
     "block opener without block": "def f():\n    if x:\n    return 1\n",
-    "nested block with another unit": "def f():\n    if x:\n      return 1\n",
+    "nested block with another unit": "def f():\n    if x:\n       return 1\n",
     "block without a keyword": "def f():\n    x = 1:\n        y = 2\n",
 }
 
