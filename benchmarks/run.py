@@ -340,7 +340,12 @@ def bench_masks(r: Report, cache: Path) -> None:
 
 
 def bench_soundness(r: Report) -> None:
-    from ananke.languages.python.corpus import reindent, sample, stdlib_functions
+    from ananke.languages.python.corpus import (
+        installed_functions,
+        reindent,
+        sample,
+        stdlib_functions,
+    )
     from ananke.runtime.validate import name_uses
     from bench_soundness import Checker, causes
 
@@ -380,6 +385,27 @@ def bench_soundness(r: Report) -> None:
             99.9,
             higher_is_better=True,
             note=f"{len(accepted)}/{len(funcs)}; causes: {d['plain']['causes'] or 'none'}",
+        )
+
+        installed = installed_functions()
+        if r.quick:
+            installed = sample(installed, 300, seed=1)
+        ires = ck.run("plain", [f.text for f in installed])
+        iok = sum(1 for x in ires if x[0])
+        d["installed"] = {
+            "accepted": iok,
+            "of": len(installed),
+            "rejected": [f.key for f, x in zip(installed, ires, strict=True) if not x[0]],
+            "causes": causes([f.text for f in installed], ires),
+        }
+        r.metric(
+            "installed packages' top-level functions accepted, no constraint",
+            100.0 * iok / max(1, len(installed)),
+            "%",
+            99.9,
+            higher_is_better=True,
+            note=f"{iok}/{len(installed)} from the packages installed with the test "
+            f"dependencies; causes: {d['installed']['causes'] or 'none'}",
         )
 
         re_sample = sample(funcs, 100 if r.quick else 600, seed=3)

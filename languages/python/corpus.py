@@ -21,6 +21,7 @@ from typing import Any
 
 __all__ = [
     "FunctionSample",
+    "installed_functions",
     "physical_lines",
     "reindent",
     "sample",
@@ -135,6 +136,25 @@ def stdlib_functions(limit: int | None = None, root: Path | None = None) -> list
         out.extend(top_level_functions(data, file.relative_to(root).as_posix()))
         if limit is not None and len(out) >= limit:
             return out[:limit]
+    return out
+
+
+def installed_functions(root: Path | None = None) -> list[FunctionSample]:
+    """Top-level functions of the third-party packages installed beside the interpreter
+    (its ``purelib`` folder), skipping Ananke itself and test suites, in a fixed order."""
+    root = root or Path(sysconfig.get_paths()["purelib"])
+    out: list[FunctionSample] = []
+    for file in _stdlib_files(root):
+        rel = file.relative_to(root)
+        if rel.parts[0].startswith(("ananke", "_pytest", "__editable__")):
+            continue
+        data = file.read_bytes()
+        try:
+            text = data.decode("utf-8")
+            compile(text, str(file), "exec", dont_inherit=True)
+        except (UnicodeDecodeError, SyntaxError, ValueError):
+            continue
+        out.extend(top_level_functions(data, rel.as_posix()))
     return out
 
 

@@ -161,3 +161,13 @@ def test_reindent_rejects_bad_unit_and_bad_code() -> None:
         reindent("def f():\n    pass\n", " x")
     with pytest.raises((tokenize.TokenError, IndentationError)):
         reindent("def f(:\n    pass\n  x\n", "  ")
+
+
+def test_installed_functions_are_third_party_code() -> None:
+    from ananke.languages.python.corpus import installed_functions
+
+    funcs = installed_functions()
+    assert len(funcs) > 1000, "the test dependencies alone bring thousands of functions"
+    assert not any(f.path.startswith("ananke") for f in funcs)
+    for f in funcs[:: max(1, len(funcs) // 50)]:
+        compile(f.text, f.path, "exec")
