@@ -51,7 +51,7 @@ MAX_SPACE_COLUMNS = 64
 """Deepest indentation, in spaces, that the grammar accepts."""
 MAX_TAB_COLUMNS = 16
 """Deepest indentation, in tabs, that the grammar accepts."""
-MAX_INDENT_UNIT = 16
+MAX_INDENT_UNIT = 8
 """Widest indentation unit, in spaces, that the grammar accepts."""
 MAX_NESTING = 16
 """Deepest block nesting (a function body is depth 1) that the grammar accepts."""
