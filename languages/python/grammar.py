@@ -45,7 +45,7 @@ __all__ = [
     "build_grammar",
 ]
 
-MAX_BRACKET_DEPTH = 12
+MAX_BRACKET_DEPTH = 16
 """Deepest bracket nesting inside one logical line that the grammar accepts."""
 MAX_SPACE_COLUMNS = 64
 """Deepest indentation, in spaces, that the grammar accepts."""
@@ -280,20 +280,20 @@ def _lexemes(b: _Builder, has_forbid: bool, depth: int) -> None:
         b.add(f"RUNS{sfx}", _alt(_seq(R(f"HEAD{sfx}"), items, _opt(tail)), tail_s))
         b.add(f"RUNNWS{sfx}", _alt(_seq(R(f"HEAD{sfx}"), items, tail), tail_s))
 
-    for d in range(1, depth + 1):
-        run_family(f"{d}", r"(?:[ \t\f\r\n]|\\\r?\n)", _OPCH)
+    # Inside brackets a run is the same at every depth: one definition serves them all.
+    run_family("1", r"(?:[ \t\f\r\n]|\\\r?\n)", _OPCH)
     ws0 = r"(?:[ \t\f]|\\\r?\n)"
     run_family("0", ws0, _OPCH, _STMT_OP)
     run_family("0X", ws0, _OPCH_NO_COLON)
     start_family("0")
     for d in range(depth, 0, -1):
         elems: list[Expr] = [
-            _seq(R(f"RUNNW{d}"), R("STR")),
-            _seq(_opt(R(f"RUN{d}")), R("COMMENT")),
+            _seq(R("RUNNW1"), R("STR")),
+            _seq(_opt(R("RUN1")), R("COMMENT")),
         ]
         if d < depth:
-            elems.append(_seq(_opt(R(f"RUN{d}")), R(f"GROUP{d + 1}")))
-        b.add(f"IN{d}", _seq(_star(_alt(*elems)), _opt(R(f"RUN{d}"))))
+            elems.append(_seq(_opt(R("RUN1")), R(f"GROUP{d + 1}")))
+        b.add(f"IN{d}", _seq(_star(_alt(*elems)), _opt(R("RUN1"))))
         b.add(f"GROUP{d}", _seq(_rx(r"[(\[{]"), R(f"IN{d}"), _rx(r"[)\]}]")))
     elem0 = _alt(_seq(R("RUNNW0"), R("STR")), _seq(_opt(R("RUN0")), R("GROUP1")))
     b.add("ELEM0", elem0, comment="a string or bracket group on a line, with the run before it")
@@ -322,7 +322,7 @@ def _lexemes(b: _Builder, has_forbid: bool, depth: int) -> None:
         ),
     )
     if not has_forbid:
-        _relaxed_runs(b, depth)
+        _relaxed_runs(b)
     b.add("EOL", _rx(r"[ \t\f]*(?:#[^\r\n]*)?\r?\n"))
     b.add(
         "SIMPLE",
@@ -355,7 +355,7 @@ def _lexemes(b: _Builder, has_forbid: bool, depth: int) -> None:
     )
 
 
-def _relaxed_runs(b: _Builder, depth: int) -> None:
+def _relaxed_runs(b: _Builder) -> None:
     """Runs as plain character loops, when no name is forbidden.
 
     Without forbidden names the words of a run need no structure, and a loop over one
@@ -364,10 +364,9 @@ def _relaxed_runs(b: _Builder, depth: int) -> None:
     """
     cont = r"\\\r?\n"
     code = r"()\[\]{}\"'#\\\r\n"
-    for d in range(1, depth + 1):
-        loop = _rx(rf"(?:[^{code}]|{cont}|[\r\n])*")
-        b.add(f"RUN{d}", loop)
-        b.add(f"RUNNW{d}", loop)
+    loop = _rx(rf"(?:[^{code}]|{cont}|[\r\n])*")
+    b.add("RUN1", loop)
+    b.add("RUNNW1", loop)
     ch0 = rf"(?:[^{code}]|{cont})"
     ch0x = rf"(?:[^:{code}]|{cont})"
     nonws = rf"(?:[0-9A-Za-z_\x80-\x{{10FFFF}}.]|{_STMT_OP})"
