@@ -9,7 +9,6 @@ measure what an emitted grammar accepts.
 from __future__ import annotations
 
 import functools
-from collections.abc import Sequence
 from typing import Any
 
 __all__ = ["ByteMatcher", "Verdict", "byte_tokenizer"]
@@ -108,6 +107,3 @@ class ByteMatcher:
 
     def accepts(self, text: str | bytes) -> bool:
         return self.check(text).accepted
-
-    def check_all(self, texts: Sequence[str | bytes]) -> list[Verdict]:
-        return [self.check(t) for t in texts]

@@ -75,6 +75,8 @@ _CONT = r"\\\r?\n"
 _OPCH = r"[!$%&*+,\-/:;<=>?@^`|~]"
 _OPCH_NO_COLON = r"[!$%&*+,\-/;<=>?@^`|~]"
 _PREFIX = r"(?:[rRuUbBfF]|[rR][bBfF]|[bBfF][rR])?"
+_NW0 = rf"(?:[ \t\f]|\\\r?\n)|{_OPCH}|\."
+"""A non-word character of code outside brackets (alternatives, to be grouped)."""
 _STMT_OP = r"[*+\-~@]"
 """Operators a statement may start with (``*a, b = c``, ``-x``, ``@decorator``)."""
 _BLOCK_KEYWORD = (
@@ -303,7 +305,7 @@ def _lexemes(b: _Builder, has_forbid: bool, depth: int) -> None:
     ws_tail = r"[ \t\f]*"
     # The last run of a line decides whether it opens a block: ':' as its last character.
     wordy = _alt(_seq(R("WORDA"), _star(R("ITEM0"))), Repeat(item=R("ITEM0"), min=1))
-    b.add("ENDC", _seq(_opt(R("WORDA")), _star(R("ITEM0")), _rx(f"(?:{_nw0()})*:{ws_tail}")))
+    b.add("ENDC", _seq(_opt(R("WORDA")), _star(R("ITEM0")), _rx(f"(?:{_NW0})*:{ws_tail}")))
     b.add(
         "ENDX",
         _alt(
@@ -311,13 +313,13 @@ def _lexemes(b: _Builder, has_forbid: bool, depth: int) -> None:
             _seq(_opt(R("WORDA")), _star(R("ITEM0")), _alt(R("NWP0X_LAST"), R("NWD0"))),
         ),
     )
-    b.add("NWP0X_LAST", _rx(f"(?:(?:{_nw0()})*{_OPCH_NO_COLON}{ws_tail}|{ws0}+)"))
+    b.add("NWP0X_LAST", _rx(f"(?:(?:{_NW0})*{_OPCH_NO_COLON}{ws_tail}|{ws0}+)"))
     b.add(
         "ENDXS",
         _alt(
             _seq(R("HEAD0"), _star(R("ITEM0"))),
             _seq(R("HEAD0"), _star(R("ITEM0")), _alt(R("NWP0X_LAST"), R("NWD0"))),
-            _rx(f"(?:{_STMT_OP}|(?:{_STMT_OP}|\\.)(?:{_nw0()})*{_OPCH_NO_COLON}){ws0}*"),
+            _rx(f"(?:{_STMT_OP}|(?:{_STMT_OP}|\\.)(?:{_NW0})*{_OPCH_NO_COLON}){ws0}*"),
             R("NWDS0"),
         ),
     )
@@ -382,10 +384,6 @@ def _relaxed_runs(b: _Builder) -> None:
     b.add("ENDXS", _rx(f"{nonws}(?:{ch0}*{last})?{ws}*"))
 
 
-def _nw0() -> str:
-    return r"(?:[ \t\f]|\\\r?\n)|" + _OPCH + r"|\."
-
-
 def identifier_except(words: Sequence[str], first: str = _ID_START) -> str:
     """A regex for every identifier except ``words``, without negation or intersection.
 
@@ -394,7 +392,6 @@ def identifier_except(words: Sequence[str], first: str = _ID_START) -> str:
     Negation inside lexemes multiplies the lexer's derivative states (and llguidance's
     start-up checks run out of fuel on it), so the complement is spelled out instead.
     """
-    first_class = first
     trie: dict[str, object] = {}
     for word in words:
         node = trie
@@ -409,15 +406,15 @@ def identifier_except(words: Sequence[str], first: str = _ID_START) -> str:
         # base is a negated ASCII class "[^...]": exclude more by adding to it
         return base[:-1] + extra + "]"
 
-    def walk(node: dict[str, object], first: bool) -> str:
+    def walk(node: dict[str, object], at_root: bool) -> str:
         kids = sorted(k for k in node if k)
-        base = first_class if first else _ID_CONT
+        base = first if at_root else _ID_CONT
         alts = [f"{cls_minus(base, kids)}{_ID_CONT}*"]
         for k in kids:
             sub = node[k]
             assert isinstance(sub, dict)
             alts.append(_escape(k) + walk(sub, False))
-        if not first and "" not in node:
+        if not at_root and "" not in node:
             alts.append("")
         return "(?:" + "|".join(alts) + ")"
 
@@ -425,7 +422,7 @@ def identifier_except(words: Sequence[str], first: str = _ID_START) -> str:
 
 
 def _escape_class(ch: str) -> str:
-    return "\\" if ch == "\\" else ("\\" + ch if ch in "]^-[" else ch)
+    return "\\" + ch if ch in "\\]^-[" else ch
 
 
 def _escape(text: str) -> str:
