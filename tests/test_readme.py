@@ -34,7 +34,7 @@ def test_first_command_installs_and_emits_the_example() -> None:
 def test_second_command_installs_dev_extra_and_runs_pytest() -> None:
     second = _sh_blocks()[1]
     assert "\n" not in second
-    assert "pip install -e '.[dev]'" in second
+    assert "pip install -e '.[dev,engines]' 'torch==2.13.0'" in second
     assert second.endswith("&& pytest")
 
 
