@@ -1,5 +1,6 @@
-"""Passes over the ConstraintIR. Each pass is a frozen class with a kebab-case ``name``."""
+"""Passes over the ConstraintIR and the GrammarIR. Each pass is a frozen class with a
+kebab-case ``name``."""
 
-from .lower import TARGETS, LowerToGrammar, lower
+from .lower import LowerToGrammar, lower
 
-__all__ = ["TARGETS", "LowerToGrammar", "lower"]
+__all__ = ["LowerToGrammar", "lower"]

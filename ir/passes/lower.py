@@ -12,7 +12,8 @@ The code grammar comes from the constraint set's language in ``ananke.languages`
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 from ananke.ir.constraint import (
     Constraint,
@@ -38,15 +39,20 @@ from ananke.ir.plan import Enforcement, Level, Lowered
 __all__ = ["LowerToGrammar", "lower"]
 
 
-TARGETS = ("llguidance",)
-
-
 @dataclass(frozen=True)
 class LowerToGrammar:
-    """Lower every constraint set of a module for one target."""
+    """Lower every constraint set of a module to the reference grammar (llguidance's
+    semantics); ``target`` labels the plan.
+
+    ``demote`` maps constraint ids to the reason a target cannot enforce them in its
+    grammar: those are left out of the grammar and checked after generation instead.
+    """
 
     name = "lower"
     target: str = "llguidance"
+    max_nesting: int | None = None
+    """Deepest block nesting (None: the language's default)."""
+    demote: Mapping[str, str] = field(default_factory=dict)
 
     def _check_pinned_name(self, cset: ConstraintSet, diags: Diagnostics) -> None:
         """A function name pinned to a forbidden name admits no output at all."""
@@ -96,6 +102,11 @@ class LowerToGrammar:
         block_lines: int | None = None
         block_origins: list[str] = []
         for c in cset.constraints:
+            if c.id in self.demote:
+                level(
+                    c, "post", f"{self.target} cannot enforce it in its grammar", self.demote[c.id]
+                )
+                continue
             match c:
                 case Returns():
                     returns = (sig.returns_regex(c.type),)
@@ -195,6 +206,7 @@ class LowerToGrammar:
                 case Doc():
                     level(c, "prompt", "advisory text for the prompt; not enforced")
         self._check_pinned_name(cset, diags)
+        nesting = pg.MAX_NESTING if self.max_nesting is None else self.max_nesting
         shape = pg.FunctionShape(
             name=name,
             name_pattern=name_pattern,
@@ -210,6 +222,7 @@ class LowerToGrammar:
                 shape_origins=tuple(shape_origins),
                 max_block_lines=block_lines,
                 max_block_origins=tuple(block_origins),
+                max_nesting=nesting,
             )
         )
         notes = (
@@ -218,7 +231,8 @@ class LowerToGrammar:
             f"indentation: one unit for the whole function (1 to {pg.MAX_INDENT_UNIT} spaces, "
             f"or a tab), a block nested k deep indented k units (k + 1 with a body at two "
             f"2- or 4-space units), blocks nested at most "
-            f"{pg.MAX_NESTING} deep and {pg.MAX_SPACE_COLUMNS} spaces or "
+            f"{nesting} deep (written out per depth; --max-nesting) and "
+            f"{pg.MAX_SPACE_COLUMNS} spaces or "
             f"{pg.MAX_TAB_COLUMNS} tabs",
             f"brackets nest at most {pg.MAX_BRACKET_DEPTH} deep within one logical line",
         )
@@ -256,8 +270,16 @@ def _grammar_regex(pattern: str) -> str | None:
     return f"(?:{body})"
 
 
-def lower(module: Module, *, target: str = "llguidance", diags: Diagnostics) -> tuple[Lowered, ...]:
-    """Lower every constraint set of ``module`` for ``target`` (one :class:`Lowered` each)."""
-    if target not in TARGETS:
-        raise KeyError(target)
-    return LowerToGrammar(target=target).run(module, diags)
+def lower(
+    module: Module,
+    *,
+    target: str = "llguidance",
+    diags: Diagnostics,
+    max_nesting: int | None = None,
+    demote: Mapping[str, str] | None = None,
+) -> tuple[Lowered, ...]:
+    """Lower every constraint set of ``module`` (one :class:`Lowered` each) to the reference
+    grammar, labelled for ``target``; see :class:`LowerToGrammar`."""
+    return LowerToGrammar(target=target, max_nesting=max_nesting, demote=demote or {}).run(
+        module, diags
+    )

@@ -184,6 +184,9 @@ class PythonGrammarOptions:
     bracket_depth: int = MAX_BRACKET_DEPTH
     space_columns: int = MAX_SPACE_COLUMNS
     tab_columns: int = MAX_TAB_COLUMNS
+    max_nesting: int = MAX_NESTING
+    """Deepest block nesting; every depth is a rule of its own (no engine needs parametric
+    rules)."""
 
 
 class _Builder:
@@ -475,6 +478,7 @@ def _blocks(
     max_block_lines: int | None,
     space_columns: int,
     tab_columns: int,
+    max_nesting: int,
 ) -> None:
     """Blocks written out per indentation unit and depth (no parametric rules).
 
@@ -497,7 +501,7 @@ def _blocks(
     families += [(f"s{w}x", " " * w, 1) for w in DOUBLE_FIRST_UNITS] + [("t1", "\t", 0)]
     limits = {" ": space_columns, "\t": tab_columns}
     for tag, unit, extra in families:
-        depth = min(limits[unit[0]] // len(unit) - extra, MAX_NESTING)
+        depth = min(limits[unit[0]] // len(unit) - extra, max_nesting)
         for k in range(1, depth + 1):
             ind_name = f"IND{'T' if unit[0] == chr(9) else ''}{len(unit) * (k + extra)}"
             if ind_name not in b.rules:
@@ -526,7 +530,7 @@ def build_grammar(opts: PythonGrammarOptions) -> Grammar:
         _name_part(opts.forbid),
         _line_part(bool(opts.forbid), opts.bracket_depth),
         _def_part(opts.shape),
-        _block_part(opts.max_block_lines, opts.space_columns, opts.tab_columns),
+        _block_part(opts.max_block_lines, opts.space_columns, opts.tab_columns, opts.max_nesting),
     )
     # Origins differ from one constraint set to the next (they are its constraint ids), so
     # they go on the few rules that carry them after the shared parts are looked up.
@@ -609,5 +613,7 @@ def _def_part(shape: FunctionShape) -> tuple[Rule, ...]:
 
 
 @functools.lru_cache(maxsize=256)
-def _block_part(max_lines: int | None, space_columns: int, tab_columns: int) -> tuple[Rule, ...]:
-    return _built(_blocks, max_lines, space_columns, tab_columns)
+def _block_part(
+    max_lines: int | None, space_columns: int, tab_columns: int, max_nesting: int
+) -> tuple[Rule, ...]:
+    return _built(_blocks, max_lines, space_columns, tab_columns, max_nesting)

@@ -100,11 +100,6 @@ def test_dotted_forbid_is_post(tmp_path: Path) -> None:
     assert (e.level, e.kind) == ("post", "forbid")
 
 
-def test_unknown_target() -> None:
-    with pytest.raises(KeyError):
-        lower(Module(), target="nope", diags=Diagnostics())
-
-
 def test_pinned_name_that_is_forbidden_is_an_error(tmp_path: Path) -> None:
     module = compile_text('constraint c {\n    name: open;\n    forbid: ["open"];\n}\n', tmp_path)
     diags = Diagnostics()
