@@ -1,0 +1,334 @@
+"""One small uniform API over the real grammar engines: compile a grammar, test strings.
+
+Every engine decides exact whole-string membership with no model and no download:
+
+- llguidance (``llguidance-*``): a byte-level tokenizer (256 byte tokens and an EOS token,
+  :mod:`ananke.runtime.acceptance`) makes the token language equal to the byte language;
+  the string's UTF-8 bytes are consumed one by one, then ``is_accepting()``.
+- XGrammar (``xgrammar-*``): an empty ``TokenizerInfo``, a fresh ``GrammarMatcher`` with
+  ``terminate_without_stop_token=True`` per string, ``accept_string(s)`` then
+  ``is_terminated()``.
+- outlines-core (``outlines-*``): its ``Index`` over a vocabulary of the 256 single bytes
+  plus the whole string as one more token; the string is accepted when that token leads
+  from the initial state to a final state. Walking byte by byte is not exact: outlines-core
+  0.2.14 drops every transition that leaves a state where the regex has just matched for
+  one where it has not (``(ab)*`` would reject ``abab``), and a token spanning the whole
+  string never does that.
+- lark (``lark``): the lark package, Earley parser with the dynamic lexer; a string is
+  accepted when it parses.
+
+Engines are imported lazily, inside methods: importing this module is cheap.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib
+import re
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Literal
+
+__all__ = [
+    "Compiled",
+    "Deviation",
+    "Engine",
+    "EngineError",
+    "Format",
+    "engine_names",
+    "get_engine",
+]
+
+Format = Literal["lark", "gbnf", "ebnf", "regex", "json-schema"]
+"""The grammar dialect an engine reads."""
+
+
+class EngineError(Exception):
+    """An engine refused a grammar; ``message`` is the engine's own words."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+@dataclass(frozen=True)
+class Deviation:
+    """A documented way in which a backend's output accepts other strings than the reference.
+
+    A backend module lists its deviations in ``DEVIATIONS: tuple[Deviation, ...]``; the
+    differential tests excuse a disagreement on a string when one of them ``applies`` to it.
+    """
+
+    name: str
+    description: str
+    applies: Callable[[str], bool]
+
+
+def _is_scalar_text(s: str) -> bool:
+    """True when ``s`` is a sequence of Unicode scalar values (no lone surrogates)."""
+    try:
+        s.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+class Compiled(ABC):
+    """A grammar compiled by one engine."""
+
+    def __init__(self, engine: str, text: str) -> None:
+        self.engine = engine
+        self.text = text
+
+    def accepts(self, s: str) -> bool:
+        """Whether the whole of ``s`` is in the grammar's language.
+
+        A string holding a lone surrogate is no sequence of Unicode scalar values: no
+        grammar's language holds it, and every engine rejects it.
+        """
+        return _is_scalar_text(s) and self._accepts(s)
+
+    @abstractmethod
+    def _accepts(self, s: str) -> bool: ...
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.engine}>"
+
+
+class Engine(ABC):
+    """One engine reading one dialect."""
+
+    name: str
+    format: Format
+    package: str
+    """The import name of the engine's Python package."""
+
+    def available(self) -> bool:
+        """Whether the engine's package imports in this environment."""
+        return _importable(self.package)
+
+    @abstractmethod
+    def compile(self, text: str) -> Compiled:
+        """Compile grammar ``text``; raises :class:`EngineError` if the engine refuses it."""
+
+    def __repr__(self) -> str:
+        return f"<Engine {self.name} ({self.format})>"
+
+
+@functools.cache
+def _importable(package: str) -> bool:
+    try:
+        importlib.import_module(package)
+    except Exception:  # a broken install is as unavailable as a missing one
+        return False
+    return True
+
+
+# --- llguidance ---------------------------------------------------------------------------
+
+
+class LlguidanceCompiled(Compiled):
+    """An llguidance grammar with its byte-level matcher; ``grammar`` is what LLMatcher reads."""
+
+    def __init__(self, engine: str, text: str, grammar: str) -> None:
+        super().__init__(engine, text)
+        from ananke.runtime.acceptance import ByteMatcher
+
+        self.grammar = grammar
+        try:
+            self._matcher = ByteMatcher(grammar)
+        except ValueError as e:
+            raise EngineError(str(e)) from None
+
+    def _accepts(self, s: str) -> bool:
+        return self._matcher.accepts(s)
+
+
+class _Llguidance(Engine):
+    package = "llguidance"
+
+    def __init__(
+        self, name: str, fmt: Format, llg_format: Literal["lark", "gbnf", "regex", "json_schema"]
+    ) -> None:
+        self.name = name
+        self.format = fmt
+        self._llg_format = llg_format
+
+    def compile(self, text: str) -> Compiled:
+        import llguidance
+
+        try:
+            grammar = llguidance.grammar_from(self._llg_format, text)
+        except ValueError as e:  # GBNF that does not convert
+            raise EngineError(str(e)) from None
+        return LlguidanceCompiled(self.name, text, grammar)
+
+
+# --- XGrammar -----------------------------------------------------------------------------
+
+_XGR_PREFIX = re.compile(r"^\[[0-9:]+\] \S+?:\d+: ")
+
+
+def _xgrammar_message(e: Exception) -> str:
+    """XGrammar's message without its log prefix (time and C++ source location)."""
+    return _XGR_PREFIX.sub("", str(e).strip())
+
+
+@functools.cache
+def _xgrammar_compiler() -> Any:
+    import xgrammar
+
+    return xgrammar.GrammarCompiler(xgrammar.TokenizerInfo([]))
+
+
+class _XgrammarCompiled(Compiled):
+    def __init__(self, engine: str, text: str, compiled: Any) -> None:
+        super().__init__(engine, text)
+        self._compiled = compiled
+
+    def _accepts(self, s: str) -> bool:
+        import xgrammar
+
+        m = xgrammar.GrammarMatcher(self._compiled, terminate_without_stop_token=True)
+        return bool(m.accept_string(s)) and bool(m.is_terminated())
+
+
+class _Xgrammar(Engine):
+    package = "xgrammar"
+
+    def __init__(self, name: str, fmt: Format, method: str) -> None:
+        self.name = name
+        self.format = fmt
+        self._method = method
+
+    def compile(self, text: str) -> Compiled:
+        import xgrammar
+
+        try:
+            grammar = getattr(xgrammar.Grammar, self._method)(text)
+            compiled = _xgrammar_compiler().compile_grammar(grammar)
+        except (RuntimeError, ValueError) as e:
+            raise EngineError(_xgrammar_message(e)) from None
+        return _XgrammarCompiled(self.name, text, compiled)
+
+
+# --- outlines-core ------------------------------------------------------------------------
+
+_OUTLINES_EOS = 256
+_OUTLINES_WHOLE = 257
+
+
+class _OutlinesCompiled(Compiled):
+    def __init__(self, engine: str, text: str, regex: str) -> None:
+        super().__init__(engine, text)
+        self.regex = regex
+        try:
+            self._index(b"")  # the engine's own checks of the regex
+        except ValueError as e:
+            raise EngineError(str(e)) from None
+
+    def _index(self, data: bytes) -> Any:
+        import outlines_core
+
+        tokens: dict[bytes, list[int]] = {bytes([b]): [b] for b in range(256)}
+        if data:
+            tokens.setdefault(data, []).append(_OUTLINES_WHOLE)
+        return outlines_core.Index(self.regex, outlines_core.Vocabulary(_OUTLINES_EOS, tokens))
+
+    def _accepts(self, s: str) -> bool:
+        data = s.encode("utf-8")
+        index = self._index(data)
+        state = index.get_initial_state()
+        if data:
+            state = index.get_next_state(state, _OUTLINES_WHOLE)
+        return state is not None and bool(index.is_final_state(state))
+
+
+class _OutlinesRegex(Engine):
+    name = "outlines-regex"
+    format = "regex"
+    package = "outlines_core"
+
+    def compile(self, text: str) -> Compiled:
+        return _OutlinesCompiled(self.name, text, text)
+
+
+class _OutlinesJson(Engine):
+    name = "outlines-json"
+    format = "json-schema"
+    package = "outlines_core"
+
+    def compile(self, text: str) -> Compiled:
+        from outlines_core.json_schema import build_regex_from_schema
+
+        try:
+            regex = build_regex_from_schema(text)
+        except (ValueError, TypeError) as e:
+            raise EngineError(str(e)) from None
+        return _OutlinesCompiled(self.name, text, regex)
+
+
+# --- lark ---------------------------------------------------------------------------------
+
+
+class _LarkCompiled(Compiled):
+    def __init__(self, engine: str, text: str, parser: Any) -> None:
+        super().__init__(engine, text)
+        self._parser = parser
+
+    def _accepts(self, s: str) -> bool:
+        from lark.exceptions import UnexpectedInput
+
+        try:
+            self._parser.parse(s)
+        except UnexpectedInput:
+            return False
+        return True
+
+
+class _Lark(Engine):
+    name = "lark"
+    format = "lark"
+    package = "lark"
+
+    def compile(self, text: str) -> Compiled:
+        import lark
+
+        try:
+            parser = lark.Lark(text, parser="earley", lexer="dynamic")
+        except (lark.exceptions.LarkError, ValueError, KeyError) as e:
+            raise EngineError(str(e).strip()) from None
+        return _LarkCompiled(self.name, text, parser)
+
+
+# --- registry -----------------------------------------------------------------------------
+
+_ENGINES: dict[str, Engine] = {
+    e.name: e
+    for e in (
+        _Llguidance("llguidance-lark", "lark", "lark"),
+        _Llguidance("llguidance-gbnf", "gbnf", "gbnf"),
+        _Llguidance("llguidance-regex", "regex", "regex"),
+        _Llguidance("llguidance-json", "json-schema", "json_schema"),
+        _Xgrammar("xgrammar-ebnf", "ebnf", "from_ebnf"),
+        _Xgrammar("xgrammar-lark", "lark", "from_lark"),
+        _Xgrammar("xgrammar-json", "json-schema", "from_json_schema"),
+        _OutlinesRegex(),
+        _OutlinesJson(),
+        _Lark(),
+    )
+}
+
+
+def engine_names() -> tuple[str, ...]:
+    """Every engine's name, llguidance's first."""
+    return tuple(_ENGINES)
+
+
+def get_engine(name: str) -> Engine:
+    """The engine called ``name``; ``KeyError`` naming the known ones for any other name."""
+    try:
+        return _ENGINES[name]
+    except KeyError:
+        raise KeyError(f"unknown engine {name!r}; known: {', '.join(_ENGINES)}") from None
