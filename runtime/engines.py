@@ -139,7 +139,7 @@ class LlguidanceCompiled(Compiled):
         try:
             self._matcher = ByteMatcher(grammar)
         except ValueError as e:
-            raise EngineError(str(e)) from None
+            raise EngineError(str(e).removeprefix("grammar is not valid: ").strip()) from None
 
     def _accepts(self, s: str) -> bool:
         return self._matcher.accepts(s)

@@ -1,0 +1,196 @@
+"""The uniform engine API: exact whole-string membership on every engine, engine errors."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+from ananke.runtime.engines import Engine, EngineError, engine_names, get_engine
+
+ALL = (
+    "llguidance-lark",
+    "llguidance-gbnf",
+    "llguidance-regex",
+    "llguidance-json",
+    "xgrammar-ebnf",
+    "xgrammar-lark",
+    "xgrammar-json",
+    "outlines-regex",
+    "outlines-json",
+    "lark",
+)
+GRAMMAR_ENGINES = tuple(n for n in ALL if get_engine(n).format != "json-schema")
+JSON_ENGINES = tuple(n for n in ALL if get_engine(n).format == "json-schema")
+
+
+def engine(name: str) -> Engine:
+    e = get_engine(name)
+    if not e.available():
+        pytest.skip(f"{name}: package {e.package!r} is not installed")
+    return e
+
+
+def test_names_and_formats() -> None:
+    assert engine_names() == ALL
+    formats = {n: get_engine(n).format for n in ALL}
+    assert formats == {
+        "llguidance-lark": "lark",
+        "llguidance-gbnf": "gbnf",
+        "llguidance-regex": "regex",
+        "llguidance-json": "json-schema",
+        "xgrammar-ebnf": "ebnf",
+        "xgrammar-lark": "lark",
+        "xgrammar-json": "json-schema",
+        "outlines-regex": "regex",
+        "outlines-json": "json-schema",
+        "lark": "lark",
+    }
+    assert all(get_engine(n).name == n for n in ALL)
+
+
+def test_unknown_engine_names_the_known_ones() -> None:
+    with pytest.raises(KeyError, match="llguidance-lark"):
+        get_engine("no-such-engine")
+
+
+@pytest.mark.skipif(not os.environ.get("CI"), reason="CI installs every engine")
+def test_every_engine_available_in_ci() -> None:
+    assert [n for n in ALL if not get_engine(n).available()] == []
+
+
+def test_import_is_lazy() -> None:
+    code = (
+        "import sys, ananke.runtime.engines, ananke.runtime.sample\n"
+        "heavy = {'llguidance', 'xgrammar', 'outlines_core', 'lark', 'torch'}\n"
+        "print(sorted(heavy & set(sys.modules)))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+# One language in every grammar dialect: "x", then any of b é 😀 NUL newline, then ";".
+SAME_LANGUAGE = {
+    "lark": r"start: /x[bé😀\x00\n]*;/",
+    "gbnf": r'root ::= "x" [bé😀\x00\n]* ";"',
+    "ebnf": r'root ::= "x" [bé😀\x00\n]* ";"',
+    "regex": r"x[bé😀\x00\n]*;",
+}
+MEMBERS = ("x;", "xb;", "xé😀\x00\n;", "x\x00\x00;", "x\n\n;", "x😀😀;")
+NON_MEMBERS = (
+    "",
+    "x",
+    "x;;",
+    "xa;",
+    "y;",
+    "x;\n",
+    "\nx;",
+    "😀;",
+    "xé",
+    "X;",
+    "x\x01;",
+    "x\U0001f601;",  # the next astral code point
+    "xè;",
+    "x\udc00;",  # a lone surrogate is no Unicode text
+)
+
+
+@pytest.mark.parametrize("name", GRAMMAR_ENGINES)
+def test_exact_membership(name: str) -> None:
+    e = engine(name)
+    c = e.compile(SAME_LANGUAGE[e.format])
+    assert c.engine == name
+    assert [s for s in MEMBERS if not c.accepts(s)] == []
+    assert [s for s in NON_MEMBERS if c.accepts(s)] == []
+
+
+# A context-free language (balanced brackets, empty string included) in each CFG dialect.
+BRACKETS = {
+    "llguidance-lark": 'start: item*\nitem: "(" start ")" | "[" start "]"',
+    "llguidance-gbnf": 'root ::= item*\nitem ::= "(" root ")" | "[" root "]"',
+    "xgrammar-ebnf": 'root ::= item*\nitem ::= "(" root ")" | "[" root "]"',
+    "xgrammar-lark": 'start: item*\nitem: "(" start ")" | "[" start "]"',
+    "lark": 'start: item*\nitem: "(" start ")" | "[" start "]"',
+}
+
+
+@pytest.mark.parametrize("name", sorted(BRACKETS))
+def test_context_free_membership(name: str) -> None:
+    c = engine(name).compile(BRACKETS[name])
+    for s in ("", "()", "[]", "([])", "()[]", "[([]())]", "(((((())))))"):
+        assert c.accepts(s), s
+    for s in ("(", ")", "(]", "([)]", "()(", " ()", "(())]"):
+        assert not c.accepts(s), s
+
+
+def test_outlines_loops_are_exact() -> None:
+    # Walking outlines-core's index byte by byte would reject "abab" (see the module doc).
+    c = engine("outlines-regex").compile("(ab)*")
+    assert [s for s in ("", "ab", "abab", "ababab") if not c.accepts(s)] == []
+    assert [s for s in ("a", "aba", "abb", "ba") if c.accepts(s)] == []
+    c = engine("outlines-regex").compile(r"[0-9]+(\.[0-9]+)?")
+    assert c.accepts("12.5") and c.accepts("1") and not c.accepts("1.")
+
+
+SCHEMA = (
+    '{"type": "object", "properties": {"a": {"type": "integer"}, "s": {"type": "string"}},'
+    ' "required": ["a"], "additionalProperties": false}'
+)
+
+
+@pytest.mark.parametrize("name", JSON_ENGINES)
+def test_json_schema_membership(name: str) -> None:
+    c = engine(name).compile(SCHEMA)
+    for s in ('{"a":1}', '{"a": 12}', '{"a":1,"s":"é😀"}', '{"a":-3,"s":"x\\n"}'):
+        assert c.accepts(s), s
+    # Every engine here keeps the schema's property order.
+    for s in (
+        '{"s":"x","a":1}',
+        "",
+        "{}",
+        '{"a":"1"}',
+        '{"a":1.5}',
+        '{"a":1,"b":2}',
+        '{"a":1,"s":"\x00"}',
+        "[1]",
+    ):
+        assert not c.accepts(s), s
+
+
+BROKEN = {
+    "lark": "start: (",
+    "gbnf": "root ::= (",
+    "ebnf": "root ::= (",
+    "regex": "(",
+    "json-schema": '{"type": "nope"}',
+}
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_compile_error_carries_the_engines_message(name: str) -> None:
+    e = engine(name)
+    with pytest.raises(EngineError) as info:
+        e.compile(BROKEN[e.format])
+    message = info.value.message
+    assert message and message == str(info.value)
+    assert not message.startswith("[")  # XGrammar's log prefix is stripped
+    if e.format == "json-schema":
+        assert "nope" in message
+
+
+def test_xgrammar_escape_and_nul_quirks() -> None:
+    # XGrammar quirks printers must avoid: "\x" reads every hex digit that follows (so
+    # "\x00c" is U+000C), a NUL ends a string literal, and a class holding only NUL becomes
+    # such a literal. A class holding NUL and another character is read correctly.
+    e = engine("xgrammar-ebnf")
+    assert e.compile(r'root ::= "\x00c"').accepts("\x0c")
+    assert e.compile(r'root ::= "a\u0000c"').accepts("a")
+    assert not e.compile(r'root ::= "a\u0000c"').accepts("a\x00c")
+    assert e.compile(r'root ::= "a" [\x00]').accepts("a")
+    assert not e.compile(r'root ::= "a" [\x00]').accepts("a\x00")
+    assert e.compile(r'root ::= "a" [\x00\x01]').accepts("a\x00")
+    # llguidance and lark read the same literal as three characters.
+    for name in ("llguidance-lark", "lark"):
+        c = engine(name).compile(r'start: "a\u0000c"')
+        assert c.accepts("a\x00c") and not c.accepts("a")
