@@ -29,10 +29,13 @@ def _walk(llg: Any, tok: Any, grammar: str, rng: random.Random, max_len: int) ->
     m = llg.LLMatcher(tok, grammar, log_level=0)
     out = bytearray()
     cap = max(max_len, 1) * _HARD_CAP_FACTOR
+    openers: set[int] | None = None
     while len(out) <= cap:
         if m.is_error():
             return None
         allowed, eos = _allowed(m.compute_bitmask())
+        if openers is None:
+            openers = set(allowed)
         if eos and (
             not allowed or len(out) >= max_len or rng.random() < _stop_chance(out, max_len)
         ):
@@ -44,6 +47,12 @@ def _walk(llg: Any, tok: Any, grammar: str, rng: random.Random, max_len: int) ->
                 return None
         if not allowed:
             return None
+        if len(out) >= max_len:
+            # Past max_len, prefer bytes that cannot start a string: closing brackets and
+            # quotes, separators. They tend to end constructs rather than open new ones.
+            closers = [b for b in allowed if b not in openers]
+            if closers and rng.random() < 0.9:
+                allowed = closers
         ascii_ = [b for b in allowed if b < 0x80]
         # Prefer ASCII 3 times in 4: most of the byte space is lead bytes of long characters.
         pool = ascii_ if ascii_ and rng.random() < 0.75 else allowed
