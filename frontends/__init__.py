@@ -1,0 +1,3 @@
+"""Frontends: importing grammars written for other engines into GrammarIR."""
+
+__all__: list[str] = []

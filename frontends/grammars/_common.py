@@ -1,0 +1,161 @@
+"""Helpers shared by the grammar importers: diagnostics, literals, regex checks."""
+
+from __future__ import annotations
+
+import re
+
+from ananke.ir.diagnostics import Diagnostics, Label
+from ananke.ir.grammar import Alt, Expr, Lit, Regex
+from ananke.ir.source import SourceFile
+
+__all__ = [
+    "UNSUPPORTED",
+    "case_insensitive",
+    "check_regex",
+    "error",
+    "warning",
+]
+
+UNSUPPORTED = "unsupported-grammar-construct"
+
+
+def error(
+    diags: Diagnostics,
+    code: str,
+    message: str,
+    source: SourceFile,
+    start: int,
+    end: int,
+    *,
+    help: str | None = None,
+    secondary: tuple[SourceFile, int, int, str] | None = None,
+) -> None:
+    labels = [Label(span=source.span(start, end))]
+    if secondary is not None:
+        src, s, e, text = secondary
+        labels.append(Label(span=src.span(s, e), message=text, primary=False))
+    diags.error(code, message, *labels, help=help)
+
+
+def warning(
+    diags: Diagnostics,
+    code: str,
+    message: str,
+    source: SourceFile,
+    start: int,
+    end: int,
+    *,
+    help: str | None = None,
+) -> None:
+    diags.warning(code, message, Label(span=source.span(start, end)), help=help)
+
+
+def case_insensitive(text: str) -> Expr:
+    """``text`` matched without regard to case, as one regex (so that it stays one lexeme):
+    letters become two-letter classes."""
+    parts: list[str] = []
+    plain = True
+    for ch in text:
+        variants = sorted({v for v in (ch, ch.lower(), ch.upper()) if len(v) == 1}, key=ord)
+        if len(variants) > 1:
+            plain = False
+            parts.append("[" + "".join(_class_escape(v) for v in variants) + "]")
+        else:
+            parts.append(_escape(ch))
+    return Lit(text=text) if plain else Regex(pattern="".join(parts))
+
+
+def _escape(ch: str) -> str:
+    if ch in "\\.^$|?*+()[]{}":
+        return "\\" + ch
+    if ord(ch) < 0x20 or ord(ch) == 0x7F:
+        return f"\\x{ord(ch):02x}"
+    return ch
+
+
+def _class_escape(ch: str) -> str:
+    return ch if ch.isalnum() else _escape(ch)
+
+
+def alt(items: list[Expr]) -> Expr:
+    return items[0] if len(items) == 1 else Alt(items=tuple(items))
+
+
+# Python `re` features that Rust's regex (llguidance) lacks or reads differently. Each
+# entry: a pattern matched at a position outside character classes, and the message.
+_PY_ONLY: tuple[tuple[re.Pattern[str], str], ...] = (
+    (re.compile(r"\(\?<?[=!]"), "lookaround assertions"),
+    (re.compile(r"\(\?P="), "named backreferences"),
+    (re.compile(r"\(\?\("), "conditional groups"),
+    (re.compile(r"\(\?#"), "regex comments"),
+    (re.compile(r"\(\?>"), "atomic groups"),
+    (re.compile(r"\\[1-9]"), "backreferences"),
+    (re.compile(r"\\[bB]"), "word-boundary assertions"),
+    (re.compile(r"\\[AZz]"), "anchors"),
+    (re.compile(r"[\^$]"), "anchors"),
+)
+_QUANT = re.compile(r"(?:[*+?]|\{[0-9]*,?[0-9]*\})([?+])")
+
+
+def check_regex(pattern: str) -> tuple[str, list[tuple[int, int, str]]]:
+    """Scan a Python/Rust regex pattern for constructs llguidance cannot read.
+
+    Returns the pattern with named groups ``(?P<name>`` rewritten to ``(?:`` (the name
+    has no meaning for the language) and a list of ``(start, end, what)`` offsets into
+    ``pattern`` for every unsupported construct.
+    """
+    problems: list[tuple[int, int, str]] = []
+    out: list[str] = []
+    i = 0
+    in_class = False
+    n = len(pattern)
+    while i < n:
+        ch = pattern[i]
+        if ch == "\\" and i + 1 < n:
+            if not in_class:
+                for rx, what in _PY_ONLY:
+                    m = rx.match(pattern, i)
+                    if m and m.group().startswith("\\"):
+                        problems.append((i, m.end(), what))
+                        break
+            out.append(pattern[i : i + 2])
+            i += 2
+            continue
+        if in_class:
+            if ch == "]":
+                in_class = False
+            out.append(ch)
+            i += 1
+            continue
+        if ch == "[":
+            in_class = True
+            out.append(ch)
+            i += 1
+            # A `]` or `^]` right after the bracket is a literal.
+            if i < n and pattern[i] == "^":
+                out.append("^")
+                i += 1
+            if i < n and pattern[i] == "]":
+                out.append("]")
+                i += 1
+            continue
+        named = re.compile(r"\(\?P?<([A-Za-z_][A-Za-z0-9_]*)>").match(pattern, i)
+        if named:
+            out.append("(?:")
+            i = named.end()
+            continue
+        m = _QUANT.match(pattern, i)
+        if m:
+            kind = "lazy quantifiers" if m.group(1) == "?" else "possessive quantifiers"
+            problems.append((i, m.end(), kind))
+            out.append(m.group())
+            i = m.end()
+            continue
+        for rx, what in _PY_ONLY:
+            m = rx.match(pattern, i)
+            if m and not m.group().startswith("\\"):
+                problems.append((i, m.end(), what))
+                break
+        out.append(ch)
+        i += 1
+    return "".join(out), problems

@@ -1,0 +1,433 @@
+"""GBNF (llama.cpp) and XGrammar EBNF grammars -> GrammarIR.
+
+Both are character-level: no lexer. To keep that meaning under llguidance's greedy lexer,
+every rule becomes a lowercase CFG rule and every terminal matches exactly one character
+(string literals are split into one literal per character), so lexing is never ambiguous.
+
+A small hand-written recursive-descent parser: rule ends are found by the next
+``name ::=``, so rules may span lines wherever the engines allow it.
+"""
+
+from __future__ import annotations
+
+import re
+
+from ananke.ir.diagnostics import Diagnostics
+from ananke.ir.grammar import (
+    Alt,
+    CharClass,
+    Empty,
+    Expr,
+    Grammar,
+    Lit,
+    Ref,
+    Repeat,
+    Rule,
+    Seq,
+)
+from ananke.ir.source import SourceFile
+
+from ._common import UNSUPPORTED, alt, error, warning
+
+__all__ = ["import_gbnf"]
+
+_SYNTAX = "grammar-syntax-error"
+_NAME = re.compile(r"[A-Za-z0-9_-]+")
+_RULE_START = re.compile(r"([A-Za-z0-9_-]+)[ \t]*::=")
+_SPACE = re.compile(r"(?:[ \t\r\n]|#[^\n]*)*")
+_MACROS = ("Regex", "TagDispatch", "Token", "ExcludeToken")
+_ANY = CharClass(ranges=((0, 0x10FFFF),))
+_NOTHING = Empty()
+
+
+class _Stop(Exception):
+    """A syntax error was reported: stop parsing this file."""
+
+
+class _Parser:
+    def __init__(self, source: SourceFile, diags: Diagnostics, ebnf: bool) -> None:
+        self.src = source
+        self.text = source.text
+        self.diags = diags
+        self.ebnf = ebnf
+        self.pos = 0
+        self.refs: list[tuple[str, int, int]] = []
+        self.failed = False
+
+    # --- helpers ------------------------------------------------------------------------
+
+    def fail(self, message: str, start: int, end: int | None = None) -> _Stop:
+        error(self.diags, _SYNTAX, message, self.src, start, start + 1 if end is None else end)
+        return _Stop()
+
+    def unsupported(self, message: str, start: int, end: int) -> None:
+        error(self.diags, UNSUPPORTED, message, self.src, start, end)
+        self.failed = True
+
+    def skip(self) -> None:
+        m = _SPACE.match(self.text, self.pos)
+        assert m is not None
+        self.pos = m.end()
+
+    def peek(self) -> str:
+        return self.text[self.pos : self.pos + 1]
+
+    def at_rule_start(self) -> bool:
+        return _RULE_START.match(self.text, self.pos) is not None
+
+    def found(self) -> str:
+        ch = self.peek()
+        return "end of file" if not ch else f"`{ch}`"
+
+    # --- grammar ------------------------------------------------------------------------
+
+    def rules(self) -> list[tuple[str, int, int, Expr]]:
+        out: list[tuple[str, int, int, Expr]] = []
+        self.skip()
+        while self.pos < len(self.text):
+            m = _RULE_START.match(self.text, self.pos)
+            if m is None:
+                raise self.fail(f"expected a rule `name ::= ...`, found {self.found()}", self.pos)
+            name_start, name_end = m.span(1)
+            self.pos = m.end()
+            self.skip()
+            body = self.alternatives(nested=False)
+            out.append((m.group(1), name_start, name_end, body))
+            self.skip()
+        return out
+
+    def alternatives(self, nested: bool) -> Expr:
+        items = [self.sequence(nested)]
+        while self.peek() == "|":
+            bar = self.pos
+            self.pos += 1
+            self.skip()
+            items.append(self.sequence(nested))
+            if self.ebnf and (items[-1] is _NOTHING or items[-2] is _NOTHING):
+                # XGrammar wants an element on both sides of `|` ("" is one).
+                raise self.fail("expected an element on both sides of `|`", bar)
+        return alt(items)
+
+    def sequence(self, nested: bool) -> Expr:
+        items: list[Expr] = []
+        while True:
+            self.skip()
+            ch = self.peek()
+            if not ch or ch in "|)" or (not nested and self.at_rule_start()):
+                break
+            item = self.postfix(self.atom())
+            if item is not None:
+                items.append(item)
+        if not items:
+            return _NOTHING
+        return items[0] if len(items) == 1 else Seq(items=tuple(items))
+
+    def atom(self) -> Expr | None:
+        start = self.pos
+        ch = self.peek()
+        if ch == '"':
+            return self.string()
+        if ch == "[":
+            return self.char_class()
+        if ch == ".":
+            self.pos += 1
+            if self.ebnf:
+                error(
+                    self.diags,
+                    _SYNTAX,
+                    "XGrammar's EBNF has no `.`: write `[^]`",
+                    self.src,
+                    start,
+                    start + 1,
+                )
+                self.failed = True
+                return Empty()
+            return _ANY
+        if ch == "(":
+            self.pos += 1
+            self.skip()
+            if self.peek() == "=" and self.ebnf:
+                self.pos += 1
+                self.skip()
+                self.alternatives(nested=True)
+                self.close(start)
+                warning(
+                    self.diags,
+                    "ignored-grammar-construct",
+                    "lookahead `(= ...)` ignored: XGrammar does not restrict the language "
+                    "with it either",
+                    self.src,
+                    start,
+                    self.pos,
+                )
+                return None
+            inner = self.alternatives(nested=True)
+            self.close(start)
+            return inner
+        if ch in "<!" and (ch == "<" or self.text.startswith("!<", self.pos)):
+            end = self.text.find(">", self.pos)
+            end = len(self.text) if end < 0 else end + 1
+            self.pos = end
+            self.unsupported(
+                "token references have no equivalent: they depend on the tokenizer", start, end
+            )
+            return Empty()
+        m = _NAME.match(self.text, self.pos)
+        if m is None:
+            raise self.fail(f"expected an element, found {self.found()}", start)
+        name = m.group()
+        self.pos = m.end()
+        if self.ebnf and name in _MACROS and self.peek() == "(":
+            return self.macro(name, start)
+        self.refs.append((name, start, self.pos))
+        return Ref(name=name)
+
+    def close(self, open_at: int) -> None:
+        self.skip()
+        if self.peek() != ")":
+            raise self.fail(
+                f"expected `)` to close the group opened here, found {self.found()}", self.pos
+            )
+        self.pos += 1
+
+    def macro(self, name: str, start: int) -> Expr | None:
+        args_start = self.pos
+        depth = 0
+        i = self.pos
+        while i < len(self.text):
+            c = self.text[i]
+            if c == '"':
+                i = self._string_end(i)
+                continue
+            if c == "(":
+                depth += 1
+            elif c == ")":
+                depth -= 1
+                if depth == 0:
+                    break
+            i += 1
+        if i >= len(self.text):
+            raise self.fail(f"unclosed `(` after `{name}`", args_start)
+        self.pos = i + 1
+        if name != "Regex":
+            self.unsupported(f"`{name}(...)` has no equivalent in GrammarIR", start, self.pos)
+            return Empty()
+        self.pos = args_start + 1
+        self.skip()
+        if self.peek() != '"':
+            raise self.fail("`Regex(...)` takes one string", self.pos)
+        lit_start = self.pos
+        pattern_expr = self.string(split=False)
+        self.skip()
+        if self.peek() != ")":
+            raise self.fail("`Regex(...)` takes one string", self.pos)
+        self.pos += 1
+        assert isinstance(pattern_expr, Lit | Empty)
+        pattern = pattern_expr.text if isinstance(pattern_expr, Lit) else ""
+        return self.regex(pattern, lit_start)
+
+    def regex(self, pattern: str, at: int) -> Expr:
+        from ananke.ir.regex import RegexError, parse_regex
+
+        try:
+            expr = parse_regex(pattern)
+        except RegexError as exc:
+            self.unsupported(f"`Regex(...)`: {exc}", at, self.pos)
+            return Empty()
+        return _split(expr)
+
+    def _string_end(self, i: int) -> int:
+        i += 1
+        while i < len(self.text) and self.text[i] != '"':
+            i += 2 if self.text[i] == "\\" else 1
+        return i + 1
+
+    def string(self, split: bool = True) -> Expr:
+        start = self.pos
+        self.pos += 1
+        chars: list[str] = []
+        while True:
+            ch = self.peek()
+            if not ch or ch == "\n":
+                raise self.fail("unterminated string", start, self.pos)
+            if ch == '"':
+                self.pos += 1
+                break
+            chars.append(self.char())
+        if not chars:
+            return Empty()
+        if not split:
+            return Lit(text="".join(chars))
+        lits: list[Expr] = [Lit(text=c) for c in chars]
+        return lits[0] if len(lits) == 1 else Seq(items=tuple(lits))
+
+    def char(self) -> str:
+        """One possibly escaped character of a string or class."""
+        start = self.pos
+        ch = self.peek()
+        if ch != "\\":
+            self.pos += 1
+            return ch
+        esc = self.text[self.pos + 1 : self.pos + 2]
+        simple = {
+            "n": "\n",
+            "t": "\t",
+            "r": "\r",
+            "\\": "\\",
+            '"': '"',
+            "[": "[",
+            "]": "]",
+            "-": "-",
+            "^": "^",
+            "'": "'",
+            "/": "/",
+        }
+        if esc in simple:
+            self.pos += 2
+            return simple[esc]
+        width = {"x": 2, "u": 4, "U": 8}.get(esc)
+        if width is not None:
+            digits = self.text[self.pos + 2 : self.pos + 2 + width]
+            if len(digits) == width and all(c in "0123456789abcdefABCDEF" for c in digits):
+                cp = int(digits, 16)
+                if cp <= 0x10FFFF:
+                    self.pos += 2 + width
+                    return chr(cp)
+        raise self.fail(f"invalid escape `\\{esc}`", start, start + 2)
+
+    def char_class(self) -> Expr:
+        start = self.pos
+        self.pos += 1
+        negated = self.peek() == "^"
+        if negated:
+            self.pos += 1
+        ranges: list[tuple[int, int]] = []
+        while self.peek() != "]":
+            if not self.peek() or self.peek() == "\n":
+                raise self.fail("unterminated character class", start, self.pos)
+            lo_at = self.pos
+            lo = self.char()
+            hi = lo
+            if self.peek() == "-" and self.text[self.pos + 1 : self.pos + 2] not in ("]", ""):
+                self.pos += 1
+                hi = self.char()
+            if ord(hi) < ord(lo):
+                raise self.fail(f"character range `{lo}-{hi}` is out of order", lo_at, self.pos)
+            ranges.append((ord(lo), ord(hi)))
+        self.pos += 1
+        if not ranges:
+            if not negated:
+                raise self.fail("empty character class `[]` matches nothing", start, self.pos)
+            return _ANY
+        return CharClass(ranges=tuple(ranges), negated=negated)
+
+    def postfix(self, item: Expr | None) -> Expr | None:
+        while True:
+            ch = self.peek()
+            start = self.pos
+            if ch in ("*", "+", "?"):
+                self.pos += 1
+                lo, hi = {"*": (0, None), "+": (1, None), "?": (0, 1)}[ch]
+            elif ch == "{":
+                lo, hi = self.braces()
+            else:
+                return item
+            if item is not None:
+                if hi is not None and hi < lo:
+                    raise self.fail(f"bad repetition bounds {{{lo},{hi}}}", start, self.pos)
+                item = Repeat(item=item, min=lo, max=hi)
+
+    def braces(self) -> tuple[int, int | None]:
+        start = self.pos
+        m = re.compile(r"\{[ \t]*([0-9]*)[ \t]*(,?)[ \t]*([0-9]*)[ \t]*\}").match(self.text, start)
+        if m is None or not (m.group(1) or m.group(3)):
+            raise self.fail("expected a repetition `{m}`, `{m,}` or `{m,n}`", start)
+        if self.ebnf and not m.group(1):
+            raise self.fail("XGrammar's EBNF needs a lower bound: write `{0,n}`", start, m.end())
+        self.pos = m.end()
+        lo = int(m.group(1) or 0)
+        if not m.group(2):
+            return lo, lo
+        return lo, int(m.group(3)) if m.group(3) else None
+
+
+def _split(expr: Expr) -> Expr:
+    """Literals of more than one character become one literal per character."""
+    if isinstance(expr, Lit) and len(expr.text) > 1:
+        return Seq(items=tuple(Lit(text=c) for c in expr.text))
+    if isinstance(expr, Seq):
+        return Seq(items=tuple(map(_split, expr.items)))
+    if isinstance(expr, Alt):
+        return Alt(items=tuple(map(_split, expr.items)))
+    if isinstance(expr, Repeat):
+        return Repeat(item=_split(expr.item), min=expr.min, max=expr.max)
+    return expr
+
+
+def _ir_names(names: list[str]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    taken: set[str] = set()
+    for name in names:
+        base = name.replace("-", "_").lower()
+        if not base.islower():
+            base = "r_" + base
+        ir, k = base, 1
+        while ir in taken:
+            k += 1
+            ir = f"{base}_{k}"
+        taken.add(ir)
+        out[name] = ir
+    return out
+
+
+def _rename(expr: Expr, names: dict[str, str]) -> Expr:
+    if isinstance(expr, Ref):
+        return Ref(name=names[expr.name])
+    if isinstance(expr, Seq):
+        return Seq(items=tuple(_rename(e, names) for e in expr.items))
+    if isinstance(expr, Alt):
+        return Alt(items=tuple(_rename(e, names) for e in expr.items))
+    if isinstance(expr, Repeat):
+        return Repeat(item=_rename(expr.item, names), min=expr.min, max=expr.max)
+    return expr
+
+
+def import_gbnf(
+    source: SourceFile, diags: Diagnostics, *, ebnf: bool = False, start: str = "root"
+) -> Grammar | None:
+    parser = _Parser(source, diags, ebnf)
+    try:
+        parsed = parser.rules()
+    except _Stop:
+        return None
+    bad = parser.failed
+    first: dict[str, tuple[int, int]] = {}
+    bodies: dict[str, Expr] = {}
+    for name, s, e, body in parsed:
+        if name in first:
+            fs, fe = first[name]
+            error(
+                diags,
+                "duplicate-grammar-rule",
+                f"`{name}` is defined twice",
+                source,
+                s,
+                e,
+                secondary=(source, fs, fe, "first defined here"),
+            )
+            bad = True
+            continue
+        first[name] = (s, e)
+        bodies[name] = body
+    for name, s, e in parser.refs:
+        if name not in bodies:
+            error(diags, "undefined-grammar-rule", f"`{name}` is not defined", source, s, e)
+            bad = True
+    if start not in bodies:
+        error(diags, "undefined-grammar-rule", f"start rule `{start}` is not defined", source, 0, 0)
+        bad = True
+    if bad:
+        return None
+    names = _ir_names(list(bodies))
+    rules = tuple(Rule(name=names[n], body=_rename(b, names)) for n, b in bodies.items())
+    return Grammar(start=names[start], rules=rules)
