@@ -11,7 +11,18 @@ __all__ = ["Backend", "UnsupportedFeature", "get_backend", "target_names"]
 
 _REGISTRY: dict[str, tuple[str, str]] = {
     "llguidance": ("ananke.backends.llguidance", "LLGuidanceBackend"),
+    "lark-vllm": ("ananke.backends.lark_vllm", "LarkVLLMBackend"),
+    "xgrammar": ("ananke.backends.xgrammar", "XGrammarBackend"),
+    "gbnf": ("ananke.backends.gbnf", "GBNFBackend"),
+    "lark": ("ananke.backends.lark", "LarkBackend"),
+    "regex": ("ananke.backends.regex", "RegexBackend"),
+    "json-schema": ("ananke.backends.json_schema", "JsonSchemaBackend"),
+    "vllm": ("ananke.backends.requests", "VLLMRequest"),
+    "sglang": ("ananke.backends.requests", "SGLangRequest"),
+    "llamacpp": ("ananke.backends.requests", "LlamaCppRequest"),
+    "openai": ("ananke.backends.requests", "OpenAIToolRequest"),
 }
+"""Target name -> (module, class); modules are imported on first use."""
 
 
 def target_names() -> tuple[str, ...]:

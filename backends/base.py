@@ -9,12 +9,16 @@ the model may write.
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterable
 from typing import ClassVar
 
 from ananke.ir.diagnostics import Diagnostic, DiagnosticError
 from ananke.ir.grammar import Expr, Grammar, Rule
 
-__all__ = ["Backend", "UnsupportedFeature"]
+__all__ = ["Backend", "UnsupportedFeature", "rule_names", "scalar_ranges"]
+
+_SURROGATES = (0xD800, 0xDFFF)
 
 
 class UnsupportedFeature(DiagnosticError):
@@ -38,6 +42,25 @@ class Backend:
     """Embedded JSON Schema."""
     supports_special_tokens: ClassVar[bool] = False
     """Special tokens by name."""
+    supports_parametric: ClassVar[bool] = False
+    """llguidance's parametric rules (``rule::_``). No backend prints them: the IR has none,
+    and engines without them need the rules unrolled anyway."""
+    supports_recursion: ClassVar[bool] = True
+    """Recursive rules (every context-free target; not a regular expression)."""
+    supports_dot: ClassVar[bool] = False
+    """The dialect has an any-character ``.``. Printers never use it (nor ``\\w``, ``\\d``):
+    engines disagree on whether it matches a newline and on what a word character is, so
+    classes are always written out."""
+    max_llguidance_version: ClassVar[tuple[int, int] | None] = None
+    """For Lark read by a pinned llguidance: the newest ``(major, minor)`` whose features the
+    output may use (None: no pin)."""
+    lowerings: ClassVar[tuple[str, ...]] = ()
+    """Names of the GrammarIR → GrammarIR passes the driver runs, in order, before
+    :meth:`emit`: ``"char-level"`` turns every lexeme into CFG rules (for targets without a
+    lexer: the printer then sees only lowercase rules of ``Lit``, ``CharClass``, ``Ref``,
+    ``Seq``, ``Alt``, ``Repeat``, ``Empty``, plus ``JsonSchema``/``Special``, which it
+    refuses); ``"regular"`` inlines the whole grammar into its start rule (for the regex
+    target)."""
 
     def emit(self, grammar: Grammar) -> str:
         raise NotImplementedError
@@ -53,3 +76,46 @@ class Backend:
         raise UnsupportedFeature(
             [Diagnostic(code=code, severity="error", message=f"{self.name}: {message}")]
         )
+
+
+def scalar_ranges(ranges: Iterable[tuple[int, int]]) -> tuple[tuple[int, int], ...]:
+    """``ranges`` without the surrogate code points U+D800-U+DFFF, which no UTF-8 text
+    holds (and which no dialect can write): the same set of strings either way."""
+    out: list[tuple[int, int]] = []
+    lo_s, hi_s = _SURROGATES
+    for lo, hi in ranges:
+        if hi < lo_s or lo > hi_s:
+            out.append((lo, hi))
+            continue
+        if lo < lo_s:
+            out.append((lo, lo_s - 1))
+        if hi > hi_s:
+            out.append((hi_s + 1, hi))
+    return tuple(out)
+
+
+def rule_names(
+    names: Iterable[str], start: str, *, root: str, allowed: str, sep: str, reserved: Iterable[str]
+) -> dict[str, str]:
+    """A one-to-one map from GrammarIR rule names to a dialect's names.
+
+    ``start`` becomes ``root``; every other name keeps the characters matching the regex
+    class ``allowed`` (others become ``sep``), starts with a letter, and avoids ``root``,
+    ``reserved`` and every name already given (a numeric suffix settles clashes).
+    """
+    bad = re.compile(f"[^{allowed}]+")
+    taken = {root, *reserved}
+    out = {start: root}
+    for name in names:
+        if name in out:
+            continue
+        base = bad.sub(sep, name.lower()).strip(sep) or "rule"
+        if not base[0].isalpha():
+            base = f"r{sep}{base}"
+        candidate, n = base, 1
+        while candidate in taken:
+            n += 1
+            candidate = f"{base}{sep}{n}"
+        taken.add(candidate)
+        out[name] = candidate
+    return out

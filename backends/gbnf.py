@@ -1,0 +1,236 @@
+"""llama.cpp's GBNF, read by llama.cpp and by llguidance's GBNF converter.
+
+Spec: llama.cpp ``grammars/README.md`` (GBNF) and llguidance's ``gbnf_to_lark.py``, the
+converter behind ``grammar_from("gbnf", ...)``; checked against llguidance 1.9.1 (llama.cpp
+itself is not installed here, so its reading is taken from its README and parser).
+
+The printer takes a char-level grammar (lowering ``char-level``): lowercase rules whose
+bodies are ``Lit``, ``CharClass``, ``Ref``, ``Seq``, ``Alt``, ``Repeat`` and ``Empty``. It
+writes only the forms both readers accept: ``name ::= ...`` with the start rule named
+``root``, names of ``[a-z0-9-]`` (starting with a letter, never ``start``, which the
+converter gives to ``root``), ``"..."`` strings, ``[...]`` classes, ``( )``, ``|``,
+``* + ?``, ``{m}``, ``{m,}``, ``{m,n}``. Never ``.``: classes are written out.
+
+Escaping: ``\\" \\\\ \\n \\r \\t`` in strings; other control characters and DEL go into a
+one-character class as ``\\xHH`` (the converter copies a string's escapes into a Lark
+string, where llguidance before 1.8 has no ``\\x``). Other characters are written as they
+are, except in classes, where ``\\ ] [ ^ - "`` are ``\\xHH`` and a character of U+1000 to
+U+FFFF that is not printable is ``\\uXXXX``. (The converter strips the leading zeros of
+``\\u`` and ``\\U`` escapes, which breaks ``\\u00e9``; raw characters avoid it.)
+
+Known deviations:
+
+* llguidance's converter turns every non-recursive rule other than ``root`` into a *lexeme*
+  (a greedy token). A GBNF grammar read through llguidance therefore lexes greedily where
+  llama.cpp does not: ``root ::= w "x"`` with ``w ::= [a-z]+`` accepts ``abx`` in llama.cpp
+  and rejects it in llguidance.
+* Surrogate code points are dropped from classes (no UTF-8 text contains them).
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from ananke.ir.grammar import (
+    Alt,
+    And,
+    CharClass,
+    Empty,
+    Expr,
+    Grammar,
+    JsonSchema,
+    Lit,
+    Not,
+    Ref,
+    Regex,
+    Repeat,
+    Rule,
+    Seq,
+    Special,
+)
+
+from .base import Backend, rule_names, scalar_ranges
+
+__all__ = ["GBNFBackend"]
+
+_MAX = 0x10FFFF
+
+
+class GBNFBackend(Backend):
+    _names: dict[str, str]
+
+    name: ClassVar[str] = "gbnf"
+    file_extension: ClassVar[str] = ".gbnf"
+    supports_bounded_repeat: ClassVar[bool] = True
+    lowerings: ClassVar[tuple[str, ...]] = ("char-level",)
+
+    comment_prefix: ClassVar[str] = "# "
+    """How a line comment starts."""
+    reserved_names: ClassVar[tuple[str, ...]] = ("start",)
+    """Names no rule but the start rule may take (llguidance renames ``root`` to ``start``)."""
+
+    # --- escaping: the parts XGrammar's EBNF prints differently ---------------------------
+
+    def string_char(self, ch: str) -> str | None:
+        """``ch`` inside ``"..."``, or None when it must be printed as a class instead."""
+        if ch in '"\\':
+            return "\\" + ch
+        if ch in "\n\r\t":
+            return {"\n": "\\n", "\r": "\\r", "\t": "\\t"}[ch]
+        if ord(ch) < 0x20 or ord(ch) == 0x7F:
+            return None
+        return ch
+
+    def class_char(self, cp: int) -> str:
+        """Code point ``cp`` inside ``[...]``."""
+        if cp < 0x20 or 0x7F <= cp <= 0xA0 or chr(cp) in '\\]^-["':
+            return f"\\x{cp:02x}"
+        if 0x1000 <= cp <= 0xFFFF and not chr(cp).isprintable():
+            return f"\\u{cp:04x}"
+        return chr(cp)
+
+    def single_class(self, cp: int) -> str:
+        """A class matching exactly ``cp``."""
+        return f"[{self.class_char(cp)}]"
+
+    # --- the grammar ----------------------------------------------------------------------
+
+    def emit(self, grammar: Grammar) -> str:
+        for rule in grammar.rules:
+            if rule.lexeme:
+                raise AssertionError(f"{self.name}: lexeme {rule.name} left after char-level")
+        # The shared instance stays stateless: the names live on a copy made for this call.
+        printer = type(self)()
+        printer._names = rule_names(
+            (r.name for r in grammar.rules),
+            grammar.start,
+            root="root",
+            allowed="a-z0-9",
+            sep="-",
+            reserved=self.reserved_names,
+        )
+        return printer._emit(grammar)
+
+    def _emit(self, grammar: Grammar) -> str:
+        first = [r for r in grammar.rules if r.name == grammar.start]
+        rest = [r for r in grammar.rules if r.name != grammar.start]
+        lines = [f"{self.comment_prefix}{c}".rstrip() for c in grammar.comment.splitlines()]
+        for rule in (*first, *rest):
+            lines.extend(f"{self.comment_prefix}{c}".rstrip() for c in rule.comment.splitlines())
+            lines.append(f"{self._names[rule.name]} ::= {self.print_expr(rule.body, rule)}")
+        return "\n".join(lines) + "\n"
+
+    # --- one printer per node tag ---------------------------------------------------------
+
+    def print_lit(self, node: Lit, rule: Rule) -> str:
+        return " ".join(self._lit_parts(node.text))
+
+    def _lit_parts(self, text: str) -> list[str]:
+        """``text`` as strings and one-character classes, in order."""
+        if not text:
+            return ['""']
+        parts: list[str] = []
+        run = ""
+        for ch in text:
+            esc = self.string_char(ch)
+            if esc is None:
+                if run:
+                    parts.append(f'"{run}"')
+                    run = ""
+                parts.append(self.single_class(ord(ch)))
+            else:
+                run += esc
+        if run:
+            parts.append(f'"{run}"')
+        return parts
+
+    def print_class(self, node: CharClass, rule: Rule) -> str:
+        ranges = scalar_ranges(node.ranges)
+        if not ranges:
+            # Nothing excluded: any character; nothing included: no string at all.
+            return self._range_class(0, _MAX, negated=not node.negated)
+        if not node.negated and len(ranges) == 1 and ranges[0][0] == ranges[0][1]:
+            return self.single_class(ranges[0][0])
+        body = "".join(
+            self.class_char(lo) if lo == hi else f"{self.class_char(lo)}-{self.class_char(hi)}"
+            for lo, hi in ranges
+        )
+        return f"[{'^' if node.negated else ''}{body}]"
+
+    def _range_class(self, lo: int, hi: int, *, negated: bool) -> str:
+        return f"[{'^' if negated else ''}{self.class_char(lo)}-{self.class_char(hi)}]"
+
+    def print_ref(self, node: Ref, rule: Rule) -> str:
+        return self._names[node.name]
+
+    def print_seq(self, node: Seq, rule: Rule) -> str:
+        if not node.items:
+            return '""'
+        return " ".join(
+            f"({self.print_expr(item, rule)})" if _is_alt(item) else self.print_expr(item, rule)
+            for item in node.items
+        )
+
+    def print_alt(self, node: Alt, rule: Rule) -> str:
+        if not node.items:
+            return self._range_class(0, _MAX, negated=True)
+        return " | ".join(
+            f"({self.print_expr(item, rule)})" if _is_alt(item) else self.print_expr(item, rule)
+            for item in node.items
+        )
+
+    def print_repeat(self, node: Repeat, rule: Rule) -> str:
+        if node.max == 0:
+            return '""'
+        inner = self.print_expr(node.item, rule)
+        if not self._is_atom(node.item):
+            inner = f"({inner})"
+        lo, hi = node.min, node.max
+        if (lo, hi) == (0, None):
+            return f"{inner}*"
+        if (lo, hi) == (1, None):
+            return f"{inner}+"
+        if (lo, hi) == (0, 1):
+            return f"{inner}?"
+        if hi is None:
+            return f"{inner}{{{lo},}}"
+        if lo == hi:
+            return f"{inner}{{{lo}}}"
+        return f"{inner}{{{lo},{hi}}}"
+
+    def print_empty(self, node: Empty, rule: Rule) -> str:
+        return '""'
+
+    def print_json(self, node: JsonSchema, rule: Rule) -> str:
+        self.unsupported(
+            "target-cannot-express",
+            f"rule `{rule.name}` embeds a JSON schema, which this dialect cannot hold; "
+            "use the llguidance target",
+        )
+        raise AssertionError("unreachable")
+
+    def print_special(self, node: Special, rule: Rule) -> str:
+        self.unsupported(
+            "target-cannot-express",
+            f"rule `{rule.name}` uses the special token <|{node.name}|>, which this dialect "
+            "cannot name; use the llguidance target",
+        )
+        raise AssertionError("unreachable")
+
+    def print_regex(self, node: Regex, rule: Rule) -> str:
+        raise AssertionError(f"{self.name}: regex in `{rule.name}` left after char-level")
+
+    def print_not(self, node: Not, rule: Rule) -> str:
+        raise AssertionError(f"{self.name}: negation in `{rule.name}` left after char-level")
+
+    def print_and(self, node: And, rule: Rule) -> str:
+        raise AssertionError(f"{self.name}: intersection in `{rule.name}` left after char-level")
+
+    def _is_atom(self, item: Expr) -> bool:
+        if isinstance(item, Ref | CharClass | Empty):
+            return True
+        return isinstance(item, Lit) and len(self._lit_parts(item.text)) == 1
+
+
+def _is_alt(item: Expr) -> bool:
+    return isinstance(item, Alt) and len(item.items) > 1

@@ -1,0 +1,189 @@
+"""Plain Lark, for the ``lark`` parsing library (``Lark(text, parser="earley",
+lexer="dynamic")``).
+
+Spec: Lark's grammar reference (``docs/grammar.md``); checked against lark 1.3.1. Takes a
+char-level grammar (lowering ``char-level``), so every rule is a lowercase Lark rule and
+the only terminals are inline string literals and ``/[...]/`` classes of one character:
+each terminal has one fixed length, so Earley's dynamic lexer cannot lex greedily and
+the parser accepts exactly the strings the char-level grammar describes.
+
+Forms: ``name: ...`` with the start rule named ``start``, names of ``[a-z0-9_]`` starting
+with a letter, ``"..."`` with ``\\\\ \\" \\xHH \\uXXXX \\UXXXXXXXX`` escapes for everything
+that is not printable, ``( )``, ``|``, ``* + ?``, ``x~n`` and ``x~m..n`` for bounded
+repeats (``{m,n}`` is llguidance's, not Lark's), ``()`` for the empty string (Lark refuses
+empty terminals). Classes are Python ``re`` classes; ``\\ ] [ ^ - /`` in them are
+backslash-escaped, since Lark turns hex escapes in a regex into the raw character first.
+
+Known deviations: surrogate code points are dropped from classes (no UTF-8 text holds
+them). Lark expands ``x~m..n`` into alternatives, so large bounds make large parsers.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from ananke.ir.grammar import (
+    Alt,
+    And,
+    CharClass,
+    Empty,
+    Expr,
+    Grammar,
+    JsonSchema,
+    Lit,
+    Not,
+    Ref,
+    Regex,
+    Repeat,
+    Rule,
+    Seq,
+    Special,
+)
+
+from .base import Backend, rule_names, scalar_ranges
+
+__all__ = ["LarkBackend"]
+
+_NEVER = "/[^\\x00-\\U0010ffff]/"
+_ANY = "/[\\x00-\\U0010ffff]/"
+
+
+def _escape(cp: int) -> str:
+    if cp <= 0xFF:
+        return f"\\x{cp:02x}"
+    if cp <= 0xFFFF:
+        return f"\\u{cp:04x}"
+    return f"\\U{cp:08x}"
+
+
+def _string(text: str) -> str:
+    out = []
+    for ch in text:
+        if ch in '"\\':
+            out.append("\\" + ch)
+        elif ch.isprintable():
+            out.append(ch)
+        else:
+            out.append(_escape(ord(ch)))
+    return '"' + "".join(out) + '"'
+
+
+def _class_char(cp: int) -> str:
+    # Lark turns \xHH, \uXXXX and \UXXXXXXXX in a regex into the character itself before
+    # Python's re sees it, so a special character needs its backslash, never a hex escape.
+    ch = chr(cp)
+    if ch in "\\]^-[/":
+        return "\\" + ch
+    if not ch.isprintable() or ch.isspace():
+        return _escape(cp)
+    return ch
+
+
+class LarkBackend(Backend):
+    _names: dict[str, str]
+
+    name: ClassVar[str] = "lark"
+    file_extension: ClassVar[str] = ".lark"
+    supports_bounded_repeat: ClassVar[bool] = True
+    lowerings: ClassVar[tuple[str, ...]] = ("char-level",)
+
+    def emit(self, grammar: Grammar) -> str:
+        for rule in grammar.rules:
+            if rule.lexeme:
+                raise AssertionError(f"{self.name}: lexeme {rule.name} left after char-level")
+        printer = type(self)()
+        printer._names = rule_names(
+            (r.name for r in grammar.rules),
+            grammar.start,
+            root="start",
+            allowed="a-z0-9",
+            sep="_",
+            reserved=(),
+        )
+        first = [r for r in grammar.rules if r.name == grammar.start]
+        rest = [r for r in grammar.rules if r.name != grammar.start]
+        lines = [f"// {c}".rstrip() for c in grammar.comment.splitlines()]
+        for rule in (*first, *rest):
+            lines.extend(f"// {c}".rstrip() for c in rule.comment.splitlines())
+            body = printer.print_expr(rule.body, rule)
+            lines.append(f"{printer._names[rule.name]}: {body}")
+        return "\n".join(lines) + "\n"
+
+    # --- one printer per node tag ---------------------------------------------------------
+
+    def print_lit(self, node: Lit, rule: Rule) -> str:
+        return _string(node.text) if node.text else "()"
+
+    def print_class(self, node: CharClass, rule: Rule) -> str:
+        ranges = scalar_ranges(node.ranges)
+        if not ranges:
+            return _ANY if node.negated else _NEVER
+        body = "".join(
+            _class_char(lo) if lo == hi else f"{_class_char(lo)}-{_class_char(hi)}"
+            for lo, hi in ranges
+        )
+        return f"/[{'^' if node.negated else ''}{body}]/"
+
+    def print_ref(self, node: Ref, rule: Rule) -> str:
+        return self._names[node.name]
+
+    def print_seq(self, node: Seq, rule: Rule) -> str:
+        if not node.items:
+            return "()"
+        return " ".join(self._seq_item(item, rule) for item in node.items)
+
+    def print_alt(self, node: Alt, rule: Rule) -> str:
+        if not node.items:
+            return _NEVER
+        return " | ".join(self._seq_item(item, rule) for item in node.items)
+
+    def print_repeat(self, node: Repeat, rule: Rule) -> str:
+        lo, hi = node.min, node.max
+        if hi == 0:
+            return "()"
+        inner = self.print_expr(node.item, rule)
+        if not isinstance(node.item, Lit | Ref | CharClass | Empty):
+            inner = f"({inner})"
+        if (lo, hi) == (0, None):
+            return f"{inner}*"
+        if (lo, hi) == (1, None):
+            return f"{inner}+"
+        if (lo, hi) == (0, 1):
+            return f"{inner}?"
+        if hi is None:
+            return f"({inner}~{lo} {inner}*)"
+        if lo == hi:
+            return f"{inner}~{lo}"
+        return f"{inner}~{lo}..{hi}"
+
+    def print_empty(self, node: Empty, rule: Rule) -> str:
+        return "()"
+
+    def print_json(self, node: JsonSchema, rule: Rule) -> str:
+        self.unsupported(
+            "target-cannot-express",
+            f"rule `{rule.name}` embeds a JSON schema, which plain Lark cannot hold; "
+            "use the llguidance target",
+        )
+        raise AssertionError("unreachable")
+
+    def print_special(self, node: Special, rule: Rule) -> str:
+        self.unsupported(
+            "target-cannot-express",
+            f"rule `{rule.name}` uses the special token <|{node.name}|>, which plain Lark "
+            "cannot name; use the llguidance target",
+        )
+        raise AssertionError("unreachable")
+
+    def print_regex(self, node: Regex, rule: Rule) -> str:
+        raise AssertionError(f"{self.name}: regex in `{rule.name}` left after char-level")
+
+    def print_not(self, node: Not, rule: Rule) -> str:
+        raise AssertionError(f"{self.name}: negation in `{rule.name}` left after char-level")
+
+    def print_and(self, node: And, rule: Rule) -> str:
+        raise AssertionError(f"{self.name}: intersection in `{rule.name}` left after char-level")
+
+    def _seq_item(self, expr: Expr, rule: Rule) -> str:
+        text = self.print_expr(expr, rule)
+        return f"({text})" if isinstance(expr, Alt) and len(expr.items) > 1 else text

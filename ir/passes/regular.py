@@ -1,0 +1,152 @@
+"""The ``regular`` pass: a grammar inlined into one rule, for targets that take a regex.
+
+Every rule reference is replaced by the rule's body, starting from the start rule, so the
+result is one rule (the start rule) whose body has no ``Ref``. A grammar whose start rule
+reaches a recursive rule is not (in general) regular: the pass reports ``not-regular``
+with the cycle of rule names. A grammar whose inlined body would print as more than
+``max_chars`` characters of regex (shared rules are copied at every use, so inlining can
+grow exponentially) is reported as ``regex-too-large``; the size is measured without
+building the copy.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+
+from ananke.ir.diagnostics import Diagnostics
+from ananke.ir.grammar import (
+    Alt,
+    And,
+    CharClass,
+    Expr,
+    Grammar,
+    Lit,
+    Not,
+    Ref,
+    Regex,
+    Repeat,
+    Rule,
+    Seq,
+    refs,
+)
+
+__all__ = ["Regular"]
+
+
+@dataclass(frozen=True)
+class Regular:
+    """Inline every rule into the start rule."""
+
+    name = "regular"
+    max_chars: int = 100_000
+    """Largest regex (in printed characters, estimated) the pass produces."""
+
+    def run(self, grammar: Grammar, diags: Diagnostics) -> Grammar | None:
+        rules = {r.name: r for r in grammar.rules}
+        cycle = _find_cycle(grammar.start, rules)
+        if cycle:
+            path = " -> ".join(f"`{n}`" for n in cycle)
+            diags.error(
+                "not-regular",
+                f"rule `{cycle[0]}` refers to itself ({path}); a regular expression cannot "
+                "express recursion",
+                notes=_origins(rules, cycle),
+                help="use a grammar target (llguidance, xgrammar, gbnf, lark), or bound the "
+                "nesting in the constraints",
+            )
+            return None
+
+        @functools.cache
+        def size(expr: Expr) -> int:
+            return _own_size(expr) + sum(size(c) for c in _children(expr, rules))
+
+        total = size(rules[grammar.start].body)
+        if total > self.max_chars:
+            diags.error(
+                "regex-too-large",
+                f"the grammar inlined into one regular expression would be about {total:,} "
+                f"characters (limit {self.max_chars:,})",
+                help="use a grammar target (llguidance, xgrammar, gbnf, lark), or fewer "
+                "alternatives",
+            )
+            return None
+
+        @functools.cache
+        def inline(expr: Expr) -> Expr:
+            if isinstance(expr, Ref):
+                return inline(rules[expr.name].body)
+            if isinstance(expr, Seq):
+                return Seq(items=tuple(map(inline, expr.items)))
+            if isinstance(expr, Alt):
+                return Alt(items=tuple(map(inline, expr.items)))
+            if isinstance(expr, And):
+                return And(items=tuple(map(inline, expr.items)))
+            if isinstance(expr, Repeat):
+                return Repeat(item=inline(expr.item), min=expr.min, max=expr.max)
+            if isinstance(expr, Not):
+                return Not(item=inline(expr.item))
+            return expr
+
+        start = rules[grammar.start]
+        origins = tuple(dict.fromkeys(o for r in grammar.rules for o in r.origins))
+        body = inline(start.body)
+        one = Rule(name=start.name, body=body, lexeme=start.lexeme, origins=origins)
+        return Grammar(start=grammar.start, rules=(one,), comment=grammar.comment)
+
+
+def _children(expr: Expr, rules: dict[str, Rule]) -> tuple[Expr, ...]:
+    if isinstance(expr, Ref):
+        return (rules[expr.name].body,)
+    if isinstance(expr, Seq | Alt | And):
+        return expr.items
+    if isinstance(expr, Repeat | Not):
+        return (expr.item,)
+    return ()
+
+
+def _own_size(expr: Expr) -> int:
+    """Characters a regex printer spends on the node itself (an upper estimate)."""
+    if isinstance(expr, Lit):
+        return 8 * len(expr.text)
+    if isinstance(expr, CharClass):
+        return 3 + 20 * len(expr.ranges)
+    if isinstance(expr, Regex):
+        return len(expr.pattern) + 4
+    if isinstance(expr, Seq | Alt | And):
+        return 4 + len(expr.items)
+    if isinstance(expr, Repeat | Not):
+        return 16
+    return 4
+
+
+def _find_cycle(start: str, rules: dict[str, Rule]) -> tuple[str, ...]:
+    """Rule names of a cycle reachable from ``start`` (first name repeated at the end), or
+    ``()``. Iterative depth-first search: grammars nest deeper than Python's stack."""
+    state: dict[str, int] = {}  # 1: on the path, 2: done
+    path: list[str] = []
+    stack: list[tuple[str, list[str]]] = [(start, sorted(refs(rules[start].body)))]
+    state[start] = 1
+    path.append(start)
+    while stack:
+        name, todo = stack[-1]
+        if not todo:
+            stack.pop()
+            path.pop()
+            state[name] = 2
+            continue
+        nxt = todo.pop()
+        if nxt not in rules:
+            continue
+        if state.get(nxt) == 1:
+            return (*path[path.index(nxt) :], nxt)
+        if nxt not in state:
+            state[nxt] = 1
+            path.append(nxt)
+            stack.append((nxt, sorted(refs(rules[nxt].body))))
+    return ()
+
+
+def _origins(rules: dict[str, Rule], names: tuple[str, ...]) -> tuple[str, ...]:
+    ids = sorted({o for n in names for o in rules[n].origins})
+    return (f"enforces constraint(s): {', '.join(ids)}",) if ids else ()
