@@ -9,6 +9,13 @@ from ananke.ir.grammar import Alt, Expr, Lit, Regex
 from ananke.ir.source import SourceFile
 
 __all__ = [
+    "CODES",
+    "DUPLICATE",
+    "IGNORED",
+    "IMPORT",
+    "SYNTAX",
+    "TERMINAL",
+    "UNDEFINED",
     "UNSUPPORTED",
     "case_insensitive",
     "check_regex",
@@ -17,6 +24,14 @@ __all__ = [
 ]
 
 UNSUPPORTED = "unsupported-grammar-construct"
+SYNTAX = "grammar-syntax-error"
+UNDEFINED = "undefined-grammar-rule"
+DUPLICATE = "duplicate-grammar-rule"
+IMPORT = "unresolved-grammar-import"
+TERMINAL = "invalid-grammar-terminal"
+IGNORED = "ignored-grammar-construct"
+CODES = (UNSUPPORTED, SYNTAX, UNDEFINED, DUPLICATE, IMPORT, TERMINAL, IGNORED)
+"""Every diagnostic code the grammar importers emit (each has a page in spec/diagnostics)."""
 
 
 def error(

@@ -25,18 +25,19 @@ from ananke.ir.grammar import (
     Rule,
     Seq,
 )
+from ananke.ir.regex import ANY_SCALAR
 from ananke.ir.source import SourceFile
 
-from ._common import UNSUPPORTED, alt, error, warning
+from ._common import DUPLICATE, IGNORED, SYNTAX, UNDEFINED, UNSUPPORTED, alt, error, warning
 
 __all__ = ["import_gbnf"]
 
-_SYNTAX = "grammar-syntax-error"
 _NAME = re.compile(r"[A-Za-z0-9_-]+")
 _RULE_START = re.compile(r"([A-Za-z0-9_-]+)[ \t]*::=")
 _SPACE = re.compile(r"(?:[ \t\r\n]|#[^\n]*)*")
+_BRACES = re.compile(r"\{[ \t]*([0-9]*)[ \t]*(,?)[ \t]*(-?[0-9]*)[ \t]*\}")
 _MACROS = ("Regex", "TagDispatch", "Token", "ExcludeToken")
-_ANY = CharClass(ranges=((0, 0x10FFFF),))
+_ANY = CharClass(ranges=ANY_SCALAR)
 _NOTHING = Empty()
 
 
@@ -57,7 +58,7 @@ class _Parser:
     # --- helpers ------------------------------------------------------------------------
 
     def fail(self, message: str, start: int, end: int | None = None) -> _Stop:
-        error(self.diags, _SYNTAX, message, self.src, start, start + 1 if end is None else end)
+        error(self.diags, SYNTAX, message, self.src, start, start + 1 if end is None else end)
         return _Stop()
 
     def unsupported(self, message: str, start: int, end: int) -> None:
@@ -134,7 +135,7 @@ class _Parser:
             if self.ebnf:
                 error(
                     self.diags,
-                    _SYNTAX,
+                    SYNTAX,
                     "XGrammar's EBNF has no `.`: write `[^]`",
                     self.src,
                     start,
@@ -153,7 +154,7 @@ class _Parser:
                 self.close(start)
                 warning(
                     self.diags,
-                    "ignored-grammar-construct",
+                    IGNORED,
                     "lookahead `(= ...)` ignored: XGrammar does not restrict the language "
                     "with it either",
                     self.src,
@@ -220,10 +221,17 @@ class _Parser:
         pattern_expr = self.string(split=False)
         self.skip()
         if self.peek() != ")":
-            raise self.fail("`Regex(...)` takes one string", self.pos)
+            self.pos = i + 1
+            self.unsupported("`Regex(...)` options have no equivalent in GrammarIR", start, i + 1)
+            return Empty()
         self.pos += 1
         assert isinstance(pattern_expr, Lit | Empty)
         pattern = pattern_expr.text if isinstance(pattern_expr, Lit) else ""
+        # XGrammar's regex always matches whole: anchors at the ends add nothing.
+        if pattern.startswith("^"):
+            pattern = pattern[1:]
+        if pattern.endswith("$") and not pattern.endswith("\\$"):
+            pattern = pattern[:-1]
         return self.regex(pattern, lit_start)
 
     def regex(self, pattern: str, at: int) -> Expr:
@@ -281,6 +289,7 @@ class _Parser:
             "^": "^",
             "'": "'",
             "/": "/",
+            "0": "\0",
         }
         if esc in simple:
             self.pos += 2
@@ -339,7 +348,7 @@ class _Parser:
 
     def braces(self) -> tuple[int, int | None]:
         start = self.pos
-        m = re.compile(r"\{[ \t]*([0-9]*)[ \t]*(,?)[ \t]*([0-9]*)[ \t]*\}").match(self.text, start)
+        m = _BRACES.match(self.text, start)
         if m is None or not (m.group(1) or m.group(3)):
             raise self.fail("expected a repetition `{m}`, `{m,}` or `{m,n}`", start)
         if self.ebnf and not m.group(1):
@@ -348,6 +357,10 @@ class _Parser:
         lo = int(m.group(1) or 0)
         if not m.group(2):
             return lo, lo
+        if m.group(3) == "-1" and self.ebnf:
+            return lo, None  # XGrammar prints an unbounded repeat as `{m, -1}`
+        if m.group(3).startswith("-"):
+            raise self.fail("a repetition bound cannot be negative", start, m.end())
         return lo, int(m.group(3)) if m.group(3) else None
 
 
@@ -408,7 +421,7 @@ def import_gbnf(
             fs, fe = first[name]
             error(
                 diags,
-                "duplicate-grammar-rule",
+                DUPLICATE,
                 f"`{name}` is defined twice",
                 source,
                 s,
@@ -421,10 +434,10 @@ def import_gbnf(
         bodies[name] = body
     for name, s, e in parser.refs:
         if name not in bodies:
-            error(diags, "undefined-grammar-rule", f"`{name}` is not defined", source, s, e)
+            error(diags, UNDEFINED, f"`{name}` is not defined", source, s, e)
             bad = True
     if start not in bodies:
-        error(diags, "undefined-grammar-rule", f"start rule `{start}` is not defined", source, 0, 0)
+        error(diags, UNDEFINED, f"start rule `{start}` is not defined", source, 0, 0)
         bad = True
     if bad:
         return None

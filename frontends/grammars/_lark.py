@@ -35,17 +35,24 @@ from ananke.ir.grammar import (
 )
 from ananke.ir.source import SourceFile
 
-from ._common import UNSUPPORTED, alt, case_insensitive, check_regex, error, warning
+from ._common import (
+    DUPLICATE,
+    IGNORED,
+    IMPORT,
+    SYNTAX,
+    TERMINAL,
+    UNDEFINED,
+    UNSUPPORTED,
+    alt,
+    case_insensitive,
+    check_regex,
+    error,
+    warning,
+)
 
 __all__ = ["import_lark"]
 
 _JSON_START = re.compile(r"%(json|llguidance|regex)\s*\{")
-_SYNTAX = "grammar-syntax-error"
-_UNDEFINED = "undefined-grammar-rule"
-_DUPLICATE = "duplicate-grammar-rule"
-_IMPORT = "unresolved-grammar-import"
-_TERMINAL = "invalid-grammar-terminal"
-_IGNORED = "ignored-grammar-construct"
 
 
 @functools.cache
@@ -117,7 +124,7 @@ def _blank_json(source: SourceFile, diags: Diagnostics) -> tuple[str, dict[int, 
         except json.JSONDecodeError as exc:
             error(
                 diags,
-                _SYNTAX,
+                SYNTAX,
                 f"invalid JSON after `%{m.group(1)}`: {exc.msg}",
                 source,
                 exc.pos,
@@ -173,11 +180,11 @@ class _Importer:
             what = "end of file" if tok.type == "$END" else f"`{tok.value.strip() or tok}`"
             if tok.type == "$END":
                 pos = end = len(text)
-            error(self.diags, _SYNTAX, f"unexpected {what}", source, pos, max(end, pos))
+            error(self.diags, SYNTAX, f"unexpected {what}", source, pos, max(end, pos))
         else:
             ch = text[pos : pos + 1]
             what = f"character {ch!r}" if ch else "end of file"
-            error(self.diags, _SYNTAX, f"unexpected {what}", source, pos, pos + len(ch))
+            error(self.diags, SYNTAX, f"unexpected {what}", source, pos, pos + len(ch))
 
     def _item(self, module: _Module, item: object) -> None:
         from lark import Token, Tree
@@ -242,17 +249,17 @@ class _Importer:
         old = module.defs.get(name)
         if replace == "extend":
             if old is None:
-                error(self.diags, _UNDEFINED, f"`%extend` of undefined `{name}`", src, start, end)
+                error(self.diags, UNDEFINED, f"`%extend` of undefined `{name}`", src, start, end)
                 return
             body = Tree("expansions", [old.body, body])
         elif replace == "override":
             if old is None:
-                error(self.diags, _UNDEFINED, f"`%override` of undefined `{name}`", src, start, end)
+                error(self.diags, UNDEFINED, f"`%override` of undefined `{name}`", src, start, end)
                 return
         elif old is not None:
             error(
                 self.diags,
-                _DUPLICATE,
+                DUPLICATE,
                 f"`{name}` is defined twice",
                 src,
                 start,
@@ -273,7 +280,7 @@ class _Importer:
             if terminal:
                 warning(
                     self.diags,
-                    _IGNORED,
+                    IGNORED,
                     f"priority of terminal `{name}` ignored: llguidance's lexer has no "
                     "terminal priorities",
                     src,
@@ -315,12 +322,12 @@ class _Importer:
             imported = [(str(n.children[0]), None) for n in names]
         s, e = path_tree.meta.start_pos, path_tree.meta.end_pos
         if not mod_parts:
-            error(self.diags, _IMPORT, "`%import` needs a module name", src, s, e)
+            error(self.diags, IMPORT, "`%import` needs a module name", src, s, e)
             return
         target = self._resolve(src, dots, mod_parts)
         if target is None:
             dotted = "." * dots + ".".join(mod_parts)
-            error(self.diags, _IMPORT, f"cannot find grammar module `{dotted}`", src, s, e)
+            error(self.diags, IMPORT, f"cannot find grammar module `{dotted}`", src, s, e)
             return
         other = self.load(target, mod_parts[-1])
         if other is None:
@@ -330,7 +337,7 @@ class _Importer:
             if name not in other.defs:
                 error(
                     self.diags,
-                    _IMPORT,
+                    IMPORT,
                     f"grammar module `{'.'.join(mod_parts)}` has no rule `{name}`",
                     src,
                     s,
@@ -506,7 +513,7 @@ class _Converter:
         else:  # tilde_repeat, brace_range
             lo, hi = nums[0], nums[-1]
         if lo < 0 or hi < lo:
-            return self._err(node, f"bad repeat bounds {lo}..{hi}", _SYNTAX)
+            return self._err(node, f"bad repeat bounds {lo}..{hi}", SYNTAX)
         return Repeat(item=item, min=lo, max=hi)
 
     def name(self, tok: object) -> Expr:
@@ -518,9 +525,9 @@ class _Converter:
         if ir is None:
             if raw in self.module.declared:
                 return Empty()  # already reported at `%declare`
-            return self._err(tok, f"`{raw}` is not defined", _UNDEFINED)
+            return self._err(tok, f"`{raw}` is not defined", UNDEFINED)
         if self.d.terminal and ir not in self.imp.lexemes:
-            return self._err(tok, f"terminal `{self.d.name}` refers to rule `{raw}`", _TERMINAL)
+            return self._err(tok, f"terminal `{self.d.name}` refers to rule `{raw}`", TERMINAL)
         return Ref(name=ir)
 
     def string(self, tok: object) -> Expr:
@@ -540,7 +547,7 @@ class _Converter:
         assert isinstance(node, Tree)
         a, b = (_unescape(str(t)[1:-1]) for t in node.children)
         if len(a) != 1 or len(b) != 1 or ord(a) > ord(b):
-            return self._err(node, "a range needs two single characters in order", _SYNTAX)
+            return self._err(node, "a range needs two single characters in order", SYNTAX)
         return CharClass(ranges=((ord(a), ord(b)),))
 
     def regexp(self, tok: object) -> Expr:
@@ -589,7 +596,7 @@ class _Converter:
             )
         if raw.startswith("<|"):
             return Special(name=raw[2:-2])
-        return self._err(node, f"`{raw}` is not a special token `<|name|>`", _SYNTAX)
+        return self._err(node, f"`{raw}` is not a special token `<|name|>`", SYNTAX)
 
 
 def _pos(node: object) -> tuple[int, int]:
@@ -678,7 +685,7 @@ def import_lark(source: SourceFile, diags: Diagnostics, *, start: str = "start")
     _check_terminals(imp, source, diags)
     start_ir = imp.ir_name(module, start)
     if start_ir is None:
-        error(diags, _UNDEFINED, f"start rule `{start}` is not defined", source, 0, 0)
+        error(diags, UNDEFINED, f"start rule `{start}` is not defined", source, 0, 0)
     if sum(1 for d in diags if d.severity == "error") > before or start_ir is None:
         return None
     if ignores:
@@ -703,6 +710,6 @@ def _check_terminals(imp: _Importer, source: SourceFile, diags: Diagnostics) -> 
         if state.get(n) is None and visit(n):
             d = imp.defs_by_ir[n]
             error(
-                diags, _TERMINAL, f"terminal `{d.name}` refers to itself", d.source, d.start, d.end
+                diags, TERMINAL, f"terminal `{d.name}` refers to itself", d.source, d.start, d.end
             )
             return
