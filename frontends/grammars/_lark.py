@@ -104,6 +104,8 @@ class _Module:
     imports: dict[str, tuple[_Module, str]] = field(default_factory=dict)
     ignores: list[tuple[object, SourceFile]] = field(default_factory=list)
     declared: set[str] = field(default_factory=set)
+    """Names that are reported already where they are introduced (``%declare``, a failed
+    ``%import``): their uses are not reported again."""
     json: dict[int, str] = field(default_factory=dict)
 
 
@@ -160,7 +162,10 @@ class _Importer:
             return self.modules[key]
         module = _Module(source=source, namespace=namespace)
         self.modules[key] = module
+        errors = len(self.diags)
         text, module.json = _blank_json(source, self.diags)
+        if len(self.diags) > errors:
+            return None
         try:
             tree = _parser().parse(text)  # type: ignore[attr-defined]
         except lark.UnexpectedInput as exc:
@@ -321,6 +326,10 @@ class _Importer:
             mod_parts = parts
             imported = [(str(n.children[0]), None) for n in names]
         s, e = path_tree.meta.start_pos, path_tree.meta.end_pos
+        imported_names = [
+            (name, str(alias.children[0]) if alias is not None else None)
+            for name, alias in imported
+        ]
         if not mod_parts:
             error(self.diags, IMPORT, "`%import` needs a module name", src, s, e)
             return
@@ -328,9 +337,11 @@ class _Importer:
         if target is None:
             dotted = "." * dots + ".".join(mod_parts)
             error(self.diags, IMPORT, f"cannot find grammar module `{dotted}`", src, s, e)
+            module.declared.update(alias or name for name, alias in imported_names)
             return
         other = self.load(target, mod_parts[-1])
         if other is None:
+            module.declared.update(alias or name for name, alias in imported_names)
             return
         for name, alias in imported:
             local = str(alias.children[0]) if alias is not None else name
@@ -343,6 +354,7 @@ class _Importer:
                     s,
                     e,
                 )
+                module.declared.add(local)
                 continue
             module.imports[local] = (other, name)
 
