@@ -191,27 +191,70 @@ def _select(module: Module, constraint: str | None) -> Module:
     return msgspec.structs.replace(module, sets=(chosen,))
 
 
-def _lower(module: Module, target: str, report: _Report) -> tuple[Lowered, ...] | None:
+def _lower(
+    module: Module,
+    target: str,
+    report: _Report,
+    *,
+    strict: bool = False,
+    max_nesting: int | None = None,
+) -> tuple[Lowered, ...] | None:
     from ananke.ir import DiagnosticError
-    from ananke.ir.passes import lower
+    from ananke.pipeline import lower_for_target
 
     try:
-        lowered = lower(module, target=target, diags=report.diags)
+        lowered = lower_for_target(
+            module, target, report.diags, strict=strict, max_nesting=max_nesting
+        )
     except DiagnosticError as e:
         report.add(e.diagnostics)
         return None
     return None if report.diags.has_errors else lowered
 
 
+def _emit_texts(lowered: Sequence[Lowered], target: str, report: _Report) -> list[tuple[str, str]]:
+    """(set name, text) per lowered set; a feature the printer lacks is a diagnostic."""
+    from ananke.ir import DiagnosticError
+    from ananke.pipeline import emit
+
+    texts: list[tuple[str, str]] = []
+    for low in lowered:
+        try:
+            texts.append((low.set_name, emit(low, target)))
+        except DiagnosticError as e:
+            report.add(e.diagnostics)
+    return texts
+
+
 def _check_target(ctx: click.Context, param: click.Parameter, target: str) -> str:
     from ananke.backends import target_names
 
-    if target not in target_names():
-        known = ", ".join(sorted(target_names())) or "(none)"
+    allowed = (
+        (*target_names(), "all") if ctx.command.name in ("emit", "explain") else target_names()
+    )
+    if target not in allowed:
+        known = ", ".join(sorted(allowed)) or "(none)"
         raise click.BadParameter(
             f"unknown target `{target}`; known targets: {known}", ctx=ctx, param=param
         )
     return target
+
+
+def _lowering_options(f: Any) -> Any:
+    f = click.option(
+        "--strict",
+        is_flag=True,
+        help="A constraint the target cannot enforce in its grammar is an error, "
+        "not a warning (demoted-to-post).",
+    )(f)
+    return click.option(
+        "--max-nesting",
+        type=click.IntRange(1, 64),
+        default=None,
+        metavar="N",
+        help="Deepest block nesting the grammar accepts (default 16); every depth is "
+        "written out as rules of its own.",
+    )(f)
 
 
 def _output_format(f: Any) -> Any:
@@ -233,7 +276,7 @@ def _target_option(f: Any) -> Any:
         show_default=True,
         metavar="NAME",
         callback=_check_target,
-        help="Grammar engine to lower for.",
+        help="Grammar engine to lower for (`arc emit --target all -o DIR` writes every target).",
     )(f)
 
 
@@ -323,7 +366,7 @@ def compile_cmd(file: Path, output: Path, cir_format: str, output_format: str) -
     "--output",
     type=click.Path(),
     help="Write the grammar here instead of stdout; a folder (existing, or ending with /) "
-    "gets one NAME.lark per constraint set.",
+    "gets one file per constraint set (and one folder per target with --target all).",
 )
 @click.option(
     "--constraint",
@@ -331,17 +374,28 @@ def compile_cmd(file: Path, output: Path, cir_format: str, output_format: str) -
     metavar="NAME",
     help="Emit only this constraint set (needed when FILE has several and -o is no folder).",
 )
+@_lowering_options
 @_output_format
 def emit(
-    file: Path, target: str, output: str | None, constraint: str | None, output_format: str
+    file: Path,
+    target: str,
+    output: str | None,
+    constraint: str | None,
+    strict: bool,
+    max_nesting: int | None,
+    output_format: str,
 ) -> None:
     """Lower FILE (.ariadne or .cir) and print the grammar for the target engine.
+
+    A constraint the target cannot enforce in its grammar is checked after generation
+    instead, with a warning (demoted-to-post); --strict makes it an error.
 
     \b
     Examples:
       arc emit examples/api_handler.ariadne --target llguidance
+      arc emit examples/api_handler.ariadne --target xgrammar
       arc emit handlers.cir --constraint api_handler -o api_handler.lark
-      arc emit handlers.ariadne -o grammars/
+      arc emit handlers.ariadne --target all -o grammars/
     """
     report = _Report(output_format)
     module = _load(file, report)
@@ -352,19 +406,26 @@ def emit(
     to_folder = output is not None and (os.path.isdir(output) or output.endswith(("/", os.sep)))
     if not module.sets:
         _no_sets(report, file)
+    if target == "all":
+        if output is None:
+            raise click.UsageError("--target all writes one folder per target: give -o DIR")
+        _emit_all(module, Path(output), report, strict=strict, max_nesting=max_nesting)
+        report.exit()
     if len(module.sets) > 1 and not to_folder:
         names = ", ".join(s.name for s in module.sets)
         raise click.UsageError(
             f"`{file}` defines {len(module.sets)} constraint sets ({names}); choose one "
             "with --constraint NAME, or give -o a folder to write one file per set"
         )
-    lowered = _lower(module, target, report)
+    lowered = _lower(module, target, report, strict=strict, max_nesting=max_nesting)
     if lowered is None:
+        report.exit()
+    texts = _emit_texts(lowered, target, report)
+    if report.failed:
         report.exit()
     from ananke.backends import get_backend
 
-    backend = get_backend(target)
-    texts = [(low.set_name, backend.emit(low.grammar)) for low in lowered]
+    extension = get_backend(target).file_extension
     try:
         if output is None:
             for _, text in texts:
@@ -373,12 +434,70 @@ def emit(
             folder = Path(output)
             folder.mkdir(parents=True, exist_ok=True)
             for name, text in texts:
-                _write_atomic(folder / f"{name}{backend.file_extension}", text.encode("utf-8"))
+                _write_atomic(folder / f"{name}{extension}", text.encode("utf-8"))
         else:
             _write_atomic(Path(output), texts[0][1].encode("utf-8"))
     except OSError as e:
         report.io_error("unwritable-file", str(output), e)
     report.exit()
+
+
+def _emit_all(
+    module: Module, folder: Path, report: _Report, *, strict: bool, max_nesting: int | None
+) -> None:
+    """Every target into ``folder/TARGET/SET.EXT``."""
+    from ananke.backends import get_backend
+
+    for target, lowered in _each_target(module, report, strict=strict, max_nesting=max_nesting):
+        sub = _Report(report.fmt)
+        texts = _emit_texts(lowered, target, sub)
+        if _skipped(target, sub, report):
+            continue
+        extension = get_backend(target).file_extension
+        try:
+            (folder / target).mkdir(parents=True, exist_ok=True)
+            for name, text in texts:
+                _write_atomic(folder / target / f"{name}{extension}", text.encode("utf-8"))
+        except OSError as e:
+            report.io_error("unwritable-file", str(folder / target), e)
+            return
+
+
+def _each_target(
+    module: Module, report: _Report, *, strict: bool, max_nesting: int | None
+) -> list[tuple[str, tuple[Lowered, ...]]]:
+    """The module lowered for every target. A target that cannot express it at all is
+    skipped with a warning (``target-skipped``); demotions are reported as usual."""
+    from ananke.backends import target_names
+
+    out: list[tuple[str, tuple[Lowered, ...]]] = []
+    for target in target_names():
+        sub = _Report(report.fmt)
+        lowered = _lower(module, target, sub, strict=strict, max_nesting=max_nesting)
+        if not _skipped(target, sub, report) and lowered is not None:
+            out.append((target, lowered))
+    return out
+
+
+def _skipped(target: str, sub: _Report, report: _Report) -> bool:
+    """Move ``sub``'s diagnostics into ``report``; True when ``target`` failed for a reason
+    other than a demotion under --strict, which becomes one ``target-skipped`` warning."""
+    from ananke.ir import Diagnostics
+
+    errors = [d for d in sub.diags if d.severity == "error"]
+    if errors and not any(d.code == "demoted-to-post" for d in errors):
+        skipped = Diagnostics()
+        first = errors[0].message
+        skipped.warning(
+            "target-skipped",
+            f"target `{target}` skipped: {first}",
+            notes=tuple(dict.fromkeys(d.message for d in errors[1:] if d.message != first)),
+            help=f"run `arc emit --target {target}` for the full diagnostics",
+        )
+        report.add(list(skipped))
+        return True
+    report.add(list(sub.diags))
+    return bool(errors)
 
 
 def _no_sets(report: _Report, file: Path) -> None:
@@ -398,16 +517,26 @@ def _no_sets(report: _Report, file: Path) -> None:
 @click.argument("file", type=click.Path(path_type=Path))
 @_target_option
 @click.option("--constraint", "-c", metavar="NAME", help="Explain only this constraint set.")
+@_lowering_options
 @_output_format
-def explain(file: Path, target: str, constraint: str | None, output_format: str) -> None:
+def explain(
+    file: Path,
+    target: str,
+    constraint: str | None,
+    strict: bool,
+    max_nesting: int | None,
+    output_format: str,
+) -> None:
     """Show how each constraint of FILE (.ariadne or .cir) is enforced for the target.
 
     Levels: token (the grammar makes every violation impossible), post (checked after
     generation; the detail says what the grammar still narrows), prompt (advice only).
+    With --target all, one table per target.
 
     \b
-    Example:
+    Examples:
       arc explain examples/api_handler.ariadne
+      arc explain examples/multi.ariadne --target gbnf
     """
     report = _Report(output_format)
     module = _load(file, report)
@@ -416,10 +545,14 @@ def explain(file: Path, target: str, constraint: str | None, output_format: str)
     module = _select(module, constraint)
     if not module.sets:
         _no_sets(report, file)
-    lowered = _lower(module, target, report)
-    if lowered is None:
-        report.exit()
-    click.echo(explain_table(lowered), nl=False)
+    if target == "all":
+        each = _each_target(module, report, strict=strict, max_nesting=max_nesting)
+    else:
+        lowered = _lower(module, target, report, strict=strict, max_nesting=max_nesting)
+        if lowered is None:
+            report.exit()
+        each = [(target, lowered)]
+    click.echo("\n".join(explain_table(lowered) for _, lowered in each), nl=False)
     report.exit()
 
 

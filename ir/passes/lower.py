@@ -97,6 +97,7 @@ class LowerToGrammar:
         returns: tuple[str, ...] | None = None
         is_async: bool | None = None
         shape_origins: list[str] = []
+        name_origins: list[str] = []
         forbid: list[str] = []
         forbid_origins: list[str] = []
         block_lines: int | None = None
@@ -174,6 +175,7 @@ class LowerToGrammar:
                     )
                     if name is None and pattern is not None:
                         name_pattern = pattern
+                        name_origins.append(c.id)
                         detail = "the grammar restricts the function name to it"
                     elif name is None:
                         detail = (
@@ -220,6 +222,7 @@ class LowerToGrammar:
                 forbid=tuple(sorted(set(forbid))),
                 forbid_origins=tuple(forbid_origins),
                 shape_origins=tuple(shape_origins),
+                name_origins=tuple(name_origins),
                 max_block_lines=block_lines,
                 max_block_origins=tuple(block_origins),
                 max_nesting=nesting,

@@ -177,6 +177,8 @@ class PythonGrammarOptions:
     """Plain names that must never appear as a bare identifier."""
     forbid_origins: tuple[str, ...] = ()
     shape_origins: tuple[str, ...] = ()
+    name_origins: tuple[str, ...] = ()
+    """Recorded on ``FNAME``, the function name restricted by a naming rule."""
     max_block_lines: int | None = None
     """At most this many statements in any one block."""
     max_block_origins: tuple[str, ...] = ()
@@ -447,8 +449,15 @@ def _def_lexemes(b: _Builder, shape: FunctionShape) -> None:
     if shape.name is not None:
         parts.append(Lit(text=shape.name))
     elif shape.name_pattern is not None:
-        # The def binds its name, so a forbidden name may not be defined either.
-        parts.append(And(items=(Ref(name="IDOK"), _rx(shape.name_pattern))))
+        # The def binds its name, so a forbidden name may not be defined either. A lexeme
+        # of its own, so that targets without intersection build an automaton for the
+        # name alone.
+        b.add(
+            "FNAME",
+            And(items=(Ref(name="IDOK"), _rx(shape.name_pattern))),
+            comment="the function's name: an identifier that matches the naming rule",
+        )
+        parts.append(Ref(name="FNAME"))
     else:
         parts.append(Ref(name="IDOK"))
     if shape.params is not None:
@@ -538,6 +547,7 @@ def build_grammar(opts: PythonGrammarOptions) -> Grammar:
         "IDOK": opts.forbid_origins,
         "STR": opts.forbid_origins if opts.forbid else (),
         "DEFHEAD": opts.shape_origins,
+        "FNAME": opts.name_origins,
         "body": opts.max_block_origins,
     }
     start, names, lines, head, blocks = parts

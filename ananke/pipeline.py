@@ -1,0 +1,135 @@
+"""From a ConstraintIR module to each target's grammar: lower, run the target's lowerings,
+demote what the target cannot express, print.
+
+The lower pass builds the reference grammar (llguidance's semantics). A target then runs
+the GrammarIR lowerings its backend lists (``Backend.lowerings``). When one of them cannot
+express a rule that enforces constraints (say a naming pattern whose regex needs a lexer),
+those constraints are *demoted*: lowered again without them, so the grammar no longer
+enforces them, and checked after generation instead. Each demotion is a diagnostic
+(``demoted-to-post``: a warning, or an error with ``strict``) and shows in the plan that
+``arc explain --target`` prints. A rule of the language itself that a target cannot
+express is an error (``target-cannot-express``): there is nothing to demote.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+
+from ananke.backends import get_backend
+from ananke.ir.constraint import Constraint, ConstraintSet, Module, SourceProvenance
+from ananke.ir.diagnostics import Diagnostics, Label
+from ananke.ir.grammar import Grammar
+from ananke.ir.passes.charlevel import CannotLower, CharLevel
+from ananke.ir.passes.lower import LowerToGrammar
+from ananke.ir.plan import Lowered
+
+__all__ = ["GRAMMAR_LOWERINGS", "emit", "lower_for_target"]
+
+
+def _char_level(grammar: Grammar, diags: Diagnostics) -> Grammar | None:
+    return CharLevel().run(grammar, diags)
+
+
+def _regular(grammar: Grammar, diags: Diagnostics) -> Grammar | None:
+    from ananke.ir.passes.regular import Regular
+
+    return Regular().run(grammar, diags)
+
+
+GRAMMAR_LOWERINGS: Mapping[str, Callable[[Grammar, Diagnostics], Grammar | None]] = {
+    "char-level": _char_level,
+    "regular": _regular,
+}
+"""GrammarIR → GrammarIR lowerings by the name backends list them under."""
+
+
+def lower_for_target(
+    module: Module,
+    target: str,
+    diags: Diagnostics,
+    *,
+    strict: bool = False,
+    max_nesting: int | None = None,
+) -> tuple[Lowered, ...] | None:
+    """One :class:`Lowered` per constraint set, its grammar ready for ``target``'s printer;
+    None when a set cannot be lowered for it (the reason is in ``diags``).
+
+    ``KeyError`` for an unknown target.
+    """
+    backend = get_backend(target)
+    results: list[Lowered] = []
+    failed = False
+    for cset in module.sets:
+        lowered = _lower_set(cset, target, backend.lowerings, diags, strict, max_nesting)
+        if lowered is None:
+            failed = True
+        else:
+            results.append(lowered)
+    return None if failed else tuple(results)
+
+
+def _lower_set(
+    cset: ConstraintSet,
+    target: str,
+    lowerings: tuple[str, ...],
+    diags: Diagnostics,
+    strict: bool,
+    max_nesting: int | None,
+) -> Lowered | None:
+    demote: dict[str, str] = {}
+    by_id = {c.id: c for c in cset.constraints}
+    while True:
+        lowered = LowerToGrammar(target=target, max_nesting=max_nesting, demote=demote).lower_set(
+            cset, diags
+        )
+        grammar: Grammar | None = lowered.grammar
+        try:
+            for name in lowerings:
+                assert grammar is not None
+                grammar = GRAMMAR_LOWERINGS[name](grammar, diags)
+                if grammar is None:
+                    return None
+        except CannotLower as exc:
+            todo = [i for i in exc.origins if i not in demote and i in by_id]
+            if not todo:
+                diags.error(
+                    exc.code,
+                    f"{target} cannot express constraint set `{cset.name}`: {exc.message}",
+                    help="emit for a target with a lexer (llguidance, lark-vllm), or "
+                    "simplify the constraint",
+                )
+                return None
+            for cid in todo:
+                demote[cid] = exc.message
+                _report_demotion(by_id[cid], target, exc.message, diags, strict)
+            continue
+        assert grammar is not None
+        return Lowered(
+            set_name=lowered.set_name,
+            target=target,
+            grammar=grammar,
+            enforcements=lowered.enforcements,
+            notes=lowered.notes,
+        )
+
+
+def _report_demotion(
+    c: Constraint, target: str, reason: str, diags: Diagnostics, strict: bool
+) -> None:
+    labels = []
+    if isinstance(c.provenance, SourceProvenance):
+        labels.append(Label(span=c.provenance.span, message="enforced after generation only"))
+    report = diags.error if strict else diags.warning
+    report(
+        "demoted-to-post",
+        f"{target} cannot enforce `{c.id}` in its grammar; it is checked after generation",
+        *labels,
+        notes=(reason,),
+        help="emit for llguidance or lark-vllm to enforce it while generating"
+        + ("" if strict else ", or pass --strict to make this an error"),
+    )
+
+
+def emit(lowered: Lowered, target: str) -> str:
+    """The text of one lowered grammar for ``target``."""
+    return get_backend(target).emit(lowered.grammar)

@@ -1,0 +1,280 @@
+"""The ``lexeme-boundaries`` check: where llguidance's greedy lexer and character-level
+engines could disagree.
+
+llguidance reads the longest lexeme it can: after a lexeme ``A`` matched ``a``, a next
+character ``c`` that continues some lexeme allowed at that point is read into it, so a
+grammar with ``A`` followed by ``B`` rejects ``a`` + ``c...`` even when ``c...`` is a ``B``.
+XGrammar, GBNF and plain Lark match characters and accept it. The two agree exactly when no
+boundary of the grammar is *ambiguous*: no string ``a`` of a lexeme ``A``, followed by the
+first character ``c`` of a lexeme ``B`` that may come next, is itself the beginning of a
+lexeme the lexer is still considering.
+
+This check decides that on automata, over-approximating the lexer's state (the lexemes
+allowed after the previous lexeme are all lexemes that may follow it anywhere in the
+grammar), so it never misses an ambiguous boundary; it may report one that is harmless
+(the greedy reading goes on and still succeeds, as when two lexemes may both take the
+spaces between them). Every boundary it reports names the two lexemes and a witness: the
+shortest string of ``A`` and the character that makes it ambiguous.
+
+Lexemes whose automata exceed ``max_states`` are not analysed, and the report says which:
+the Python function grammar's line lexemes (a whole logical line with nested brackets and
+every kind of string) determinize to hundreds of thousands of states. Agreement for those
+grammars is measured instead, by the differential tests on real code.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from ananke.ir.grammar import (
+    Alt,
+    CharClass,
+    Empty,
+    Expr,
+    Grammar,
+    Lit,
+    Ref,
+    Regex,
+    Repeat,
+    Seq,
+)
+
+if TYPE_CHECKING:
+    from ananke.ir.automata import DFA
+
+__all__ = ["Boundary", "BoundaryReport", "LexemeBoundaries"]
+
+_EOS = "<end>"
+_BOS = "<start>"
+
+
+@dataclass(frozen=True)
+class Boundary:
+    """``before`` may be followed by ``after``, and the lexer could read on past it."""
+
+    before: str
+    after: str
+    witness: str
+    """A string of ``before`` that some allowed lexeme continues with ``char``."""
+    char: str
+    """The first character of ``after`` that continues it."""
+
+    def describe(self) -> str:
+        return (
+            f"{self.before} then {self.after}: after {self.witness!r} the greedy lexer reads "
+            f"{self.char!r} on into a lexeme where a character-level engine may start "
+            f"{self.after}"
+        )
+
+
+@dataclass(frozen=True)
+class BoundaryReport:
+    ambiguous: tuple[Boundary, ...]
+    unanalysed: tuple[str, ...]
+    """Lexemes whose boundaries were not analysed (automaton over the bound)."""
+
+
+@dataclass(frozen=True)
+class LexemeBoundaries:
+    name = "lexeme-boundaries"
+    max_states: int = 2_000
+
+    def run(self, grammar: Grammar) -> BoundaryReport:
+        """Every ambiguous boundary of ``grammar`` (reference semantics), sorted."""
+        from ananke.ir.automata import DFA, StateLimitExceeded
+
+        terms = _Terminals(grammar)
+        lexemes = {r.name: r.body for r in grammar.rules if r.lexeme}
+        dfas: dict[tuple[str, ...], DFA | None] = {}
+
+        def dfa_of(key: Iterable[str]) -> DFA | None:
+            names = tuple(sorted(key))
+            if names not in dfas:
+                body = Alt(items=tuple(terms.expr[n] for n in names))
+                try:
+                    dfas[names] = DFA.from_expr(body, lexemes, max_states=self.max_states)
+                except StateLimitExceeded:
+                    dfas[names] = None
+            return dfas[names]
+
+        found: dict[tuple[str, str], Boundary] = {}
+        skipped: set[str] = set()
+        sets = {_BOS: terms.first_of_start, **terms.follow}
+        for allowed in sorted({frozenset(s - {_EOS}) for s in sets.values()}, key=sorted):
+            if not allowed:
+                continue
+            union = dfa_of(allowed)
+            for before in sorted(allowed):
+                nexts = sorted(terms.follow.get(before, set()) - {_EOS})
+                if not nexts:
+                    continue
+                alone = dfa_of([before])
+                firsts = {n: dfa_of([n]) for n in nexts}
+                if union is None or alone is None or None in firsts.values():
+                    skipped.update(n for n in (before, *nexts, *allowed) if dfa_of([n]) is None)
+                    if union is None or alone is None:
+                        skipped.add(before)
+                    continue
+                chars = {n: _first_chars(d) for n, d in firsts.items() if d is not None}
+                for after, (witness, char) in _ambiguous(alone, union, chars).items():
+                    key = (before, after)
+                    if key not in found or len(witness) < len(found[key].witness):
+                        found[key] = Boundary(before, after, witness, char)
+        return BoundaryReport(
+            ambiguous=tuple(found[k] for k in sorted(found)), unanalysed=tuple(sorted(skipped))
+        )
+
+
+def _first_chars(dfa: DFA) -> list[tuple[int, int]]:
+    live = dfa.live_states()
+    return [(lo, hi) for lo, hi, to in dfa.transitions(dfa.start) if to in live]
+
+
+def _ambiguous(
+    a: DFA, union: DFA, firsts: Mapping[str, list[tuple[int, int]]]
+) -> dict[str, tuple[str, str]]:
+    """For each follower, the shortest string of ``a`` after which ``union`` continues with
+    one of the follower's first characters."""
+    live = union.live_states()
+    start = (a.start, union.start)
+    seen = {start: ""}
+    queue = deque([start])
+    result: dict[str, tuple[str, str]] = {}
+    while queue:
+        pair = queue.popleft()
+        qa, qu = pair
+        text = seen[pair]
+        u_moves = [(lo, hi, to) for lo, hi, to in union.transitions(qu) if to in live]
+        if qa in a.accepting:
+            for name, ranges in firsts.items():
+                if name in result:
+                    continue
+                c = _overlap(ranges, u_moves)
+                if c is not None:
+                    result[name] = (text, chr(c))
+        if len(result) == len(firsts):
+            break
+        for lo, hi, to_a in a.transitions(qa):
+            for ulo, uhi, to_u in u_moves:
+                if ulo <= hi and lo <= uhi:
+                    nxt = (to_a, to_u)
+                    if nxt not in seen:
+                        seen[nxt] = text + chr(max(lo, ulo))
+                        queue.append(nxt)
+    return result
+
+
+def _overlap(ranges: list[tuple[int, int]], moves: list[tuple[int, int, int]]) -> int | None:
+    for lo, hi in ranges:
+        for ulo, uhi, _ in moves:
+            if ulo <= hi and lo <= uhi:
+                return max(lo, ulo)
+    return None
+
+
+class _Terminals:
+    """FIRST and FOLLOW over the grammar's lexemes (named ones and the anonymous ones that
+    literals and regexes in CFG rules are)."""
+
+    def __init__(self, grammar: Grammar) -> None:
+        self.rules = {r.name: r for r in grammar.rules}
+        self.expr: dict[str, Expr] = {}
+        self._anon: dict[Expr, str] = {}
+        self._nullable: dict[str, bool] = {}
+        self._first: dict[str, set[str]] = {}
+        self._fixpoint_first()
+        self.first_of_start = self._first_of(Ref(name=grammar.start))[0]
+        self.follow: dict[str, set[str]] = {}
+        rule_follow: dict[str, set[str]] = {grammar.start: {_EOS}}
+        changed = True
+        while changed:
+            changed = False
+            for rule in self.rules.values():
+                if rule.lexeme:
+                    continue
+                before = sum(map(len, self.follow.values())) + sum(map(len, rule_follow.values()))
+                self._walk(rule.body, set(rule_follow.get(rule.name, ())), rule_follow)
+                after = sum(map(len, self.follow.values())) + sum(map(len, rule_follow.values()))
+                changed |= after != before
+
+    def _terminal(self, expr: Expr) -> str | None:
+        if isinstance(expr, Ref) and self.rules[expr.name].lexeme:
+            self.expr.setdefault(expr.name, expr)
+            return expr.name
+        if isinstance(expr, Lit | CharClass | Regex):
+            name = self._anon.get(expr)
+            if name is None:
+                shown = expr.text if isinstance(expr, Lit) else expr.__struct_config__.tag
+                name = self._anon[expr] = f"{shown!r}#{len(self._anon)}"
+                self.expr[name] = expr
+            return name
+        return None  # JsonSchema, Special: opaque, never a plain lexeme
+
+    def _fixpoint_first(self) -> None:
+        changed = True
+        while changed:
+            changed = False
+            for rule in self.rules.values():
+                if rule.lexeme:
+                    continue
+                first, nullable = self._first_of(rule.body)
+                old = self._first.get(rule.name, set())
+                if first - old or nullable != self._nullable.get(rule.name, False):
+                    self._first[rule.name] = old | first
+                    self._nullable[rule.name] = nullable
+                    changed = True
+
+    def _first_of(self, expr: Expr) -> tuple[set[str], bool]:
+        term = self._terminal(expr)
+        if term is not None:
+            return {term}, False
+        match expr:
+            case Ref():
+                return set(self._first.get(expr.name, ())), self._nullable.get(expr.name, False)
+            case Seq():
+                out: set[str] = set()
+                for item in expr.items:
+                    first, nullable = self._first_of(item)
+                    out |= first
+                    if not nullable:
+                        return out, False
+                return out, True
+            case Alt():
+                out = set()
+                nullable = False
+                for item in expr.items:
+                    first, n = self._first_of(item)
+                    out |= first
+                    nullable |= n
+                return out, nullable
+            case Repeat():
+                first, nullable = self._first_of(expr.item)
+                return first, nullable or expr.min == 0
+            case Empty():
+                return set(), True
+        return set(), False  # JsonSchema, Special: opaque
+
+    def _walk(self, expr: Expr, follow: set[str], rule_follow: dict[str, set[str]]) -> None:
+        term = self._terminal(expr)
+        if term is not None:
+            self.follow.setdefault(term, set()).update(follow)
+            return
+        match expr:
+            case Ref():
+                rule_follow.setdefault(expr.name, set()).update(follow)
+            case Seq():
+                after = set(follow)
+                for item in reversed(expr.items):
+                    self._walk(item, after, rule_follow)
+                    first, nullable = self._first_of(item)
+                    after = first | after if nullable else set(first)
+            case Alt():
+                for item in expr.items:
+                    self._walk(item, follow, rule_follow)
+            case Repeat():
+                first, _ = self._first_of(expr.item)
+                again = follow | first if expr.max is None or expr.max > 1 else follow
+                self._walk(expr.item, again, rule_follow)

@@ -1,0 +1,172 @@
+"""From ConstraintIR to each target: lowerings, demotion of what a target cannot enforce,
+the nesting bound, and the `arc emit --target all` / `arc explain --target` commands."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from ananke.ariadne import compile_source
+from ananke.backends import target_names
+from ananke.ir import Diagnostics, Module, SourceFile
+from ananke.runtime.engines import get_engine
+
+from ananke.cli import main
+from ananke.pipeline import emit, lower_for_target
+
+ROOT = Path(__file__).resolve().parents[2]
+
+NAMING = """\
+constraint unicode_names {
+    naming: r"^[a-z]\\w*$";
+    forbid: ["eval"];
+}
+constraint ascii_names {
+    naming: r"^get_[a-z_]+$";
+}
+"""
+
+
+def _module(text: str) -> Module:
+    diags = Diagnostics()
+    module = compile_source(SourceFile(name="t.ariadne", text=text), diags)
+    assert module is not None and not diags.has_errors, list(diags)
+    return module
+
+
+def _one(module: Module, name: str) -> Module:
+    import msgspec
+
+    chosen = module.get_set(name)
+    assert chosen is not None
+    return msgspec.structs.replace(module, sets=(chosen,))
+
+
+def test_unknown_target_is_a_key_error() -> None:
+    with pytest.raises(KeyError):
+        lower_for_target(Module(), "nope", Diagnostics())
+
+
+def test_a_pattern_a_target_cannot_express_is_demoted_with_a_warning() -> None:
+    module = _one(_module(NAMING), "unicode_names")
+    diags = Diagnostics()
+    lowered = lower_for_target(module, "xgrammar", diags)
+    assert lowered is not None
+    [warning] = list(diags)
+    assert (warning.code, warning.severity) == ("demoted-to-post", "warning")
+    assert warning.message == (
+        "xgrammar cannot enforce `unicode_names.naming` in its grammar; it is checked after "
+        "generation"
+    )
+    assert warning.labels[0].span.line == 2
+    levels = {e.constraint_id: (e.level, e.reason) for e in lowered[0].enforcements}
+    assert levels["unicode_names.naming"] == ("post", "xgrammar cannot enforce it in its grammar")
+    assert levels["unicode_names.forbid.eval"][0] == "token"
+
+    # The demoted grammar no longer restricts the name; the reference grammar does.
+    ebnf = get_engine("xgrammar-ebnf").compile(emit(lowered[0], "xgrammar"))
+    reference = lower_for_target(module, "llguidance", Diagnostics())
+    assert reference is not None
+    lark = get_engine("llguidance-lark").compile(emit(reference[0], "llguidance"))
+    upper = "def Foo():\n    return 1\n"
+    assert ebnf.accepts(upper) and not lark.accepts(upper)
+    # forbid is still enforced in the demoted grammar.
+    bad = "def foo():\n    return eval(x)\n"
+    assert not ebnf.accepts(bad) and not lark.accepts(bad)
+
+
+def test_strict_makes_a_demotion_an_error() -> None:
+    module = _one(_module(NAMING), "unicode_names")
+    diags = Diagnostics()
+    lower_for_target(module, "gbnf", diags, strict=True)
+    assert [(d.code, d.severity) for d in diags] == [("demoted-to-post", "error")]
+
+
+@pytest.mark.parametrize("target", ["xgrammar", "gbnf"])
+def test_a_naming_rule_is_lowered_through_an_automaton(target: str) -> None:
+    module = _one(_module(NAMING), "ascii_names")
+    diags = Diagnostics()
+    lowered = lower_for_target(module, target, diags)
+    assert lowered is not None and not list(diags)
+    engine = {"xgrammar": "xgrammar-ebnf", "gbnf": "llguidance-gbnf"}[target]
+    compiled = get_engine(engine).compile(emit(lowered[0], target))
+    assert compiled.accepts("def get_user(a):\n    return a\n")
+    assert not compiled.accepts("def fetch_user(a):\n    return a\n")
+    assert not compiled.accepts("def get_User(a):\n    return a\n")
+
+
+def test_the_nesting_bound_is_an_option_and_explained() -> None:
+    module = _module("constraint c {\n}\n")
+    nested = "def f():\n    if a:\n        if b:\n            return 1\n"
+    for bound, accepted in ((2, False), (3, True)):
+        lowered = lower_for_target(module, "xgrammar", Diagnostics(), max_nesting=bound)
+        assert lowered is not None
+        assert f"blocks nested at most {bound} deep" in " ".join(lowered[0].notes)
+        compiled = get_engine("xgrammar-ebnf").compile(emit(lowered[0], "xgrammar"))
+        assert compiled.accepts(nested) is accepted
+
+
+def _run(capsys: pytest.CaptureFixture[str], *args: str | Path) -> tuple[int, str, str]:
+    with pytest.raises(SystemExit) as exc:
+        main([str(a) for a in args])
+    out, err = capsys.readouterr()
+    assert isinstance(exc.value.code, int)
+    return exc.value.code, out, err
+
+
+def test_emit_all_writes_every_target_that_can_express_the_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, _, err = _run(
+        capsys,
+        "emit",
+        ROOT / "examples" / "multi.ariadne",
+        "--target",
+        "all",
+        "-o",
+        tmp_path / "out",
+        "--output-format",
+        "short",
+    )
+    assert code == 0, err
+    written = sorted(p.name for p in (tmp_path / "out").iterdir())
+    skipped = {"regex", "json-schema"}  # a Python function is neither regular nor JSON
+    assert written == sorted(set(target_names()) - skipped)
+    for target in written:
+        files = sorted(p.name for p in (tmp_path / "out" / target).iterdir())
+        assert [f.split(".")[0] for f in files] == ["get_user", "list_users", "render_banner"]
+    assert sorted(line.split("`")[1] for line in err.splitlines() if "target-skipped" in line) == (
+        sorted(skipped)
+    )
+
+
+def test_emit_all_needs_a_folder(capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = _run(capsys, "emit", ROOT / "examples" / "api_handler.ariadne", "-t", "all")
+    assert code == 2
+    assert "--target all writes one folder per target: give -o DIR" in err
+
+
+def test_explain_shows_the_level_per_target(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "n.ariadne"
+    path.write_text(NAMING, encoding="utf-8")
+    code, out, _ = _run(capsys, "explain", path, "-c", "unicode_names", "--target", "all")
+    assert code == 0
+    rows = {
+        line.split("(target ")[1].rstrip(")"): None
+        for line in out.splitlines()
+        if line.startswith("constraint set")
+    }
+    assert "llguidance" in rows and "xgrammar" in rows and "gbnf" in rows
+    tables = out.split("constraint set unicode_names (target ")[1:]
+    levels = {}
+    for table in tables:
+        target = table.split(")")[0]
+        row = next(line for line in table.splitlines() if "unicode_names.naming" in line)
+        levels[target] = row.split()[2]
+    assert levels["llguidance"] == "post"  # parameter names are always checked after
+    assert "gbnf cannot enforce it in its grammar" in out
+    assert "llguidance cannot enforce" not in out
+    code, _, err = _run(capsys, "explain", path, "-c", "unicode_names", "-t", "gbnf", "--strict")
+    assert code == 1 and "error[demoted-to-post]" in err
