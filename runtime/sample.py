@@ -48,11 +48,7 @@ def _walk(llg: Any, tok: Any, grammar: str, rng: random.Random, max_len: int) ->
         if not allowed:
             return None
         if len(out) >= max_len:
-            # Past max_len, prefer bytes that cannot start a string: closing brackets and
-            # quotes, separators. They tend to end constructs rather than open new ones.
-            closers = [b for b in allowed if b not in openers]
-            if closers and rng.random() < 0.9:
-                allowed = closers
+            allowed = _toward_the_end(m, allowed, openers, rng)
         ascii_ = [b for b in allowed if b < 0x80]
         # Prefer ASCII 3 times in 4: most of the byte space is lead bytes of long characters.
         pool = ascii_ if ascii_ and rng.random() < 0.75 else allowed
@@ -61,6 +57,25 @@ def _walk(llg: Any, tok: Any, grammar: str, rng: random.Random, max_len: int) ->
             return None
         out.append(b)
     return None
+
+
+def _toward_the_end(m: Any, allowed: list[int], openers: set[int], rng: random.Random) -> list[int]:
+    """Past max_len: the bytes most likely to bring the walk to an end.
+
+    First the bytes after which the string may end; else the bytes
+    that cannot start a string (closing brackets, separators), which tend to end constructs
+    rather than open new ones; else every allowed byte.
+    """
+    tried = allowed
+    ending = []
+    for b in tried:
+        probe = m.deep_copy()
+        if probe.consume_token(b) and _allowed(probe.compute_bitmask())[1]:
+            ending.append(b)
+    if ending:
+        return ending
+    closers = [b for b in allowed if b not in openers]
+    return closers or allowed
 
 
 def _stop_chance(out: bytearray, max_len: int) -> float:

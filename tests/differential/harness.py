@@ -1,0 +1,109 @@
+"""Differential testing: does every engine accept exactly the strings the reference accepts?
+
+The reference is llguidance reading the llguidance backend's Lark (the language a constraint
+compiles to is defined by it). Other engines read other dialects; where a backend knowingly
+accepts a different language, its module documents that in ``DEVIATIONS``, a tuple of
+:class:`ananke.runtime.engines.Deviation`: a named, described predicate on strings that
+excuses a disagreement on the strings it applies to.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from types import ModuleType
+
+import pytest
+from ananke.runtime.engines import Compiled, Deviation, get_engine
+from ananke.runtime.sample import mutate, sample_strings
+
+__all__ = [
+    "Deviation",
+    "Disagreement",
+    "candidates",
+    "check_agreement",
+    "compile_or_skip",
+    "deviations_of",
+    "report",
+]
+
+
+@dataclass(frozen=True)
+class Disagreement:
+    """``engine`` decided ``got`` on ``string`` where the reference decided ``expected``."""
+
+    engine: str
+    string: str
+    expected: bool
+    got: bool
+
+    def __str__(self) -> str:
+        verb = "accepts" if self.got else "rejects"
+        return f"{self.engine} {verb} {self.string!r}, the reference does not"
+
+
+def deviations_of(module: ModuleType) -> tuple[Deviation, ...]:
+    """A backend module's documented deviations (``DEVIATIONS``; none when it has none).
+
+    Each must be a :class:`Deviation` with a name and a description, names unique.
+    """
+    found = getattr(module, "DEVIATIONS", ())
+    if not isinstance(found, tuple):
+        raise TypeError(f"{module.__name__}.DEVIATIONS must be a tuple")
+    names: set[str] = set()
+    for d in found:
+        if not isinstance(d, Deviation):
+            raise TypeError(f"{module.__name__}.DEVIATIONS holds {d!r}, not a Deviation")
+        if not d.name or not d.description.strip():
+            raise ValueError(f"{module.__name__}: deviation {d.name!r} is not documented")
+        if d.name in names:
+            raise ValueError(f"{module.__name__}: deviation {d.name!r} is listed twice")
+        names.add(d.name)
+    return found
+
+
+def check_agreement(
+    reference: Compiled,
+    others: Mapping[str, Compiled],
+    strings: Iterable[str],
+    deviations: Mapping[str, Sequence[Deviation]] | None = None,
+) -> list[Disagreement]:
+    """Every disagreement with ``reference`` on ``strings`` that no deviation excuses.
+
+    ``others`` maps a label (usually the engine's name) to a compiled grammar;
+    ``deviations`` maps the same labels to the deviations that excuse disagreements.
+    """
+    deviations = deviations or {}
+    found: list[Disagreement] = []
+    for s in strings:
+        expected = reference.accepts(s)
+        for label, compiled in others.items():
+            got = compiled.accepts(s)
+            if got != expected and not any(d.applies(s) for d in deviations.get(label, ())):
+                found.append(Disagreement(label, s, expected, got))
+    return found
+
+
+def candidates(reference_grammar: str, n: int, *, seed: int, max_len: int = 60) -> list[str]:
+    """``n`` members of the reference grammar's language, then ``n`` mutations of them."""
+    members = sample_strings(reference_grammar, n, seed=seed, max_len=max_len)
+    rng = random.Random(seed)
+    mutants = [mutate(members[i % len(members)], rng) for i in range(n)] if members else []
+    return members + mutants
+
+
+def compile_or_skip(engine: str, text: str) -> Compiled:
+    """``text`` compiled by ``engine``; the test is skipped when the engine is not installed."""
+    e = get_engine(engine)
+    if not e.available():
+        pytest.skip(f"{engine} is not installed (package {e.package!r})")
+    return e.compile(text)
+
+
+def report(found: Sequence[Disagreement], limit: int = 10) -> str:
+    """A readable summary of disagreements for an assertion message."""
+    lines = [str(d) for d in found[:limit]]
+    if len(found) > limit:
+        lines.append(f"... and {len(found) - limit} more")
+    return "\n".join(lines)
