@@ -93,6 +93,8 @@ class _Parser:
             self.pos = m.end()
             self.skip()
             body = self.alternatives(nested=False)
+            if self.peek() == ")":
+                raise self.fail("unmatched `)`", self.pos)
             out.append((m.group(1), name_start, name_end, body))
             self.skip()
         return out
@@ -186,9 +188,16 @@ class _Parser:
     def close(self, open_at: int) -> None:
         self.skip()
         if self.peek() != ")":
-            raise self.fail(
-                f"expected `)` to close the group opened here, found {self.found()}", self.pos
+            error(
+                self.diags,
+                SYNTAX,
+                f"expected `)`, found {self.found()}",
+                self.src,
+                self.pos,
+                self.pos + 1,
+                secondary=(self.src, open_at, open_at + 1, "group opened here"),
             )
+            raise _Stop
         self.pos += 1
 
     def macro(self, name: str, start: int) -> Expr | None:
