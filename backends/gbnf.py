@@ -93,6 +93,14 @@ class GBNFBackend(Backend):
         """A class matching exactly ``cp``."""
         return f"[{self.class_char(cp)}]"
 
+    def splits_string(self, prev: str, ch: str) -> bool:
+        """Whether ``ch`` must start a new string literal after ``prev``."""
+        return False
+
+    def class_order(self, ranges: tuple[tuple[int, int], ...]) -> tuple[tuple[int, int], ...]:
+        """The order in which a class's ranges are written."""
+        return ranges
+
     # --- the grammar ----------------------------------------------------------------------
 
     def emit(self, grammar: Grammar) -> str:
@@ -131,8 +139,13 @@ class GBNFBackend(Backend):
             return ['""']
         parts: list[str] = []
         run = ""
+        prev = ""
         for ch in text:
             esc = self.string_char(ch)
+            if run and self.splits_string(prev, ch):
+                parts.append(f'"{run}"')
+                run = ""
+            prev = ch
             if esc is None:
                 if run:
                     parts.append(f'"{run}"')
@@ -153,7 +166,7 @@ class GBNFBackend(Backend):
             return self.single_class(ranges[0][0])
         body = "".join(
             self.class_char(lo) if lo == hi else f"{self.class_char(lo)}-{self.class_char(hi)}"
-            for lo, hi in ranges
+            for lo, hi in self.class_order(ranges)
         )
         return f"[{'^' if node.negated else ''}{body}]"
 

@@ -6,7 +6,12 @@ outlines-core 0.2.14 (``outlines_core.Index``) and llguidance 1.9.1
 (``grammar_from("regex", ...)``). Both match the whole output, so no anchors are printed.
 
 Lowerings: ``char-level`` then ``regular`` (the whole grammar inlined into the start rule;
-recursion and oversized results are reported there). The printer sees one rule of
+recursion and oversized results are reported there). The whole pattern is written
+``(?:R)$`` (``(?:R)$|`` with R the language minus the empty string, when that is in it):
+outlines-core 0.2.14 builds its index with leftmost-first priority, so without the final
+``$`` an alternative that completes the match drops later ones still in progress (``a|ab``
+rejects ``ab``, ``a*|b`` rejects ``b``), and it refuses ``$`` in a pattern that matches the
+empty string. llguidance reads all three forms the same. The printer sees one rule of
 ``Lit``, ``CharClass``, ``Seq``, ``Alt``, ``Repeat`` and ``Empty``. It writes letters,
 digits, space and printable non-ASCII characters as they are and every other character as
 ``\\x{H...}``, groups with ``(?:...)``, repeats as ``* + ? {m} {m,} {m,n}`` (never
@@ -65,7 +70,17 @@ class RegexBackend(Backend):
         if len(grammar.rules) != 1 or grammar.rules[0].name != grammar.start:
             raise AssertionError(f"{self.name}: the grammar was not inlined into one rule")
         rule = grammar.rules[0]
-        text = self.print_expr(rule.body, rule)
+        # outlines-core drops later alternatives once an earlier one has matched (``a|ab``
+        # rejects ``ab``). A final ``$`` defers every match to the end of the input, which
+        # makes the order harmless; outlines-core refuses ``$`` when the empty string
+        # matches, so that case is written ``(?:R)$|`` with R the language minus it.
+        body = _without_empty(rule.body) if _nullable(rule.body) else rule.body
+        if body is None:
+            text = ""
+        else:
+            text = f"(?:{self.print_expr(body, rule)})$"
+            if _nullable(rule.body):
+                text += "|"
         if len(text) > MAX_CHARS:
             self.unsupported(
                 "regex-too-large",
@@ -147,6 +162,48 @@ class RegexBackend(Backend):
 
     def print_and(self, node: And, rule: Rule) -> str:
         raise AssertionError(f"{self.name}: intersection in `{rule.name}` left after char-level")
+
+
+def _nullable(expr: Expr) -> bool:
+    """Whether ``expr`` matches the empty string."""
+    if isinstance(expr, Lit):
+        return not expr.text
+    if isinstance(expr, Empty):
+        return True
+    if isinstance(expr, Seq):
+        return all(map(_nullable, expr.items))
+    if isinstance(expr, Alt):
+        return any(map(_nullable, expr.items))
+    if isinstance(expr, Repeat):
+        return expr.min == 0 or expr.max == 0 or _nullable(expr.item)
+    return False
+
+
+def _without_empty(expr: Expr) -> Expr | None:
+    """An expression for the language of ``expr`` minus the empty string (None: nothing
+    left)."""
+    if not _nullable(expr):
+        return expr
+    if isinstance(expr, Alt):
+        items = [e for e in map(_without_empty, expr.items) if e is not None]
+        return Alt(items=tuple(items)) if items else None
+    if isinstance(expr, Seq):
+        if not expr.items:
+            return None
+        head, tail = expr.items[0], Seq(items=expr.items[1:])
+        # All items match the empty string: a non-empty word starts in some item.
+        first = _without_empty(head)
+        rest = _without_empty(tail)
+        options = ([Seq(items=(first, tail))] if first is not None else []) + (
+            [rest] if rest is not None else []
+        )
+        return Alt(items=tuple(options)) if options else None
+    if isinstance(expr, Repeat):
+        if expr.max == 0:
+            return None
+        item = _without_empty(expr.item)
+        return None if item is None else Repeat(item=item, min=1, max=expr.max)
+    return None
 
 
 def _is_atom(item: Expr) -> bool:

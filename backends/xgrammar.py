@@ -11,6 +11,11 @@ backend only changes escaping, where the two readers disagree:
 
 Known deviations (engine bugs worked around, checked on 0.2.8):
 
+* XGrammar keeps characters below U+0020 and from U+007F to U+00FF as ``\\xHH`` inside,
+  and reads that back greedily: the literal ``"éB"`` does not match ``éB``, nor the class
+  ``[éB]`` ``é`` or ``B``. A string is therefore split after such a character when a hex
+  digit follows (``"é" "B"``), and in a class the ranges ending in such a character are
+  written last.
 * NUL inside a string literal ends the string (``"a\\u0000b"`` reads as ``"a"``), and a
   class holding only NUL is turned into such a literal. NUL is therefore printed as
   ``[^\\u0001-\\U0010FFFF]``.
@@ -54,3 +59,18 @@ class XGrammarBackend(GBNFBackend):
 
     def single_class(self, cp: int) -> str:
         return _NUL_CLASS if cp == 0 else f"[{self.class_char(cp)}]"
+
+    def splits_string(self, prev: str, ch: str) -> bool:
+        return _kept_as_x(ord(prev)) and ch in _HEX_DIGITS
+
+    def class_order(self, ranges: tuple[tuple[int, int], ...]) -> tuple[tuple[int, int], ...]:
+        return tuple(sorted(ranges, key=lambda r: _kept_as_x(r[1])))
+
+
+_HEX_DIGITS = frozenset("0123456789abcdefABCDEF")
+
+
+def _kept_as_x(cp: int) -> bool:
+    """Whether XGrammar stores ``cp`` as a ``\\xHH`` escape (and misreads a hex digit after
+    it)."""
+    return cp < 0x20 or 0x7F <= cp <= 0xFF

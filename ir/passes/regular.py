@@ -108,7 +108,8 @@ def _children(expr: Expr, rules: dict[str, Rule]) -> tuple[Expr, ...]:
 def _own_size(expr: Expr) -> int:
     """Characters a regex printer spends on the node itself (an upper estimate)."""
     if isinstance(expr, Lit):
-        return 8 * len(expr.text)
+        # Letters and digits print as themselves, punctuation as a \x{..} escape.
+        return len(expr.text) + 6 * sum(not c.isalnum() for c in expr.text)
     if isinstance(expr, CharClass):
         return 3 + 20 * len(expr.ranges)
     if isinstance(expr, Regex):
