@@ -500,6 +500,88 @@ def _skipped(target: str, sub: _Report, report: _Report) -> bool:
     return bool(errors)
 
 
+@cli.command(epilog=_EPILOG)
+@click.argument("file", type=click.Path(path_type=Path))
+@click.option(
+    "--from",
+    "from_",
+    type=click.Choice(("lark", "gbnf", "ebnf")),
+    default=None,
+    help="Dialect of FILE: lark (llguidance's or the lark package's), gbnf (llama.cpp) or "
+    "ebnf (XGrammar). Default: by its extension (.lark, .gbnf, .ebnf).",
+)
+@click.option(
+    "--to",
+    "target",
+    default="llguidance",
+    show_default=True,
+    metavar="TARGET",
+    callback=_check_target,
+    help="Target to print the grammar for (any `arc emit` target).",
+)
+@click.option("--start", metavar="RULE", help="Start rule (default: start, or root for GBNF).")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Write the grammar here (atomically) instead of stdout.",
+)
+@_output_format
+def transpile(
+    file: Path,
+    from_: str | None,
+    target: str,
+    start: str | None,
+    output: Path | None,
+    output_format: str,
+) -> None:
+    """Read a grammar someone else wrote and print it for another engine.
+
+    A construct with no equivalent in the target is a diagnostic at its place in FILE;
+    nothing is written then.
+
+    \b
+    Examples:
+      arc transpile json.lark --to xgrammar
+      arc transpile arithmetic.gbnf --to lark-vllm -o arithmetic.lark
+    """
+    from ananke.ariadne import read_source
+    from ananke.frontends.grammars import dialect_for_path, import_grammar
+    from ananke.ir import DiagnosticError
+    from ananke.pipeline import transpile_grammar
+
+    dialect = from_ or dialect_for_path(str(file))
+    if dialect is None:
+        raise click.UsageError(
+            f"cannot tell the dialect of `{file}` from its extension: pass --from lark, "
+            "gbnf or ebnf"
+        )
+    report = _Report(output_format)
+    source = read_source(file, report.diags)
+    if source is None:
+        report.input_error = True
+        report.exit()
+    report.sources[source.name] = source
+    grammar = import_grammar(source, dialect, report.diags, start=start)  # type: ignore[arg-type]
+    if grammar is None or report.failed:
+        report.exit()
+    try:
+        text = transpile_grammar(grammar, target, report.diags)
+    except DiagnosticError as e:
+        report.add(e.diagnostics)
+        text = None
+    if text is None or report.failed:
+        report.exit()
+    try:
+        if output is None:
+            click.echo(text, nl=not text.endswith("\n"))
+        else:
+            _write_atomic(output, text.encode("utf-8"))
+    except OSError as e:
+        report.io_error("unwritable-file", str(output), e)
+    report.exit()
+
+
 def _no_sets(report: _Report, file: Path) -> None:
     from ananke.ir import Label, Span
 

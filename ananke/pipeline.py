@@ -23,7 +23,7 @@ from ananke.ir.passes.charlevel import CannotLower, CharLevel
 from ananke.ir.passes.lower import LowerToGrammar
 from ananke.ir.plan import Lowered
 
-__all__ = ["GRAMMAR_LOWERINGS", "emit", "lower_for_target"]
+__all__ = ["GRAMMAR_LOWERINGS", "emit", "lower_for_target", "transpile_grammar"]
 
 
 def _char_level(grammar: Grammar, diags: Diagnostics) -> Grammar | None:
@@ -133,3 +133,46 @@ def _report_demotion(
 def emit(lowered: Lowered, target: str) -> str:
     """The text of one lowered grammar for ``target``."""
     return get_backend(target).emit(lowered.grammar)
+
+
+def transpile_grammar(grammar: Grammar, target: str, diags: Diagnostics) -> str | None:
+    """An imported grammar printed for ``target``: its lowerings, then its printer. What
+    the target cannot express is an error (an imported grammar has no constraints to
+    demote); a lexeme boundary where the target's character-level matching would accept
+    more than llguidance's greedy lexer is a warning (``lexeme-boundary``)."""
+    from ananke.ir.passes.boundaries import LexemeBoundaries
+
+    backend = get_backend(target)
+    lowered: Grammar | None = grammar
+    try:
+        for name in backend.lowerings:
+            assert lowered is not None
+            lowered = GRAMMAR_LOWERINGS[name](lowered, diags)
+            if lowered is None:
+                return None
+    except CannotLower as exc:
+        diags.error(
+            exc.code,
+            f"{target} cannot express rule `{exc.rule}`: {exc.message}",
+            help="emit for a target with a lexer (llguidance, lark-vllm)",
+        )
+        return None
+    assert lowered is not None
+    if "char-level" in backend.lowerings:
+        report = LexemeBoundaries().run(grammar)
+        for b in report.ambiguous:
+            diags.warning(
+                "lexeme-boundary",
+                f"{target} may accept more than llguidance where {b.before} meets {b.after}",
+                notes=(b.describe(),),
+                help="make the two lexemes unable to run into each other (a separator "
+                "between them, or one lexeme for both), or emit for a target with a lexer",
+            )
+        if report.unanalysed:
+            diags.warning(
+                "lexeme-boundary",
+                f"lexeme boundaries of {', '.join(report.unanalysed)} were not analysed: "
+                "their automata are too large",
+                help="agreement with llguidance there is not proven; test it with real strings",
+            )
+    return backend.emit(lowered)

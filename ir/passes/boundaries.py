@@ -14,7 +14,10 @@ allowed after the previous lexeme are all lexemes that may follow it anywhere in
 grammar), so it never misses an ambiguous boundary; it may report one that is harmless
 (the greedy reading goes on and still succeeds, as when two lexemes may both take the
 spaces between them). Every boundary it reports names the two lexemes and a witness: the
-shortest string of ``A`` and the character that makes it ambiguous.
+shortest string of ``A`` and the character that makes it ambiguous. A lexeme that meets
+itself only inside its own unbounded repetition (``X*``, ``X+``) and is closed under
+concatenation (``X X`` ⊆ ``X``, like whitespace) is harmless and not reported: reading two
+of them as one leaves a run of ``X`` all the same.
 
 Lexemes whose automata exceed ``max_states`` are not analysed, and the report says which:
 the Python function grammar's line lexemes (a whole logical line with nested brackets and
@@ -82,6 +85,9 @@ class LexemeBoundaries:
     name = "lexeme-boundaries"
     max_states: int = 2_000
 
+    def _closed(self, expr: Expr, lexemes: Mapping[str, Expr]) -> bool:
+        return _closed_under_concatenation(expr, lexemes, self.max_states)
+
     def run(self, grammar: Grammar) -> BoundaryReport:
         """Every ambiguous boundary of ``grammar`` (reference semantics), sorted."""
         from ananke.ir.automata import DFA, StateLimitExceeded
@@ -120,12 +126,32 @@ class LexemeBoundaries:
                     continue
                 chars = {n: _first_chars(d) for n, d in firsts.items() if d is not None}
                 for after, (witness, char) in _ambiguous(alone, union, chars).items():
+                    if (
+                        after == before
+                        and before not in terms.self_follow
+                        and self._closed(terms.expr[before], lexemes)
+                    ):
+                        continue
                     key = (before, after)
                     if key not in found or len(witness) < len(found[key].witness):
                         found[key] = Boundary(before, after, witness, char)
         return BoundaryReport(
             ambiguous=tuple(found[k] for k in sorted(found)), unanalysed=tuple(sorted(skipped))
         )
+
+
+def _closed_under_concatenation(expr: Expr, lexemes: Mapping[str, Expr], limit: int) -> bool:
+    """Whether ``X X`` ⊆ ``X``: then a run of ``X`` split anywhere is still a run of ``X``,
+    and where the greedy lexer reads two of them as one, the strings accepted are the same
+    (whitespace that ``%ignore`` allows between lexemes is the common case)."""
+    from ananke.ir.automata import DFA, StateLimitExceeded
+
+    try:
+        twice = DFA.from_expr(Seq(items=(expr, expr)), lexemes, max_states=limit)
+        once = DFA.from_expr(expr, lexemes, max_states=limit)
+        return twice.intersect(once.complement()).is_empty()
+    except StateLimitExceeded:
+        return False
 
 
 def _first_chars(dfa: DFA) -> list[tuple[int, int]]:
@@ -188,6 +214,8 @@ class _Terminals:
         self._fixpoint_first()
         self.first_of_start = self._first_of(Ref(name=grammar.start))[0]
         self.follow: dict[str, set[str]] = {}
+        self.self_follow: set[str] = set()
+        """Terminals that may follow themselves other than inside their own ``X*``."""
         rule_follow: dict[str, set[str]] = {grammar.start: {_EOS}}
         changed = True
         while changed:
@@ -261,6 +289,8 @@ class _Terminals:
         term = self._terminal(expr)
         if term is not None:
             self.follow.setdefault(term, set()).update(follow)
+            if term in follow:
+                self.self_follow.add(term)
             return
         match expr:
             case Ref():
@@ -276,5 +306,12 @@ class _Terminals:
                     self._walk(item, follow, rule_follow)
             case Repeat():
                 first, _ = self._first_of(expr.item)
+                term = self._terminal(expr.item)
+                if term is not None and expr.max is None:
+                    # X* / X+: X follows X by the loop itself; note only other ways.
+                    if term in follow:
+                        self.self_follow.add(term)
+                    self.follow.setdefault(term, set()).update(follow | {term})
+                    return
                 again = follow | first if expr.max is None or expr.max > 1 else follow
                 self._walk(expr.item, again, rule_follow)
