@@ -11,8 +11,9 @@ Accepted: literal characters; escapes of any ASCII punctuation (``\\.``, ``\\/``
 ``\\UHHHHHHHH``, ``\\U{H...}``; ``.`` (any character except ``\\n``); the ``s`` flag as
 ``(?s)``, ``(?-s)``, ``(?s:...)``, ``(?-s:...)``; groups ``(...)``, ``(?:...)``,
 ``(?P<n>...)``, ``(?<n>...)`` (all non-capturing here: only the language matters); ``|``;
-the greedy quantifiers ``? * + {m} {m,} {m,n} {,n}``; character classes with ranges,
-negation, escapes, nested classes (union) and ASCII classes such as ``[[:alpha:]]``.
+the greedy quantifiers ``? * + {m} {m,} {m,n}`` (not ``{,n}``, which Rust refuses);
+character classes with ranges, negation, escapes, nested classes (union) and ASCII classes
+such as ``[[:alpha:]]``.
 
 Refused: ``\\d \\w \\s`` and their negations (Unicode-aware in llguidance, ASCII in other
 engines), ``\\p{..}``, ``\\b`` and other assertions, anchors ``^ $`` (a lexeme always
@@ -196,17 +197,13 @@ class _Parser:
         open_pos = self.i
         self.i += 1
         lo_text = self.digits()
-        hi: int | None
+        if not lo_text:
+            raise self.error("counted repetition needs a number: `{m}`, `{m,}`, `{m,n}`")
+        lo = int(lo_text)
+        hi: int | None = lo
         if self.eat(","):
             hi_text = self.digits()
             hi = int(hi_text) if hi_text else None
-            lo = int(lo_text) if lo_text else 0
-            if not lo_text and not hi_text:
-                raise self.error("counted repetition needs a number: `{m}`, `{m,}`, `{m,n}`")
-        else:
-            if not lo_text:
-                raise self.error("counted repetition needs a number: `{m}`, `{m,}`, `{m,n}`")
-            lo = hi = int(lo_text)
         if not self.eat("}"):
             raise self.error("unclosed counted repetition: expected `}`")
         if hi is not None and hi < lo:
@@ -398,6 +395,8 @@ class _Parser:
                 ranges.extend(_complement(_merge(list(inner))) if inner_neg else inner)
                 continue
             lo = self.class_atom()
+            if self.p.startswith("--", self.i):
+                raise self.error("set operations in character classes are not supported")
             if self.peek() == "-" and self.peek(1) not in ("]", ""):
                 dash = self.i
                 self.i += 1
