@@ -386,9 +386,11 @@ def _split(expr: Expr) -> Expr:
     return expr
 
 
-def _ir_names(names: list[str]) -> dict[str, str]:
+def _ir_names(names: list[str], start: str) -> dict[str, str]:
     out: dict[str, str] = {}
-    taken: set[str] = set()
+    # Printers write `start: <start rule>` first when the start rule has another name: a
+    # rule of the grammar called `start` must then give way.
+    taken: set[str] = set() if start.replace("-", "_").lower() == "start" else {"start"}
     for name in names:
         base = name.replace("-", "_").lower()
         if not base.islower():
@@ -450,6 +452,6 @@ def import_gbnf(
         bad = True
     if bad:
         return None
-    names = _ir_names(list(bodies))
+    names = _ir_names(list(bodies), start)
     rules = tuple(Rule(name=names[n], body=_rename(b, names)) for n, b in bodies.items())
     return Grammar(start=names[start], rules=rules)

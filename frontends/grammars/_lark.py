@@ -681,6 +681,10 @@ def _lower_ignore(imp: _Importer, start: str, ignores: list[Expr]) -> None:
 def import_lark(source: SourceFile, diags: Diagnostics, *, start: str = "start") -> Grammar | None:
     before = sum(1 for d in diags if d.severity == "error")
     imp = _Importer(diags)
+    if start != "start":
+        # Printers write `start: <start rule>` first when the start rule has another name:
+        # a rule of the grammar called `start` must then give way.
+        imp.taken.add("start")
     module = imp.load(source, "")
     if module is None:
         return None

@@ -208,3 +208,8 @@ def test_unclosed_group_points_at_its_opening() -> None:
 )
 def test_dialect_for_path(path: str, dialect: str | None) -> None:
     assert dialect_for_path(path) == dialect
+
+
+def test_rule_called_start_gives_way_to_root() -> None:
+    text = emitted('root ::= start\nstart ::= "a"', "gbnf")
+    assert text == 'start: root\nroot: start_2\nstart_2: "a"\n'

@@ -342,3 +342,9 @@ def test_diagnostic(source: str, expected: list[tuple[str, str, str, int, int]])
     assert sorted(got) == sorted(expected)
     errors = any(d[0] == "error" for d in expected)
     assert (grammar is None) == errors
+
+
+def test_rule_called_start_gives_way_to_another_start_rule() -> None:
+    text = emitted('start: "a"\ntop: start', "lark", start="top")
+    assert text == 'start: top\ntop: start_2\nstart_2: "a"\n'
+    assert ByteMatcher(text).accepts("a")
