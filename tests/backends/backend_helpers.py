@@ -22,6 +22,7 @@ from typing import Any
 from ananke.backends import get_backend
 from ananke.ir.diagnostics import Diagnostics
 from ananke.ir.grammar import Alt, CharClass, Empty, Expr, Grammar, Lit, Ref, Repeat, Rule, Seq
+from ananke.ir.passes.charlevel import CharLevel
 from ananke.ir.passes.regular import Regular
 from ananke.runtime.acceptance import ByteMatcher
 
@@ -127,10 +128,13 @@ REQUEST_FIELDS: dict[str, tuple[str, Callable[[dict[str, Any]], str]]] = {
 
 
 def prepare(target: str, grammar: Grammar) -> Grammar:
-    """Run the lowerings this test suite can run itself (``regular``); char-level input is
-    built by hand in these tests."""
+    """Run the target's lowerings, in order, as the driver does."""
     for lowering in get_backend(target).lowerings:
-        if lowering == "regular":
+        if lowering == "char-level":
+            diags = Diagnostics()
+            grammar = CharLevel().run(grammar, diags)
+            assert not diags.has_errors, [d.message for d in diags]
+        elif lowering == "regular":
             diags = Diagnostics()
             out = Regular().run(grammar, diags)
             assert out is not None, [d.message for d in diags]
