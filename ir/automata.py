@@ -622,7 +622,7 @@ def _class(ranges: list[tuple[int, int]]) -> CharClass:
     """The shorter of a class and its negation (over scalar values)."""
     listed = CharClass(ranges=tuple(ranges))
     other = scalar_ranges(CharClass(ranges=tuple(ranges), negated=True))
-    if len(other) < len(ranges) - 1:
+    if other and len(other) < len(ranges) - 1:
         return CharClass(ranges=other, negated=True)
     return listed
 
