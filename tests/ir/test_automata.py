@@ -6,6 +6,7 @@ from __future__ import annotations
 import keyword
 import re
 import time
+from pathlib import Path
 
 import pytest
 from ananke.backends import get_backend
@@ -481,3 +482,28 @@ def test_to_rules_refusals() -> None:
             dfa.to_rules(bad)
     with pytest.raises(ValueError, match="accepts nothing"):
         DFA.from_expr(And(items=(Lit(text="a"), Lit(text="b")))).to_rules("x")
+
+
+def test_spec_example_is_what_to_rules_prints() -> None:
+    doc = (Path(__file__).resolve().parents[2] / "spec" / "ir.md").read_text(encoding="utf-8")
+    section = doc.split("### Automata", 1)[1]
+    shown = section.split("```lark\n", 1)[1].split("```", 1)[0]
+    dfa = DFA.from_expr(
+        And(items=(Regex(pattern="[A-Za-z_][A-Za-z0-9_]*"), Not(item=Lit(text="if"))))
+    )
+    text = get_backend("llguidance").emit(Grammar(start="not_if", rules=dfa.to_rules("not_if")))
+    assert text == "start: not_if\n" + shown
+
+
+@pytest.mark.parametrize(
+    ("pattern", "fits"),
+    [("[ab]*a[ab]{20}", False), ("[ab]{0,40}a[ab]{20}", False), ("a[ab]{20}", True)],
+)
+def test_diagnostic_page_examples(pattern: str, fits: bool) -> None:
+    # spec/diagnostics/automaton-too-large.md names these patterns as too large or not.
+    try:
+        DFA.from_expr(Regex(pattern=pattern))
+    except StateLimitExceeded:
+        assert not fits
+    else:
+        assert fits
