@@ -287,15 +287,17 @@ def _determinize(nfa: _NFA, start: int, accept: int, limit: int, what: str) -> D
                 starts[lo].append(t)
                 ends[hi + 1].append(t)
         row: list[Transition] = []
-        active: collections.Counter[int] = collections.Counter()
+        active: dict[int, int] = {}
         points = sorted(starts.keys() | ends.keys())
         for k, point in enumerate(points):
             for t in ends.get(point, ()):
-                active[t] -= 1
-                if not active[t]:
+                left = active[t] - 1
+                if left:
+                    active[t] = left
+                else:
                     del active[t]
             for t in starts.get(point, ()):
-                active[t] += 1
+                active[t] = active.get(t, 0) + 1
             if not active:
                 continue
             target = state_of(frozenset(active))
@@ -631,19 +633,29 @@ def _hopcroft(table: list[list[Transition]], accepting: list[int]) -> list[int]:
     """Block number of every state of a trimmed partial DFA (all states live, so none is
     equivalent to the implicit dead state, which therefore never needs to be a splitter)."""
     n = len(table)
-    # Elementary intervals: the alphabet classes no transition boundary splits.
+    # Elementary intervals: no transition boundary falls inside one.
     bounds = sorted(
         {lo for row in table for lo, _, _ in row} | {hi + 1 for row in table for _, hi, _ in row}
     )
     sym = {b: k for k, b in enumerate(bounds)}
-    # preds[(symbol, target)] -> sources
-    preds: dict[int, dict[int, list[int]]] = collections.defaultdict(
-        lambda: collections.defaultdict(list)
-    )
+    # Intervals covered by the same transitions behave alike: one symbol for all of them.
+    edges: list[tuple[int, int]] = []
+    cover: list[list[int]] = [[] for _ in bounds]
     for s, row in enumerate(table):
         for lo, hi, t in row:
             for k in range(sym[lo], sym[hi + 1]):
-                preds[k][t].append(s)
+                cover[k].append(len(edges))
+            edges.append((s, t))
+    classes: dict[tuple[int, ...], int] = {}
+    # inv[target] -> (symbol, source) for every transition into target
+    inv: list[list[tuple[int, int]]] = [[] for _ in range(n)]
+    for ids in cover:
+        key = tuple(ids)
+        if key and key not in classes:
+            c = classes[key] = len(classes)
+            for e in ids:
+                s, t = edges[e]
+                inv[t].append((c, s))
     acc = set(accepting)
     block_of = [0 if s in acc else 1 for s in range(n)]
     members: list[set[int]] = [set(accepting), set(range(n)) - acc]
@@ -654,17 +666,17 @@ def _hopcroft(table: list[list[Transition]], accepting: list[int]) -> list[int]:
         block_of = [0] * n
     waiting = list(range(len(members)))
     in_waiting = set(waiting)
-    symbols = list(preds)
     while waiting:
         a = waiting.pop()
         in_waiting.discard(a)
-        splitter = list(members[a])
-        for k in symbols:
-            by_target = preds[k]
+        by_symbol: dict[int, list[int]] = {}
+        for t in members[a]:
+            for c, s in inv[t]:
+                by_symbol.setdefault(c, []).append(s)
+        for sources in by_symbol.values():
             touched: dict[int, set[int]] = {}
-            for t in splitter:
-                for s in by_target.get(t, ()):
-                    touched.setdefault(block_of[s], set()).add(s)
+            for s in sources:
+                touched.setdefault(block_of[s], set()).add(s)
             for b, xs in touched.items():
                 if len(xs) == len(members[b]):
                     continue
