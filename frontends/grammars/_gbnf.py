@@ -78,7 +78,9 @@ class _Parser:
 
     def found(self) -> str:
         ch = self.peek()
-        return "end of file" if not ch else f"`{ch}`"
+        if not ch:
+            return "end of file"
+        return "end of line" if ch == "\n" else f"`{_show(ch)}`"
 
     # --- grammar ------------------------------------------------------------------------
 
@@ -311,7 +313,7 @@ class _Parser:
                 if cp <= 0x10FFFF:
                     self.pos += 2 + width
                     return chr(cp)
-        raise self.fail(f"invalid escape `\\{esc}`", start, start + 2)
+        raise self.fail(f"invalid escape `\\{_show(esc)}`", start, start + 2)
 
     def char_class(self) -> Expr:
         start = self.pos
@@ -330,7 +332,8 @@ class _Parser:
                 self.pos += 1
                 hi = self.char()
             if ord(hi) < ord(lo):
-                raise self.fail(f"character range `{lo}-{hi}` is out of order", lo_at, self.pos)
+                message = f"character range `{_show(lo)}-{_show(hi)}` is out of order"
+                raise self.fail(message, lo_at, self.pos)
             ranges.append((ord(lo), ord(hi)))
         self.pos += 1
         if not ranges:
@@ -371,6 +374,11 @@ class _Parser:
         if m.group(3).startswith("-"):
             raise self.fail("a repetition bound cannot be negative", start, m.end())
         return lo, int(m.group(3)) if m.group(3) else None
+
+
+def _show(ch: str) -> str:
+    """A character as a message can show it (messages are one printable line)."""
+    return ch if ch.isprintable() else repr(ch)[1:-1]
 
 
 def _split(expr: Expr) -> Expr:

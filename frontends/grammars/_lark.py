@@ -182,7 +182,7 @@ class _Importer:
         if isinstance(exc, lark.UnexpectedToken):
             tok = exc.token
             end = tok.end_pos if tok.end_pos is not None else pos
-            what = "end of file" if tok.type == "$END" else f"`{tok.value.strip() or tok}`"
+            what = _describe_token(tok.type, str(tok.value))
             if tok.type == "$END":
                 pos = end = len(text)
             error(self.diags, SYNTAX, f"unexpected {what}", source, pos, max(end, pos))
@@ -609,6 +609,17 @@ class _Converter:
         if raw.startswith("<|"):
             return Special(name=raw[2:-2])
         return self._err(node, f"`{raw}` is not a special token `<|name|>`", SYNTAX)
+
+
+def _describe_token(kind: str, value: str) -> str:
+    if kind == "$END":
+        return "end of file"
+    if kind in ("_NL", "_VBAR") and not value.strip("\r\n\t |"):
+        return "end of line" if kind == "_NL" else "`|`"
+    text = value.strip()
+    if "\n" in text or len(text) > 40:
+        text = text.split("\n", 1)[0][:40] + "..."
+    return f"`{text}`"
 
 
 def _pos(node: object) -> tuple[int, int]:
