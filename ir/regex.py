@@ -39,6 +39,8 @@ ANY_SCALAR: tuple[tuple[int, int], ...] = ((0, 0xD7FF), (0xE000, 0x10FFFF))
 """Every Unicode scalar value, as code point ranges."""
 
 _MAX_REPEAT = 100_000
+_MAX_DEPTH = 100
+"""Groups and classes nest at most this deep (the parser and the automata recurse)."""
 _PERL = "dDwWsS"
 _ASSERTIONS = "bBAzZ<>"
 _SIMPLE_ESCAPES = {"a": 0x07, "f": 0x0C, "t": 0x09, "n": 0x0A, "r": 0x0D, "v": 0x0B}
@@ -115,6 +117,7 @@ class _Parser:
         self.p = pattern
         self.i = 0
         self.dotall = False
+        self.depth = 0
 
     # --- helpers ------------------------------------------------------------------------
 
@@ -220,16 +223,23 @@ class _Parser:
             self.i += 1
         return self.p[start : self.i]
 
+    def nest(self) -> None:
+        self.depth += 1
+        if self.depth > _MAX_DEPTH:
+            raise self.error(f"groups or classes nested more than {_MAX_DEPTH} deep")
+
     def atom(self) -> Expr | None:
         c = self.peek()
+        if c in "([":
+            self.nest()
+            try:
+                return self.group() if c == "(" else self.char_class()
+            finally:
+                self.depth -= 1
         if c in "?*+":
             raise self.error(f"`{c}` has nothing to repeat")
         if c == "{":
             raise self.error("`{` has nothing to repeat; write `\\{` for a literal brace")
-        if c == "(":
-            return self.group()
-        if c == "[":
-            return self.char_class()
         if c == ".":
             self.i += 1
             if self.dotall:
@@ -391,7 +401,9 @@ class _Parser:
                     if end >= 0:
                         ranges.extend(self.ascii_class(end))
                         continue
+                self.nest()
                 inner, inner_neg = self.class_body()
+                self.depth -= 1
                 ranges.extend(_complement(_merge(list(inner))) if inner_neg else inner)
                 continue
             lo = self.class_atom()

@@ -147,6 +147,9 @@ def test_constructs(pattern: str, expected: object) -> None:
         (r"\x{110000}", 0, "not a Unicode scalar value"),
         (r"\u{D800}", 0, "not a Unicode scalar value"),
         (r"\uD83D", 0, "not a Unicode scalar value"),
+        ("(" * 101 + ")" * 101, 100, "nested more than 100 deep"),
+        ("[" * 101 + "a" + "]" * 101, 100, "nested more than 100 deep"),
+        ("(?:" * 5000, 300, "nested more than 100 deep"),
     ],
 )
 def test_errors(pattern: str, pos: int, message: str) -> None:
