@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 
 from ananke.backends import get_backend
-from ananke.ir.constraint import Constraint, ConstraintSet, Module, SourceProvenance
+from ananke.ir.constraint import Constraint, ConstraintSet, Module, Schema, SourceProvenance
 from ananke.ir.diagnostics import Diagnostics, Label
 from ananke.ir.grammar import Grammar
 from ananke.ir.passes.charlevel import CannotLower, CharLevel
@@ -60,7 +60,9 @@ def lower_for_target(
     results: list[Lowered] = []
     failed = False
     for cset in module.sets:
-        lowered = _lower_set(cset, target, backend.lowerings, diags, strict, max_nesting)
+        lowered = _lower_set(
+            cset, module.schemas, target, backend.lowerings, diags, strict, max_nesting
+        )
         if lowered is None:
             failed = True
         else:
@@ -70,6 +72,7 @@ def lower_for_target(
 
 def _lower_set(
     cset: ConstraintSet,
+    schemas: tuple[Schema, ...],
     target: str,
     lowerings: tuple[str, ...],
     diags: Diagnostics,
@@ -80,7 +83,7 @@ def _lower_set(
     by_id = {c.id: c for c in cset.constraints}
     while True:
         lowered = LowerToGrammar(target=target, max_nesting=max_nesting, demote=demote).lower_set(
-            cset, diags
+            cset, diags, schemas
         )
         grammar: Grammar | None = lowered.grammar
         try:

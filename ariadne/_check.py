@@ -29,6 +29,7 @@ from ananke.ir.constraint import (
     Module,
     Naming,
     NamingStyle,
+    OutputGrammar,
     Param,
     Params,
     Require,
@@ -65,7 +66,22 @@ LIMIT_CAPS: dict[str, int] = {"lines": 100_000, "chars": 10_000_000, "tokens": 1
 """Largest accepted value per limit metric; anything above is surely a mistake."""
 
 NAMING_STYLES: tuple[NamingStyle, ...] = ("snake", "camel", "pascal", "screaming")
-SUPPORTED_LANGUAGES = ("python",)
+SUPPORTED_LANGUAGES: tuple[Language, ...] = ("python", "json")
+
+_CODE_PROPERTIES = frozenset(
+    {
+        "name",
+        "params",
+        "signature",
+        "forbid",
+        "require",
+        "max_lines",
+        "naming",
+        "imports",
+        "validates",
+    }
+)
+"""Properties that constrain generated code, meaningless for JSON or a grammar's strings."""
 
 _DOTTED_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*\Z")
 
@@ -232,7 +248,86 @@ class _Checker:
                 help=f"supported languages: {', '.join(SUPPORTED_LANGUAGES)}",
             )
             return
-        b.language = "python"
+        b.language = "json" if v.name == "json" else "python"
+
+    def p_grammar(self, b: _Block, prop: Property) -> None:
+        from ananke.frontends.grammars import DIALECTS, dialect_for_path, import_grammar
+
+        v = prop.value
+        example = 'grammar: "answer.lark";'
+        if isinstance(v, StringValue):
+            dialect = dialect_for_path(v.value)
+            if dialect is None:
+                self.invalid(
+                    v,
+                    f"cannot tell the dialect of grammar file `{v.value}`",
+                    "no .lark, .gbnf or .ebnf extension",
+                    help='rename the file, or embed the grammar: `grammar: { lark: r"..." };`',
+                )
+                return
+            source = self._grammar_file(v)
+            file: str | None = v.value
+        elif (
+            isinstance(v, ObjectValue)
+            and len(v.entries) == 1
+            and v.entries[0].key.text in DIALECTS
+            and isinstance(v.entries[0].value, StringValue)
+        ):
+            dialect = v.entries[0].key.text
+            source = self._embedded(v.entries[0].value)
+            file = None
+        else:
+            self.mismatch(prop, "a grammar file name or `{ lark|gbnf|ebnf: TEXT }`", example)
+            return
+        if source is None:
+            return
+        grammar = import_grammar(source, dialect, self.diags)
+        if grammar is not None:
+            b.out.append(
+                OutputGrammar(
+                    id=f"{b.name}.grammar",
+                    provenance=self.prov(prop),
+                    dialect=dialect,
+                    grammar=grammar,
+                    file=file,
+                )
+            )
+
+    def _grammar_file(self, v: StringValue) -> SourceFile | None:
+        """The grammar file ``v`` names, relative to the ``.ariadne`` file's folder."""
+        import pathlib
+
+        from ._source import read_source
+
+        path = pathlib.Path(self.source.name).parent / v.value
+        if not path.is_file():
+            self.diags.error(
+                "unreadable-file",
+                f"grammar file `{v.value}` not found",
+                self.label(v, f"looked for {path.as_posix()}"),
+                help="paths are relative to the folder of this .ariadne file",
+            )
+            return None
+        return read_source(path, self.diags)
+
+    def _embedded(self, v: StringValue) -> SourceFile:
+        """An embedded grammar as a source. When the literal holds no escapes, the text is
+        this file with everything else blanked out, so that spans in the grammar point
+        into this file; otherwise it is a file of its own."""
+        literal = self.source.text[v.start : v.end]
+        body = literal.lstrip("rR")
+        quote = '"""' if body.startswith('"""') else body[:1]
+        inner_start = v.start + (len(literal) - len(body)) + len(quote)
+        inner_end = v.end - len(quote)
+        if self.source.text[inner_start:inner_end] == v.value:
+            text = self.source.text
+            blank = "".join(ch if ch == "\n" else " " for ch in text)
+            return SourceFile(
+                name=self.source.name,
+                text=blank[:inner_start] + text[inner_start:inner_end] + blank[inner_end:],
+            )
+        line = self.source.span(v.start, v.end).line
+        return SourceFile(name=f"{self.source.name} (grammar at line {line})", text=v.value)
 
     def p_name(self, b: _Block, prop: Property) -> None:
         v = prop.value
@@ -571,12 +666,43 @@ class _Checker:
             b.seen[key] = prop
             handler(self, b, prop)
         self.agreement(b)
+        self.applicable(b)
         return ConstraintSet(
             name=b.name,
             language=b.language,
             constraints=tuple(b.out),
             span=self.source.span(block.start, block.end),
         )
+
+    def applicable(self, b: _Block) -> None:
+        """JSON output and a grammar's strings are not code: code properties do not apply."""
+        grammar = b.seen.get("grammar")
+        if grammar is not None and b.language == "json":
+            self.diags.error(
+                "conflicting-properties",
+                "`grammar` and `language: json` both give the output's format",
+                self.label(grammar, "the output follows this grammar"),
+                Label(span=self.span(b.seen["language"]), message="and is JSON", primary=False),
+                help="keep one of them",
+            )
+            return
+        if grammar is None and b.language != "json":
+            return
+        output = "JSON" if grammar is None else "a string of its grammar"
+        why = "`language: json`" if grammar is None else "`grammar`"
+        for key, prop in b.seen.items():
+            if key in _CODE_PROPERTIES or (key == "returns" and grammar is not None):
+                self.diags.error(
+                    "inapplicable-property",
+                    f"`{key}` constrains Python code, and the output of `{b.name}` is {output}",
+                    self.label(prop, "does not apply"),
+                    Label(
+                        span=self.span(b.seen["language"] if grammar is None else grammar),
+                        message=f"{why} sets the output's format here",
+                        primary=False,
+                    ),
+                    help=f"remove `{key}`, or move it to a constraint on Python code",
+                )
 
     def agreement(self, b: _Block) -> None:
         sigs = [c for c in b.out if isinstance(c, Signature)]
@@ -655,6 +781,7 @@ PROPERTIES: dict[str, Callable[[_Checker, _Block, Property], None]] = {
     "validates": _Checker.p_validates,
     "doc": _Checker.p_doc,
     "note": _Checker.p_note,
+    "grammar": _Checker.p_grammar,
 }
 """Every property of version 0, in the order the reference documents them."""
 

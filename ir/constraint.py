@@ -15,6 +15,7 @@ from typing import Literal, TypeVar
 
 import msgspec
 
+from .grammar import Grammar
 from .source import Span
 
 __all__ = [
@@ -35,6 +36,7 @@ __all__ = [
     "Naming",
     "NamingStyle",
     "Node",
+    "OutputGrammar",
     "Param",
     "Params",
     "Provenance",
@@ -53,7 +55,7 @@ IR_VERSION = 1
 """Version of the serialized ConstraintIR; readers reject a newer one."""
 
 Strength = Literal["hard", "soft"]
-Language = Literal["python"]
+Language = Literal["python", "json"]
 LimitMetric = Literal["lines", "chars", "tokens"]
 NamingStyle = Literal["snake", "camel", "pascal", "screaming"]
 
@@ -249,6 +251,17 @@ class Validates(_ConstraintBase, tag_field="kind", tag="validates", kw_only=True
     schema: str | None = None
 
 
+class OutputGrammar(_ConstraintBase, tag_field="kind", tag="grammar", kw_only=True, frozen=True):
+    """The output must be a string of this grammar (``grammar:``): a grammar written in
+    Lark, GBNF or XGrammar EBNF, imported into the GrammarIR when the file was compiled, so
+    that a ``.cir`` file holds it whole."""
+
+    dialect: Literal["lark", "gbnf", "ebnf"]
+    grammar: Grammar
+    file: str | None = None
+    """The grammar file as written in the ``.ariadne`` source; None when embedded."""
+
+
 class Doc(_ConstraintBase, tag_field="kind", tag="doc", kw_only=True, frozen=True):
     """Advisory text for the prompt (``doc`` or ``note``)."""
 
@@ -268,6 +281,7 @@ Constraint = (
     | ImportPolicy
     | Matches
     | Validates
+    | OutputGrammar
     | Doc
 )
 

@@ -32,6 +32,7 @@ from .constraint import (
     Matches,
     Module,
     Naming,
+    OutputGrammar,
     Param,
     Params,
     Provenance,
@@ -179,4 +180,7 @@ def _payload(c: Constraint) -> str:
         return _validates(c)
     if isinstance(c, Doc):
         return f"{c.role} {_q(c.text)}"
+    if isinstance(c, OutputGrammar):
+        where = _q(c.file) if c.file is not None else "embedded"
+        return f"{c.dialect} {where} (start {c.grammar.start}, {len(c.grammar.rules)} rules)"
     raise TypeError(f"no text form for constraint kind {type(c).__name__}")

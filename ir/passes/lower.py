@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+import msgspec
 from ananke.ir.constraint import (
     Constraint,
     ConstraintSet,
@@ -26,14 +27,17 @@ from ananke.ir.constraint import (
     Matches,
     Module,
     Naming,
+    OutputGrammar,
     Params,
     Require,
     Returns,
+    Schema,
     Signature,
     SourceProvenance,
     Validates,
 )
 from ananke.ir.diagnostics import Diagnostics, Label
+from ananke.ir.grammar import Expr, Grammar, JsonSchema, Rule
 from ananke.ir.plan import Enforcement, Level, Lowered
 
 __all__ = ["LowerToGrammar", "lower"]
@@ -69,9 +73,13 @@ class LowerToGrammar:
                 )
 
     def run(self, module: Module, diags: Diagnostics) -> tuple[Lowered, ...]:
-        return tuple(self.lower_set(cset, diags) for cset in module.sets)
+        return tuple(self.lower_set(cset, diags, module.schemas) for cset in module.sets)
 
-    def lower_set(self, cset: ConstraintSet, diags: Diagnostics) -> Lowered:
+    def lower_set(
+        self, cset: ConstraintSet, diags: Diagnostics, schemas: tuple[Schema, ...] = ()
+    ) -> Lowered:
+        if cset.language == "json" or cset.of_kind(OutputGrammar):
+            return self._lower_format(cset, diags, schemas)
         from ananke.languages.python import grammar as pg
         from ananke.languages.python import signature as sig
         from ananke.languages.python.naming import NAMING_STYLES
@@ -245,6 +253,83 @@ class LowerToGrammar:
             grammar=grammar,
             enforcements=tuple(plan),
             notes=notes,
+        )
+
+    def _lower_format(
+        self, cset: ConstraintSet, diags: Diagnostics, schemas: tuple[Schema, ...]
+    ) -> Lowered:
+        """A set whose output is a JSON document or a string of a given grammar."""
+        from ananke.ir.jsonschema import UnknownType, document_schema
+
+        plan: list[Enforcement] = []
+        body: Expr = JsonSchema(schema="{}")
+        grammar: Grammar | None = None
+        origins: list[str] = []
+        for c in cset.constraints:
+            kind: str = c.__struct_config__.tag  # type: ignore[assignment]
+            lvl: Level
+            if c.id in self.demote:
+                lvl, reason, detail = "post", f"{self.target} cannot enforce it", self.demote[c.id]
+            elif isinstance(c, Returns):
+                lvl, reason, detail = "token", "the grammar embeds the document's JSON schema", ""
+                try:
+                    body = JsonSchema(schema=document_schema(c.type, {s.name: s for s in schemas}))
+                    origins.append(c.id)
+                except UnknownType as exc:
+                    diags.error(
+                        "unknown-schema",
+                        f"`{c.type}` has no JSON schema: {exc}",
+                        *_span_label(c, f"`{exc.name}` is unknown here", True),
+                        help="declare it with `schema NAME { ... }` or use a JSON type "
+                        "(str, int, float, bool, List<T>, Dict<str, T>, Optional<T>)",
+                    )
+            elif isinstance(c, OutputGrammar):
+                lvl, reason = "token", "the grammar is the given one"
+                detail = (
+                    f"{c.dialect} grammar {c.file or '(embedded)'}, start rule {c.grammar.start}"
+                )
+                grammar = c.grammar
+                origins.append(c.id)
+            elif isinstance(c, Doc):
+                lvl, reason, detail = "prompt", "advisory text for the prompt; not enforced", ""
+            elif isinstance(c, Limit) and c.metric == "tokens":
+                lvl, reason = "post", "token counts depend on the model's tokenizer"
+                detail = f"also set the request's max_tokens to {c.max}"
+            else:
+                lvl, reason, detail = "post", f"{kind} is checked after generation", ""
+            plan.append(
+                Enforcement(
+                    constraint_id=c.id,
+                    kind=kind,
+                    level=lvl,
+                    reason=reason,
+                    target=self.target,
+                    detail=detail,
+                )
+            )
+        if grammar is None:
+            rule = Rule(name="start", body=body, origins=tuple(origins))
+            grammar = Grammar(start="start", rules=(rule,))
+            note = "the output is one JSON document" + (
+                "" if origins else " (any JSON value: no `returns` gives its type)"
+            )
+        else:
+            grammar = msgspec.structs.replace(
+                grammar,
+                rules=tuple(
+                    msgspec.structs.replace(r, origins=(*r.origins, *origins))
+                    if r.name == grammar.start
+                    else r
+                    for r in grammar.rules
+                ),
+            )
+            note = "the output is a string of the given grammar"
+        return Lowered(
+            set_name=cset.name,
+            target=self.target,
+            grammar=grammar,
+            enforcements=tuple(plan),
+            notes=(note,),
         )
 
 

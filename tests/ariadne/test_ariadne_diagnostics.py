@@ -392,7 +392,7 @@ def test_unknown_naming_style_suggests() -> None:
 
 
 def test_unsupported_language_lists_supported() -> None:
-    assert one_error("constraint a { language: rust; }").help == "supported languages: python"
+    assert one_error("constraint a { language: rust; }").help == "supported languages: python, json"
 
 
 def test_several_errors_are_all_reported() -> None:

@@ -277,9 +277,9 @@ def test_emit_several_sets_to_a_folder(arc, tmp_path: Path) -> None:  # type: ig
 
 
 def test_emit_unknown_target_lists_targets(arc) -> None:  # type: ignore[no-untyped-def]
-    r = arc("emit", API, "--target", "gbnf")
+    r = arc("emit", API, "--target", "gbnff")
     assert r.code == 2
-    assert "unknown target `gbnf`; known targets: llguidance" in r.err
+    assert "unknown target `gbnff`; known targets: all, gbnf, json-schema, lark," in r.err
 
 
 def test_emit_without_constraint_sets(arc, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
