@@ -174,3 +174,96 @@ def check_regex(pattern: str) -> tuple[str, list[tuple[int, int, str]]]:
         out.append(ch)
         i += 1
     return "".join(out), problems
+
+
+_CASELESS_ESCAPES = frozenset("dDwWsSntrfvae0")
+
+
+def fold_case(pattern: str) -> str | None:
+    """``pattern`` with the ``i`` flag spelt out for ASCII letters: ``a`` becomes ``[aA]``
+    and classes get the other case of their letters. None when the pattern has anything
+    this cannot fold exactly (non-ASCII letters, numeric or property escapes, nested
+    classes, inline flags): the caller then keeps a ``(?i:...)`` group."""
+    out: list[str] = []
+    i, n = 0, len(pattern)
+    while i < n:
+        ch = pattern[i]
+        if ch == "\\":
+            esc = pattern[i + 1 : i + 2]
+            if esc.isalnum() and esc not in _CASELESS_ESCAPES:
+                return None
+            out.append(pattern[i : i + 2])
+            i += 2
+        elif ch == "[":
+            folded = _fold_class(pattern, i)
+            if folded is None:
+                return None
+            text, i = folded
+            out.append(text)
+        elif ch == "(" and pattern.startswith("(?", i) and not pattern.startswith("(?:", i):
+            return None
+        elif ch == "{":
+            end = pattern.find("}", i)
+            if end < 0:
+                return None
+            out.append(pattern[i : end + 1])
+            i = end + 1
+        else:
+            variants = {ch.lower(), ch.upper()} - {ch}
+            if variants and not (ch.isascii() and ch.isalpha()):
+                return None
+            out.append(f"[{ch}{''.join(variants)}]" if variants else ch)
+            i += 1
+    return "".join(out)
+
+
+def _fold_class(pattern: str, i: int) -> tuple[str, int] | None:
+    """The class starting at ``pattern[i] == "["`` with both cases of its ASCII letters,
+    and the offset after it."""
+    j = i + 1
+    if pattern.startswith("^", j):
+        j += 1
+    if pattern.startswith("]", j):
+        j += 1
+    head = j  # the other cases go here: after `[`, `^` and a literal `]`, before any `-`
+    extra: list[str] = []
+    while j < len(pattern) and pattern[j] != "]":
+        if pattern[j] == "[" or pattern.startswith(("&&", "--", "~~"), j):
+            return None
+        lo, j = _class_char(pattern, j)
+        if lo is None:
+            return None
+        hi = lo
+        if pattern.startswith("-", j) and not pattern.startswith("-]", j):
+            end, j = _class_char(pattern, j + 1)
+            if end is None or end < 0 or lo < 0:
+                return None
+            hi = end
+        if lo < 0:
+            continue  # \d, \w, \s ...: the same in both cases
+        for a, b, shift in ((0x61, 0x7A, -32), (0x41, 0x5A, 32)):
+            s, e = max(lo, a), min(hi, b)
+            if s <= e:
+                extra.append(chr(s + shift) if s == e else f"{chr(s + shift)}-{chr(e + shift)}")
+        if hi > 0x7F and any(_has_case(c) for c in range(max(lo, 0x80), hi + 1)):
+            return None
+    if j >= len(pattern):
+        return None
+    return pattern[i:head] + "".join(extra) + pattern[head:j] + "]", j + 1
+
+
+def _class_char(pattern: str, j: int) -> tuple[int | None, int]:
+    """One class member: its code point, -1 for a case-closed escape such as ``\\d``, or
+    None for what cannot be folded here."""
+    if pattern[j] == "\\":
+        esc = pattern[j + 1 : j + 2]
+        if esc in _CASELESS_ESCAPES:
+            return -1, j + 2
+        if esc.isalnum() or not esc:
+            return None, j
+        return ord(esc), j + 2
+    return ord(pattern[j]), j + 1
+
+
+def _has_case(cp: int) -> bool:
+    return chr(cp).lower() != chr(cp).upper()

@@ -47,6 +47,7 @@ from ._common import (
     case_insensitive,
     check_regex,
     error,
+    fold_case,
     warning,
 )
 
@@ -588,6 +589,10 @@ class _Converter:
         if problems or "l" in flags:
             return Empty()
         pattern = pattern.replace("\\/", "/")
+        if "i" in flags and "x" not in flags:
+            folded = fold_case(pattern)
+            if folded is not None:
+                pattern, flags = folded, flags.replace("i", "")
         inline = "".join(f for f in "isx" if f in flags)
         if inline:
             pattern = f"(?{inline}:{pattern})"

@@ -3,10 +3,14 @@ meaning of the result checked against llguidance reading the original grammar.""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
+from ananke.frontends.grammars._common import fold_case
 from ananke.runtime.acceptance import ByteMatcher
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from import_helpers import describe, emitted, matcher, run
 
 # --- constructs -> GrammarIR, shown as the llguidance text the backend prints ---------------
@@ -30,7 +34,11 @@ CONSTRUCTS = [
     ('start: "+1"i', 'start: "+1"\n'),
     # regexes: kept, flags as inline groups, named groups made plain, `\/` unescaped
     (r"start: /[a-z]+\/\d/", r"start: /[a-z]+\/\d/" + "\n"),
-    ("start: /ab/is", "start: /(?is:ab)/\n"),
+    ("start: /ab/s", "start: /(?s:ab)/\n"),
+    # the `i` flag spelt out for ASCII letters; anything else keeps an inline flag
+    (r"start: /0x[\da-f]*/i", r"start: /0[xX][A-F\da-f]*/" + "\n"),
+    ("start: /[^a-c_]é/i", "start: /(?i:[^a-c_]é)/\n"),
+    ("start: /a b/ix", "start: /(?ix:a b)/\n"),
     ("start: /(?P<x>a)b/", "start: /(?:a)b/\n"),
     ("start: /[(?=]x/", "start: /[(?=]x/\n"),
     # llguidance extensions
@@ -348,3 +356,38 @@ def test_rule_called_start_gives_way_to_another_start_rule() -> None:
     text = emitted('start: "a"\ntop: start', "lark", start="top")
     assert text == 'start: top\ntop: start_2\nstart_2: "a"\n'
     assert ByteMatcher(text).accepts("a")
+
+
+_PIECES = [
+    "a",
+    "B",
+    "z",
+    "0",
+    "_",
+    "[a-f]",
+    "[^x-zA]",
+    "[]q]",
+    "[q-]",
+    r"\d",
+    r"\w",
+    ".",
+    "(?:",
+    ")",
+]
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    pieces=st.lists(st.sampled_from(_PIECES), min_size=1, max_size=6),
+    samples=st.lists(st.text(alphabet="aAbBfFqQxXzZ0_-] ", max_size=4), max_size=20),
+)
+def test_fold_case_matches_python_ignorecase(pieces: list[str], samples: list[str]) -> None:
+    pattern = "".join(pieces)
+    opened = pattern.count("(?:") - pattern.count(")")
+    if opened < 0:
+        return
+    pattern += ")" * opened
+    folded = fold_case(pattern)
+    assert folded is not None, pattern
+    for s in samples:
+        assert bool(re.fullmatch(pattern, s, re.I)) == bool(re.fullmatch(folded, s)), (s, folded)
