@@ -13,8 +13,7 @@ options, so none of these can reach the output; the tests check the first on eve
 printed literal. No 1.9 grammar feature is used either (the printer writes only what
 ``docs/syntax.md`` at 1.8 documents).
 
-Known deviations: none against llguidance. A repeat with at most zero copies prints as
-``""`` (llguidance refuses ``x{0}``: "End number in range cannot be 0").
+Known deviations: none against llguidance.
 
 vLLM's ``auto`` and ``xgrammar`` structured outputs backends do *not* read this grammar
 as llguidance does (vLLM converts Lark to XGrammar's EBNF, which has no ``~``, ``&`` or
@@ -26,8 +25,6 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from ananke.ir.grammar import Repeat, Rule
-
 from .llguidance import LLGuidanceBackend
 
 __all__ = ["LarkVLLMBackend"]
@@ -36,8 +33,3 @@ __all__ = ["LarkVLLMBackend"]
 class LarkVLLMBackend(LLGuidanceBackend):
     name: ClassVar[str] = "lark-vllm"
     max_llguidance_version: ClassVar[tuple[int, int] | None] = (1, 7)
-
-    def print_repeat(self, node: Repeat, rule: Rule) -> str:
-        if node.max == 0:
-            return '""'
-        return super().print_repeat(node, rule)

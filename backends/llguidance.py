@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import functools
 import json
+import re
 from typing import ClassVar
 
 from ananke.ir.grammar import (
@@ -32,7 +33,7 @@ from ananke.ir.grammar import (
     Special,
 )
 
-from .base import Backend
+from .base import Backend, rename_rules
 
 __all__ = ["LLGuidanceBackend"]
 
@@ -65,6 +66,41 @@ def _class_char(cp: int) -> str:
 
 _PRINTED: dict[tuple[str, Expr, str], str] = {}
 
+# A slash preceded by an even number of backslashes (none included) is unescaped.
+_UNESCAPED_SLASH = re.compile(r"((?:^|[^\\])(?:\\\\)*)/")
+_LEXEME_NAME = re.compile(r"[A-Z][A-Z0-9_]*\Z")
+_RULE_NAME = re.compile(r"[a-z_][a-z0-9_]*\Z")
+
+
+def _lark_names(grammar: Grammar) -> Grammar:
+    """``grammar`` with every rule name a Lark name (UPPERCASE for lexemes, lowercase for
+    rules); names imported from GBNF such as ``a-b`` or ``9lives`` are rewritten, one to
+    one, and so are the references to them. Grammars that need nothing are returned as
+    they are."""
+    bad = [
+        r.name
+        for r in grammar.rules
+        if not (_LEXEME_NAME if r.lexeme else _RULE_NAME).match(r.name)
+    ]
+    if not bad:
+        return grammar
+    taken = {r.name for r in grammar.rules}
+    names: dict[str, str] = {}
+    for rule in grammar.rules:
+        if rule.name not in bad:
+            continue
+        base = re.sub(r"[^A-Za-z0-9_]+", "_", rule.name).strip("_") or "rule"
+        if not base[0].isalpha():
+            base = f"r_{base}"
+        base = base.upper() if rule.lexeme else base.lower()
+        candidate, n = base, 1
+        while candidate in taken:
+            n += 1
+            candidate = f"{base}_{n}"
+        taken.add(candidate)
+        names[rule.name] = candidate
+    return rename_rules(grammar, names)
+
 
 def _rule_text(backend: LLGuidanceBackend, rule: Rule) -> str:
     # Grammars lowered from many constraint sets share most rules: print each once. The
@@ -90,6 +126,7 @@ class LLGuidanceBackend(Backend):
     supports_special_tokens: ClassVar[bool] = True
 
     def emit(self, grammar: Grammar) -> str:
+        grammar = _lark_names(grammar)
         lines: list[str] = []
         if grammar.comment:
             lines.extend(f"// {c}" for c in grammar.comment.splitlines())
@@ -116,7 +153,8 @@ class LLGuidanceBackend(Backend):
         return f"/[{'^' if node.negated else ''}{body}]/"
 
     def print_regex(self, node: Regex, rule: Rule) -> str:
-        return "/" + node.pattern.replace("/", "\\/") + "/"
+        # Escape only the slashes that are not escaped already (`\/` stays as it is).
+        return "/" + _UNESCAPED_SLASH.sub(r"\1\\/", node.pattern) + "/"
 
     def print_ref(self, node: Ref, rule: Rule) -> str:
         return node.name
@@ -133,6 +171,8 @@ class LLGuidanceBackend(Backend):
         return " | ".join(self._seq_item(item, rule) for item in node.items)
 
     def print_repeat(self, node: Repeat, rule: Rule) -> str:
+        if node.max == 0:
+            return '""'  # llguidance refuses x{0}: "End number in range cannot be 0"
         inner = self._atom(node.item, rule)
         if (node.min, node.max) == (0, None):
             return f"{inner}*"

@@ -52,6 +52,4 @@ def test_lowerings_are_the_inner_dialects(target: str, inner: str) -> None:
 @pytest.mark.parametrize("target", BODIES)
 @pytest.mark.parametrize("case", [c for c in CORPUS if not c.lexing], ids=str)
 def test_corpus_through_the_body(target: str, case: Case) -> None:
-    if target in ("vllm", "openai") and case.name.startswith("rule names"):
-        pytest.skip("llguidance Lark keeps IR names, which must be Lark names already")
     validate(target, case.grammar, case.accept, case.reject)
