@@ -581,6 +581,15 @@ class _Converter:
                 base + 1 + s,
                 base + 1 + e,
             )
+        if not problems:
+            verdict = _rust_regex_error(pattern.replace("\\/", "/"))
+            if verdict is not None:
+                python_ok, message = verdict
+                code, what = (UNSUPPORTED, "regex not valid in llguidance's syntax")
+                if not python_ok:
+                    code, what = SYNTAX, "invalid regex"
+                error(self.imp.diags, code, f"{what}: {message}", self.src, base, base + len(raw))
+                return Empty()
         if "l" in flags:
             i = base + 1 + close + flags.index("l")
             error(
@@ -614,6 +623,30 @@ class _Converter:
         if raw.startswith("<|"):
             return Special(name=raw[2:-2])
         return self._err(node, f"`{raw}` is not a special token `<|name|>`", SYNTAX)
+
+
+@functools.lru_cache(maxsize=4096)
+def _rust_regex_error(pattern: str) -> tuple[bool, str] | None:
+    """None when llguidance reads ``pattern``; else whether Python's ``re`` reads it and
+    llguidance's one-line complaint."""
+    import warnings
+
+    import llguidance
+
+    complaint = str(
+        llguidance.LLMatcher.validate_grammar(llguidance.grammar_from("regex", pattern), None)
+    )
+    if not complaint:
+        return None
+    lines = [ln.strip() for ln in complaint.splitlines()]
+    message = next((ln[len("error: ") :] for ln in lines if ln.startswith("error: ")), lines[0])
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            re.compile(pattern)
+    except re.error:
+        return False, message
+    return True, message
 
 
 def _describe_token(kind: str, value: str) -> str:

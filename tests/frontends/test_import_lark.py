@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from ananke.frontends.grammars._common import fold_case
 from ananke.runtime.acceptance import ByteMatcher
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from import_helpers import describe, emitted, matcher, run
 
@@ -34,6 +34,8 @@ CONSTRUCTS = [
     ('start: "+1"i', 'start: "+1"\n'),
     # regexes: kept, flags as inline groups, named groups made plain, `\/` unescaped
     (r"start: /[a-z]+\/\d/", r"start: /[a-z]+\/\d/" + "\n"),
+    # Rust-only syntax that llguidance reads
+    (r"start: /\p{L}[[:digit:]]/", r"start: /\p{L}[[:digit:]]/" + "\n"),
     ("start: /ab/s", "start: /(?s:ab)/\n"),
     # the `i` flag spelt out for ASCII letters; anything else keeps an inline flag
     (r"start: /0x[\da-f]*/i", r"start: /0[xX][A-F\da-f]*/" + "\n"),
@@ -221,6 +223,23 @@ DIAGNOSTICS = [
     ),
     ("start: /x/l", [("error", U, "regex flag `l` has no equivalent", 10, 11)]),
     (
+        "start: /[a-/",
+        [("error", "grammar-syntax-error", "invalid regex: unclosed character class", 7, 12)],
+    ),
+    # Python reads `{` alone as a literal; Rust's regex does not
+    (
+        "start: /{/",
+        [
+            (
+                "error",
+                U,
+                "regex not valid in llguidance's syntax: repetition operator missing expression",
+                7,
+                10,
+            )
+        ],
+    ),
+    (
         "%declare INDENT\nstart: INDENT",
         [
             (
@@ -382,11 +401,11 @@ _PIECES = [
     samples=st.lists(st.text(alphabet="aAbBfFqQxXzZ0_-] ", max_size=4), max_size=20),
 )
 def test_fold_case_matches_python_ignorecase(pieces: list[str], samples: list[str]) -> None:
-    pattern = "".join(pieces)
-    opened = pattern.count("(?:") - pattern.count(")")
-    if opened < 0:
-        return
-    pattern += ")" * opened
+    depth = 0
+    for piece in pieces:
+        depth += {"(?:": 1, ")": -1}.get(piece, 0)
+        assume(depth >= 0)
+    pattern = "".join(pieces) + ")" * depth
     folded = fold_case(pattern)
     assert folded is not None, pattern
     for s in samples:
