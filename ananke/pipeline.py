@@ -58,11 +58,11 @@ def lower_for_target(
     """
     backend = get_backend(target)
     results: list[Lowered] = []
+    json_lowerings = () if backend.json_output else backend.lowerings
     failed = False
     for cset in module.sets:
-        lowered = _lower_set(
-            cset, module.schemas, target, backend.lowerings, diags, strict, max_nesting
-        )
+        lowerings = json_lowerings if cset.language == "json" else backend.lowerings
+        lowered = _lower_set(cset, module.schemas, target, lowerings, diags, strict, max_nesting)
         if lowered is None:
             failed = True
         else:
@@ -98,8 +98,7 @@ def _lower_set(
                 diags.error(
                     exc.code,
                     f"{target} cannot express constraint set `{cset.name}`: {exc.message}",
-                    help="emit for a target with a lexer (llguidance, lark-vllm), or "
-                    "simplify the constraint",
+                    help="`arc explain FILE --target all` shows what each target can enforce",
                 )
                 return None
             for cid in todo:

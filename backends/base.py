@@ -55,6 +55,9 @@ class Backend:
     max_llguidance_version: ClassVar[tuple[int, int] | None] = None
     """For Lark read by a pinned llguidance: the newest ``(major, minor)`` whose features the
     output may use (None: no pin)."""
+    json_output: ClassVar[bool] = False
+    """A grammar that is one embedded JSON schema (JSON output) is printed through the
+    target's own JSON-schema form, so the driver runs no lowerings for it."""
     lowerings: ClassVar[tuple[str, ...]] = ()
     """Names of the GrammarIR → GrammarIR passes the driver runs, in order, before
     :meth:`emit`: ``"char-level"`` turns every lexeme into CFG rules (for targets without a

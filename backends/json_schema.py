@@ -27,6 +27,7 @@ class JsonSchemaBackend(Backend):
     name: ClassVar[str] = "json-schema"
     file_extension: ClassVar[str] = ".json"
     supports_json_schema: ClassVar[bool] = True
+    json_output: ClassVar[bool] = True
     supports_recursion: ClassVar[bool] = False
 
     def emit(self, grammar: Grammar) -> str:

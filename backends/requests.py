@@ -18,6 +18,16 @@ API reference for custom tools; see ``spec/backends.md`` for examples.
   grammar: ``{"type": "custom", "name": ..., "description": ...,
   "format": {"type": "grammar", "syntax": "lark", "definition": <lark-vllm>}}``.
 
+A constraint set whose output is JSON (``language: json``: the grammar is one embedded
+JSON schema) uses each server's JSON-schema field instead, which every server enforces
+with its own JSON machinery: ``vllm`` ``{"structured_outputs": {"json": schema}}``,
+``sglang`` ``{"response_format": {"type": "json_schema", "json_schema": {"name": ...,
+"schema": schema}}}``, ``llamacpp`` ``{"json_schema": schema}``, ``openai`` the Responses
+API's ``{"text": {"format": {"type": "json_schema", "name": ..., "schema": schema,
+"strict": true}}}``. OpenAI's strict mode needs every property of every object required:
+a schema with optional fields is refused for ``openai`` (``target-cannot-express``) rather
+than sent unenforced.
+
 Known deviations: those of the wrapped dialect.
 """
 
@@ -26,7 +36,7 @@ from __future__ import annotations
 import json
 from typing import Any, ClassVar
 
-from ananke.ir.grammar import Grammar
+from ananke.ir.grammar import Grammar, JsonSchema
 
 from .base import Backend
 from .gbnf import GBNFBackend
@@ -42,13 +52,43 @@ class RequestBackend(Backend):
 
     file_extension: ClassVar[str] = ".json"
     inner: ClassVar[type[Backend]] = LLGuidanceBackend
+    json_output: ClassVar[bool] = True
 
     def body(self, grammar: Grammar, text: str) -> dict[str, Any]:
         raise NotImplementedError
 
+    def json_body(self, schema: dict[str, Any]) -> dict[str, Any]:
+        """The body for JSON output validated by ``schema``."""
+        raise NotImplementedError
+
     def emit(self, grammar: Grammar) -> str:
-        text = self.inner().emit(grammar)
-        return json.dumps(self.body(grammar, text), indent=2, ensure_ascii=False) + "\n"
+        schema = _document_schema(grammar)
+        if schema is not None:
+            out = self.json_body(schema)
+        else:
+            out = self.body(grammar, self.inner().emit(grammar))
+        return json.dumps(out, indent=2, ensure_ascii=False) + "\n"
+
+
+def _document_schema(grammar: Grammar) -> dict[str, Any] | None:
+    """The JSON schema when the whole grammar is one embedded schema, else None."""
+    start = grammar.rule(grammar.start)
+    if isinstance(start.body, JsonSchema):
+        schema: dict[str, Any] = json.loads(start.body.schema)
+        return schema
+    return None
+
+
+def _all_required(node: Any) -> bool:
+    """Whether every object schema in ``node`` requires all of its properties."""
+    if isinstance(node, dict):
+        props = node.get("properties")
+        if isinstance(props, dict) and set(node.get("required", ())) != set(props):
+            return False
+        return all(_all_required(v) for v in node.values())
+    if isinstance(node, list):
+        return all(_all_required(v) for v in node)
+    return True
 
 
 def _like(inner: type[Backend]) -> dict[str, Any]:
@@ -64,6 +104,9 @@ class VLLMRequest(RequestBackend):
     def body(self, grammar: Grammar, text: str) -> dict[str, Any]:
         return {"structured_outputs": {"grammar": text}}
 
+    def json_body(self, schema: dict[str, Any]) -> dict[str, Any]:
+        return {"structured_outputs": {"json": schema}}
+
 
 class SGLangRequest(RequestBackend):
     name: ClassVar[str] = "sglang"
@@ -73,6 +116,14 @@ class SGLangRequest(RequestBackend):
     def body(self, grammar: Grammar, text: str) -> dict[str, Any]:
         return {"ebnf": text}
 
+    def json_body(self, schema: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "response_format": {
+                "type": "json_schema",
+                "json_schema": {"name": "output", "schema": schema},
+            }
+        }
+
 
 class LlamaCppRequest(RequestBackend):
     name: ClassVar[str] = "llamacpp"
@@ -81,6 +132,9 @@ class LlamaCppRequest(RequestBackend):
 
     def body(self, grammar: Grammar, text: str) -> dict[str, Any]:
         return {"grammar": text}
+
+    def json_body(self, schema: dict[str, Any]) -> dict[str, Any]:
+        return {"json_schema": schema}
 
 
 class OpenAIToolRequest(RequestBackend):
@@ -98,6 +152,25 @@ class OpenAIToolRequest(RequestBackend):
             "name": self.tool_name,
             "description": description,
             "format": {"type": "grammar", "syntax": "lark", "definition": text},
+        }
+
+    def json_body(self, schema: dict[str, Any]) -> dict[str, Any]:
+        if not _all_required(schema):
+            self.unsupported(
+                "target-cannot-express",
+                "OpenAI's strict JSON schemas need every property required, and this "
+                "schema has optional ones; emit for vllm, sglang or llamacpp, or make "
+                "the fields required",
+            )
+        return {
+            "text": {
+                "format": {
+                    "type": "json_schema",
+                    "name": "output",
+                    "schema": schema,
+                    "strict": True,
+                }
+            }
         }
 
 

@@ -33,12 +33,14 @@ from ananke.ir.grammar import (
     And,
     Expr,
     Grammar,
+    JsonSchema,
     Not,
     Ref,
     Regex,
     Repeat,
     Rule,
     Seq,
+    Special,
     refs,
     walk,
 )
@@ -105,6 +107,15 @@ class CharLevel:
                 out.extend(dfa_rules)
                 taken.update(r.name for r in dfa_rules)
                 continue
+            if any(isinstance(node, JsonSchema | Special) for node in walk(rule.body)):
+                raise CannotLower(
+                    "target-cannot-express",
+                    f"rule {rule.name} embeds a JSON schema or a special token, which a "
+                    "grammar without a lexer cannot hold; emit for json-schema, llguidance "
+                    "or a request body (vllm, sglang, llamacpp)",
+                    rule.name,
+                    (),  # the output itself is JSON: nothing to demote
+                )
             try:
                 body = _convert(rule.body, _frozen(names))
             except _BadRegex as exc:

@@ -184,3 +184,49 @@ def test_source_file_is_unchanged_by_embedding(tmp_path: Path) -> None:
     diags = Diagnostics()
     module = compile_source(source, diags)
     assert module is not None and source.text == text
+
+
+def test_json_output_in_request_bodies(tmp_path: Path) -> None:
+    module = _ok(SCHEMAS + "constraint u {\n    language: json;\n    returns: User;\n}\n", tmp_path)
+
+    def body(target: str) -> dict[str, object]:
+        lowered = lower_for_target(module, target, Diagnostics())
+        assert lowered is not None
+        out: dict[str, object] = json.loads(emit(lowered[0], target))
+        return out
+
+    schema = json.loads(
+        emit(lower_for_target(module, "json-schema", Diagnostics())[0], "json-schema")
+    )  # type: ignore[index]
+    assert body("vllm") == {"structured_outputs": {"json": schema}}
+    assert body("llamacpp") == {"json_schema": schema}
+    assert body("sglang") == {
+        "response_format": {
+            "type": "json_schema",
+            "json_schema": {"name": "output", "schema": schema},
+        }
+    }
+    # OpenAI's strict mode needs every property required; User has an optional one.
+    from ananke.ir import DiagnosticError
+
+    lowered = lower_for_target(module, "openai", Diagnostics())
+    assert lowered is not None
+    with pytest.raises(DiagnosticError) as exc:
+        emit(lowered[0], "openai")
+    assert [d.code for d in exc.value.diagnostics] == ["target-cannot-express"]
+    strict = _ok(
+        "schema P { x: int; }\nconstraint p {\n    language: json;\n    returns: P;\n}\n", tmp_path
+    )
+    [low] = lower_for_target(strict, "openai", Diagnostics()) or ()
+    fmt = json.loads(emit(low, "openai"))["text"]["format"]
+    assert (fmt["type"], fmt["strict"], fmt["schema"]["$ref"]) == ("json_schema", True, "#/$defs/P")
+
+
+@pytest.mark.parametrize("target", ["xgrammar", "gbnf", "lark", "regex"])
+def test_json_output_needs_a_json_capable_target(target: str, tmp_path: Path) -> None:
+    module = _ok("constraint u {\n    language: json;\n}\n", tmp_path)
+    diags = Diagnostics()
+    assert lower_for_target(module, target, diags) is None
+    [d] = list(diags)
+    assert d.code == "target-cannot-express"
+    assert d.message.startswith(f"{target} cannot express constraint set `u`: rule start embeds")
