@@ -254,12 +254,19 @@ class _Importer:
         start, end = head.start_pos or 0, head.end_pos or 0
         old = module.defs.get(name)
         if replace == "extend":
+            if old is None and name in module.imports:
+                message = f"`%extend` of imported `{name}` is not supported: copy its definition"
+                error(self.diags, UNSUPPORTED, message, src, start, end)
+                module.declared.add(name)
+                return
             if old is None:
                 error(self.diags, UNDEFINED, f"`%extend` of undefined `{name}`", src, start, end)
                 return
             body = Tree("expansions", [old.body, body])
         elif replace == "override":
-            if old is None:
+            if old is None and name in module.imports:
+                del module.imports[name]  # the local definition replaces the imported one
+            elif old is None:
                 error(self.diags, UNDEFINED, f"`%override` of undefined `{name}`", src, start, end)
                 return
         elif old is not None:

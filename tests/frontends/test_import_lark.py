@@ -56,6 +56,7 @@ CONSTRUCTS = [
     # %override / %extend
     ('start: "a"\n%override start: "b"', 'start: "b"\n'),
     ('start: "a"\n%extend start: "b"', 'start: "a" | "b"\n'),
+    ('%import common.WS\n%override WS: " "\nstart: WS', 'start: WS\nWS: " "\n'),
     # another start rule
 ]
 
@@ -340,6 +341,10 @@ DIAGNOSTICS = [
     (
         '%extend b: "x"\nstart: "a"',
         [("error", "undefined-grammar-rule", "`%extend` of undefined `b`", 8, 9)],
+    ),
+    (
+        '%import common.WS\n%extend WS: "x"\nstart: WS',
+        [("error", U, "`%extend` of imported `WS` is not supported: copy its definition", 26, 28)],
     ),
     ('start: "a"\nb: ("x"', [("error", "grammar-syntax-error", "unexpected end of file", 18, 18)]),
     ("start: $", [("error", "grammar-syntax-error", "unexpected character '$'", 7, 8)]),
