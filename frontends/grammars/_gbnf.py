@@ -456,7 +456,15 @@ def import_gbnf(
             error(diags, UNDEFINED, f"`{name}` is not defined", source, s, e)
             bad = True
     if start not in bodies:
-        error(diags, UNDEFINED, f"start rule `{start}` is not defined", source, 0, 0)
+        error(
+            diags,
+            UNDEFINED,
+            f"start rule `{start}` is not defined",
+            source,
+            0,
+            0,
+            help="name the start rule with `--start RULE`",
+        )
         bad = True
     if bad:
         return None
