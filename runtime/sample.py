@@ -87,7 +87,9 @@ def sample_strings(grammar_text: str, n: int, *, seed: int, max_len: int = 200) 
 
     ``grammar_text`` is anything ``llguidance.LLMatcher`` reads (Lark text, or the output of
     ``llguidance.grammar_from``). The same seed gives the same list. Strings are mostly at
-    most ``max_len`` bytes long: past it, a walk ends as soon as the grammar allows. Fewer
+    most ``max_len`` bytes long: past it, a walk ends as soon as the grammar allows, and
+    prefers bytes after which it may end, else bytes that cannot start a string (closing
+    brackets and quotes); a walk still going at ``4 * max_len`` bytes is dropped. Fewer
     than ``n`` strings come back when the language is smaller or walks keep failing (after
     ``20 * n + 20`` tries). Raises ``ValueError`` if llguidance refuses the grammar.
     """

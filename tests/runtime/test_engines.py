@@ -194,3 +194,14 @@ def test_xgrammar_escape_and_nul_quirks() -> None:
     for name in ("llguidance-lark", "lark"):
         c = engine(name).compile(r'start: "a\u0000c"')
         assert c.accepts("a\x00c") and not c.accepts("a")
+
+
+def test_greedy_lexing_differs_between_lark_readers() -> None:
+    # llguidance's lexer takes the longest match, and so does lark's "dynamic" lexer for
+    # each terminal; XGrammar's Lark reader is character-level and backtracks.
+    grammar = 'start: ID "x"\nID: /[a-z]+/'
+    readers = ("llguidance-lark", "xgrammar-lark", "lark")
+    verdicts = {n: engine(n).compile(grammar).accepts("abx") for n in readers}
+    assert verdicts["llguidance-lark"] is False
+    assert verdicts["lark"] is False
+    assert verdicts["xgrammar-lark"] is True
