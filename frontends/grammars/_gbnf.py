@@ -267,7 +267,8 @@ class _Parser:
         chars: list[str] = []
         while True:
             ch = self.peek()
-            if not ch or ch == "\n":
+            # llama.cpp takes a raw newline inside a string; XGrammar does not.
+            if not ch or (ch == "\n" and self.ebnf):
                 raise self.fail("unterminated string", start, self.pos)
             if ch == '"':
                 self.pos += 1
@@ -323,7 +324,7 @@ class _Parser:
             self.pos += 1
         ranges: list[tuple[int, int]] = []
         while self.peek() != "]":
-            if not self.peek() or self.peek() == "\n":
+            if not self.peek() or (self.peek() == "\n" and self.ebnf):
                 raise self.fail("unterminated character class", start, self.pos)
             lo_at = self.pos
             lo = self.char()

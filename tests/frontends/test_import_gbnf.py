@@ -29,6 +29,8 @@ CONSTRUCTS: list[tuple[Dialect, str, str]] = [
         'root ::= # c\n  "a" # d\n  | my-rule |\nmy-rule ::= "b"',
         'start: root\nroot: "a" | my_rule | ""\nmy_rule: "b"\n',
     ),
+    # llama.cpp takes raw newlines inside strings and classes
+    ("gbnf", 'root ::= "a\nb" [\n]', 'start: root\nroot: "a" "\\n" "b" /[\\x0a]/\n'),
     # names that would be lexemes in Lark become lowercase CFG rules
     ("gbnf", 'root ::= Name\nName ::= "n"', 'start: root\nroot: name\nname: "n"\n'),
     # EBNF: `[^]`, Regex(...), {m, -1}, "" and ()
@@ -150,7 +152,9 @@ DIAGNOSTICS: list[tuple[Dialect, str, list[tuple[str, str, str, int, int]]]] = [
     ("ebnf", 'root ::= "a" |', [("error", S, "expected an element on both sides of `|`", 13, 14)]),
     ("gbnf", r'root ::= "\q"', [("error", S, "invalid escape `\\q`", 10, 12)]),
     ("gbnf", 'root ::= "abc', [("error", S, "unterminated string", 9, 13)]),
+    ("ebnf", 'root ::= "abc\n"', [("error", S, "unterminated string", 9, 13)]),
     ("gbnf", "root ::= [a-", [("error", S, "unterminated character class", 9, 12)]),
+    ("ebnf", "root ::= [a\n]", [("error", S, "unterminated character class", 9, 11)]),
     ("gbnf", "root ::= []", [("error", S, "empty character class `[]` matches nothing", 9, 11)]),
     ("gbnf", "root ::= [z-a]", [("error", S, "character range `z-a` is out of order", 10, 13)]),
     ("gbnf", 'root ::= ("a"', [("error", S, "expected `)`, found end of file", 13, 13)]),

@@ -5,8 +5,9 @@ llguidance's validator, and accepts / rejects sample strings exactly as the ``la
 package (or XGrammar) does on the original, or reports exactly the diagnostics listed.
 
 Sets: the ``lark`` package's own ``grammars/`` folder; ``sympy``'s LaTeX grammar;
-``outlines``' grammars; ``syncode``'s language grammars; XGrammar's own EBNF (its built-in
-JSON grammar and a grammar it writes for a JSON schema).
+``outlines``' grammars; ``syncode``'s language grammars; the GBNF grammars of the ``gbnf``
+package's parser tests; XGrammar's own EBNF (its built-in JSON grammar and a grammar it
+writes for a JSON schema).
 """
 
 from __future__ import annotations
@@ -250,3 +251,33 @@ def test_greedy_lexing_differs_from_lark() -> None:
     )
     original.parse("(\\alpha)")
     assert not matcher(grammar).accepts("(\\alpha)")
+
+
+def _gbnf_package_cases() -> list[tuple[str, str]]:
+    """The GBNF grammars of the `gbnf` package's parser tests (name, grammar)."""
+    import ast
+
+    base = _package_dir("gbnf")
+    if base is None:
+        return []
+    tree = ast.parse((base / "rules_builder" / "rules_builder_test.py").read_text())
+    cases = []
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and isinstance(node.value, ast.List):
+            for item in node.value.elts:
+                if isinstance(item, ast.Tuple):
+                    key, grammar = ast.literal_eval(item.elts[0]), ast.literal_eval(item.elts[1])
+                    cases.append((key, grammar))
+    return cases
+
+
+def test_gbnf_package_grammars() -> None:
+    cases = _gbnf_package_cases()
+    if not cases:
+        pytest.skip("gbnf is not installed")
+    assert len(cases) >= 30
+    for key, text in cases:
+        grammar, diags = run(text, "gbnf")
+        assert not diags, (key, [d.message for d in diags])
+        assert grammar is not None
+        matcher(grammar)  # printed, and valid for llguidance
