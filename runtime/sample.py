@@ -62,20 +62,25 @@ def _walk(llg: Any, tok: Any, grammar: str, rng: random.Random, max_len: int) ->
 def _toward_the_end(m: Any, allowed: list[int], openers: set[int], rng: random.Random) -> list[int]:
     """Past max_len: the bytes most likely to bring the walk to an end.
 
-    First the bytes after which the string may end; else the bytes
-    that cannot start a string (closing brackets, separators), which tend to end constructs
-    rather than open new ones; else every allowed byte.
+    First the bytes after which the string may end (probing at most
+    :data:`_MAX_PROBES` of them, in random order: each probe computes a mask); else the
+    bytes that cannot start a string (closing brackets, separators), which tend to end
+    constructs rather than open new ones; else every allowed byte.
     """
-    tried = allowed
+    tried = rng.sample(allowed, min(len(allowed), _MAX_PROBES))
     ending = []
     for b in tried:
         probe = m.deep_copy()
         if probe.consume_token(b) and _allowed(probe.compute_bitmask())[1]:
             ending.append(b)
+            break
     if ending:
         return ending
     closers = [b for b in allowed if b not in openers]
     return closers or allowed
+
+
+_MAX_PROBES = 8
 
 
 def _stop_chance(out: bytearray, max_len: int) -> float:
