@@ -24,6 +24,10 @@ Known deviations:
   (a greedy token). A GBNF grammar read through llguidance therefore lexes greedily where
   llama.cpp does not: ``root ::= w "x"`` with ``w ::= [a-z]+`` accepts ``abx`` in llama.cpp
   and rejects it in llguidance.
+* llguidance's converter drops the parentheses of a group that holds only a repeat, so
+  ``([c]{0,2}){0,2}`` or ``([c]*)*`` fails to load there ("Expected value"); llama.cpp
+  reads them. The char-level lowering never writes a repeat of a repeat for the grammars
+  ``arc`` builds itself; an imported grammar that has one loads in llama.cpp only.
 * Surrogate code points are dropped from classes (no UTF-8 text contains them).
 """
 

@@ -8,7 +8,8 @@ code satisfies the set.
 How names are read (``forbid``, ``require``, ``validates``), precisely:
 
 * A **use of a plain name** ``n`` is a ``NAME`` token of Python's ``tokenize`` module equal
-  to ``n`` whose previous token (newlines inside brackets and comments skipped) is not the
+  to ``n`` after NFKC normalization, as Python itself reads identifiers (so ``ｅval`` is a
+  use of ``eval``), whose previous token (newlines inside brackets and comments skipped) is not the
   operator ``.``. So calls, references, assignment targets, parameters, keyword arguments,
   the function's own name and imported names all count; attributes (``model.eval()``),
   strings and comments do not.
@@ -34,6 +35,7 @@ import ast
 import io
 import re
 import tokenize
+import unicodedata
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 
@@ -177,7 +179,10 @@ def _significant(code: str, line0: int = 0, col0: int = 0) -> Iterator[tuple[int
                 yield from _significant("(" + seg + ")", inner_line - 1, inner_col - 1)
                 yield (tokenize.NEWLINE, "", 0, 0)
             continue
-        yield (tok.type, tok.string, line, column)
+        text = (
+            unicodedata.normalize("NFKC", tok.string) if tok.type == tokenize.NAME else tok.string
+        )
+        yield (tok.type, text, line, column)
 
 
 def name_uses(code: str) -> list[Occurrence]:

@@ -392,38 +392,65 @@ def _relaxed_runs(b: _Builder) -> None:
 def identifier_except(words: Sequence[str], first: str = _ID_START) -> str:
     """A regex for every identifier except ``words``, without negation or intersection.
 
-    Written out from the trie of the words: at a trie node, a character that leaves the
-    trie leads to "any identifier continuation"; a node that ends a word is not accepting.
-    Negation inside lexemes multiplies the lexer's derivative states (and llguidance's
-    start-up checks run out of fuel on it), so the complement is spelled out instead.
+    Python reads identifiers after NFKC normalization, so ``ｅval`` is ``eval`` and ``ﬁle``
+    is ``file``: every spelling of a word is excluded. The regex is written out from the
+    automaton of those spellings (the trie of the words, where a character moves by the
+    text it normalizes to, one letter or several): at a state, a character that leaves
+    the automaton leads to "any identifier continuation"; a state that ends a word is not
+    accepting. Negation inside lexemes multiplies the lexer's derivative states (and
+    llguidance's start-up checks run out of fuel on it), so the complement is spelled out.
     """
-    trie: dict[str, object] = {}
+    from .nfkc import ascii_spellings
+
+    spellings = ascii_spellings()
+    trie: dict[str, Any] = {}
     for word in words:
         node = trie
         for ch in word:
-            node = node.setdefault(ch, {})  # type: ignore[assignment]
+            node = node.setdefault(ch, {})
         node[""] = {}
 
-    def cls_minus(base: str, chars: list[str]) -> str:
-        if not chars:
-            return base
-        extra = "".join(_escape_class(c) for c in sorted(chars))
-        # base is a negated ASCII class "[^...]": exclude more by adding to it
-        return base[:-1] + extra + "]"
+    def edges(node: dict[str, Any]) -> list[tuple[list[tuple[int, int]], dict[str, Any]]]:
+        """(characters, next state) leaving ``node``: each child's letter itself, and every
+        character whose NFKC form is a text that the trie spells from here."""
+        out: list[tuple[list[tuple[int, int]], dict[str, Any]]] = []
+        for k in sorted(c for c in node if c):
+            out.append(([(ord(k), ord(k)), *spellings.get(k, ())], node[k]))
+        for text in sorted(t for t in spellings if len(t) > 1):
+            target: dict[str, Any] | None = node
+            for ch in text:
+                target = target.get(ch) if target is not None else None
+            if target is not None:
+                out.append((list(spellings[text]), target))
+        return out
 
-    def walk(node: dict[str, object], at_root: bool) -> str:
-        kids = sorted(k for k in node if k)
+    def walk(node: dict[str, Any], at_root: bool) -> str:
+        out = edges(node)
         base = first if at_root else _ID_CONT
-        alts = [f"{cls_minus(base, kids)}{_ID_CONT}*"]
-        for k in kids:
-            sub = node[k]
-            assert isinstance(sub, dict)
-            alts.append(_escape(k) + walk(sub, False))
+        leaving = [r for chars, _ in out for r in chars]
+        # base is a negated class "[^...]": exclude more by adding to it
+        alts = [
+            f"{base[:-1]}{_class_ranges(leaving)}]{_ID_CONT}*" if leaving else f"{base}{_ID_CONT}*"
+        ]
+        for chars, target in out:
+            alts.append(f"[{_class_ranges(chars)}]" + walk(target, False))
         if not at_root and "" not in node:
             alts.append("")
         return "(?:" + "|".join(alts) + ")"
 
     return walk(trie, True)
+
+
+def _class_ranges(ranges: Sequence[tuple[int, int]]) -> str:
+    """The inside of a character class holding ``ranges``."""
+
+    def one(cp: int) -> str:
+        ch = chr(cp)
+        if ch.isascii() and (ch.isalnum() or ch == "_"):
+            return ch
+        return f"\\x{{{cp:x}}}"
+
+    return "".join(one(lo) if lo == hi else f"{one(lo)}-{one(hi)}" for lo, hi in sorted(ranges))
 
 
 def _escape_class(ch: str) -> str:
