@@ -139,8 +139,10 @@ class _Checker:
             help=f"for example `{example}`",
         )
 
-    def invalid(self, node: Ident | Value, message: str, label: str = "", **kw: str) -> None:
-        self.diags.error("invalid-value", message, self.label(node, label), help=kw.get("help"))
+    def invalid(
+        self, node: Ident | Value, message: str, label: str = "", help: str | None = None
+    ) -> None:
+        self.diags.error("invalid-value", message, self.label(node, label), help=help)
 
     def type_expr(self, t: TypeValue) -> TypeExpr:
         return TypeExpr(name=t.name, args=tuple(self.type_expr(a) for a in t.args))
@@ -209,10 +211,17 @@ class _Checker:
                 ok = False
                 continue
             if not _DOTTED_RE.match(item.value):
+                non_ascii = all(p.isidentifier() for p in item.value.split("."))
                 self.invalid(
                     item,
-                    f"`{item.value}` is not an identifier or dotted name",
+                    f"`{item.value}` is not an ASCII identifier or dotted name"
+                    if non_ascii
+                    else f"`{item.value}` is not an identifier or dotted name",
                     "expected a name like `eval` or `os.system`",
+                    help="names in these lists are ASCII; Python reads other spellings "
+                    "through NFKC, which `forbid` covers (`ｅval` is `eval`)"
+                    if non_ascii
+                    else None,
                 )
                 ok = False
                 continue
