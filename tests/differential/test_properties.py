@@ -35,7 +35,7 @@ from ananke.ir.grammar import (
 )
 from ananke.runtime.engines import Compiled, Deviation
 from harness import check_agreement, compile_or_skip, report
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from ananke.pipeline import GRAMMAR_LOWERINGS, emit, lower_for_target, transpile_grammar
@@ -193,7 +193,7 @@ def test_identifier_minus_words_through_automata(words: list[str]) -> None:
         assert not any(other.accepts(w) for w in words)
 
 
-_PY_WORDS = st.text(
+_PY_WORDS = st.from_regex(r"[a-zE_][a-z0-9_]{0,4}", fullmatch=True) | st.text(
     st.sampled_from([*"abzE_09", "é", "π", "ｅ", "\u4e2d", '"', "\\", " ", "."]),
     min_size=1,
     max_size=5,
@@ -203,6 +203,9 @@ _KEYWORDS = frozenset(__import__("keyword").kwlist)
 
 @settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(word=_PY_WORDS)
+@example(word="eval")
+@example(word="é")
+@example(word='a"b')
 def test_a_forbidden_name_is_rejected_by_every_target(word: str) -> None:
     """`forbid: [w]` for an arbitrary string w: an ASCII identifier is rejected as a bare
     name by every target's grammar, in every NFKC spelling, while its neighbours pass;
