@@ -13,7 +13,7 @@ import os
 import sys
 import tempfile
 import traceback
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, NoReturn
 
@@ -450,8 +450,8 @@ def _emit_all(
 
     for target, lowered in _each_target(module, report, strict=strict, max_nesting=max_nesting):
         sub = _Report(report.fmt)
-        texts = _emit_texts(lowered, target, sub)
-        if _skipped(target, sub, report):
+        texts = _emit_texts(list(lowered.values()), target, sub)
+        if _skipped(target, "", sub, report):
             continue
         extension = get_backend(target).file_extension
         try:
@@ -465,21 +465,29 @@ def _emit_all(
 
 def _each_target(
     module: Module, report: _Report, *, strict: bool, max_nesting: int | None
-) -> list[tuple[str, tuple[Lowered, ...]]]:
-    """The module lowered for every target. A target that cannot express it at all is
-    skipped with a warning (``target-skipped``); demotions are reported as usual."""
+) -> list[tuple[str, dict[str, Lowered]]]:
+    """Every constraint set lowered for every target (set name → lowered, per target). A
+    set a target cannot express at all is skipped for it with a warning
+    (``target-skipped``); demotions are reported as usual."""
+    import msgspec
+
     from ananke.backends import target_names
 
-    out: list[tuple[str, tuple[Lowered, ...]]] = []
+    out: list[tuple[str, dict[str, Lowered]]] = []
     for target in target_names():
-        sub = _Report(report.fmt)
-        lowered = _lower(module, target, sub, strict=strict, max_nesting=max_nesting)
-        if not _skipped(target, sub, report) and lowered is not None:
-            out.append((target, lowered))
+        done: dict[str, Lowered] = {}
+        for cset in module.sets:
+            sub = _Report(report.fmt)
+            one = msgspec.structs.replace(module, sets=(cset,))
+            lowered = _lower(one, target, sub, strict=strict, max_nesting=max_nesting)
+            if not _skipped(target, cset.name, sub, report) and lowered is not None:
+                done[cset.name] = lowered[0]
+        if done:
+            out.append((target, done))
     return out
 
 
-def _skipped(target: str, sub: _Report, report: _Report) -> bool:
+def _skipped(target: str, set_name: str, sub: _Report, report: _Report) -> bool:
     """Move ``sub``'s diagnostics into ``report``; True when ``target`` failed for a reason
     other than a demotion under --strict, which becomes one ``target-skipped`` warning."""
     from ananke.ir import Diagnostics
@@ -487,10 +495,13 @@ def _skipped(target: str, sub: _Report, report: _Report) -> bool:
     errors = [d for d in sub.diags if d.severity == "error"]
     if errors and not any(d.code == "demoted-to-post" for d in errors):
         skipped = Diagnostics()
-        first = errors[0].message
+        first = errors[0].message.removeprefix(
+            f"{target} cannot express constraint set `{set_name}`: "
+        )
+        what = f"target `{target}` skipped" + (f" for `{set_name}`" if set_name else "")
         skipped.warning(
             "target-skipped",
-            f"target `{target}` skipped: {first}",
+            f"{what}: {first}",
             notes=tuple(dict.fromkeys(d.message for d in errors[1:] if d.message != first)),
             help=f"run `arc emit --target {target}` for the full diagnostics",
         )
@@ -629,12 +640,13 @@ def explain(
         _no_sets(report, file)
     if target == "all":
         each = _each_target(module, report, strict=strict, max_nesting=max_nesting)
+        text = explain_matrix([s.name for s in module.sets], each)
     else:
         lowered = _lower(module, target, report, strict=strict, max_nesting=max_nesting)
         if lowered is None:
             report.exit()
-        each = [(target, lowered)]
-    click.echo("\n".join(explain_table(lowered) for _, lowered in each), nl=False)
+        text = explain_table(lowered)
+    click.echo(text, nl=False)
     report.exit()
 
 
@@ -656,6 +668,56 @@ def explain_table(lowered: Sequence[Lowered]) -> str:
         if low.notes:
             lines.append("")
             lines.extend(f"  note: {note}" for note in low.notes)
+        blocks.append("\n".join(lines) + "\n")
+    return "\n".join(blocks)
+
+
+def explain_matrix(
+    set_names: Sequence[str], each: Sequence[tuple[str, Mapping[str, Lowered]]]
+) -> str:
+    """Per constraint set, one row per constraint and one column per target that can
+    express the set: its level. Where a target enforces a constraint otherwise than the
+    first one (the reference), how follows the table; notes that only some targets have
+    name them."""
+    blocks: list[str] = []
+    for set_name in set_names:
+        per_target = {t: low[set_name] for t, low in each if set_name in low}
+        if not per_target:
+            blocks.append(f"constraint set {set_name}\n  (no target can express it)\n")
+            continue
+        targets = list(per_target)
+        reference = per_target[targets[0]]
+        header = ("ID", "KIND", *targets)
+        rows = [header]
+        differs: list[str] = []
+        for e in reference.enforcements:
+            levels = {
+                t: next(x for x in low.enforcements if x.constraint_id == e.constraint_id)
+                for t, low in per_target.items()
+            }
+            rows.append((e.constraint_id, e.kind, *(levels[t].level for t in targets)))
+            for t, x in levels.items():
+                if (x.level, x.reason) != (e.level, e.reason):
+                    detail = f" ({x.detail})" if x.detail else ""
+                    differs.append(f"{e.constraint_id} on {t}: {x.level}, {x.reason}{detail}")
+        widths = [max(len(row[k]) for row in rows) for k in range(len(header))]
+        lines = [f"constraint set {set_name}"]
+        if len(rows) == 1:
+            lines.append("  (no constraints)")
+        for row in rows if len(rows) > 1 else ():
+            cells = [cell.ljust(width) for cell, width in zip(row, widths, strict=True)]
+            lines.append(("  " + "  ".join(cells)).rstrip())
+        if differs:
+            lines.append("")
+            lines.extend(f"  differs: {d}" for d in differs)
+        notes: dict[str, list[str]] = {}
+        for t, low in per_target.items():
+            for note in low.notes:
+                notes.setdefault(note.replace(t, "{target}"), []).append(t)
+        lines.append("")
+        for note, where in notes.items():
+            scope = "" if len(where) == len(targets) else f"[{', '.join(where)}] "
+            lines.append(f"  note: {scope}{note.replace('{target}', 'the target')}")
         blocks.append("\n".join(lines) + "\n")
     return "\n".join(blocks)
 

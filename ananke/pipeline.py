@@ -18,7 +18,7 @@ from collections.abc import Callable, Mapping
 from ananke.backends import get_backend
 from ananke.ir.constraint import Constraint, ConstraintSet, Module, Schema, SourceProvenance
 from ananke.ir.diagnostics import Diagnostics, Label
-from ananke.ir.grammar import Grammar
+from ananke.ir.grammar import Grammar, JsonSchema
 from ananke.ir.passes.charlevel import CannotLower, CharLevel
 from ananke.ir.passes.lower import LowerToGrammar
 from ananke.ir.plan import Lowered
@@ -36,9 +36,22 @@ def _regular(grammar: Grammar, diags: Diagnostics) -> Grammar | None:
     return Regular().run(grammar, diags)
 
 
+def _json_only(grammar: Grammar, diags: Diagnostics) -> Grammar | None:
+    if not isinstance(grammar.rule(grammar.start).body, JsonSchema):
+        raise CannotLower(
+            "target-cannot-express",
+            "a JSON schema expresses only JSON output, and this output is not one JSON "
+            "document (`language: json`)",
+            grammar.start,
+            (),
+        )
+    return grammar
+
+
 GRAMMAR_LOWERINGS: Mapping[str, Callable[[Grammar, Diagnostics], Grammar | None]] = {
     "char-level": _char_level,
     "regular": _regular,
+    "json-only": _json_only,
 }
 """GrammarIR → GrammarIR lowerings by the name backends list them under."""
 
@@ -106,12 +119,19 @@ def _lower_set(
                 _report_demotion(by_id[cid], target, exc.message, diags, strict)
             continue
         assert grammar is not None
+        notes = lowered.notes
+        if "char-level" in lowerings:
+            notes += (
+                f"{target} matches characters, without llguidance's greedy lexer: every "
+                "lexeme is written out as rules (negation and intersection through "
+                "automata); spec/backends.md says how agreement with llguidance is checked",
+            )
         return Lowered(
             set_name=lowered.set_name,
             target=target,
             grammar=grammar,
             enforcements=lowered.enforcements,
-            notes=lowered.notes,
+            notes=notes,
         )
 
 

@@ -64,7 +64,7 @@ class Backend:
     lexer: the printer then sees only lowercase rules of ``Lit``, ``CharClass``, ``Ref``,
     ``Seq``, ``Alt``, ``Repeat``, ``Empty``, plus ``JsonSchema``/``Special``, which it
     refuses); ``"regular"`` inlines the whole grammar into its start rule (for the regex
-    target)."""
+    target); ``"json-only"`` refuses anything but one embedded JSON schema (json-schema)."""
 
     def emit(self, grammar: Grammar) -> str:
         raise NotImplementedError

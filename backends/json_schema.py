@@ -28,6 +28,7 @@ class JsonSchemaBackend(Backend):
     file_extension: ClassVar[str] = ".json"
     supports_json_schema: ClassVar[bool] = True
     json_output: ClassVar[bool] = True
+    lowerings: ClassVar[tuple[str, ...]] = ("json-only",)
     supports_recursion: ClassVar[bool] = False
 
     def emit(self, grammar: Grammar) -> str:

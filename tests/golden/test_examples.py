@@ -1,5 +1,5 @@
 """Golden snapshots: for every example, its IR text form, emitted grammar and ``arc
-explain`` table; for every file of the broken-input corpus, its rendered diagnostics.
+explain`` tables (llguidance, and every target); for every file of the broken-input corpus, its rendered diagnostics.
 
 Update them all with ``pytest tests/golden --snapshot-update`` and review the diff.
 Grammars are stored one file each (``__snapshots__/test_examples/*.lark``); the rest in
@@ -88,6 +88,18 @@ def test_explain(
     code, out, err = _arc(capsys, "explain", str(path))
     assert (code, err) == (0, "")
     assert out == snapshot
+
+
+@pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.stem)
+def test_explain_every_target(
+    path: Path, snapshot: SnapshotAssertion, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The level of every constraint for every target, and the targets skipped."""
+    code, out, err = _arc(
+        capsys, "explain", str(path), "--target", "all", "--output-format", "short"
+    )
+    assert code == 0
+    assert f"{out}\n--- stderr\n{err}" == snapshot
 
 
 @pytest.mark.parametrize("path", BROKEN, ids=lambda p: p.name)
