@@ -32,6 +32,21 @@ EXIT_USAGE = 2
 EXIT_INTERNAL = 3
 
 _FORMATS = ("full", "short", "json")
+_TARGETS = (
+    "llguidance",
+    "lark-vllm",
+    "xgrammar",
+    "gbnf",
+    "lark",
+    "regex",
+    "json-schema",
+    "vllm",
+    "sglang",
+    "llamacpp",
+    "openai",
+)
+"""For --help only (the registry in ``ananke.backends`` decides; a test keeps them equal):
+importing the backends here would slow ``arc --version`` down."""
 _CIR_FORMATS = ("json", "msgpack")
 _BUG = "internal error: this is a bug in arc; please report it"
 
@@ -276,7 +291,8 @@ def _target_option(f: Any) -> Any:
         show_default=True,
         metavar="NAME",
         callback=_check_target,
-        help="Grammar engine to lower for (`arc emit --target all -o DIR` writes every target).",
+        help=f"Target to lower for: {', '.join(_TARGETS)}; or all (`arc emit --target all "
+        "-o DIR` writes every target).",
     )(f)
 
 

@@ -176,3 +176,14 @@ def test_explain_shows_the_level_per_target(
     assert "target `regex` skipped for `unicode_names`" in err
     code, _, err = _run(capsys, "explain", path, "-c", "unicode_names", "-t", "gbnf", "--strict")
     assert code == 1 and "error[demoted-to-post]" in err
+
+
+def test_help_lists_every_target(capsys: pytest.CaptureFixture[str]) -> None:
+    from ananke.cli import _TARGETS
+
+    assert _TARGETS == target_names()
+    code, out, _ = _run(capsys, "emit", "--help")
+    assert code == 0
+    assert "gbnf, lark, regex, json-schema, vllm, sglang, llamacpp, openai; or all" in " ".join(
+        out.split()
+    )
