@@ -181,7 +181,7 @@ def test_explain_shows_the_level_per_target(
 def test_help_lists_every_target(capsys: pytest.CaptureFixture[str]) -> None:
     from ananke.cli import _TARGETS
 
-    assert _TARGETS == target_names()
+    assert target_names() == _TARGETS
     code, out, _ = _run(capsys, "emit", "--help")
     assert code == 0
     assert "gbnf, lark, regex, json-schema, vllm, sglang, llamacpp, openai; or all" in " ".join(
