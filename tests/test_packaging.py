@@ -64,6 +64,8 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
         "ananke/ir/cir.py",
         "ananke/ariadne/ariadne.lark",
         "ananke/backends/__init__.py",
+        "ananke/frontends/grammars/lark_syntax.lark",
+        "ananke/languages/python/nfkc.py",
     ):
         assert expected in names
     env_dir = base / "venv"
@@ -103,3 +105,14 @@ def test_emit_outside_the_checkout(installed: Path, tmp_path: Path) -> None:
     # A .cir written by the installed arc is read back by it.
     _run([installed / "arc", "compile", "api_handler.ariadne", "-o", "api.cir"], tmp_path)
     assert _run([installed / "arc", "emit", "api.cir"], tmp_path).stdout == result.stdout
+
+
+def test_transpile_and_every_target_outside_the_checkout(installed: Path, tmp_path: Path) -> None:
+    """Grammar import reads a .lark file shipped as package data; every target prints."""
+    (tmp_path / "words.lark").write_text('start: WORD (" " WORD)*\nWORD: /[a-z]+/\n')
+    result = _run([installed / "arc", "transpile", "words.lark", "--to", "xgrammar"], tmp_path)
+    assert result.stdout == 'root ::= word (" " word)*\nword ::= [a-z]+\n'
+    shutil.copy2(ROOT / "examples" / "api_handler.ariadne", tmp_path / "api.ariadne")
+    _run([installed / "arc", "emit", "api.ariadne", "--target", "all", "-o", "out"], tmp_path)
+    written = sorted(p.name for p in (tmp_path / "out").iterdir())
+    assert "xgrammar" in written and "gbnf" in written and "vllm" in written
