@@ -674,18 +674,23 @@ def explain_table(lowered: Sequence[Lowered]) -> str:
         rows = [header] + [
             (e.constraint_id, e.kind, e.level, e.reason, e.detail) for e in low.enforcements
         ]
-        widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
-        lines = [f"constraint set {low.set_name} (target {low.target})"]
-        if len(rows) == 1:
-            lines.append("  (no constraints)")
-        for row in rows if len(rows) > 1 else ():
-            cells = [cell.ljust(width) for cell, width in zip(row, widths, strict=True)]
-            lines.append(("  " + "  ".join(cells)).rstrip())
+        lines = [f"constraint set {low.set_name} (target {low.target})", *_aligned(rows)]
         if low.notes:
             lines.append("")
             lines.extend(f"  note: {note}" for note in low.notes)
         blocks.append("\n".join(lines) + "\n")
     return "\n".join(blocks)
+
+
+def _aligned(rows: Sequence[Sequence[str]]) -> list[str]:
+    """A header and rows as indented, aligned text lines; a table with no rows says so."""
+    if len(rows) == 1:
+        return ["  (no constraints)"]
+    widths = [max(len(row[k]) for row in rows) for k in range(len(rows[0]))]
+    return [
+        ("  " + "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True))).rstrip()
+        for row in rows
+    ]
 
 
 def explain_matrix(
@@ -716,13 +721,7 @@ def explain_matrix(
                 if (x.level, x.reason) != (e.level, e.reason):
                     detail = f" ({x.detail})" if x.detail else ""
                     differs.append(f"{e.constraint_id} on {t}: {x.level}, {x.reason}{detail}")
-        widths = [max(len(row[k]) for row in rows) for k in range(len(header))]
-        lines = [f"constraint set {set_name}"]
-        if len(rows) == 1:
-            lines.append("  (no constraints)")
-        for row in rows if len(rows) > 1 else ():
-            cells = [cell.ljust(width) for cell, width in zip(row, widths, strict=True)]
-            lines.append(("  " + "  ".join(cells)).rstrip())
+        lines = [f"constraint set {set_name}", *_aligned(rows)]
         if differs:
             lines.append("")
             lines.extend(f"  differs: {d}" for d in differs)

@@ -15,7 +15,20 @@ from typing import ClassVar
 
 import msgspec
 from ananke.ir.diagnostics import Diagnostic, DiagnosticError
-from ananke.ir.grammar import Alt, And, Expr, Grammar, Not, Ref, Repeat, Rule, Seq
+from ananke.ir.grammar import (
+    Alt,
+    And,
+    Expr,
+    Grammar,
+    JsonSchema,
+    Not,
+    Ref,
+    Regex,
+    Repeat,
+    Rule,
+    Seq,
+    Special,
+)
 
 __all__ = ["Backend", "UnsupportedFeature", "rule_names", "scalar_ranges"]
 
@@ -80,6 +93,57 @@ class Backend:
         raise UnsupportedFeature(
             [Diagnostic(code=code, severity="error", message=f"{self.name}: {message}")]
         )
+
+
+def repeat_suffix(lo: int, hi: int | None) -> str:
+    """``*``, ``+``, ``?``, ``{m}``, ``{m,}`` or ``{m,n}``: the repeat operators of regexes,
+    Lark, GBNF and XGrammar EBNF (never ``{,n}``, which XGrammar and llguidance refuse)."""
+    if (lo, hi) == (0, None):
+        return "*"
+    if (lo, hi) == (1, None):
+        return "+"
+    if (lo, hi) == (0, 1):
+        return "?"
+    if hi is None:
+        return f"{{{lo},}}"
+    if lo == hi:
+        return f"{{{lo}}}"
+    return f"{{{lo},{hi}}}"
+
+
+class CharLevelBackend(Backend):
+    """A target without a lexer: it prints the output of the ``char-level`` lowering, where
+    no regex, negation or intersection is left, and cannot hold an embedded JSON schema or
+    name a special token (``target-cannot-express``)."""
+
+    lowerings: ClassVar[tuple[str, ...]] = ("char-level",)
+    dialect: ClassVar[str] = "this dialect"
+    """How messages name the dialect ("plain Lark", "a regular expression")."""
+
+    def print_json(self, node: JsonSchema, rule: Rule) -> str:
+        self.unsupported(
+            "target-cannot-express",
+            f"rule `{rule.name}` embeds a JSON schema, which {self.dialect} cannot hold; "
+            "use the llguidance or json-schema target",
+        )
+        raise AssertionError("unreachable")
+
+    def print_special(self, node: Special, rule: Rule) -> str:
+        self.unsupported(
+            "target-cannot-express",
+            f"rule `{rule.name}` uses the special token <|{node.name}|>, which {self.dialect} "
+            "cannot name; use the llguidance target",
+        )
+        raise AssertionError("unreachable")
+
+    def print_regex(self, node: Regex, rule: Rule) -> str:
+        raise AssertionError(f"{self.name}: regex in `{rule.name}` left after char-level")
+
+    def print_not(self, node: Not, rule: Rule) -> str:
+        raise AssertionError(f"{self.name}: negation in `{rule.name}` left after char-level")
+
+    def print_and(self, node: And, rule: Rule) -> str:
+        raise AssertionError(f"{self.name}: intersection in `{rule.name}` left after char-level")
 
 
 def scalar_ranges(ranges: Iterable[tuple[int, int]]) -> tuple[tuple[int, int], ...]:

@@ -37,36 +37,30 @@ from typing import ClassVar
 
 from ananke.ir.grammar import (
     Alt,
-    And,
     CharClass,
     Empty,
     Expr,
     Grammar,
-    JsonSchema,
     Lit,
-    Not,
     Ref,
-    Regex,
     Repeat,
     Rule,
     Seq,
-    Special,
 )
 
-from .base import Backend, rule_names, scalar_ranges
+from .base import CharLevelBackend, repeat_suffix, rule_names, scalar_ranges
 
 __all__ = ["GBNFBackend"]
 
 _MAX = 0x10FFFF
 
 
-class GBNFBackend(Backend):
+class GBNFBackend(CharLevelBackend):
     _names: dict[str, str]
 
     name: ClassVar[str] = "gbnf"
     file_extension: ClassVar[str] = ".gbnf"
     supports_bounded_repeat: ClassVar[bool] = True
-    lowerings: ClassVar[tuple[str, ...]] = ("char-level",)
 
     comment_prefix: ClassVar[str] = "# "
     """How a line comment starts."""
@@ -202,46 +196,10 @@ class GBNFBackend(Backend):
         inner = self.print_expr(node.item, rule)
         if not self._is_atom(node.item):
             inner = f"({inner})"
-        lo, hi = node.min, node.max
-        if (lo, hi) == (0, None):
-            return f"{inner}*"
-        if (lo, hi) == (1, None):
-            return f"{inner}+"
-        if (lo, hi) == (0, 1):
-            return f"{inner}?"
-        if hi is None:
-            return f"{inner}{{{lo},}}"
-        if lo == hi:
-            return f"{inner}{{{lo}}}"
-        return f"{inner}{{{lo},{hi}}}"
+        return inner + repeat_suffix(node.min, node.max)
 
     def print_empty(self, node: Empty, rule: Rule) -> str:
         return '""'
-
-    def print_json(self, node: JsonSchema, rule: Rule) -> str:
-        self.unsupported(
-            "target-cannot-express",
-            f"rule `{rule.name}` embeds a JSON schema, which this dialect cannot hold; "
-            "use the llguidance target",
-        )
-        raise AssertionError("unreachable")
-
-    def print_special(self, node: Special, rule: Rule) -> str:
-        self.unsupported(
-            "target-cannot-express",
-            f"rule `{rule.name}` uses the special token <|{node.name}|>, which this dialect "
-            "cannot name; use the llguidance target",
-        )
-        raise AssertionError("unreachable")
-
-    def print_regex(self, node: Regex, rule: Rule) -> str:
-        raise AssertionError(f"{self.name}: regex in `{rule.name}` left after char-level")
-
-    def print_not(self, node: Not, rule: Rule) -> str:
-        raise AssertionError(f"{self.name}: negation in `{rule.name}` left after char-level")
-
-    def print_and(self, node: And, rule: Rule) -> str:
-        raise AssertionError(f"{self.name}: intersection in `{rule.name}` left after char-level")
 
     def _is_atom(self, item: Expr) -> bool:
         if isinstance(item, Ref | CharClass | Empty):

@@ -24,23 +24,18 @@ from typing import ClassVar
 
 from ananke.ir.grammar import (
     Alt,
-    And,
     CharClass,
     Empty,
     Expr,
     Grammar,
-    JsonSchema,
     Lit,
-    Not,
     Ref,
-    Regex,
     Repeat,
     Rule,
     Seq,
-    Special,
 )
 
-from .base import Backend, rule_names, scalar_ranges
+from .base import CharLevelBackend, rule_names, scalar_ranges
 
 __all__ = ["LarkBackend"]
 
@@ -79,13 +74,13 @@ def _class_char(cp: int) -> str:
     return ch
 
 
-class LarkBackend(Backend):
+class LarkBackend(CharLevelBackend):
     _names: dict[str, str]
 
     name: ClassVar[str] = "lark"
     file_extension: ClassVar[str] = ".lark"
     supports_bounded_repeat: ClassVar[bool] = True
-    lowerings: ClassVar[tuple[str, ...]] = ("char-level",)
+    dialect: ClassVar[str] = "plain Lark"
 
     def emit(self, grammar: Grammar) -> str:
         for rule in grammar.rules:
@@ -158,31 +153,6 @@ class LarkBackend(Backend):
 
     def print_empty(self, node: Empty, rule: Rule) -> str:
         return "()"
-
-    def print_json(self, node: JsonSchema, rule: Rule) -> str:
-        self.unsupported(
-            "target-cannot-express",
-            f"rule `{rule.name}` embeds a JSON schema, which plain Lark cannot hold; "
-            "use the llguidance target",
-        )
-        raise AssertionError("unreachable")
-
-    def print_special(self, node: Special, rule: Rule) -> str:
-        self.unsupported(
-            "target-cannot-express",
-            f"rule `{rule.name}` uses the special token <|{node.name}|>, which plain Lark "
-            "cannot name; use the llguidance target",
-        )
-        raise AssertionError("unreachable")
-
-    def print_regex(self, node: Regex, rule: Rule) -> str:
-        raise AssertionError(f"{self.name}: regex in `{rule.name}` left after char-level")
-
-    def print_not(self, node: Not, rule: Rule) -> str:
-        raise AssertionError(f"{self.name}: negation in `{rule.name}` left after char-level")
-
-    def print_and(self, node: And, rule: Rule) -> str:
-        raise AssertionError(f"{self.name}: intersection in `{rule.name}` left after char-level")
 
     def _seq_item(self, expr: Expr, rule: Rule) -> str:
         text = self.print_expr(expr, rule)

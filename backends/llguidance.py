@@ -33,7 +33,7 @@ from ananke.ir.grammar import (
     Special,
 )
 
-from .base import Backend, rename_rules
+from .base import Backend, rename_rules, repeat_suffix
 
 __all__ = ["LLGuidanceBackend"]
 
@@ -173,18 +173,7 @@ class LLGuidanceBackend(Backend):
     def print_repeat(self, node: Repeat, rule: Rule) -> str:
         if node.max == 0:
             return '""'  # llguidance refuses x{0}: "End number in range cannot be 0"
-        inner = self._atom(node.item, rule)
-        if (node.min, node.max) == (0, None):
-            return f"{inner}*"
-        if (node.min, node.max) == (1, None):
-            return f"{inner}+"
-        if (node.min, node.max) == (0, 1):
-            return f"{inner}?"
-        if node.max is None:
-            return f"{inner}{{{node.min},}}"
-        if node.min == node.max:
-            return f"{inner}{{{node.min}}}"
-        return f"{inner}{{{node.min},{node.max}}}"
+        return self._atom(node.item, rule) + repeat_suffix(node.min, node.max)
 
     def print_not(self, node: Not, rule: Rule) -> str:
         return f"~{self._atom(node.item, rule)}"

@@ -29,23 +29,18 @@ from typing import ClassVar
 
 from ananke.ir.grammar import (
     Alt,
-    And,
     CharClass,
     Empty,
     Expr,
     Grammar,
-    JsonSchema,
     Lit,
-    Not,
     Ref,
-    Regex,
     Repeat,
     Rule,
     Seq,
-    Special,
 )
 
-from .base import Backend, scalar_ranges
+from .base import CharLevelBackend, repeat_suffix, scalar_ranges
 
 __all__ = ["RegexBackend"]
 
@@ -61,12 +56,13 @@ def _char(cp: int) -> str:
     return f"\\x{{{cp:x}}}"
 
 
-class RegexBackend(Backend):
+class RegexBackend(CharLevelBackend):
     name: ClassVar[str] = "regex"
     file_extension: ClassVar[str] = ".regex"
     supports_bounded_repeat: ClassVar[bool] = True
     supports_recursion: ClassVar[bool] = False
     lowerings: ClassVar[tuple[str, ...]] = ("char-level", "regular")
+    dialect: ClassVar[str] = "a regular expression"
 
     def emit(self, grammar: Grammar) -> str:
         if len(grammar.rules) != 1 or grammar.rules[0].name != grammar.start:
@@ -122,48 +118,13 @@ class RegexBackend(Backend):
         inner = self.print_expr(node.item, rule)
         if not _is_atom(node.item):
             inner = f"(?:{inner})"
-        if (lo, hi) == (0, None):
-            return f"{inner}*"
-        if (lo, hi) == (1, None):
-            return f"{inner}+"
-        if (lo, hi) == (0, 1):
-            return f"{inner}?"
-        if hi is None:
-            return f"{inner}{{{lo},}}"
-        if lo == hi:
-            return f"{inner}{{{lo}}}"
-        return f"{inner}{{{lo},{hi}}}"
+        return inner + repeat_suffix(lo, hi)
 
     def print_empty(self, node: Empty, rule: Rule) -> str:
         return "(?:)"
 
-    def print_json(self, node: JsonSchema, rule: Rule) -> str:
-        self.unsupported(
-            "target-cannot-express",
-            f"rule `{rule.name}` embeds a JSON schema, which a regular expression here cannot "
-            "hold; use the llguidance or json-schema target",
-        )
-        raise AssertionError("unreachable")
-
-    def print_special(self, node: Special, rule: Rule) -> str:
-        self.unsupported(
-            "target-cannot-express",
-            f"rule `{rule.name}` uses the special token <|{node.name}|>, which a regular "
-            "expression cannot name; use the llguidance target",
-        )
-        raise AssertionError("unreachable")
-
     def print_ref(self, node: Ref, rule: Rule) -> str:
         raise AssertionError(f"{self.name}: reference to `{node.name}` left after inlining")
-
-    def print_regex(self, node: Regex, rule: Rule) -> str:
-        raise AssertionError(f"{self.name}: regex in `{rule.name}` left after char-level")
-
-    def print_not(self, node: Not, rule: Rule) -> str:
-        raise AssertionError(f"{self.name}: negation in `{rule.name}` left after char-level")
-
-    def print_and(self, node: And, rule: Rule) -> str:
-        raise AssertionError(f"{self.name}: intersection in `{rule.name}` left after char-level")
 
 
 def _nullable(expr: Expr) -> bool:
