@@ -10,23 +10,18 @@ the model may write.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from typing import ClassVar
 
-import msgspec
 from ananke.ir.diagnostics import Diagnostic, DiagnosticError
 from ananke.ir.grammar import (
-    Alt,
     And,
     Expr,
     Grammar,
     JsonSchema,
     Not,
-    Ref,
     Regex,
-    Repeat,
     Rule,
-    Seq,
     Special,
 )
 
@@ -187,25 +182,3 @@ def rule_names(
         taken.add(candidate)
         out[name] = candidate
     return out
-
-
-def rename_rules(grammar: Grammar, names: Mapping[str, str]) -> Grammar:
-    """``grammar`` with the rules in ``names`` renamed, and every reference to them."""
-
-    def expr(e: Expr) -> Expr:
-        if isinstance(e, Ref):
-            return Ref(name=names.get(e.name, e.name))
-        if isinstance(e, Seq | Alt | And):
-            return msgspec.structs.replace(e, items=tuple(map(expr, e.items)))
-        if isinstance(e, Repeat | Not):
-            return msgspec.structs.replace(e, item=expr(e.item))
-        return e
-
-    return Grammar(
-        start=names.get(grammar.start, grammar.start),
-        rules=tuple(
-            msgspec.structs.replace(r, name=names.get(r.name, r.name), body=expr(r.body))
-            for r in grammar.rules
-        ),
-        comment=grammar.comment,
-    )

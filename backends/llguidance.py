@@ -31,9 +31,10 @@ from ananke.ir.grammar import (
     Rule,
     Seq,
     Special,
+    rename,
 )
 
-from .base import Backend, rename_rules, repeat_suffix
+from .base import Backend, repeat_suffix
 
 __all__ = ["LLGuidanceBackend"]
 
@@ -99,7 +100,7 @@ def _lark_names(grammar: Grammar) -> Grammar:
             candidate = f"{base}_{n}"
         taken.add(candidate)
         names[rule.name] = candidate
-    return rename_rules(grammar, names)
+    return rename(grammar, names)
 
 
 def _rule_text(backend: LLGuidanceBackend, rule: Rule) -> str:

@@ -20,7 +20,7 @@ from __future__ import annotations
 import collections
 import functools
 import operator
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 
 import msgspec
 
@@ -41,6 +41,7 @@ __all__ = [
     "Seq",
     "Special",
     "refs",
+    "rename",
     "walk",
 ]
 
@@ -234,3 +235,25 @@ def walk(expr: Expr) -> Iterator[Expr]:
             stack.extend(reversed(node.items))
         elif isinstance(node, Repeat | Not):
             stack.append(node.item)
+
+
+def rename(grammar: Grammar, names: Mapping[str, str]) -> Grammar:
+    """``grammar`` with the rules in ``names`` renamed, and every reference to them."""
+
+    def expr(e: Expr) -> Expr:
+        if isinstance(e, Ref):
+            return Ref(name=names.get(e.name, e.name))
+        if isinstance(e, Seq | Alt | And):
+            return msgspec.structs.replace(e, items=tuple(map(expr, e.items)))
+        if isinstance(e, Repeat | Not):
+            return msgspec.structs.replace(e, item=expr(e.item))
+        return e
+
+    return Grammar(
+        start=names.get(grammar.start, grammar.start),
+        rules=tuple(
+            msgspec.structs.replace(r, name=names.get(r.name, r.name), body=expr(r.body))
+            for r in grammar.rules
+        ),
+        comment=grammar.comment,
+    )

@@ -24,6 +24,7 @@ from ananke.ir.grammar import (
     Repeat,
     Rule,
     Seq,
+    rename,
 )
 from ananke.ir.regex import ANY_SCALAR
 from ananke.ir.source import SourceFile
@@ -413,18 +414,6 @@ def _ir_names(names: list[str], start: str) -> dict[str, str]:
     return out
 
 
-def _rename(expr: Expr, names: dict[str, str]) -> Expr:
-    if isinstance(expr, Ref):
-        return Ref(name=names[expr.name])
-    if isinstance(expr, Seq):
-        return Seq(items=tuple(_rename(e, names) for e in expr.items))
-    if isinstance(expr, Alt):
-        return Alt(items=tuple(_rename(e, names) for e in expr.items))
-    if isinstance(expr, Repeat):
-        return Repeat(item=_rename(expr.item, names), min=expr.min, max=expr.max)
-    return expr
-
-
 def import_gbnf(
     source: SourceFile, diags: Diagnostics, *, ebnf: bool = False, start: str = "root"
 ) -> Grammar | None:
@@ -470,5 +459,5 @@ def import_gbnf(
     if bad:
         return None
     names = _ir_names(list(bodies), start)
-    rules = tuple(Rule(name=names[n], body=_rename(b, names)) for n, b in bodies.items())
-    return Grammar(start=names[start], rules=rules)
+    written = Grammar(start=start, rules=tuple(Rule(name=n, body=b) for n, b in bodies.items()))
+    return rename(written, names)
