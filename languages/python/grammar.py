@@ -53,6 +53,14 @@ MAX_TAB_COLUMNS = 16
 """Deepest indentation, in tabs, that the grammar accepts."""
 MAX_INDENT_UNIT = 8
 """Widest indentation unit, in spaces, that the grammar accepts."""
+MAX_WHITESPACE_RUN = 256
+"""Most whitespace characters in a row in code (strings and comments are text, not code):
+a bound, so that no engine lets a model loop on blanks forever. The longest run in the
+standard library and the installed third-party packages is 126 (a continuation line
+aligned far to the right)."""
+MAX_BLANK_LINES = 16
+"""Most blank lines in a row between statements (comment lines do not count). The
+standard library has at most 2, the installed third-party packages at most 3."""
 MAX_NESTING = 16
 """Deepest block nesting (a function body is depth 1) that the grammar accepts."""
 DOUBLE_FIRST_UNITS = (2, 4)
@@ -75,12 +83,24 @@ _CONT = r"\\\r?\n"
 _OPCH = r"[!$%&*+,\-/:;<=>?@^`|~]"
 _OPCH_NO_COLON = r"[!$%&*+,\-/;<=>?@^`|~]"
 _PREFIX = r"(?:[rRuUbBfF]|[rR][bBfF]|[bBfF][rR])?"
-_NW0 = rf"(?:[ \t\f]|\\\r?\n)|{_OPCH}|\."
-"""A non-word character of code outside brackets (alternatives, to be grouped)."""
+_W = MAX_WHITESPACE_RUN
+_HWS = rf"[ \t\f]{{0,{_W}}}"
+"""Spaces, tabs and form feeds, at most a bounded run of them."""
+_WS0 = r"(?:[ \t\f]|\\\r?\n)"
+"""One whitespace unit of code outside brackets (a backslash continuation counts as one)."""
+
+
+def _ws_runs(ws: str, other: str) -> str:
+    """``(?:ws|other)*`` with every run of ``ws`` bounded by :data:`MAX_WHITESPACE_RUN`."""
+    return rf"(?:{ws}{{0,{_W}}}(?:{other}))*{ws}{{0,{_W}}}"
+
+
+_NW0_RUN = _ws_runs(_WS0, rf"{_OPCH}|\.")
+"""Non-word characters of code outside brackets: operators, dots and whitespace."""
 _STMT_OP = r"[*+\-~@]"
 """Operators a statement may start with (``*a, b = c``, ``-x``, ``@decorator``)."""
 _BLOCK_KEYWORD = (
-    r"(?:async[ \t\f]+)?"
+    rf"(?:async[ \t\f]{{1,{MAX_WHITESPACE_RUN}}})?"
     r"(?:if|elif|else|for|while|with|def|class|try|except|finally|match|case)"
 )
 """Every line that opens a block starts with one of these."""
@@ -265,11 +285,12 @@ def _lexemes(b: _Builder, has_forbid: bool, depth: int) -> None:
         Words are maximal: a word is always followed by a non-word segment. A word after a
         segment ending in ``.`` is an attribute (any identifier); elsewhere it is bare.
         """
-        nw = f"(?:{ws}|{op}|\\.)"
-        b.add(f"NWP{sfx}", _rx(f"(?:{nw}*{op}{ws}*|{ws}+)"))
-        b.add(f"NWD{sfx}", _rx(f"{nw}*\\.{ws}*"))
-        b.add(f"NWPS{sfx}", _rx(f"(?:{first_op}{ws}*|(?:{first_op}|\\.){nw}*{op}{ws}*)"))
-        b.add(f"NWDS{sfx}", _rx(f"(?:(?:{first_op}|\\.){nw}*)?\\.{ws}*"))
+        nw = _ws_runs(ws, f"{op}|\\.")
+        ws_ = f"{ws}{{0,{_W}}}"
+        b.add(f"NWP{sfx}", _rx(f"(?:{nw}{op}{ws_}|{ws}{{1,{_W}}})"))
+        b.add(f"NWD{sfx}", _rx(f"{nw}\\.{ws_}"))
+        b.add(f"NWPS{sfx}", _rx(f"(?:{first_op}{ws_}|(?:{first_op}|\\.){nw}{op}{ws_})"))
+        b.add(f"NWDS{sfx}", _rx(f"(?:(?:{first_op}|\\.){nw})?\\.{ws_}"))
         item = _alt(_seq(R(f"NWP{sfx}"), R("WORDA")), _seq(R(f"NWD{sfx}"), R("WORDD")))
         b.add(f"ITEM{sfx}", item)
         items = _star(R(f"ITEM{sfx}"))
@@ -289,7 +310,7 @@ def _lexemes(b: _Builder, has_forbid: bool, depth: int) -> None:
 
     # Inside brackets a run is the same at every depth: one definition serves them all.
     run_family("1", r"(?:[ \t\f\r\n]|\\\r?\n)", _OPCH)
-    ws0 = r"(?:[ \t\f]|\\\r?\n)"
+    ws0 = _WS0
     run_family("0", ws0, _OPCH, _STMT_OP)
     run_family("0X", ws0, _OPCH_NO_COLON)
     start_family("0")
@@ -307,10 +328,10 @@ def _lexemes(b: _Builder, has_forbid: bool, depth: int) -> None:
     first = _alt(_seq(_opt(R("RUNNWS0")), R("STR")), _seq(_opt(R("RUNS0")), R("GROUP1")))
     b.add("FIRST0", first, comment="the first string or bracket group of a statement")
     elems0 = _star(R("ELEM0"))
-    ws_tail = r"[ \t\f]*"
+    ws_tail = _HWS
     # The last run of a line decides whether it opens a block: ':' as its last character.
     wordy = _alt(_seq(R("WORDA"), _star(R("ITEM0"))), Repeat(item=R("ITEM0"), min=1))
-    b.add("ENDC", _seq(_opt(R("WORDA")), _star(R("ITEM0")), _rx(f"(?:{_NW0})*:{ws_tail}")))
+    b.add("ENDC", _seq(_opt(R("WORDA")), _star(R("ITEM0")), _rx(f"{_NW0_RUN}:{ws_tail}")))
     b.add(
         "ENDX",
         _alt(
@@ -318,19 +339,19 @@ def _lexemes(b: _Builder, has_forbid: bool, depth: int) -> None:
             _seq(_opt(R("WORDA")), _star(R("ITEM0")), _alt(R("NWP0X_LAST"), R("NWD0"))),
         ),
     )
-    b.add("NWP0X_LAST", _rx(f"(?:(?:{_NW0})*{_OPCH_NO_COLON}{ws_tail}|{ws0}+)"))
+    b.add("NWP0X_LAST", _rx(f"(?:{_NW0_RUN}{_OPCH_NO_COLON}{ws_tail}|{ws0}{{1,{_W}}})"))
     b.add(
         "ENDXS",
         _alt(
             _seq(R("HEAD0"), _star(R("ITEM0"))),
             _seq(R("HEAD0"), _star(R("ITEM0")), _alt(R("NWP0X_LAST"), R("NWD0"))),
-            _rx(f"(?:{_STMT_OP}|(?:{_STMT_OP}|\\.)(?:{_NW0})*{_OPCH_NO_COLON}){ws0}*"),
+            _rx(f"(?:{_STMT_OP}|(?:{_STMT_OP}|\\.){_NW0_RUN}{_OPCH_NO_COLON}){ws0}{{0,{_W}}}"),
             R("NWDS0"),
         ),
     )
     if not has_forbid:
         _relaxed_runs(b)
-    b.add("EOL", _rx(r"[ \t\f]*(?:#[^\r\n]*)?\r?\n"))
+    b.add("EOL", _rx(rf"{_HWS}(?:#[^\r\n]*)?\r?\n"))
     b.add(
         "SIMPLE",
         _seq(_alt(_seq(R("FIRST0"), elems0, _opt(R("ENDX"))), R("ENDXS")), R("EOL")),
@@ -348,14 +369,18 @@ def _lexemes(b: _Builder, has_forbid: bool, depth: int) -> None:
             _opt(R("RUN0X")),
         ),
     )
-    b.add("BLANK", _rx(r"[ \t\f]*(?:#[^\r\n]*)?\r?\n"), comment="blank or comment-only line")
+    b.add(
+        "BLANK",
+        _rx(_SOME_BLANK_LINES),
+        comment=f"blank and comment-only lines, at most {MAX_BLANK_LINES} blank ones in a row",
+    )
     b.add(
         "DECORATOR",
         _seq(
-            _rx(r"@[ \t\f]*"),
+            _rx(f"@{_HWS}"),
             R("IDOK"),
-            _star(_seq(_rx(r"[ \t\f]*\.[ \t\f]*"), R("ID"))),
-            _rx(r"[ \t\f]*"),
+            _star(_seq(_rx(f"{_HWS}\\.{_HWS}"), R("ID"))),
+            _rx(_HWS),
             _opt(R("GROUP1")),
             R("EOL"),
         ),
@@ -371,22 +396,25 @@ def _relaxed_runs(b: _Builder) -> None:
     """
     cont = r"\\\r?\n"
     code = r"()\[\]{}\"'#\\\r\n"
-    loop = _rx(rf"(?:[^{code}]|{cont}|[\r\n])*")
+    blank = r" \t\f"
+    # Every run of whitespace is bounded: whitespace, then one character that is not.
+    loop = _rx(_ws_runs(rf"(?:[{blank}\r\n]|{cont})", rf"[^{blank}{code}]"))
     b.add("RUN1", loop)
     b.add("RUNNW1", loop)
-    ch0 = rf"(?:[^{code}]|{cont})"
-    ch0x = rf"(?:[^:{code}]|{cont})"
+    ws = rf"(?:[{blank}]|{cont})"
+    ch0 = _ws_runs(ws, rf"[^{blank}{code}]")
+    ch0x = _ws_runs(ws, rf"[^:{blank}{code}]")
     nonws = rf"(?:[0-9A-Za-z_\x80-\x{{10FFFF}}.]|{_STMT_OP})"
-    last = rf"[^: \t\f{code}]"
-    ws = rf"(?:[ \t\f]|{cont})"
+    last = rf"[^:{blank}{code}]"
+    ws_ = f"{ws}{{0,{_W}}}"
     for sfx, ch in (("0", ch0), ("0X", ch0x)):
-        b.add(f"RUN{sfx}", _rx(f"{ch}*"))
-        b.add(f"RUNNW{sfx}", _rx(f"{ch}*"))
-    b.add("RUNS0", _rx(f"{nonws}{ch0}*"))
-    b.add("RUNNWS0", _rx(f"{nonws}{ch0}*"))
-    b.add("ENDC", _rx(f"{ch0}*:{ws}*"))
-    b.add("ENDX", _rx(f"(?:{ch0}*{last}{ws}*|{ws}+)"))
-    b.add("ENDXS", _rx(f"{nonws}(?:{ch0}*{last})?{ws}*"))
+        b.add(f"RUN{sfx}", _rx(ch))
+        b.add(f"RUNNW{sfx}", _rx(ch))
+    b.add("RUNS0", _rx(f"{nonws}{ch0}"))
+    b.add("RUNNWS0", _rx(f"{nonws}{ch0}"))
+    b.add("ENDC", _rx(f"{ch0}:{ws_}"))
+    b.add("ENDX", _rx(f"(?:{ch0}{last}{ws_}|{ws}{{1,{_W}}})"))
+    b.add("ENDXS", _rx(f"{nonws}(?:{ch0}{last})?{ws_}"))
 
 
 def identifier_except(words: Sequence[str], first: str = _ID_START) -> str:
@@ -466,13 +494,14 @@ def _escape(text: str) -> str:
 
 def _def_lexemes(b: _Builder, shape: FunctionShape) -> None:
     ws = r"[ \t\f]"
+    some, any_ = f"{ws}{{1,{_W}}}", _HWS
     parts: list[Expr] = []
     if shape.is_async is None:
-        parts.append(_rx(rf"(?:async{ws}+)?def{ws}+"))
+        parts.append(_rx(rf"(?:async{some})?def{some}"))
     elif shape.is_async:
-        parts.append(_rx(rf"async{ws}+def{ws}+"))
+        parts.append(_rx(rf"async{some}def{some}"))
     else:
-        parts.append(_rx(rf"def{ws}+"))
+        parts.append(_rx(rf"def{some}"))
     if shape.name is not None:
         parts.append(Lit(text=shape.name))
     elif shape.name_pattern is not None:
@@ -488,17 +517,17 @@ def _def_lexemes(b: _Builder, shape: FunctionShape) -> None:
     else:
         parts.append(Ref(name="IDOK"))
     if shape.params is not None:
-        parts.append(_rx(rf"{ws}*\({shape.params}\){ws}*"))
+        parts.append(_rx(rf"{any_}\({shape.params}\){any_}"))
     else:
-        parts.append(_rx(rf"{ws}*"))
+        parts.append(_rx(any_))
         parts.append(Ref(name="GROUP1"))
-        parts.append(_rx(rf"{ws}*"))
+        parts.append(_rx(any_))
     if shape.returns is None:
-        parts.append(_opt(_seq(_rx(rf"->{ws}*"), Ref(name="BODY0X"))))
+        parts.append(_opt(_seq(_rx(rf"->{any_}"), Ref(name="BODY0X"))))
     elif shape.returns:
         spellings = "|".join(shape.returns)
-        parts.append(_rx(rf"->{ws}*(?:{spellings}){ws}*"))
-    parts.append(_rx(rf":{ws}*"))
+        parts.append(_rx(rf"->{any_}(?:{spellings}){any_}"))
+    parts.append(_rx(rf":{any_}"))
     b.add(
         "DEFHEAD",
         _seq(*parts),
@@ -506,7 +535,17 @@ def _def_lexemes(b: _Builder, shape: FunctionShape) -> None:
     )
 
 
-_BLANKS = r"(?:[ \t\f]*(?:#[^\r\n]*)?\r?\n)*"
+_BLANK = rf"{_HWS}\r?\n"
+_COMMENT_LINE = rf"{_HWS}#[^\r\n]*\r?\n"
+_BLANK_LINES = (
+    rf"(?:(?:{_BLANK}){{0,{MAX_BLANK_LINES}}}{_COMMENT_LINE})*(?:{_BLANK}){{0,{MAX_BLANK_LINES}}}"
+)
+"""Blank and comment-only lines (maybe none), at most MAX_BLANK_LINES blank ones in a row."""
+_SOME_BLANK_LINES = (
+    rf"(?:(?:(?:{_BLANK}){{0,{MAX_BLANK_LINES}}}{_COMMENT_LINE})+(?:{_BLANK}){{0,{MAX_BLANK_LINES}}}"
+    rf"|(?:{_BLANK}){{1,{MAX_BLANK_LINES}}})"
+)
+"""At least one such line."""
 
 
 def _blocks(
@@ -541,7 +580,7 @@ def _blocks(
         for k in range(1, depth + 1):
             ind_name = f"IND{'T' if unit[0] == chr(9) else ''}{len(unit) * (k + extra)}"
             if ind_name not in b.rules:
-                b.add(ind_name, _seq(_rx(_BLANKS), Lit(text=unit * (k + extra))))
+                b.add(ind_name, _seq(_rx(_BLANK_LINES), Lit(text=unit * (k + extra))))
             line: Expr = Ref(name="SIMPLE")
             if k < depth:
                 line = _alt(line, _seq(Ref(name="HEADER"), Ref(name=f"block_{tag}_{k + 1}")))
@@ -603,14 +642,14 @@ def _start_rules() -> tuple[Rule, ...]:
     b.add(
         "start",
         _seq(
-            _star(Ref(name="BLANK")),
-            _star(_seq(Ref(name="DECORATOR"), _star(Ref(name="BLANK")))),
+            _opt(Ref(name="BLANK")),
+            _star(_seq(Ref(name="DECORATOR"), _opt(Ref(name="BLANK")))),
             Ref(name="DEFHEAD"),
             _alt(Ref(name="SIMPLE"), _seq(Ref(name="EOL"), Ref(name="body"))),
             _opt(Ref(name="TRAIL")),
         ),
     )
-    b.add("TRAIL", _rx(_BLANKS.removesuffix("*") + "+"), comment="blank lines at the end")
+    b.add("TRAIL", _rx(_SOME_BLANK_LINES), comment="blank lines at the end")
     return tuple(b.rules.values())
 
 

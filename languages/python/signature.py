@@ -11,8 +11,9 @@ from .types import render_type
 
 __all__ = ["params_regex", "returns_regex"]
 
-_WS = r"[ \t\f\r\n]*"  # inside the parentheses, newlines are insignificant
-_HWS = r"[ \t\f]*"
+# Whitespace runs are bounded as in the rest of the grammar (grammar.MAX_WHITESPACE_RUN).
+_WS = r"[ \t\f\r\n]{0,256}"  # inside the parentheses, newlines are insignificant
+_HWS = r"[ \t\f]{0,256}"
 
 
 def type_regex(t: TypeExpr, ws: str = _WS) -> str:

@@ -1,5 +1,6 @@
 """Golden snapshots: for every example, its IR text form, emitted grammar and ``arc
-explain`` tables (llguidance, and every target); for every file of the broken-input corpus, its rendered diagnostics.
+explain`` tables (llguidance, and every target); for every file of the broken-input
+corpus, its rendered diagnostics.
 
 Update them all with ``pytest tests/golden --snapshot-update`` and review the diff.
 Grammars are stored one file each (``__snapshots__/test_examples/*.lark``); the rest in

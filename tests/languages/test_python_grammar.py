@@ -236,3 +236,35 @@ def test_default_limits_with_long_function() -> None:
     lines = "".join(f"    x{i} = call(x{i - 1}, [1, 2], {{'k': {i}}})\n" for i in range(1, 1500))
     code = "def f(x0):\n" + lines + "    if x0:\n        return x0\n" * 50
     assert accepts(code)
+
+
+def test_signature_whitespace_bound_is_the_grammar_bound() -> None:
+    from ananke.languages.python import signature
+    from ananke.languages.python.grammar import MAX_WHITESPACE_RUN
+
+    assert signature._WS.endswith(f"{{0,{MAX_WHITESPACE_RUN}}}")
+    assert signature._HWS.endswith(f"{{0,{MAX_WHITESPACE_RUN}}}")
+
+
+@pytest.mark.parametrize("opts", [PLAIN, FORBID], ids=["relaxed-runs", "word-runs"])
+def test_whitespace_is_bounded(opts: PythonGrammarOptions) -> None:
+    """No run of whitespace in code is unbounded: between two tokens at most
+    MAX_WHITESPACE_RUN, inside brackets newlines included; blank lines in a row at most
+    MAX_BLANK_LINES (comment lines do not count). Strings and comments are text."""
+    from ananke.languages.python.grammar import MAX_BLANK_LINES, MAX_WHITESPACE_RUN
+
+    w, b = MAX_WHITESPACE_RUN, MAX_BLANK_LINES
+    for n, ok in ((w, True), (w + 1, False)):
+        assert accepts(f"def f(x):\n    y = x +{' ' * n}1\n    return y\n", opts) is ok, n
+        assert accepts(f"def f(x):\n    return g(x,{' ' * n}1)\n", opts) is ok, n
+        assert accepts(f"def f(x):\n    return g(x,{chr(10) * n}1)\n", opts) is ok, n
+        assert accepts(f"def f(x):\n    return x{' ' * n}\n", opts) is True  # two runs meet
+    for n, ok in ((b, True), (b + 1, False)):
+        body = f"def f(x):\n    y = x\n{chr(10) * n}    return y\n"
+        assert accepts(body, opts) is ok, n
+        assert accepts("\n" * n + "def f():\n    pass\n", opts) is ok, n
+    # comment lines break a run of blank lines; text inside strings is not code
+    gap = "\n" * b + "    # note\n" + "\n" * b
+    assert accepts(f"def f(x):\n    y = x\n{gap}    return y\n", opts)
+    assert accepts(f"def f(x):\n    return '{' ' * (2 * w)}'\n", opts)
+    assert not accepts(f"def f(x):\n    return x{' ' * (2 * w + 1)}\n", opts)
