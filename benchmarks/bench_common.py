@@ -8,6 +8,7 @@ import statistics
 import tokenize
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ananke.ariadne import compile_source
 from ananke.backends import get_backend
@@ -16,8 +17,13 @@ from ananke.ir.diagnostics import Diagnostics
 from ananke.ir.passes import lower
 from ananke.ir.source import SourceFile
 
+if TYPE_CHECKING:
+    from ananke.languages.python.corpus import FunctionSample
+
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "examples" / "api_handler.ariadne"
+API_RETURN = "Result[Response, Error]"
+"""The return annotation the seed example requires (``returns: Result<Response, Error>``)."""
 
 
 def grammar_of_set(cset: ConstraintSet) -> str:
@@ -108,3 +114,26 @@ def with_return_annotation(text: str, annotation: str) -> str | None:
                 i = offsets[tok.end[0] - 1] + tok.end[1]
                 return text[:i] + " -> " + annotation + text[i:]
     return None
+
+
+def mask_functions(n: int, corpus: Sequence[FunctionSample] | None = None) -> list[FunctionSample]:
+    """The real functions the mask benchmarks consume: ``n`` top-level functions of
+    ``corpus`` (default: the standard library's) sampled with a fixed seed."""
+    from ananke.languages.python.corpus import sample, stdlib_functions
+
+    return sample(stdlib_functions() if corpus is None else corpus, n, seed=2026)
+
+
+def adapted_for_api_handler(funcs: Sequence[FunctionSample]) -> list[tuple[str, str]]:
+    """``(key, text)`` of the functions made to satisfy the seed example: at most 100 lines,
+    no ``eval``/``exec``, and the return annotation it requires."""
+    from ananke.runtime.validate import name_uses
+
+    adapted = []
+    for f in funcs:
+        if f.lines > 100 or any(u.name in ("eval", "exec") for u in name_uses(f.text)):
+            continue
+        text = with_return_annotation(f.text, API_RETURN)
+        if text is not None:
+            adapted.append((f.key, text))
+    return adapted

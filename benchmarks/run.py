@@ -6,8 +6,10 @@ run on the same machine; compare figures only within one report.
 
 Sections: compile time of the seed example and of a 1,000-block file, ``arc --version``
 wall time, llguidance mask time per token with byte-level BPE vocabularies of 32k and 128k
-tokens (Python grammars and a JSON-schema baseline), and the soundness of the Python
-grammar on the standard library's top-level functions.
+tokens (Python grammars and a JSON-schema baseline), the soundness of the Python
+grammar on the standard library's top-level functions, and, for the seed example, emit
+time per target, compile and mask time per engine (llguidance reading each of its dialects,
+XGrammar) with the same vocabularies, and the agreement of the differential corpus.
 """
 
 from __future__ import annotations
@@ -29,16 +31,16 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from bench_common import (
     EXAMPLE,
+    adapted_for_api_handler,
     grammar_of_source,
+    mask_functions,
     percentile,
     summary,
     unconstrained_grammar,
-    with_return_annotation,
 )
 
 HERE = Path(__file__).resolve().parent
 FORBID = ("eval", "exec", "open", "print")
-API_RETURN = "Result[Response, Error]"
 MAX_LINES_N = (5, 20, 50, 100)
 
 
@@ -76,8 +78,25 @@ class Report:
         status = "" if passed is None else ("pass" if passed else "FAIL")
         print(f"  {name}: {shown} {status}", flush=True)
 
+    def note(self, name: str, note: str) -> None:
+        """A row with no figure: why something is not measured."""
+        self.rows.append(
+            {
+                "metric": name,
+                "value": None,
+                "unit": "",
+                "target": None,
+                "target_op": "<=",
+                "pass": None,
+                "note": note,
+            }
+        )
+        print(f"  {name}: {note}", flush=True)
 
-def _fmt(v: float, unit: str) -> str:
+
+def _fmt(v: float | None, unit: str) -> str:
+    if v is None:
+        return "—"
     if unit in ("count", ""):
         return f"{v:g}"
     if unit == "%":
@@ -206,24 +225,16 @@ def bench_version(r: Report) -> None:
 
 
 def bench_masks(r: Report, cache: Path) -> None:
-    from ananke.languages.python.corpus import sample, stdlib_functions
+    from ananke.languages.python.corpus import stdlib_functions
     from ananke.runtime.bpe import hf_tokenizer, llg_tokenizer, train_bpe
-    from ananke.runtime.validate import name_uses
     from bench_masks import json_documents, json_grammar, time_masks
 
     print("masks", flush=True)
     corpus = stdlib_functions()
-    n = 12 if r.quick else 200
-    funcs = sample(corpus, n, seed=2026)
+    funcs = mask_functions(12 if r.quick else 200, corpus)
     api = grammar_of_source(EXAMPLE.read_text())
     grammars = {"python (no constraint)": unconstrained_grammar(), "python api_handler": api}
-    adapted = []
-    for f in funcs:
-        if f.lines > 100 or any(u.name in ("eval", "exec") for u in name_uses(f.text)):
-            continue
-        text = with_return_annotation(f.text, API_RETURN)
-        if text is not None:
-            adapted.append((f.key, text))
+    adapted = adapted_for_api_handler(funcs)
     docs = json_documents(6 if r.quick else 40)
     r.details["masks"] = {
         "method": "fresh LLMatcher per text; unsafe_compute_mask_ptr timed alone before each "
@@ -486,6 +497,235 @@ def bench_soundness(r: Report) -> None:
     r.details["soundness"] = d
 
 
+# --- issue 3: emit per target, engines side by side, differential agreement ----------------
+
+
+def bench_emit(r: Report) -> None:
+    from ananke.backends import target_names
+    from bench_engines import load_module, time_emit
+
+    print("emit per target", flush=True)
+    module = load_module(EXAMPLE)
+    runs = 5 if r.quick else 20
+    d: dict[str, Any] = {}
+    for target in target_names():
+        e = time_emit(module, target, runs)
+        if e.refused:
+            d[target] = {"refused": e.refused}
+            r.note(f"emit {EXAMPLE.name} for {target}", f"cannot express the set: {e.refused}")
+            continue
+        s = summary(e.times_ms)
+        d[target] = s | {"chars": e.chars}
+        r.metric(
+            f"emit {EXAMPLE.name} for {target} (lower + emit), p50",
+            s["p50"],
+            "ms",
+            note=f"{runs} warm runs; max {s['max']:.1f} ms; {e.chars} chars",
+        )
+    r.details["emit_ms"] = d
+
+
+def bench_engines(r: Report, cache: Path) -> None:
+    import importlib.metadata
+
+    import xgrammar
+    from ananke.runtime.bpe import hf_tokenizer, llg_tokenizer, train_bpe
+    from bench_engines import (
+        LLG_READERS,
+        lark_compile_s,
+        llg_compile_ms,
+        llg_grammar,
+        load_module,
+        xgr_compile,
+        xgr_time_masks,
+        xgr_tokenizer_info,
+    )
+    from bench_engines import emit_text as emit_of
+    from bench_masks import time_masks
+
+    print("engines", flush=True)
+    module = load_module(EXAMPLE)
+    texts = {}
+    for target in ("llguidance", "lark-vllm", "gbnf", "xgrammar", "lark"):
+        text, why = emit_of(module, target)
+        assert text is not None, why
+        texts[target] = text
+    adapted = adapted_for_api_handler(mask_functions(12 if r.quick else 200))
+    runs = 3 if r.quick else 20
+    xgr_runs = 1 if r.quick else 3
+    xgr_budget = 5.0 if r.quick else 75.0
+    d: dict[str, Any] = {
+        "set": EXAMPLE.name,
+        "functions": len(adapted),
+        "same_text_llguidance_lark_vllm": texts["llguidance"] == texts["lark-vllm"],
+        "xgrammar": importlib.metadata.version("xgrammar"),
+        "xgrammar_mask_budget_s": xgr_budget,
+    }
+    empty_ms = [xgr_compile(xgrammar.TokenizerInfo([]), texts["xgrammar"])[1] for _ in range(2)]
+    d["xgrammar_compile_empty_vocab_ms"] = min(empty_ms)
+    for vocab in (32000, 128000):
+        label = f"{vocab // 1000}k"
+        path = train_bpe(vocab, cache)
+        tok, hf = llg_tokenizer(path), hf_tokenizer(path)
+        enc = [(k, hf.encode(t).ids) for k, t in adapted]
+        res: dict[str, Any] = {}
+        for name, (target, fmt) in LLG_READERS.items():
+            llg_compile_ms(tok, fmt, texts[target])
+            cs = summary([llg_compile_ms(tok, fmt, texts[target]) for _ in range(runs)])
+            run = time_masks(llg_grammar(fmt, texts[target]), tok, enc, keep_going=True)
+            ms = summary([x / 1000 for x in run.times_ns])
+            res[f"llguidance <- {name}"] = {
+                "compile_ms": cs,
+                "mask_us": ms,
+                "texts": run.texts,
+                "texts_ok": run.texts_ok,
+                "errors": run.errors[:10],
+            }
+        t = time.perf_counter()
+        info = xgr_tokenizer_info(hf)
+        info_ms = (time.perf_counter() - t) * 1000
+        times = []
+        compiled = None
+        for _ in range(xgr_runs):
+            compiled, ms_ = xgr_compile(info, texts["xgrammar"])
+            times.append(ms_)
+        cs = summary(times)
+        xrun = xgr_time_masks(compiled, info.vocab_size, 0, enc, budget_s=xgr_budget)
+        xs = summary([x / 1000 for x in xrun.times_ns])
+        res["xgrammar <- xgrammar"] = {
+            "compile_ms": cs,
+            "tokenizer_info_ms": info_ms,
+            "mask_us": xs,
+            "texts": xrun.texts,
+            "texts_ok": xrun.texts_ok,
+            "errors": xrun.errors[:10],
+            "share_of_masks_over_2ms": sum(1 for x in xrun.times_ns if x > 2_000_000)
+            / max(1, len(xrun.times_ns)),
+        }
+        d[label] = res
+        p99_target = 2000.0 if vocab == 128000 else None
+        for key, v in res.items():
+            c, m = v["compile_ms"], v["mask_us"]
+            xgr = key.startswith("xgrammar")
+            cause = ""
+            if xgr and c["p50"] > 100:
+                cause = (
+                    f"; {d['xgrammar_compile_empty_vocab_ms']:.0f} ms with an empty vocabulary: "
+                    "the rest is the per-vocabulary token-mask cache XGrammar precomputes for "
+                    "every position of every rule of the character-level grammar"
+                )
+            r.metric(
+                f"compile, {key}, {label}",
+                c["p50"],
+                "ms",
+                100.0,
+                note=f"p50 of {c['n']} compiles, max {c['max']:.0f} ms"
+                + (f"; TokenizerInfo built once in {v['tokenizer_info_ms']:.0f} ms" if xgr else "")
+                + cause,
+            )
+            extra = ""
+            if xgr:
+                extra = (
+                    f"; {v['texts']} of {len(enc)} functions measured in a "
+                    f"{xgr_budget:.0f} s budget; "
+                    f"{100 * v['share_of_masks_over_2ms']:.0f}% of masks over 2 ms: the "
+                    "grammar is character-level (no lexer), so the token-mask cache decides "
+                    "few tokens ahead and the rest are run through the parser at each step"
+                )
+            r.metric(
+                f"mask p50, {key}, {label}",
+                m["p50"],
+                "µs",
+                note=f"{m['n']} masks; {v['texts_ok']}/{v['texts']} functions consumed"
+                + (f" ({v['errors'][0]})" if v["errors"] else ""),
+            )
+            r.metric(f"mask p99, {key}, {label}", m["p99"], "µs", p99_target, note=extra)
+            r.metric(f"mask max, {key}, {label}", m["max"], "µs")
+    r.note(
+        "masks, lark target",
+        "the lark package has no token masks: only its parser build (below) is measured",
+    )
+    r.note(
+        "masks, regex target",
+        "a Python function is not a regular language: the regex target refuses the set",
+    )
+    if r.quick:
+        r.note("compile, lark package <- lark", "not measured in quick mode (about 25 s)")
+    else:
+        secs = lark_compile_s(texts["lark"], 180.0)
+        d["lark_parser_build_s"] = secs
+        if secs is None:
+            r.note("compile, lark package <- lark", "no parser after 180 s (timed out)")
+        else:
+            r.metric(
+                "compile, lark package <- lark (parse only, no masks)",
+                secs * 1000,
+                "ms",
+                note="Earley with the dynamic lexer, built once in a fresh process; "
+                "no vocabulary involved",
+            )
+    r.details["engines"] = d
+
+
+def bench_agreement(r: Report) -> None:
+    from bench_engines import agreement, rates
+
+    print("agreement", flush=True)
+    if r.quick:
+        tallies = agreement(set_names=["api_handler"], grammar_keys=["outlines-arithmetic"])
+    else:
+        tallies = agreement()
+    r.details["agreement"] = [t.as_dict() for t in tallies]
+    for t in tallies:
+        if not t.compared:
+            r.note(
+                f"agreement, {t.target} read by {t.engine}",
+                f"no strings compared: {t.refused} of {t.grammars + t.refused} grammars refused "
+                "(not regular)"
+                + (f"; engine errors: {'; '.join(t.errors[:2])}" if t.errors else ""),
+            )
+            continue
+        excused = ", ".join(f"{k} {v}" for k, v in sorted(t.excused.items())) or "none"
+        r.metric(
+            f"agreement, {t.target} read by {t.engine}",
+            100.0 * t.agreed / t.compared,
+            "%",
+            note=f"{t.compared} strings over {t.grammars} grammars; {t.agreed} agree; "
+            f"excused: {excused}; unexcused {len(t.unexcused)}"
+            + (f"; {t.refused} grammars refused (not regular)" if t.refused else "")
+            + (f"; engine errors: {'; '.join(t.errors[:2])}" if t.errors else ""),
+        )
+    unexcused = sum(len(t.unexcused) for t in tallies)
+    errors = sum(len(t.errors) for t in tallies)
+    strict, after = rates(tallies)
+    compared = sum(t.compared for t in tallies)
+    r.metric(
+        "agreement overall, strict",
+        strict,
+        "%",
+        note=f"{compared} decisions; an excused disagreement counts as a disagreement",
+    )
+    r.metric(
+        "agreement overall, after documented deviations",
+        after,
+        "%",
+        100.0,
+        higher_is_better=True,
+    )
+    r.metric(
+        "unexcused disagreements",
+        unexcused,
+        "count",
+        0.0,
+        note=f"engine errors on printed grammars: {errors}"
+        + (f"; first: {tallies_first(tallies)}" if unexcused else ""),
+    )
+
+
+def tallies_first(tallies: Any) -> str:
+    return next((u for t in tallies for u in t.unexcused), "")
+
+
 # --- report ------------------------------------------------------------------------------
 
 
@@ -531,8 +771,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", type=Path, default=HERE, help="where to write report.json/.md")
     ap.add_argument(
         "--only",
-        default="compile,version,masks,soundness",
-        help="comma-separated sections to run (compile, version, masks, soundness)",
+        default="compile,version,masks,soundness,emit,engines,agreement",
+        help="comma-separated sections to run (compile, version, masks, soundness, emit, "
+        "engines, agreement)",
     )
     ap.add_argument(
         "--cache",
@@ -554,6 +795,12 @@ def main(argv: list[str] | None = None) -> int:
         bench_masks(r, args.cache)
     if "soundness" in sections:
         bench_soundness(r)
+    if "emit" in sections:
+        bench_emit(r)
+    if "engines" in sections:
+        bench_engines(r, args.cache)
+    if "agreement" in sections:
+        bench_agreement(r)
     meta = {
         "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
         "machine": f"{platform.system()} {platform.machine()}",

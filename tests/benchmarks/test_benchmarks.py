@@ -11,12 +11,14 @@ import pytest
 from ananke.ariadne import compile_source
 from ananke.ir.diagnostics import Diagnostics
 from ananke.ir.source import SourceFile
+from ananke.runtime.engines import Deviation
 from ananke.runtime.validate import validate
 
 BENCH = Path(__file__).resolve().parents[2] / "benchmarks"
 sys.path.insert(0, str(BENCH))
 
 import bench_common  # noqa: E402
+import bench_engines  # noqa: E402
 import bench_masks  # noqa: E402
 import bench_soundness  # noqa: E402
 import run  # noqa: E402
@@ -49,7 +51,7 @@ def test_percentile_and_summary() -> None:
     ],
 )
 def test_with_return_annotation_makes_functions_satisfy_returns(src: str) -> None:
-    out = bench_common.with_return_annotation(src, run.API_RETURN)
+    out = bench_common.with_return_annotation(src, bench_common.API_RETURN)
     assert out is not None
     cset = compile_source(
         SourceFile("r.ariadne", "constraint r { returns: Result<Response, Error>; }"),
@@ -108,3 +110,105 @@ def test_runner_writes_both_reports(tmp_path: Path) -> None:
     md = (tmp_path / "report.md").read_text()
     assert "| metric | value | target | pass | note |" in md
     assert "quick mode" in md
+
+
+# --- issue 3: emit per target, engines side by side, agreement ------------------------------
+
+
+@pytest.fixture(scope="module")
+def seed_module() -> Any:
+    return bench_engines.load_module(bench_common.EXAMPLE)
+
+
+def test_emit_timings_of_a_target_that_expresses_the_set(seed_module: Any) -> None:
+    e = bench_engines.time_emit(seed_module, "lark-vllm", 3)
+    text, why = bench_engines.emit_text(seed_module, "lark-vllm")
+    assert text is not None and why == ""
+    assert e.refused == "" and e.chars == len(text)
+    assert len(e.times_ms) == 3 and all(t > 0 for t in e.times_ms)
+
+
+def test_a_target_that_cannot_express_the_set_is_a_note_not_a_timing(seed_module: Any) -> None:
+    e = bench_engines.time_emit(seed_module, "json-schema", 3)
+    assert e.times_ms == [] and e.chars == 0
+    assert e.refused.startswith("target-cannot-express: ")
+
+
+def test_the_runner_writes_refusals_as_rows_without_a_value(tmp_path: Path) -> None:
+    assert run.main(["--quick", "--only", "emit", "--out", str(tmp_path)]) == 0
+    rows = json.loads((tmp_path / "report.json").read_text())["metrics"]
+    by_target = {r["metric"].split(" for ")[1].split(" ")[0]: r for r in rows}
+    from ananke.backends import target_names
+
+    assert set(by_target) == set(target_names())
+    assert by_target["json-schema"]["value"] is None
+    assert "cannot express" in by_target["json-schema"]["note"]
+    assert by_target["llguidance"]["value"] > 0 and by_target["llguidance"]["unit"] == "ms"
+    md = (tmp_path / "report.md").read_text()
+    assert "| emit api_handler.ariadne for json-schema | — |" in md
+
+
+def test_tally_counts_agreements_excuses_by_name_and_unexcused() -> None:
+    t = bench_engines.Tally("t", "e")
+    ref = {"a": True, "b": False, "c": False, "d": True}
+    other = {"a": True, "b": True, "c": True, "d": False}
+    loose = Deviation("loose", "accepts more", lambda s: s == "b")
+    t.add(ref.__getitem__, other.__getitem__, "abcd", (loose,))
+    assert (t.compared, t.agreed, t.grammars) == (4, 1, 1)
+    assert dict(t.excused) == {"loose": 1}
+    assert len(t.unexcused) == 2
+    assert "e accepts 'c'" in t.unexcused[0] and "e rejects 'd'" in t.unexcused[1]
+    strict, after = bench_engines.rates([t])
+    assert (strict, after) == (25.0, 50.0)
+
+
+def test_agreement_over_one_imported_grammar_counts_every_decision() -> None:
+    _, tig = bench_engines._differential_modules()
+    if tig.SOURCES.get("outlines-arithmetic") is None:
+        pytest.skip("the outlines package (holding the grammar) is not installed")
+    tallies = bench_engines.agreement(set_names=[], grammar_keys=["outlines-arithmetic"])
+    corpus = tig._corpus("outlines-arithmetic")
+    by_pair = {(t.target, t.engine): t for t in tallies}
+    assert ("xgrammar", "xgrammar-ebnf") in by_pair
+    for t in tallies:
+        assert t.errors == [] and t.unexcused == []
+        assert t.compared == t.grammars * len(corpus)
+        assert t.agreed + sum(t.excused.values()) == t.compared
+    # arithmetic is recursive, so the regex target refuses it
+    assert by_pair[("regex", "outlines-regex")].refused == 1
+
+
+def test_xgrammar_tokenizer_info_and_masks(tok32k: tuple[Any, Any]) -> None:
+    pytest.importorskip("xgrammar")
+    _, hf = tok32k
+    info = bench_engines.xgr_tokenizer_info(hf)
+    assert info.vocab_size == hf.get_vocab_size()
+    assert info.stop_token_ids == [hf.token_to_id("<|endoftext|>")]
+    compiled, ms = bench_engines.xgr_compile(info, 'root ::= "def " [a-z]+ "():"\n')
+    assert ms > 0
+    eos = info.stop_token_ids[0]
+    good = [("ok", hf.encode("def handler():").ids)]
+    bad = [("bad", hf.encode("class handler():").ids)]
+    r = bench_engines.xgr_time_masks(compiled, info.vocab_size, eos, good + bad)
+    assert (r.texts, r.texts_ok) == (2, 1)
+    assert len(r.errors) == 1 and r.errors[0].startswith("bad: token 0")
+    assert len(r.times_ns) == len(good[0][1]) + 1 + 1
+    none = bench_engines.xgr_time_masks(compiled, info.vocab_size, eos, good, budget_s=-1)
+    assert none.texts == 0
+
+
+def test_llguidance_compile_reads_lark_and_gbnf(tok32k: tuple[Any, Any]) -> None:
+    tok, _ = tok32k
+    assert bench_engines.llg_compile_ms(tok, "lark", 'start: "a" | "b"\n') > 0
+    assert bench_engines.llg_compile_ms(tok, "gbnf", 'root ::= "a" | "b"\n') > 0
+    with pytest.raises(ValueError, match="refused"):
+        bench_engines.llg_compile_ms(tok, "lark", "start: undefined_rule\n")
+
+
+def test_shared_mask_corpus_satisfies_the_seed_example() -> None:
+    from ananke.languages.python.corpus import stdlib_functions
+
+    funcs = bench_common.mask_functions(8, stdlib_functions(limit=200))
+    assert len(funcs) == 8
+    adapted = bench_common.adapted_for_api_handler(funcs)
+    assert adapted and all(bench_common.API_RETURN in text for _, text in adapted)

@@ -1,0 +1,355 @@
+"""Engines side by side: emit time per target, compile and mask time per engine with real
+BPE tokenizers, and the agreement of the differential corpus.
+
+- Emit: ``lower_for_target`` + ``emit`` of one constraint set, in process, warm.
+- Compile: what a serving engine does when a request brings the grammar, with a real
+  tokenizer. llguidance: ``LLMatcher`` construction (which validates the grammar; GBNF is
+  first converted with ``grammar_from("gbnf", ...)``, timed with it). XGrammar:
+  ``GrammarCompiler(...).compile_grammar(text)`` with the cache off; the ``TokenizerInfo``
+  is built once per vocabulary and timed apart.
+- Masks: XGrammar's ``fill_next_token_bitmask`` timed alone before each token (and the
+  final stop token) of a text, then ``accept_token``; a fresh ``GrammarMatcher`` per text.
+  llguidance's masks are timed by :func:`bench_masks.time_masks`.
+- Agreement: the corpora and reading logic of the differential tests, counted instead of
+  asserted.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ananke.ir.constraint import Module
+from ananke.ir.diagnostics import DiagnosticError, Diagnostics
+from bench_common import ROOT
+from bench_masks import MaskRun
+
+DIFFERENTIAL = ROOT / "tests" / "differential"
+
+LLG_READERS: dict[str, tuple[str, str]] = {
+    "llguidance": ("llguidance", "lark"),
+    "lark-vllm": ("lark-vllm", "lark"),
+    "gbnf": ("gbnf", "gbnf"),
+}
+"""Label → (target whose output llguidance reads, the format llguidance reads it as)."""
+
+
+# --- emit --------------------------------------------------------------------------------
+
+
+def load_module(path: Path) -> Module:
+    """The module of an Ariadne file that must compile cleanly."""
+    from ananke.ariadne import compile_source, read_source
+
+    diags = Diagnostics()
+    src = read_source(path, diags)
+    module = None if src is None else compile_source(src, diags)
+    if module is None:
+        raise ValueError(f"benchmark input does not compile: {path}")
+    return module
+
+
+def emit_text(module: Module, target: str) -> tuple[str | None, str]:
+    """The text ``target`` emits for the module's first set, or None and why not (the
+    diagnostics' codes and the first message)."""
+    from ananke.pipeline import emit, lower_for_target
+
+    diags = Diagnostics()
+    try:
+        lowered = lower_for_target(module, target, diags)
+        if lowered is not None:
+            return emit(lowered[0], target), ""
+        found = list(diags)
+    except DiagnosticError as e:
+        found = list(e.diagnostics)
+    codes = ", ".join(sorted({d.code for d in found}))
+    first = found[0].message if found else "no output"
+    return None, f"{codes}: {first}"
+
+
+@dataclass
+class EmitTiming:
+    target: str
+    times_ms: list[float] = field(default_factory=list)
+    chars: int = 0
+    refused: str = ""
+    """Why the target cannot express the set (empty when it can)."""
+
+
+def time_emit(module: Module, target: str, runs: int) -> EmitTiming:
+    """``runs`` timings of lower + emit after one untimed run; no timings when refused."""
+    text, why = emit_text(module, target)
+    out = EmitTiming(target)
+    if text is None:
+        out.refused = why
+        return out
+    out.chars = len(text)
+    for _ in range(runs):
+        t = time.perf_counter()
+        emit_text(module, target)
+        out.times_ms.append((time.perf_counter() - t) * 1000)
+    return out
+
+
+# --- compile -----------------------------------------------------------------------------
+
+
+def llg_grammar(fmt: str, text: str) -> str:
+    """What ``LLMatcher`` reads for ``text`` in ``fmt`` ("lark" or "gbnf")."""
+    import llguidance
+
+    return text if fmt == "lark" else str(llguidance.grammar_from(fmt, text))  # type: ignore[arg-type]
+
+
+def llg_compile_ms(tok: Any, fmt: str, text: str) -> float:
+    """One compile of ``text`` with ``tok``: (GBNF conversion and) matcher construction."""
+    import llguidance
+
+    t = time.perf_counter()
+    m = llguidance.LLMatcher(tok, llg_grammar(fmt, text), log_level=0)
+    ms = (time.perf_counter() - t) * 1000
+    if m.is_error():
+        raise ValueError(f"llguidance refused the grammar: {m.get_error().splitlines()[0]}")
+    return ms
+
+
+def xgr_tokenizer_info(hf: Any) -> Any:
+    """XGrammar's ``TokenizerInfo`` for a byte-level HF ``tokenizers.Tokenizer``.
+
+    ``TokenizerInfo.from_huggingface`` needs a ``transformers`` tokenizer; the same
+    information is its vocabulary in id order (byte-level encoded strings) and the EOS id.
+    """
+    import xgrammar
+
+    vocab = hf.get_vocab()
+    encoded = [""] * len(vocab)
+    for piece, i in vocab.items():
+        encoded[i] = piece
+    eos = hf.token_to_id("<|endoftext|>")
+    return xgrammar.TokenizerInfo(
+        encoded, xgrammar.VocabType.BYTE_LEVEL, vocab_size=len(encoded), stop_token_ids=[eos]
+    )
+
+
+def xgr_compile(info: Any, text: str) -> tuple[Any, float]:
+    """``text`` (XGrammar EBNF) compiled for ``info`` with no cache, and the time it took."""
+    import xgrammar
+
+    compiler = xgrammar.GrammarCompiler(info, cache_enabled=False)
+    t = time.perf_counter()
+    compiled = compiler.compile_grammar(text)
+    return compiled, (time.perf_counter() - t) * 1000
+
+
+def xgr_time_masks(
+    compiled: Any,
+    vocab_size: int,
+    eos: int,
+    encoded: Sequence[tuple[str, Sequence[int]]],
+    *,
+    budget_s: float | None = None,
+) -> MaskRun:
+    """XGrammar's mask time for every token of each text of ``encoded`` and its stop token.
+
+    A text that starts once ``budget_s`` seconds have passed is not measured; ``texts``
+    counts only the measured ones.
+    """
+    import xgrammar
+
+    bitmask = xgrammar.allocate_token_bitmask(1, vocab_size)
+    words = bitmask.numpy()[0]  # shares memory with the tensor
+    run = MaskRun()
+    perf = time.perf_counter_ns
+    start = time.perf_counter()
+    for label, ids in encoded:
+        if budget_s is not None and time.perf_counter() - start > budget_s:
+            break
+        run.texts += 1
+        t0 = perf()
+        m = xgrammar.GrammarMatcher(compiled)
+        run.build_ns.append(perf() - t0)
+        ok = True
+        for pos, tid in enumerate([*ids, eos]):
+            t0 = perf()
+            m.fill_next_token_bitmask(bitmask)
+            run.times_ns.append(perf() - t0)
+            if not (int(words[tid >> 5]) >> (tid & 31)) & 1:
+                run.errors.append(f"{label}: token {pos} ({tid}) not in mask")
+                ok = False
+                break
+            if not m.accept_token(tid):
+                run.errors.append(f"{label}: token {pos} ({tid}) rejected")
+                ok = False
+                break
+        if ok and not m.is_terminated():
+            run.errors.append(f"{label}: not terminated after the stop token")
+            ok = False
+        if ok:
+            run.texts_ok += 1
+    return run
+
+
+def lark_compile_s(text: str, timeout_s: float) -> float | None:
+    """Seconds the lark package (Earley, dynamic lexer, as the ``lark`` engine builds it)
+    takes to build a parser for ``text``, in a fresh process; None past ``timeout_s``."""
+    code = (
+        "import sys, time\n"
+        "from ananke.runtime.engines import get_engine\n"
+        "text = sys.stdin.read()\n"
+        "t = time.perf_counter()\n"
+        "get_engine('lark').compile(text)\n"
+        "print(time.perf_counter() - t)\n"
+    )
+    try:
+        done = subprocess.run(
+            [sys.executable, "-c", code],
+            input=text,
+            capture_output=True,
+            text=True,
+            timeout=timeout_s,
+            check=True,
+        )
+    except subprocess.TimeoutExpired:
+        return None
+    return float(done.stdout.split()[-1])
+
+
+# --- agreement ---------------------------------------------------------------------------
+
+
+@dataclass
+class Tally:
+    """Decisions of one (target, engine) pair compared with the reference's."""
+
+    target: str
+    engine: str
+    compared: int = 0
+    agreed: int = 0
+    excused: Counter[str] = field(default_factory=Counter)
+    """Disagreements excused, by the name of the first deviation that applies."""
+    unexcused: list[str] = field(default_factory=list)
+    """One line per disagreement no documented deviation excuses."""
+    grammars: int = 0
+    refused: int = 0
+    """Grammars the target refused (only the regex target may: not regular)."""
+    errors: list[str] = field(default_factory=list)
+    """Engine refusals of a printed grammar (a failure of the differential tests)."""
+
+    def add(
+        self,
+        reference: Callable[[str], bool],
+        other: Callable[[str], bool],
+        strings: Iterable[str],
+        deviations: Sequence[Any],
+    ) -> None:
+        """Compare ``other`` with ``reference`` on ``strings``; ``deviations`` are the
+        :class:`ananke.runtime.engines.Deviation` that may excuse a disagreement."""
+        self.grammars += 1
+        for s in strings:
+            self.compared += 1
+            expected, got = reference(s), other(s)
+            if got == expected:
+                self.agreed += 1
+                continue
+            excuse = next((d.name for d in deviations if d.applies(s)), None)
+            if excuse is not None:
+                self.excused[excuse] += 1
+            else:
+                verb = "accepts" if got else "rejects"
+                self.unexcused.append(f"{self.engine} {verb} {s[:80]!r}, the reference does not")
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "target": self.target,
+            "engine": self.engine,
+            "grammars": self.grammars,
+            "refused": self.refused,
+            "compared": self.compared,
+            "agreed": self.agreed,
+            "excused": dict(self.excused),
+            "unexcused": len(self.unexcused),
+            "unexcused_examples": self.unexcused[:10],
+            "errors": self.errors[:10],
+        }
+
+
+def _differential_modules() -> tuple[Any, Any]:
+    if str(DIFFERENTIAL) not in sys.path:
+        sys.path.insert(0, str(DIFFERENTIAL))
+    import test_compiled_examples
+    import test_imported_grammars
+
+    return test_compiled_examples, test_imported_grammars
+
+
+def agreement(
+    *, set_names: Sequence[str] | None = None, grammar_keys: Sequence[str] | None = None
+) -> list[Tally]:
+    """Tallies per (target, engine) over the differential corpora: the example sets of
+    ``test_compiled_examples`` and the imported grammars of ``test_imported_grammars``
+    (all of them by default; ``set_names`` / ``grammar_keys`` pick some)."""
+    import importlib
+
+    from ananke.backends import get_backend
+    from ananke.runtime.engines import EngineError, get_engine
+
+    tce, tig = _differential_modules()
+    from harness import deviations_of
+
+    tallies: dict[tuple[str, str], Tally] = {}
+
+    def tally(target: str, engine: str) -> Tally:
+        return tallies.setdefault((target, engine), Tally(target, engine))
+
+    for set_name in sorted(tce.MODULES) if set_names is None else set_names:
+        reference = tce._reference(set_name)
+        corpus = tce._corpus(set_name)
+        for target in sorted(tce.READERS):
+            engine = tce.READERS[target]
+            t = tally(target, engine)
+            try:
+                other = get_engine(engine).compile(tce._text(set_name, target))
+            except EngineError as e:
+                t.errors.append(f"{set_name}: {e.message.splitlines()[0]}")
+                continue
+            module = importlib.import_module(type(get_backend(target)).__module__)
+            t.add(reference.accepts, other.accepts, corpus, deviations_of(module))
+
+    keys = [k for k in sorted(tig.SOURCES) if tig.SOURCES[k] is not None]
+    for key in keys if grammar_keys is None else grammar_keys:
+        reference = tig._reference(key)
+        corpus = tig._corpus(key)
+        for target in sorted(tig.READERS):
+            text, _ = tig._printed(key, target)
+            if target == "regex" and text is not None:
+                text = text.removesuffix("\n")
+            for engine in tig.READERS[target]:
+                t = tally(target, engine)
+                if text is None:
+                    t.refused += 1
+                    continue
+                try:
+                    other = get_engine(engine).compile(text)
+                except EngineError as e:
+                    t.errors.append(f"{key}: {e.message.splitlines()[0]}")
+                    continue
+                devs = tig._deviations(key, target, engine, reference)
+                t.add(reference.accepts, other.accepts, corpus, devs)
+    return sorted(tallies.values(), key=lambda t: (t.target, t.engine))
+
+
+def rates(tallies: Sequence[Tally]) -> tuple[float, float]:
+    """Overall agreement in % (strict: an excused disagreement counts as one) and after the
+    documented deviations."""
+    compared = sum(t.compared for t in tallies)
+    if not compared:
+        return float("nan"), float("nan")
+    agreed = sum(t.agreed for t in tallies)
+    excused = sum(sum(t.excused.values()) for t in tallies)
+    return 100.0 * agreed / compared, 100.0 * (agreed + excused) / compared
