@@ -8,11 +8,16 @@ each terminal has one fixed length, so Earley's dynamic lexer cannot lex greedil
 the parser accepts exactly the strings the char-level grammar describes.
 
 Forms: ``name: ...`` with the start rule named ``start``, names of ``[a-z0-9_]`` starting
-with a letter, ``"..."`` with ``\\\\ \\" \\xHH \\uXXXX \\UXXXXXXXX`` escapes for everything
-that is not printable, ``( )``, ``|``, ``* + ?``, ``x~n`` and ``x~m..n`` for bounded
-repeats (``{m,n}`` is llguidance's, not Lark's), ``()`` for the empty string (Lark refuses
-empty terminals). Classes are Python ``re`` classes; ``\\ ] [ ^ - /`` in them are
-backslash-escaped, since Lark turns hex escapes in a regex into the raw character first.
+with a letter, ``"..."`` with ``\\\\ \\" \\n \\r \\t \\uXXXX`` escapes for what is not
+printable (astral characters as they are, NUL as a class of its own), ``( )``, ``|``,
+``* + ?``, ``x~n`` and ``x~m..n`` for bounded repeats (``{m,n}`` is llguidance's, not
+Lark's), ``()`` for the empty string (Lark refuses empty terminals). Classes are Python
+``re`` classes; ``\\ ] [ ^ - /`` in them are backslash-escaped, since Lark turns escapes
+in a regex into the raw character first.
+
+The same text loads in XGrammar's Lark reader (``Grammar.from_lark``), which has no
+``\\x`` or ``\\U`` in strings and reads a class's ``\\x`` with every hex digit that
+follows: escapes are fixed-width, and the differential tests read this target with both.
 
 Known deviations: surrogate code points are dropped from classes (no UTF-8 text holds
 them). Lark expands ``x~m..n`` into alternatives, so large bounds make large parsers.
@@ -39,33 +44,47 @@ from .base import CharLevelBackend, rule_names, scalar_ranges
 
 __all__ = ["LarkBackend"]
 
-_NEVER = "/[^\\x00-\\U0010ffff]/"
-_ANY = "/[\\x00-\\U0010ffff]/"
+_NEVER = "/[^\\u0000-\\U0010ffff]/"
+_ANY = "/[\\u0000-\\U0010ffff]/"
+_NUL = "/[^\\u0001-\\U0010ffff]/"
+"""NUL alone: XGrammar's Lark reader ends a string at NUL and empties a class of only NUL."""
 
 
 def _escape(cp: int) -> str:
-    if cp <= 0xFF:
-        return f"\\x{cp:02x}"
-    if cp <= 0xFFFF:
-        return f"\\u{cp:04x}"
-    return f"\\U{cp:08x}"
+    # Fixed-width escapes only: XGrammar reads \x with every hex digit that follows.
+    return f"\\u{cp:04x}" if cp <= 0xFFFF else f"\\U{cp:08x}"
+
+
+_STRING_ESCAPES = {'"': '\\"', "\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t"}
 
 
 def _string(text: str) -> str:
-    out = []
+    """``text`` as string literals both the lark package and XGrammar's Lark reader take:
+    ``\\n \\r \\t \\" \\\\``, ``\\uXXXX`` for other unprintable characters of the
+    BMP, astral characters as they are (XGrammar refuses ``\\U`` in strings), and NUL as a
+    class of its own between strings."""
+    parts: list[str] = []
+    out: list[str] = []
     for ch in text:
-        if ch in '"\\':
-            out.append("\\" + ch)
-        elif ch.isprintable():
+        if ch == "\0":
+            if out:
+                parts.append('"' + "".join(out) + '"')
+                out = []
+            parts.append(_NUL)
+        elif ch in _STRING_ESCAPES:
+            out.append(_STRING_ESCAPES[ch])
+        elif ch.isprintable() or ord(ch) > 0xFFFF:
             out.append(ch)
         else:
             out.append(_escape(ord(ch)))
-    return '"' + "".join(out) + '"'
+    if out:
+        parts.append('"' + "".join(out) + '"')
+    return parts[0] if len(parts) == 1 else "(" + " ".join(parts) + ")"
 
 
 def _class_char(cp: int) -> str:
-    # Lark turns \xHH, \uXXXX and \UXXXXXXXX in a regex into the character itself before
-    # Python's re sees it, so a special character needs its backslash, never a hex escape.
+    # Lark turns \uXXXX and \UXXXXXXXX in a regex into the character itself before
+    # Python's re sees it, so a special character needs its backslash, never an escape.
     ch = chr(cp)
     if ch in "\\]^-[/":
         return "\\" + ch
@@ -113,6 +132,8 @@ class LarkBackend(CharLevelBackend):
         ranges = scalar_ranges(node.ranges)
         if not ranges:
             return _ANY if node.negated else _NEVER
+        if ranges == ((0, 0),) and not node.negated:
+            return _NUL
         body = "".join(
             _class_char(lo) if lo == hi else f"{_class_char(lo)}-{_class_char(hi)}"
             for lo, hi in ranges

@@ -47,7 +47,7 @@ READERS = {
     "lark-vllm": ("llguidance-lark",),
     "xgrammar": ("xgrammar-ebnf",),
     "gbnf": ("llguidance-gbnf",),
-    "lark": ("lark",),
+    "lark": ("lark", "xgrammar-lark"),
     "regex": ("outlines-regex", "llguidance-regex"),
 }
 
