@@ -19,7 +19,8 @@ from ananke.backends import get_backend
 from ananke.ir.constraint import Constraint, ConstraintSet, Module, Schema, SourceProvenance
 from ananke.ir.diagnostics import Diagnostics, Label
 from ananke.ir.grammar import Grammar, JsonSchema
-from ananke.ir.passes.charlevel import CannotLower, CharLevel
+from ananke.ir.passes.charlevel import CharLevel
+from ananke.ir.passes.errors import CannotLower
 from ananke.ir.passes.lower import LowerToGrammar
 from ananke.ir.plan import Lowered
 
@@ -54,6 +55,17 @@ GRAMMAR_LOWERINGS: Mapping[str, Callable[[Grammar, Diagnostics], Grammar | None]
     "json-only": _json_only,
 }
 """GrammarIR → GrammarIR lowerings by the name backends list them under."""
+
+
+def _run_lowerings(grammar: Grammar, names: tuple[str, ...], diags: Diagnostics) -> Grammar | None:
+    """``grammar`` through the named lowerings in order; None when one reported an error.
+    Raises :class:`CannotLower` for a rule the target cannot express."""
+    out: Grammar | None = grammar
+    for name in names:
+        if out is None:
+            break
+        out = GRAMMAR_LOWERINGS[name](out, diags)
+    return out
 
 
 def lower_for_target(
@@ -98,13 +110,8 @@ def _lower_set(
         lowered = LowerToGrammar(target=target, max_nesting=max_nesting, demote=demote).lower_set(
             cset, diags, schemas
         )
-        grammar: Grammar | None = lowered.grammar
         try:
-            for name in lowerings:
-                assert grammar is not None
-                grammar = GRAMMAR_LOWERINGS[name](grammar, diags)
-                if grammar is None:
-                    return None
+            grammar = _run_lowerings(lowered.grammar, lowerings, diags)
         except CannotLower as exc:
             todo = [i for i in exc.origins if i not in demote and i in by_id]
             if not todo:
@@ -118,7 +125,8 @@ def _lower_set(
                 demote[cid] = exc.message
                 _report_demotion(by_id[cid], target, exc.message, diags, strict)
             continue
-        assert grammar is not None
+        if grammar is None:
+            return None
         notes = lowered.notes
         if "char-level" in lowerings:
             notes += (
@@ -165,13 +173,8 @@ def transpile_grammar(grammar: Grammar, target: str, diags: Diagnostics) -> str 
     from ananke.ir.passes.boundaries import LexemeBoundaries
 
     backend = get_backend(target)
-    lowered: Grammar | None = grammar
     try:
-        for name in backend.lowerings:
-            assert lowered is not None
-            lowered = GRAMMAR_LOWERINGS[name](lowered, diags)
-            if lowered is None:
-                return None
+        lowered = _run_lowerings(grammar, backend.lowerings, diags)
     except CannotLower as exc:
         diags.error(
             exc.code,
@@ -179,7 +182,8 @@ def transpile_grammar(grammar: Grammar, target: str, diags: Diagnostics) -> str 
             help="emit for a target with a lexer (llguidance, lark-vllm)",
         )
         return None
-    assert lowered is not None
+    if lowered is None:
+        return None
     if "char-level" in backend.lowerings:
         report = LexemeBoundaries().run(grammar)
         for b in report.ambiguous:

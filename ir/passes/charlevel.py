@@ -45,20 +45,11 @@ from ananke.ir.grammar import (
     walk,
 )
 
-__all__ = ["CannotLower", "CharLevel", "reachable"]
+from .errors import CannotLower
+
+__all__ = ["CharLevel", "reachable"]
 
 DEFAULT_MAX_STATES = 10_000
-
-
-class CannotLower(Exception):
-    """A rule the target cannot express; ``origins`` are the constraints behind it."""
-
-    def __init__(self, code: str, message: str, rule: str, origins: tuple[str, ...]) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
-        self.rule = rule
-        self.origins = origins
 
 
 @dataclass(frozen=True)
