@@ -10,7 +10,7 @@ the model may write.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import ClassVar
 
 from ananke.ir.diagnostics import Diagnostic, DiagnosticError
@@ -115,6 +115,18 @@ class CharLevelBackend(Backend):
     dialect: ClassVar[str] = "this dialect"
     """How messages name the dialect ("plain Lark", "a regular expression")."""
 
+    def body_text(self, names_id: int, rule: Rule) -> str:
+        """``rule``'s body printed, cached by the id of the rule-name map it is printed
+        with (:func:`name_map_id`): the grammars of many constraint sets share most rules
+        and name them alike."""
+        key = (self.name, names_id, rule.body)
+        text = _BODIES.get(key)
+        if text is None:
+            if len(_BODIES) > 1 << 16:
+                _BODIES.clear()
+            text = _BODIES[key] = self.print_expr(rule.body, rule)
+        return text
+
     def print_json(self, node: JsonSchema, rule: Rule) -> str:
         self.unsupported(
             "target-cannot-express",
@@ -139,6 +151,16 @@ class CharLevelBackend(Backend):
 
     def print_and(self, node: And, rule: Rule) -> str:
         raise AssertionError(f"{self.name}: intersection in `{rule.name}` left after char-level")
+
+
+_BODIES: dict[tuple[str, int, Expr], str] = {}
+_MAP_IDS: dict[tuple[tuple[str, str], ...], int] = {}
+
+
+def name_map_id(names: Mapping[str, str]) -> int:
+    """A small id for a rule-name map (equal maps, equal ids)."""
+    key = tuple(sorted(names.items()))
+    return _MAP_IDS.setdefault(key, len(_MAP_IDS))
 
 
 def scalar_ranges(ranges: Iterable[tuple[int, int]]) -> tuple[tuple[int, int], ...]:

@@ -48,7 +48,7 @@ from ananke.ir.grammar import (
     Seq,
 )
 
-from .base import CharLevelBackend, repeat_suffix, rule_names, scalar_ranges
+from .base import CharLevelBackend, name_map_id, repeat_suffix, rule_names, scalar_ranges
 
 __all__ = ["GBNFBackend"]
 
@@ -118,12 +118,13 @@ class GBNFBackend(CharLevelBackend):
         return printer._emit(grammar)
 
     def _emit(self, grammar: Grammar) -> str:
+        names_id = name_map_id(self._names)
         first = [r for r in grammar.rules if r.name == grammar.start]
         rest = [r for r in grammar.rules if r.name != grammar.start]
         lines = [f"{self.comment_prefix}{c}".rstrip() for c in grammar.comment.splitlines()]
         for rule in (*first, *rest):
             lines.extend(f"{self.comment_prefix}{c}".rstrip() for c in rule.comment.splitlines())
-            lines.append(f"{self._names[rule.name]} ::= {self.print_expr(rule.body, rule)}")
+            lines.append(f"{self._names[rule.name]} ::= {self.body_text(names_id, rule)}")
         return "\n".join(lines) + "\n"
 
     # --- one printer per node tag ---------------------------------------------------------

@@ -40,7 +40,7 @@ from ananke.ir.grammar import (
     Seq,
 )
 
-from .base import CharLevelBackend, rule_names, scalar_ranges
+from .base import CharLevelBackend, name_map_id, rule_names, scalar_ranges
 
 __all__ = ["LarkBackend"]
 
@@ -114,12 +114,13 @@ class LarkBackend(CharLevelBackend):
             sep="_",
             reserved=(),
         )
+        names_id = name_map_id(printer._names)
         first = [r for r in grammar.rules if r.name == grammar.start]
         rest = [r for r in grammar.rules if r.name != grammar.start]
         lines = [f"// {c}".rstrip() for c in grammar.comment.splitlines()]
         for rule in (*first, *rest):
             lines.extend(f"// {c}".rstrip() for c in rule.comment.splitlines())
-            body = printer.print_expr(rule.body, rule)
+            body = printer.body_text(names_id, rule)
             lines.append(f"{printer._names[rule.name]}: {body}")
         return "\n".join(lines) + "\n"
 

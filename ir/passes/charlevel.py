@@ -72,10 +72,11 @@ class CharLevel:
             taken.add(new)
             names[name] = new
 
+        names_id = _names_id(names)
         out: list[Rule] = []
         for rule in grammar.rules:
             new_name = names.get(rule.name, rule.name)
-            if rule.lexeme and _has_set_ops(rule.body):
+            if rule.lexeme and _flags(rule.body)[0]:
                 try:
                     dfa = DFA.from_expr(rule.body, lexemes, max_states=self.max_states)
                     dfa = dfa.minimize()
@@ -98,7 +99,7 @@ class CharLevel:
                 out.extend(dfa_rules)
                 taken.update(r.name for r in dfa_rules)
                 continue
-            if any(isinstance(node, JsonSchema | Special) for node in walk(rule.body)):
+            if _flags(rule.body)[1]:
                 raise CannotLower(
                     "target-cannot-express",
                     f"rule {rule.name} embeds a JSON schema or a special token, which a "
@@ -108,7 +109,7 @@ class CharLevel:
                     (),  # the output itself is JSON: nothing to demote
                 )
             try:
-                body = _convert(rule.body, _frozen(names))
+                body = _convert(rule.body, names_id)
             except _BadRegex as exc:
                 raise CannotLower(
                     "target-cannot-express",
@@ -149,21 +150,28 @@ class _BadRegex(Exception):
         self.reason = reason
 
 
-class _Names(tuple[tuple[str, str], ...]):
-    """A hashable name map, so that conversions are cached across grammars."""
+_NAME_MAPS: dict[tuple[tuple[str, str], ...], int] = {}
+_MAPS_BY_ID: list[dict[str, str]] = []
 
 
-def _frozen(names: dict[str, str]) -> _Names:
-    return _Names(sorted(names.items()))
+def _names_id(names: dict[str, str]) -> int:
+    """A small id for a lexeme-name map: grammars lowered from constraint sets share one,
+    and conversions are cached by it (hashing the whole map at every node would not pay)."""
+    key = tuple(sorted(names.items()))
+    found = _NAME_MAPS.get(key)
+    if found is None:
+        found = _NAME_MAPS[key] = len(_MAPS_BY_ID)
+        _MAPS_BY_ID.append(dict(key))
+    return found
 
 
 @functools.lru_cache(maxsize=1 << 14)
-def _convert(expr: Expr, names: _Names) -> Expr:
+def _convert(expr: Expr, names: int) -> Expr:
     match expr:
         case Regex():
             return _parse(expr.pattern)
         case Ref():
-            return Ref(name=dict(names).get(expr.name, expr.name)) if names else expr
+            return Ref(name=_MAPS_BY_ID[names].get(expr.name, expr.name))
         case Seq() | Alt():
             return msgspec.structs.replace(
                 expr, items=tuple(_convert(item, names) for item in expr.items)
@@ -184,5 +192,12 @@ def _parse(pattern: str) -> Expr:
         raise _BadRegex(pattern, str(exc)) from None
 
 
-def _has_set_ops(expr: Expr) -> bool:
-    return any(isinstance(node, Not | And) for node in walk(expr))
+@functools.lru_cache(maxsize=1 << 14)
+def _flags(expr: Expr) -> tuple[bool, bool]:
+    """Whether ``expr`` uses negation or intersection, and whether it embeds a JSON schema
+    or a special token (cached: grammars of many constraint sets share their rules)."""
+    nodes = list(walk(expr))
+    return (
+        any(isinstance(n, Not | And) for n in nodes),
+        any(isinstance(n, JsonSchema | Special) for n in nodes),
+    )
