@@ -122,8 +122,9 @@ def llg_compile_ms(tok: Any, fmt: str, text: str) -> float:
 def xgr_tokenizer_info(hf: Any) -> Any:
     """XGrammar's ``TokenizerInfo`` for a byte-level HF ``tokenizers.Tokenizer``.
 
-    ``TokenizerInfo.from_huggingface`` needs a ``transformers`` tokenizer; the same
-    information is its vocabulary in id order (byte-level encoded strings) and the EOS id.
+    Built from the vocabulary in id order (byte-level encoded strings) and the EOS id; the
+    same as ``TokenizerInfo.from_huggingface`` of the tokenizer wrapped in transformers'
+    ``PreTrainedTokenizerFast``, without importing transformers.
     """
     import xgrammar
 

@@ -626,7 +626,7 @@ def bench_engines(r: Report, cache: Path) -> None:
             extra = ""
             if xgr:
                 extra = (
-                    f"; {v['texts']} of {len(enc)} functions measured in a "
+                    f"{v['texts']} of {len(enc)} functions measured in a "
                     f"{xgr_budget:.0f} s budget; "
                     f"{100 * v['share_of_masks_over_2ms']:.0f}% of masks over 2 ms: the "
                     "grammar is character-level (no lexer), so the token-mask cache decides "

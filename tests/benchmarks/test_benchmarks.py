@@ -212,3 +212,16 @@ def test_shared_mask_corpus_satisfies_the_seed_example() -> None:
     assert len(funcs) == 8
     adapted = bench_common.adapted_for_api_handler(funcs)
     assert adapted and all(bench_common.API_RETURN in text for _, text in adapted)
+
+
+def test_xgrammar_tokenizer_info_equals_from_huggingface(tok32k: tuple[Any, Any]) -> None:
+    xgrammar = pytest.importorskip("xgrammar")
+    transformers = pytest.importorskip("transformers")
+    _, hf = tok32k
+    mine = bench_engines.xgr_tokenizer_info(hf)
+    wrapped = transformers.PreTrainedTokenizerFast(tokenizer_object=hf, eos_token="<|endoftext|>")
+    theirs = xgrammar.TokenizerInfo.from_huggingface(
+        wrapped, vocab_size=hf.get_vocab_size(), stop_token_ids=mine.stop_token_ids
+    )
+    assert theirs.vocab_type == mine.vocab_type
+    assert theirs.decoded_vocab == mine.decoded_vocab
