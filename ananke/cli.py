@@ -728,11 +728,11 @@ def explain_matrix(
         notes: dict[str, list[str]] = {}
         for t, low in per_target.items():
             for note in low.notes:
-                notes.setdefault(note.replace(t, "{target}"), []).append(t)
+                notes.setdefault(note, []).append(t)
         lines.append("")
         for note, where in notes.items():
             scope = "" if len(where) == len(targets) else f"[{', '.join(where)}] "
-            lines.append(f"  note: {scope}{note.replace('{target}', 'the target')}")
+            lines.append(f"  note: {scope}{note}")
         blocks.append("\n".join(lines) + "\n")
     return "\n".join(blocks)
 

@@ -130,7 +130,7 @@ def _lower_set(
         notes = lowered.notes
         if "char-level" in lowerings:
             notes += (
-                f"{target} matches characters, without llguidance's greedy lexer: every "
+                "the target matches characters, without llguidance's greedy lexer: every "
                 "lexeme is written out as rules (negation and intersection through "
                 "automata); spec/backends.md says how agreement with llguidance is checked",
             )

@@ -10,7 +10,7 @@ the model may write.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from typing import ClassVar
 
 from ananke.ir.diagnostics import Diagnostic, DiagnosticError
@@ -23,6 +23,7 @@ from ananke.ir.grammar import (
     Regex,
     Rule,
     Special,
+    name_map_id,
 )
 
 __all__ = ["Backend", "UnsupportedFeature", "rule_names", "scalar_ranges"]
@@ -114,6 +115,45 @@ class CharLevelBackend(Backend):
     lowerings: ClassVar[tuple[str, ...]] = ("char-level",)
     dialect: ClassVar[str] = "this dialect"
     """How messages name the dialect ("plain Lark", "a regular expression")."""
+    start_name: ClassVar[str] = "root"
+    """What the start rule is called."""
+    name_chars: ClassVar[str] = "a-z0-9"
+    """The characters of rule names (a regex class body); others become ``name_sep``."""
+    name_sep: ClassVar[str] = "-"
+    reserved_names: ClassVar[tuple[str, ...]] = ()
+    """Names no rule but the start rule may take."""
+    defines: ClassVar[str] = " ::= "
+    """What stands between a rule's name and its body."""
+    comment_prefix: ClassVar[str] = "# "
+    """How a line comment starts."""
+
+    _names: dict[str, str]
+
+    def emit(self, grammar: Grammar) -> str:
+        """The start rule first, then the others, each named per the dialect."""
+        for rule in grammar.rules:
+            if rule.lexeme:
+                raise AssertionError(f"{self.name}: lexeme {rule.name} left after char-level")
+        # The shared instance stays stateless: the names live on a copy made for this call.
+        printer = type(self)()
+        printer._names = rule_names(
+            (r.name for r in grammar.rules),
+            grammar.start,
+            root=self.start_name,
+            allowed=self.name_chars,
+            sep=self.name_sep,
+            reserved=self.reserved_names,
+        )
+        names_id = name_map_id(printer._names)
+        first = [r for r in grammar.rules if r.name == grammar.start]
+        rest = [r for r in grammar.rules if r.name != grammar.start]
+        prefix = self.comment_prefix
+        lines = [f"{prefix}{c}".rstrip() for c in grammar.comment.splitlines()]
+        for rule in (*first, *rest):
+            lines.extend(f"{prefix}{c}".rstrip() for c in rule.comment.splitlines())
+            body = printer.body_text(names_id, rule)
+            lines.append(f"{printer._names[rule.name]}{self.defines}{body}")
+        return "\n".join(lines) + "\n"
 
     def body_text(self, names_id: int, rule: Rule) -> str:
         """``rule``'s body printed, cached by the id of the rule-name map it is printed
@@ -154,13 +194,6 @@ class CharLevelBackend(Backend):
 
 
 _BODIES: dict[tuple[str, int, Expr], str] = {}
-_MAP_IDS: dict[tuple[tuple[str, str], ...], int] = {}
-
-
-def name_map_id(names: Mapping[str, str]) -> int:
-    """A small id for a rule-name map (equal maps, equal ids)."""
-    key = tuple(sorted(names.items()))
-    return _MAP_IDS.setdefault(key, len(_MAP_IDS))
 
 
 def scalar_ranges(ranges: Iterable[tuple[int, int]]) -> tuple[tuple[int, int], ...]:

@@ -40,7 +40,6 @@ from ananke.ir.grammar import (
     CharClass,
     Empty,
     Expr,
-    Grammar,
     Lit,
     Ref,
     Repeat,
@@ -48,7 +47,7 @@ from ananke.ir.grammar import (
     Seq,
 )
 
-from .base import CharLevelBackend, name_map_id, repeat_suffix, rule_names, scalar_ranges
+from .base import CharLevelBackend, repeat_suffix, scalar_ranges
 
 __all__ = ["GBNFBackend"]
 
@@ -56,16 +55,12 @@ _MAX = 0x10FFFF
 
 
 class GBNFBackend(CharLevelBackend):
-    _names: dict[str, str]
-
     name: ClassVar[str] = "gbnf"
     file_extension: ClassVar[str] = ".gbnf"
     supports_bounded_repeat: ClassVar[bool] = True
 
-    comment_prefix: ClassVar[str] = "# "
-    """How a line comment starts."""
     reserved_names: ClassVar[tuple[str, ...]] = ("start",)
-    """Names no rule but the start rule may take (llguidance renames ``root`` to ``start``)."""
+    """llguidance's converter renames ``root`` to ``start``."""
 
     # --- escaping: the parts XGrammar's EBNF prints differently ---------------------------
 
@@ -100,32 +95,6 @@ class GBNFBackend(CharLevelBackend):
         return ranges
 
     # --- the grammar ----------------------------------------------------------------------
-
-    def emit(self, grammar: Grammar) -> str:
-        for rule in grammar.rules:
-            if rule.lexeme:
-                raise AssertionError(f"{self.name}: lexeme {rule.name} left after char-level")
-        # The shared instance stays stateless: the names live on a copy made for this call.
-        printer = type(self)()
-        printer._names = rule_names(
-            (r.name for r in grammar.rules),
-            grammar.start,
-            root="root",
-            allowed="a-z0-9",
-            sep="-",
-            reserved=self.reserved_names,
-        )
-        return printer._emit(grammar)
-
-    def _emit(self, grammar: Grammar) -> str:
-        names_id = name_map_id(self._names)
-        first = [r for r in grammar.rules if r.name == grammar.start]
-        rest = [r for r in grammar.rules if r.name != grammar.start]
-        lines = [f"{self.comment_prefix}{c}".rstrip() for c in grammar.comment.splitlines()]
-        for rule in (*first, *rest):
-            lines.extend(f"{self.comment_prefix}{c}".rstrip() for c in rule.comment.splitlines())
-            lines.append(f"{self._names[rule.name]} ::= {self.body_text(names_id, rule)}")
-        return "\n".join(lines) + "\n"
 
     # --- one printer per node tag ---------------------------------------------------------
 

@@ -32,7 +32,6 @@ from ananke.ir.grammar import (
     CharClass,
     Empty,
     Expr,
-    Grammar,
     Lit,
     Ref,
     Repeat,
@@ -40,7 +39,7 @@ from ananke.ir.grammar import (
     Seq,
 )
 
-from .base import CharLevelBackend, name_map_id, rule_names, scalar_ranges
+from .base import CharLevelBackend, scalar_ranges
 
 __all__ = ["LarkBackend"]
 
@@ -94,35 +93,14 @@ def _class_char(cp: int) -> str:
 
 
 class LarkBackend(CharLevelBackend):
-    _names: dict[str, str]
-
     name: ClassVar[str] = "lark"
     file_extension: ClassVar[str] = ".lark"
     supports_bounded_repeat: ClassVar[bool] = True
     dialect: ClassVar[str] = "plain Lark"
-
-    def emit(self, grammar: Grammar) -> str:
-        for rule in grammar.rules:
-            if rule.lexeme:
-                raise AssertionError(f"{self.name}: lexeme {rule.name} left after char-level")
-        printer = type(self)()
-        printer._names = rule_names(
-            (r.name for r in grammar.rules),
-            grammar.start,
-            root="start",
-            allowed="a-z0-9",
-            sep="_",
-            reserved=(),
-        )
-        names_id = name_map_id(printer._names)
-        first = [r for r in grammar.rules if r.name == grammar.start]
-        rest = [r for r in grammar.rules if r.name != grammar.start]
-        lines = [f"// {c}".rstrip() for c in grammar.comment.splitlines()]
-        for rule in (*first, *rest):
-            lines.extend(f"// {c}".rstrip() for c in rule.comment.splitlines())
-            body = printer.body_text(names_id, rule)
-            lines.append(f"{printer._names[rule.name]}: {body}")
-        return "\n".join(lines) + "\n"
+    start_name: ClassVar[str] = "start"
+    name_sep: ClassVar[str] = "_"
+    defines: ClassVar[str] = ": "
+    comment_prefix: ClassVar[str] = "// "
 
     # --- one printer per node tag ---------------------------------------------------------
 

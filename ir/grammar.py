@@ -40,6 +40,8 @@ __all__ = [
     "Rule",
     "Seq",
     "Special",
+    "name_map",
+    "name_map_id",
     "refs",
     "rename",
     "walk",
@@ -257,3 +259,24 @@ def rename(grammar: Grammar, names: Mapping[str, str]) -> Grammar:
         ),
         comment=grammar.comment,
     )
+
+
+_NAME_MAP_IDS: dict[tuple[tuple[str, str], ...], int] = {}
+_NAME_MAPS: list[dict[str, str]] = []
+
+
+def name_map_id(names: Mapping[str, str]) -> int:
+    """A small id for a map of rule names (equal maps, equal ids), so that work done per
+    rule can be cached by it: grammars lowered from many constraint sets share their maps,
+    and hashing a whole map at every node would not pay."""
+    key = tuple(sorted(names.items()))
+    found = _NAME_MAP_IDS.get(key)
+    if found is None:
+        found = _NAME_MAP_IDS[key] = len(_NAME_MAPS)
+        _NAME_MAPS.append(dict(key))
+    return found
+
+
+def name_map(map_id: int) -> dict[str, str]:
+    """The map :func:`name_map_id` gave ``map_id`` to."""
+    return _NAME_MAPS[map_id]

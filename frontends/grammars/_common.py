@@ -52,6 +52,19 @@ def error(
     diags.error(code, message, *labels, help=help)
 
 
+def missing_start(diags: Diagnostics, source: SourceFile, start: str) -> None:
+    """The grammar defines no rule named ``start`` (its first byte carries the label)."""
+    error(
+        diags,
+        UNDEFINED,
+        f"start rule `{start}` is not defined",
+        source,
+        0,
+        0,
+        help="name the start rule with `--start RULE`",
+    )
+
+
 def warning(
     diags: Diagnostics,
     code: str,

@@ -29,7 +29,17 @@ from ananke.ir.grammar import (
 from ananke.ir.regex import ANY_SCALAR
 from ananke.ir.source import SourceFile
 
-from ._common import DUPLICATE, IGNORED, SYNTAX, UNDEFINED, UNSUPPORTED, alt, error, warning
+from ._common import (
+    DUPLICATE,
+    IGNORED,
+    SYNTAX,
+    UNDEFINED,
+    UNSUPPORTED,
+    alt,
+    error,
+    missing_start,
+    warning,
+)
 
 __all__ = ["import_gbnf"]
 
@@ -446,15 +456,7 @@ def import_gbnf(
             error(diags, UNDEFINED, f"`{name}` is not defined", source, s, e)
             bad = True
     if start not in bodies:
-        error(
-            diags,
-            UNDEFINED,
-            f"start rule `{start}` is not defined",
-            source,
-            0,
-            0,
-            help="name the start rule with `--start RULE`",
-        )
+        missing_start(diags, source, start)
         bad = True
     if bad:
         return None

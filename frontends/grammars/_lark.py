@@ -48,6 +48,7 @@ from ._common import (
     check_regex,
     error,
     fold_case,
+    missing_start,
     warning,
 )
 
@@ -757,15 +758,7 @@ def import_lark(source: SourceFile, diags: Diagnostics, *, start: str = "start")
     _check_terminals(imp, source, diags)
     start_ir = imp.ir_name(module, start)
     if start_ir is None:
-        error(
-            diags,
-            UNDEFINED,
-            f"start rule `{start}` is not defined",
-            source,
-            0,
-            0,
-            help="name the start rule with `--start RULE`",
-        )
+        missing_start(diags, source, start)
     if sum(1 for d in diags if d.severity == "error") > before or start_ir is None:
         return None
     if ignores:

@@ -217,16 +217,16 @@ class _Terminals:
         self.self_follow: set[str] = set()
         """Terminals that may follow themselves other than inside their own ``X*``."""
         rule_follow: dict[str, set[str]] = {grammar.start: {_EOS}}
-        changed = True
-        while changed:
-            changed = False
+
+        def size() -> int:
+            return sum(map(len, self.follow.values())) + sum(map(len, rule_follow.values()))
+
+        # Sets only grow: a sweep that leaves their total size unchanged is the fixpoint.
+        before = -1
+        while before != (before := size()):
             for rule in self.rules.values():
-                if rule.lexeme:
-                    continue
-                before = sum(map(len, self.follow.values())) + sum(map(len, rule_follow.values()))
-                self._walk(rule.body, set(rule_follow.get(rule.name, ())), rule_follow)
-                after = sum(map(len, self.follow.values())) + sum(map(len, rule_follow.values()))
-                changed |= after != before
+                if not rule.lexeme:
+                    self._walk(rule.body, set(rule_follow.get(rule.name, ())), rule_follow)
 
     def _terminal(self, expr: Expr) -> str | None:
         if isinstance(expr, Ref) and self.rules[expr.name].lexeme:

@@ -41,6 +41,8 @@ from ananke.ir.grammar import (
     Rule,
     Seq,
     Special,
+    name_map,
+    name_map_id,
     refs,
     walk,
 )
@@ -72,7 +74,7 @@ class CharLevel:
             taken.add(new)
             names[name] = new
 
-        names_id = _names_id(names)
+        names_id = name_map_id(names)
         out: list[Rule] = []
         for rule in grammar.rules:
             new_name = names.get(rule.name, rule.name)
@@ -150,28 +152,13 @@ class _BadRegex(Exception):
         self.reason = reason
 
 
-_NAME_MAPS: dict[tuple[tuple[str, str], ...], int] = {}
-_MAPS_BY_ID: list[dict[str, str]] = []
-
-
-def _names_id(names: dict[str, str]) -> int:
-    """A small id for a lexeme-name map: grammars lowered from constraint sets share one,
-    and conversions are cached by it (hashing the whole map at every node would not pay)."""
-    key = tuple(sorted(names.items()))
-    found = _NAME_MAPS.get(key)
-    if found is None:
-        found = _NAME_MAPS[key] = len(_MAPS_BY_ID)
-        _MAPS_BY_ID.append(dict(key))
-    return found
-
-
 @functools.lru_cache(maxsize=1 << 14)
 def _convert(expr: Expr, names: int) -> Expr:
     match expr:
         case Regex():
             return _parse(expr.pattern)
         case Ref():
-            return Ref(name=_MAPS_BY_ID[names].get(expr.name, expr.name))
+            return Ref(name=name_map(names).get(expr.name, expr.name))
         case Seq() | Alt():
             return msgspec.structs.replace(
                 expr, items=tuple(_convert(item, names) for item in expr.items)
