@@ -90,9 +90,14 @@ _WS0 = r"(?:[ \t\f]|\\\r?\n)"
 """One whitespace unit of code outside brackets (a backslash continuation counts as one)."""
 
 
-def _ws_runs(ws: str, other: str) -> str:
-    """``(?:ws|other)*`` with every run of ``ws`` bounded by :data:`MAX_WHITESPACE_RUN`."""
-    return rf"(?:{ws}{{0,{_W}}}(?:{other}))*{ws}{{0,{_W}}}"
+def _ws_runs(ws: str, other: str, least: int = 0) -> str:
+    """``(?:ws|other)*`` with every run of ``ws`` bounded by :data:`MAX_WHITESPACE_RUN`.
+
+    ``least=1`` gives the non-empty runs, ``(?:ws|other)+``.
+    """
+    if least == 0:
+        return rf"(?:{ws}{{0,{_W}}}(?:{other}))*{ws}{{0,{_W}}}"
+    return rf"(?:(?:{ws}{{0,{_W}}}(?:{other}))+{ws}{{0,{_W}}}|{ws}{{1,{_W}}})"
 
 
 _NW0_RUN = _ws_runs(_WS0, rf"{_OPCH}|\.")
@@ -107,34 +112,78 @@ _BLOCK_KEYWORD = (
 
 
 _F_PREFIX = r"(?:[fF]|[rR][fF]|[fF][rR])"
-_NON_F_PREFIX = r"(?:[rRuUbB]|[rR][bB]|[bB][rR])?"
+_NON_F_PREFIX1 = r"(?:[rRuUbB]|[rR][bB]|[bB][rR])"
+_PREFIX1 = r"(?:[rRuUbBfF]|[rR][bBfF]|[bBfF][rR])"
 
 
-def _string_regex(prefix: str = _PREFIX) -> str:
-    """String literals with the given prefix set (quotes of every kind)."""
-
-    def short(q: str) -> str:
-        return rf"{q}(?:[^{q}\\\r\n]|{_ESC})*{q}"
-
-    def long(q: str) -> str:
-        c = rf"(?:[^{q}\\]|{_ESC})"
-        return rf"{q}{q}{q}(?:{c}|{q}{c}|{q}{q}{c})*{q}{q}{q}"
-
-    return f"{prefix}(?:{long(chr(39))}|{long(chr(34))}|{short(chr(39))}|{short(chr(34))})"
+def _long_string(q: str) -> str:
+    c = rf"(?:[^{q}\\]|{_ESC})"
+    return rf"{q}{q}{q}(?:{c}|{q}{c}|{q}{q}{c})*{q}{q}{q}"
 
 
-def _fstring_lexemes(b: _Builder, forbid: Sequence[str]) -> Expr:
-    """f-strings whose replacement fields are checked for forbidden words.
+def _short_string(q: str) -> str:
+    """A short string with at least one character (the empty one is handled apart)."""
+    return rf"{q}(?:[^{q}\\\r\n]|{_ESC})+{q}"
+
+
+def _strings(b: _Builder, fstrings: dict[str, Expr] | None) -> Expr:
+    """Adjacent string literals (``"a" 'b'`` without the space), tokenized as Python does.
+
+    Python reads ``''''x'''`` as one triple-quoted string, never as the empty string
+    ``''`` followed by another string: after an empty short string the same quote cannot
+    start a string. A grammar that allowed that split would accept a line and also the
+    start of a longer one (a triple-quoted string running on), and a greedy lexer would
+    then read past the line's end. So strings are matched in groups, a group is never
+    directly followed by another (the lines' element sequences ensure that), and inside
+    a group an empty short string is followed only by a string that starts with a prefix
+    or the other quote.
+
+    ``fstrings`` (when names are forbidden) maps each quote to the non-empty f-strings of
+    that quote, whose replacement fields are checked; otherwise f-strings are plain
+    prefixed strings.
+    """
+    prefix1 = _PREFIX1 if fstrings is None else _NON_F_PREFIX1
+    tag = {"'": "S", '"': "D"}
+    other = {"'": '"', '"': "'"}
+    body = {q: f"(?:{_long_string(q)}|{_short_string(q)})" for q in tag}
+    bare = {
+        q: b.add(f"STR{tag[q]}", _rx(body[q]), comment=f"a non-empty string quoted by {q}")
+        for q in tag
+    }
+    prefixed: Expr = _rx(f"{prefix1}(?:{body[chr(39)]}|{body[chr(34)]})")
+    if fstrings is not None:
+        prefixed = _alt(prefixed, *fstrings.values())
+    pre = b.add("STRP", prefixed, comment="a non-empty string with a prefix")
+    empty = {q: b.add(f"EMPTY{tag[q]}", _rx(f"{_PREFIX}{q}{q}")) for q in tag}
+    empty_p = {q: b.add(f"EMPTYP{tag[q]}", _rx(f"{_PREFIX1}{q}{q}")) for q in tag}
+    chains: dict[str, Expr] = {}
+    for q in tag:
+        # Runs of empty strings ending with one quoted by q: after an empty string quoted
+        # by q, an empty one quoted by q needs a prefix.
+        to_q = _seq(empty[other[q]], _star(empty_p[other[q]]), empty[q])
+        chains[q] = b.add(
+            f"STRE{tag[q]}",
+            _seq(_alt(empty[q], to_q), _star(empty_p[q]), _star(_seq(to_q, _star(empty_p[q])))),
+            comment=f"empty strings next to each other, the last quoted by {q}",
+        )
+    unit = _alt(*bare.values(), pre, *(_seq(chains[q], _alt(pre, bare[other[q]])) for q in tag))
+    tail = _alt(*chains.values())
+    return _alt(_seq(Repeat(item=unit, min=1), _opt(tail)), tail)
+
+
+def _fstring_lexemes(b: _Builder, forbid: Sequence[str]) -> dict[str, Expr]:
+    """Non-empty f-strings whose replacement fields are checked for forbidden words.
 
     A field is read as words and non-word characters, with one level of nested braces
     (format specs like ``{x:{width}}``); every word must not be a forbidden name. This is
     stricter than Python where a forbidden word stands in a field after a dot or inside a
     quoted string (``{self.eval}``): such fields are rejected. Fields never contain the
-    string's own quote character.
+    string's own quote character. Returns the f-strings of each quote character.
     """
     b.add("FWORD", _rx(identifier_except(forbid, first=_ID_CONT)))
-    alts: list[Expr] = []
+    out: dict[str, Expr] = {}
     for q, qname in (("'", "S"), ('"', "D")):
+        alts: list[Expr] = []
         for multi in (True, False):
             k = f"{qname}{'L' if multi else ''}"
             nl = "" if multi else r"\r\n"
@@ -164,15 +213,17 @@ def _fstring_lexemes(b: _Builder, forbid: Sequence[str]) -> Expr:
                 _alt(_rx(rf"[^{q}\\{nl}{{}}]|\{{\{{|\}}\}}|{_ESC}"), field),
             )
             if multi:
-                body = _seq(
-                    Lit(text=q * 3),
-                    _star(_alt(char, _seq(Lit(text=q), char), _seq(Lit(text=q * 2), char))),
-                    Lit(text=q * 3),
+                alts.append(
+                    _seq(
+                        Lit(text=q * 3),
+                        _star(_alt(char, _seq(Lit(text=q), char), _seq(Lit(text=q * 2), char))),
+                        Lit(text=q * 3),
+                    )
                 )
             else:
-                body = _seq(Lit(text=q), _star(char), Lit(text=q))
-            alts.append(body)
-    return _seq(_rx(_F_PREFIX), _alt(*alts))
+                alts.append(_seq(Lit(text=q), Repeat(item=char, min=1), Lit(text=q)))
+        out[q] = _seq(_rx(_F_PREFIX), _alt(*alts))
+    return out
 
 
 @dataclass(frozen=True)
@@ -244,11 +295,10 @@ def _name_lexemes(b: _Builder, forbid: tuple[str, ...]) -> None:
     """The lexemes that depend on the forbidden names: bare identifiers and strings."""
     b.add("ID", _rx(_IDENT))
     if forbid:
-        fstr = _fstring_lexemes(b, forbid)
         b.add(
             "STR",
-            _alt(_rx(_string_regex(_NON_F_PREFIX)), fstr),
-            comment="string literals; f-string fields are checked for forbidden names",
+            _strings(b, _fstring_lexemes(b, forbid)),
+            comment="adjacent string literals; f-string fields are checked for forbidden names",
         )
         b.add(
             "IDOK",
@@ -256,7 +306,7 @@ def _name_lexemes(b: _Builder, forbid: tuple[str, ...]) -> None:
             comment="an identifier that may stand bare: not " + ", ".join(sorted(forbid)),
         )
     else:
-        b.add("STR", _rx(_string_regex()), comment="string literals, any prefix, any quotes")
+        b.add("STR", _strings(b, None), comment="adjacent string literals, any prefix or quotes")
         b.add("IDOK", Ref(name="ID"))
 
 
@@ -296,7 +346,8 @@ def _lexemes(b: _Builder, has_forbid: bool, depth: int) -> None:
         items = _star(R(f"ITEM{sfx}"))
         tail = _alt(R(f"NWP{sfx}"), R(f"NWD{sfx}"))
         b.add(f"RUN{sfx}", _seq(_opt(R("WORDA")), items, _opt(tail)))
-        b.add(f"RUNNW{sfx}", _opt(_seq(_opt(R("WORDA")), items, tail)))
+        b.add(f"RUNNWP{sfx}", _seq(_opt(R("WORDA")), items, tail))
+        b.add(f"RUNNW{sfx}", _opt(R(f"RUNNWP{sfx}")))
 
     def start_family(sfx: str) -> None:
         """Runs that start with a non-whitespace character (a statement's first run)."""
@@ -315,19 +366,21 @@ def _lexemes(b: _Builder, has_forbid: bool, depth: int) -> None:
     run_family("0X", ws0, _OPCH_NO_COLON)
     start_family("0")
     for d in range(depth, 0, -1):
-        elems: list[Expr] = [
-            _seq(R("RUNNW1"), R("STR")),
-            _seq(_opt(R("RUN1")), R("COMMENT")),
-        ]
+        others: list[Expr] = [_seq(_opt(R("RUN1")), R("COMMENT"))]
         if d < depth:
-            elems.append(_seq(_opt(R("RUN1")), R(f"GROUP{d + 1}")))
-        b.add(f"IN{d}", _seq(_star(_alt(*elems)), _opt(R("RUN1"))))
+            others.append(_seq(_opt(R("RUN1")), R(f"GROUP{d + 1}")))
+        elems, _ = _elements(_alt(*others), "1")
+        b.add(f"IN{d}", _seq(elems, _opt(R("RUN1"))))
         b.add(f"GROUP{d}", _seq(_rx(r"[(\[{]"), R(f"IN{d}"), _rx(r"[)\]}]")))
-    elem0 = _alt(_seq(R("RUNNW0"), R("STR")), _seq(_opt(R("RUN0")), R("GROUP1")))
-    b.add("ELEM0", elem0, comment="a string or bracket group on a line, with the run before it")
-    first = _alt(_seq(_opt(R("RUNNWS0")), R("STR")), _seq(_opt(R("RUNS0")), R("GROUP1")))
-    b.add("FIRST0", first, comment="the first string or bracket group of a statement")
-    elems0 = _star(R("ELEM0"))
+    group0 = _seq(_opt(R("RUN0")), R("GROUP1"))
+    elems, after_str = _elements(group0, "0")
+    b.add("ELEMS0", elems, comment="strings and bracket groups on a line, with the runs before")
+    b.add("ELEMS0S", after_str, comment="the same after a string")
+    first = _alt(
+        _seq(_opt(R("RUNNWS0")), R("STR"), R("ELEMS0S")),
+        _seq(_opt(R("RUNS0")), R("GROUP1"), R("ELEMS0")),
+    )
+    b.add("FIRST0", first, comment="a statement up to its last string or bracket group")
     ws_tail = _HWS
     # The last run of a line decides whether it opens a block: ':' as its last character.
     wordy = _alt(_seq(R("WORDA"), _star(R("ITEM0"))), Repeat(item=R("ITEM0"), min=1))
@@ -354,18 +407,18 @@ def _lexemes(b: _Builder, has_forbid: bool, depth: int) -> None:
     b.add("EOL", _rx(rf"{_HWS}(?:#[^\r\n]*)?\r?\n"))
     b.add(
         "SIMPLE",
-        _seq(_alt(_seq(R("FIRST0"), elems0, _opt(R("ENDX"))), R("ENDXS")), R("EOL")),
+        _seq(_alt(_seq(R("FIRST0"), _opt(R("ENDX"))), R("ENDXS")), R("EOL")),
         comment="a logical line that does not open a block",
     )
     b.add(
         "HEADER",
-        _seq(_rx(_BLOCK_KEYWORD), elems0, R("ENDC"), R("EOL")),
+        _seq(_rx(_BLOCK_KEYWORD), R("ELEMS0"), R("ENDC"), R("EOL")),
         comment="a logical line that opens a block: a block keyword, ..., ':'",
     )
     b.add(
         "BODY0X",
         _seq(
-            _star(_alt(_seq(R("RUNNW0X"), R("STR")), _seq(_opt(R("RUN0X")), R("GROUP1")))),
+            _elements(_seq(_opt(R("RUN0X")), R("GROUP1")), "0X")[0],
             _opt(R("RUN0X")),
         ),
     )
@@ -387,6 +440,22 @@ def _lexemes(b: _Builder, has_forbid: bool, depth: int) -> None:
     )
 
 
+def _elements(others: Expr, sfx: str) -> tuple[Expr, Expr]:
+    """Strings and ``others`` (each with the run before it) in any order and number.
+
+    A string's run may be empty, except right after another string: two adjacent
+    strings are one ``STR`` (see :func:`_strings`). Returns the sequences that may
+    start anywhere and those that may start right after a string.
+    """
+    string = _seq(Ref(name=f"RUNNW{sfx}"), Ref(name="STR"))
+    strings = _seq(string, _star(_seq(Ref(name=f"RUNNWP{sfx}"), Ref(name="STR"))))
+    anywhere = _seq(_star(_alt(others, _seq(strings, others))), _opt(strings))
+    after = _seq(
+        _star(_seq(Ref(name=f"RUNNWP{sfx}"), Ref(name="STR"))), _opt(_seq(others, anywhere))
+    )
+    return anywhere, after
+
+
 def _relaxed_runs(b: _Builder) -> None:
     """Runs as plain character loops, when no name is forbidden.
 
@@ -398,18 +467,20 @@ def _relaxed_runs(b: _Builder) -> None:
     code = r"()\[\]{}\"'#\\\r\n"
     blank = r" \t\f"
     # Every run of whitespace is bounded: whitespace, then one character that is not.
-    loop = _rx(_ws_runs(rf"(?:[{blank}\r\n]|{cont})", rf"[^{blank}{code}]"))
-    b.add("RUN1", loop)
-    b.add("RUNNW1", loop)
     ws = rf"(?:[{blank}]|{cont})"
-    ch0 = _ws_runs(ws, rf"[^{blank}{code}]")
-    ch0x = _ws_runs(ws, rf"[^:{blank}{code}]")
-    nonws = rf"(?:[0-9A-Za-z_\x80-\x{{10FFFF}}.]|{_STMT_OP})"
+    other = rf"[^{blank}{code}]"
     last = rf"[^:{blank}{code}]"
+    for sfx, w, o in (
+        ("1", rf"(?:[{blank}\r\n]|{cont})", other),
+        ("0", ws, other),
+        ("0X", ws, last),
+    ):
+        b.add(f"RUN{sfx}", _rx(_ws_runs(w, o)))
+        b.add(f"RUNNW{sfx}", _rx(_ws_runs(w, o)))
+        b.add(f"RUNNWP{sfx}", _rx(_ws_runs(w, o, 1)))
+    ch0 = _ws_runs(ws, other)
+    nonws = rf"(?:[0-9A-Za-z_\x80-\x{{10FFFF}}.]|{_STMT_OP})"
     ws_ = f"{ws}{{0,{_W}}}"
-    for sfx, ch in (("0", ch0), ("0X", ch0x)):
-        b.add(f"RUN{sfx}", _rx(ch))
-        b.add(f"RUNNW{sfx}", _rx(ch))
     b.add("RUNS0", _rx(f"{nonws}{ch0}"))
     b.add("RUNNWS0", _rx(f"{nonws}{ch0}"))
     b.add("ENDC", _rx(f"{ch0}:{ws_}"))

@@ -6,7 +6,11 @@ byte-level tokenizer, so acceptance is exact string membership.
 
 from __future__ import annotations
 
+import ast
 import functools
+import io
+import itertools
+import tokenize
 
 import llguidance
 import pytest
@@ -268,3 +272,44 @@ def test_whitespace_is_bounded(opts: PythonGrammarOptions) -> None:
     assert accepts(f"def f(x):\n    y = x\n{gap}    return y\n", opts)
     assert accepts(f"def f(x):\n    return '{' ' * (2 * w)}'\n", opts)
     assert not accepts(f"def f(x):\n    return x{' ' * (2 * w + 1)}\n", opts)
+
+
+# Strings written next to each other with nothing between: Python's tokenizer decides how
+# they split (`''''x'''` is one triple-quoted string, never `''` then `''x'''`).
+_ADJACENT = ('""', "''", '"a"', "'a'", '"""a"""', 'r""', 'f""', '"""')
+
+
+def _tokenizes(code: str) -> bool:
+    try:
+        tokens = list(tokenize.generate_tokens(io.StringIO(code).readline))
+    except (tokenize.TokenError, SyntaxError):
+        return False
+    return all(t.type != tokenize.ERRORTOKEN for t in tokens)
+
+
+def _parses(code: str) -> bool:
+    try:
+        ast.parse(code)
+    except SyntaxError:
+        return False
+    return True
+
+
+@pytest.mark.parametrize("opts", [PLAIN, FORBID], ids=["plain", "forbid"])
+def test_adjacent_strings_split_as_python_tokenizes(opts: PythonGrammarOptions) -> None:
+    """Runs of up to three adjacent string pieces, on a line followed by another line.
+
+    Valid Python must be accepted, and text that Python cannot even tokenize rejected (the
+    grammar leaves the rest of the syntax to the post-generation check). A wrong split let
+    a line's lexeme run on as an unclosed triple-quoted string into the following lines.
+    """
+    wrong = []
+    for n in (1, 2, 3):
+        for parts in itertools.product(_ADJACENT, repeat=n):
+            lines = [f"x = {''.join(parts)}"] + ([] if n == 3 else ["".join(parts)])
+            for line in lines:
+                code = f"def f():\n    {line}\n    return x\n"
+                accepted = accepts(code, opts)
+                if (_parses(code) and not accepted) or (accepted and not _tokenizes(code)):
+                    wrong.append(code)
+    assert wrong == []
