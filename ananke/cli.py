@@ -15,7 +15,7 @@ import tempfile
 import traceback
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any, NoReturn
+from typing import IO, TYPE_CHECKING, Any, NamedTuple, NoReturn
 
 import click
 
@@ -23,6 +23,7 @@ from . import __version__
 
 if TYPE_CHECKING:
     from ananke.ir import Diagnostic, Lowered, Module, SourceFile
+    from ananke.ir.constraint import Resolution
 
 __all__ = ["EXIT_FINDINGS", "EXIT_INTERNAL", "EXIT_OK", "EXIT_USAGE", "cli", "main"]
 
@@ -86,6 +87,23 @@ class _Report:
         )
         self.input_error = True
 
+    def _attach_label_sources(self) -> None:
+        """The text of every file a label points into (imported files, the standard
+        library), so that the renderer can show the lines."""
+        from ananke.ariadne import read_source, std_source
+        from ananke.ir import Diagnostics
+
+        for d in self.diags:
+            for label in d.labels:
+                name = label.span.file
+                if name in self.sources:
+                    continue
+                source = std_source(name)
+                if source is None and Path(name).is_file():
+                    source = read_source(Path(name), Diagnostics())
+                if source is not None:
+                    self.sources[name] = source
+
     @property
     def failed(self) -> bool:
         return self.input_error or self.diags.has_errors
@@ -95,6 +113,7 @@ class _Report:
 
         if not self.diags and self.fmt != "json":
             return
+        self._attach_label_sources()
         stream = sys.stderr
         text = render(self.diags, self.sources, self.fmt, _use_color(stream))  # type: ignore[arg-type]
         stream.write(text)
@@ -122,7 +141,9 @@ def _is_cir(path: Path) -> bool:
     return head in (b"{", b"\xde", b"\xdf") or (head != b"" and 0x80 <= head[0] <= 0x8F)
 
 
-def _compile(path: Path, report: _Report) -> Module | None:
+def _compile(path: Path, report: _Report, compose: _Compose | None = None) -> Module | None:
+    """An ``.ariadne`` file and its imports compiled, then composed (all passes unless
+    ``compose`` says otherwise)."""
     from ananke.ariadne import compile_source, read_source
     from ananke.ir import DiagnosticError
 
@@ -133,10 +154,34 @@ def _compile(path: Path, report: _Report) -> Module | None:
         return None
     report.sources[source.name] = source
     try:
-        return compile_source(source, report.diags)
+        module = compile_source(source, report.diags)
     except DiagnosticError as e:
         report.add(e.diagnostics)
         return None
+    return _composed(module, report, compose or _Compose())
+
+
+class _Compose(NamedTuple):
+    """Which composition passes run (None: all) and the provenance precedence."""
+
+    passes: tuple[str, ...] | None = None
+    precedence: tuple[str, ...] | None = None
+
+
+def _composed(module: Module | None, report: _Report, compose: _Compose) -> Module | None:
+    from ananke.ir.passes import PRECEDENCE
+    from ananke.ir.passes import compose as run_passes
+
+    if module is None:
+        return None
+    errors = report.diags.error_count
+    module = run_passes(
+        module,
+        report.diags,
+        passes=compose.passes,
+        precedence=compose.precedence or PRECEDENCE,
+    )
+    return None if report.diags.error_count > errors else module
 
 
 def _attach_undecodable(path: Path, report: _Report) -> None:
@@ -158,10 +203,10 @@ def _attach_undecodable(path: Path, report: _Report) -> None:
     report.sources[str(path)] = SourceFile(str(path), data.decode("utf-8", errors="replace"))
 
 
-def _load(path: Path, report: _Report) -> Module | None:
-    """An ``.ariadne`` file compiled, or a ``.cir`` file decoded."""
+def _load(path: Path, report: _Report, compose: _Compose | None = None) -> Module | None:
+    """An ``.ariadne`` file compiled, or a ``.cir`` file decoded; composed either way."""
     if not _is_cir(path):
-        return _compile(path, report)
+        return _compile(path, report, compose)
     from ananke.ir import cir
 
     try:
@@ -175,7 +220,7 @@ def _load(path: Path, report: _Report) -> Module | None:
         source = cir.source_of(data, str(path))
         if source is not None:
             report.sources[source.name] = source
-    return module
+    return _composed(module, report, compose or _Compose())
 
 
 def _write_atomic(path: Path, data: bytes) -> None:
@@ -192,10 +237,12 @@ def _write_atomic(path: Path, data: bytes) -> None:
 
 
 def _select(module: Module, constraint: str | None) -> Module:
-    """The module restricted to one constraint set (a usage error if it is unknown)."""
-    if constraint is None:
-        return module
+    """The module restricted to one constraint set (a usage error if it is unknown), or to
+    the sets of the compiled file itself (not those its imports brought)."""
     import msgspec
+
+    if constraint is None:
+        return msgspec.structs.replace(module, sets=module.own_sets)
 
     chosen = module.get_set(constraint)
     if chosen is None:
@@ -269,6 +316,44 @@ def _lowering_options(f: Any) -> Any:
         metavar="N",
         help="Deepest block nesting the grammar accepts (default 16); every depth is "
         "written out as rules of its own.",
+    )(f)
+
+
+def _check_passes(ctx: Any, param: Any, value: str | None) -> tuple[str, ...] | None:
+    from ananke.ir.passes import pass_names
+
+    if value is None:
+        return None
+    names = tuple(n.strip() for n in value.split(",") if n.strip())
+    unknown = [n for n in names if n not in pass_names()]
+    if unknown or not names:
+        what = f"unknown pass `{unknown[0]}`" if unknown else "no pass named"
+        raise click.BadParameter(f"{what}; the passes are {', '.join(pass_names())}")
+    return names
+
+
+def _check_precedence(ctx: Any, param: Any, value: str | None) -> tuple[str, ...] | None:
+    from ananke.ir.passes import PRECEDENCE
+
+    if value is None:
+        return None
+    names = tuple(n.strip() for n in value.split(","))
+    if sorted(names) != sorted(PRECEDENCE):
+        raise click.BadParameter(
+            f"order all of {', '.join(PRECEDENCE)}, each once (strongest first)"
+        )
+    return names
+
+
+def _precedence_option(f: Any) -> Any:
+    return click.option(
+        "--precedence",
+        metavar="ORDER",
+        callback=_check_precedence,
+        help="How conflicts between constraints of equal strength and priority are settled "
+        "by where they come from, strongest first: a comma-separated order of file (the "
+        "compiled file), library (imported files), extracted, llm. Default: "
+        "file,library,extracted,llm.",
     )(f)
 
 
@@ -351,8 +436,24 @@ def check(files: tuple[Path, ...], output_format: str) -> None:
     show_default=True,
     help="Serialization of the .cir file: pretty JSON or compact MessagePack.",
 )
+@click.option(
+    "-p",
+    "--passes",
+    metavar="NAMES",
+    callback=_check_passes,
+    help="Run only these composition passes (comma-separated, run in pipeline order): "
+    "inline-extends, merge, detect-conflicts, resolve-conflicts. Default: all.",
+)
+@_precedence_option
 @_output_format
-def compile_cmd(file: Path, output: Path, cir_format: str, output_format: str) -> None:
+def compile_cmd(
+    file: Path,
+    output: Path,
+    cir_format: str,
+    passes: tuple[str, ...] | None,
+    precedence: tuple[str, ...] | None,
+    output_format: str,
+) -> None:
     """Compile FILE (.ariadne) to the ConstraintIR and write it to a .cir file.
 
     Nothing is written when FILE has errors.
@@ -364,7 +465,7 @@ def compile_cmd(file: Path, output: Path, cir_format: str, output_format: str) -
     from ananke.ir import cir
 
     report = _Report(output_format)
-    module = _compile(file, report)
+    module = _compile(file, report, _Compose(passes, precedence))
     if module is None or report.failed:
         report.exit()
     try:
@@ -391,6 +492,7 @@ def compile_cmd(file: Path, output: Path, cir_format: str, output_format: str) -
     help="Emit only this constraint set (needed when FILE has several and -o is no folder).",
 )
 @_lowering_options
+@_precedence_option
 @_output_format
 def emit(
     file: Path,
@@ -399,6 +501,7 @@ def emit(
     constraint: str | None,
     strict: bool,
     max_nesting: int | None,
+    precedence: tuple[str, ...] | None,
     output_format: str,
 ) -> None:
     """Lower FILE (.ariadne or .cir) and print the grammar for the target engine.
@@ -414,7 +517,7 @@ def emit(
       arc emit handlers.ariadne --target all -o grammars/
     """
     report = _Report(output_format)
-    module = _load(file, report)
+    module = _load(file, report, _Compose(precedence=precedence))
     if module is None or report.failed:
         report.exit()
     module = _select(module, constraint)
@@ -627,6 +730,7 @@ def _no_sets(report: _Report, file: Path) -> None:
 @_target_option
 @click.option("--constraint", "-c", metavar="NAME", help="Explain only this constraint set.")
 @_lowering_options
+@_precedence_option
 @_output_format
 def explain(
     file: Path,
@@ -634,6 +738,7 @@ def explain(
     constraint: str | None,
     strict: bool,
     max_nesting: int | None,
+    precedence: tuple[str, ...] | None,
     output_format: str,
 ) -> None:
     """Show how each constraint of FILE (.ariadne or .cir) is enforced for the target.
@@ -648,7 +753,7 @@ def explain(
       arc explain examples/multi.ariadne --target gbnf
     """
     report = _Report(output_format)
-    module = _load(file, report)
+    module = _load(file, report, _Compose(precedence=precedence))
     if module is None or report.failed:
         report.exit()
     module = _select(module, constraint)
@@ -661,13 +766,16 @@ def explain(
         lowered = _lower(module, target, report, strict=strict, max_nesting=max_nesting)
         if lowered is None:
             report.exit()
-        text = explain_table(lowered)
+        text = explain_table(lowered, {s.name: s.resolutions for s in module.sets})
     click.echo(text, nl=False)
     report.exit()
 
 
-def explain_table(lowered: Sequence[Lowered]) -> str:
-    """One aligned plain-text table per constraint set, then the grammar's overall notes."""
+def explain_table(
+    lowered: Sequence[Lowered], decisions: Mapping[str, Sequence[Resolution]] | None = None
+) -> str:
+    """One aligned plain-text table per constraint set, then the grammar's overall notes
+    and what composition decided (``decisions``, per set name)."""
     blocks: list[str] = []
     header = ("ID", "KIND", "LEVEL", "REASON", "DETAIL")
     for low in lowered:
@@ -678,6 +786,10 @@ def explain_table(lowered: Sequence[Lowered]) -> str:
         if low.notes:
             lines.append("")
             lines.extend(f"  note: {note}" for note in low.notes)
+        decided = (decisions or {}).get(low.set_name, ())
+        if decided:
+            lines.append("")
+            lines.extend(f"  decided ({r.rule}): {r.summary}" for r in decided)
         blocks.append("\n".join(lines) + "\n")
     return "\n".join(blocks)
 

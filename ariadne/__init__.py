@@ -12,12 +12,9 @@ The reference is ``spec/ariadne.md``.
 
 from __future__ import annotations
 
-from ananke.ir.constraint import Module
-from ananke.ir.diagnostics import Diagnostics
-from ananke.ir.source import SourceFile
-
 from ._ast import FileAst
-from ._check import LIMIT_CAPS, PROPERTIES, check
+from ._check import LIMIT_CAPS, PROPERTIES
+from ._loader import STD_MODULES, compile_source, std_source
 from ._parser import MAX_SOURCE_CHARS, get_parser, parse
 from ._source import decode_source, read_source
 
@@ -25,22 +22,12 @@ __all__ = [
     "LIMIT_CAPS",
     "MAX_SOURCE_CHARS",
     "PROPERTIES",
+    "STD_MODULES",
     "FileAst",
     "compile_source",
     "decode_source",
     "get_parser",
     "parse",
     "read_source",
+    "std_source",
 ]
-
-
-def compile_source(source: SourceFile, diags: Diagnostics) -> Module | None:
-    """Parse, check and lower ``source``; None if it has errors (all in ``diags``)."""
-    errors_before = sum(1 for d in diags if d.severity == "error")
-    tree = parse(source, diags)
-    if tree is None:
-        return None
-    module = check(tree, source, diags)
-    if sum(1 for d in diags if d.severity == "error") > errors_before:
-        return None
-    return module

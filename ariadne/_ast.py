@@ -12,11 +12,14 @@ from dataclasses import dataclass, field
 
 __all__ = [
     "MAX_DEPTH",
+    "Annotation",
     "ConstraintBlock",
     "DefaultExpr",
     "Entry",
     "FileAst",
     "Ident",
+    "ImportItem",
+    "LetItem",
     "ListValue",
     "NumberValue",
     "ObjectValue",
@@ -163,11 +166,24 @@ Value = (
 
 
 @dataclass(slots=True)
+class Annotation:
+    """``@soft``, ``@hard`` or ``@priority(N)`` before a property."""
+
+    name: Ident
+    arg: NumberValue | None
+    start: int
+    end: int
+
+
+@dataclass(slots=True)
 class Property:
     name: Ident
     value: Value
     start: int
     end: int
+    annotations: tuple[Annotation, ...] = ()
+    override: Ident | None = None
+    """The ``override`` keyword, when the property replaces an inherited value."""
 
 
 @dataclass(slots=True)
@@ -177,6 +193,28 @@ class ConstraintBlock:
     start: int
     end: int
     open_brace: int
+    extends: tuple[TypeValue, ...] = ()
+    """The parents named after ``extends`` (dotted names, no type arguments)."""
+
+
+@dataclass(slots=True)
+class ImportItem:
+    """``import "path/file.ariadne";`` (``path`` set) or ``import std.python;``."""
+
+    path: StringValue | None
+    module: TypeValue | None
+    start: int
+    end: int
+
+
+@dataclass(slots=True)
+class LetItem:
+    """``let NAME = VALUE;``: a named value that properties can refer to."""
+
+    name: Ident
+    value: Value
+    start: int
+    end: int
 
 
 @dataclass(slots=True)
@@ -201,4 +239,6 @@ class SchemaBlock:
 class FileAst:
     """A parsed file: its blocks in source order."""
 
-    items: tuple[ConstraintBlock | SchemaBlock, ...] = field(default_factory=tuple)
+    items: tuple[ConstraintBlock | SchemaBlock | ImportItem | LetItem, ...] = field(
+        default_factory=tuple
+    )

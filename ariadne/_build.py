@@ -12,11 +12,14 @@ from typing import Any, cast
 from lark import Token, Transformer
 
 from ._ast import (
+    Annotation,
     ConstraintBlock,
     DefaultExpr,
     Entry,
     FileAst,
     Ident,
+    ImportItem,
+    LetItem,
     ListValue,
     NumberValue,
     ObjectValue,
@@ -63,11 +66,46 @@ class AstBuilder(Transformer[Token, FileAst]):
         return FileAst(tuple(children))
 
     def constraint(self, c: _Kids) -> ConstraintBlock:
-        props = tuple(x for x in c[3:-1])
-        return ConstraintBlock(_ident(c[1]), props, c[0].start_pos, c[-1].end_pos, c[2].start_pos)
+        # CONSTRAINT NAME [EXTENDS dotted (COMMA dotted)*] LBRACE property* RBRACE
+        brace = next(i for i, x in enumerate(c) if isinstance(x, Token) and x.type == "LBRACE")
+        parents = tuple(
+            TypeValue(x, (), x[0].start, x[-1].end) for x in c[2:brace] if isinstance(x, tuple)
+        )
+        props = tuple(x for x in c[brace + 1 : -1])
+        block = ConstraintBlock(
+            _ident(c[1]), props, c[0].start_pos, c[-1].end_pos, c[brace].start_pos
+        )
+        block.extends = parents
+        return block
 
     def property(self, c: _Kids) -> Property:
-        return Property(_ident(c[0]), self._value(c[2]), c[0].start_pos, c[3].end_pos)
+        # annotation* OVERRIDE? NAME COLON value SEMI
+        annotations = tuple(x for x in c if isinstance(x, Annotation))
+        rest = c[len(annotations) :]
+        override = None
+        if rest[0].type == "OVERRIDE":
+            override = _ident(rest[0])
+            rest = rest[1:]
+        start = c[0].start if annotations else c[0].start_pos
+        prop = Property(_ident(rest[0]), self._value(rest[2]), start, rest[3].end_pos)
+        prop.annotations = annotations
+        prop.override = override
+        return prop
+
+    def annotation(self, c: _Kids) -> Annotation:
+        # AT NAME [LPAR number RPAR]
+        arg = c[3] if len(c) > 2 else None
+        return Annotation(_ident(c[1]), arg, c[0].start_pos, c[-1].end_pos)
+
+    def import_(self, c: _Kids) -> ImportItem:
+        target = c[1]
+        if isinstance(target, Token):
+            return ImportItem(_string(target), None, c[0].start_pos, c[-1].end_pos)
+        module = TypeValue(target, (), target[0].start, target[-1].end)
+        return ImportItem(None, module, c[0].start_pos, c[-1].end_pos)
+
+    def let(self, c: _Kids) -> LetItem:
+        return LetItem(_ident(c[1]), self._value(c[3]), c[0].start_pos, c[-1].end_pos)
 
     def schema(self, c: _Kids) -> SchemaBlock:
         fields = tuple(x for x in c[3:-1])

@@ -14,7 +14,9 @@ import re
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
+import msgspec
 from ananke.ir.constraint import (
     Constraint,
     ConstraintSet,
@@ -45,9 +47,12 @@ from ananke.ir.diagnostics import Diagnostics, Label
 from ananke.ir.source import SourceFile, Span
 
 from ._ast import (
+    Annotation,
     ConstraintBlock,
     FileAst,
     Ident,
+    ImportItem,
+    LetItem,
     ListValue,
     NumberValue,
     ObjectValue,
@@ -60,13 +65,16 @@ from ._ast import (
     Value,
 )
 
-__all__ = ["LIMIT_CAPS", "PROPERTIES", "check"]
+__all__ = ["LIMIT_CAPS", "PROPERTIES", "LetBinding", "Scope", "check"]
 
 LIMIT_CAPS: dict[str, int] = {"lines": 100_000, "chars": 10_000_000, "tokens": 1_000_000}
 """Largest accepted value per limit metric; anything above is surely a mistake."""
 
 NAMING_STYLES: tuple[NamingStyle, ...] = ("snake", "camel", "pascal", "screaming")
 SUPPORTED_LANGUAGES: tuple[Language, ...] = ("python", "json")
+
+_ANNOTATIONS = ("soft", "hard", "priority")
+_NOT_CONSTRAINTS = frozenset({"language"})
 
 _CODE_PROPERTIES = frozenset(
     {
@@ -114,22 +122,46 @@ class _Block:
     language: Language = "python"
 
 
+@dataclass(frozen=True)
+class LetBinding:
+    """A ``let`` value as a property may use it: the value and the file it is written in."""
+
+    source: SourceFile
+    value: Value
+    library: bool
+
+
 class _Checker:
-    def __init__(self, source: SourceFile, diags: Diagnostics, schemas: dict[str, SchemaBlock]):
+    def __init__(
+        self,
+        source: SourceFile,
+        diags: Diagnostics,
+        schemas: dict[str, SchemaBlock],
+        scope: Scope | None = None,
+    ):
         self.source = source
         self.diags = diags
         self.schemas = schemas
+        self.scope = scope or Scope()
+        self.lets = self.scope.lets
+        self.library = self.scope.library
 
     # --- helpers ----------------------------------------------------------------------
 
-    def span(self, node: Ident | Value | Property) -> Span:
+    def span(self, node: Ident | Value | Property | Annotation) -> Span:
         return self.source.span(node.start, node.end)
 
-    def label(self, node: Ident | Value | Property, message: str = "") -> Label:
+    def label(self, node: Ident | Value | Property | Annotation, message: str = "") -> Label:
         return Label(span=self.span(node), message=message)
 
     def prov(self, node: Ident | Value | Property) -> SourceProvenance:
-        return SourceProvenance(span=self.span(node))
+        return SourceProvenance(span=self.span(node), library=self.library)
+
+    def let_value(self, v: Value) -> LetBinding | None:
+        """The ``let`` a bare or dotted name refers to, if it names one."""
+        if isinstance(v, TypeValue) and not v.args:
+            return self.lets.get(v.name)
+        return None
 
     def mismatch(self, prop: Property, expected: str, example: str) -> None:
         self.diags.error(
@@ -176,9 +208,17 @@ class _Checker:
 
     def names(
         self, prop: Property, v: Value, what: str, *, allow_empty: bool
-    ) -> list[tuple[str, StringValue]] | None:
-        """A list of identifier or dotted-name strings; None if it is not one."""
+    ) -> list[tuple[str, SourceProvenance]] | None:
+        """A list of identifier or dotted-name strings; None if it is not one.
+
+        The list, or any item of it, may be the name of a ``let`` holding such a list (in
+        this file or an imported one): its names are spliced in, each with the provenance
+        of where it is written.
+        """
         key = prop.name.text
+        binding = self.let_value(v)
+        if binding is not None:
+            return self.let_names(binding, prop, what, allow_empty=allow_empty)
         if not isinstance(v, ListValue):
             shown = "eval"
             if isinstance(v, TypeValue) and not v.args:
@@ -196,10 +236,20 @@ class _Checker:
         if not v.items and not allow_empty:
             self.invalid(v, f"`{key}: []` names nothing", help=f"list at least one {what}")
             return None
-        out: list[tuple[str, StringValue]] = []
-        firsts: dict[str, StringValue] = {}
+        out: list[tuple[str, SourceProvenance]] = []
+        firsts: dict[str, SourceProvenance] = {}
         ok = True
         for item in v.items:
+            binding = self.let_value(item)
+            if binding is not None:
+                spliced = self.let_names(binding, prop, what, allow_empty=True)
+                if spliced is None:
+                    ok = False
+                for name, where in spliced or ():
+                    if name not in firsts:
+                        firsts[name] = where
+                        out.append((name, where))
+                continue
             if not isinstance(item, StringValue):
                 hint = item.name if isinstance(item, TypeValue) else "name"
                 self.diags.error(
@@ -230,17 +280,24 @@ class _Checker:
                     "duplicate-item",
                     f"`{item.value}` is listed twice in `{key}`",
                     self.label(item, "listed again here"),
-                    Label(
-                        span=self.span(firsts[item.value]),
-                        message="first listed here",
-                        primary=False,
-                    ),
+                    Label(span=firsts[item.value].span, message="first listed here", primary=False),
                     help="remove the repeated entry",
                 )
                 continue
-            firsts[item.value] = item
-            out.append((item.value, item))
+            firsts[item.value] = self.prov(item)
+            out.append((item.value, firsts[item.value]))
         return out if ok else None
+
+    def let_names(
+        self, binding: LetBinding, prop: Property, what: str, *, allow_empty: bool
+    ) -> list[tuple[str, SourceProvenance]] | None:
+        """:meth:`names` of a ``let`` value, with spans and provenance in the let's file."""
+        saved = self.source, self.library
+        self.source, self.library = binding.source, binding.library
+        try:
+            return self.names(prop, binding.value, what, allow_empty=allow_empty)
+        finally:
+            self.source, self.library = saved
 
     # --- properties -------------------------------------------------------------------
 
@@ -456,8 +513,8 @@ class _Checker:
     def _names(self, b: _Block, prop: Property, cls: type[Forbid] | type[Require]) -> None:
         key = prop.name.text
         items = self.names(prop, prop.value, "name", allow_empty=False)
-        for name, item in items or ():
-            b.out.append(cls(id=f"{b.name}.{key}.{name}", provenance=self.prov(item), name=name))
+        for name, where in items or ():
+            b.out.append(cls(id=f"{b.name}.{key}.{name}", provenance=where, name=name))
 
     def p_forbid(self, b: _Block, prop: Property) -> None:
         self._names(b, prop, Forbid)
@@ -529,7 +586,7 @@ class _Checker:
         if not v.entries:
             self.invalid(v, "`imports` needs `allow`, `deny` or both", "empty")
             return
-        lists: dict[str, list[tuple[str, StringValue]]] = {}
+        lists: dict[str, list[tuple[str, SourceProvenance]]] = {}
         keys: dict[str, Ident] = {}
         ok = True
         for entry in v.entries:
@@ -564,14 +621,14 @@ class _Checker:
                 lists[key] = items
         if not ok:
             return
-        allowed = {name: item for name, item in lists.get("allow", ())}
-        for name, item in lists.get("deny", ()):
+        allowed = dict(lists.get("allow", ()))
+        for name, where in lists.get("deny", ()):
             if name in allowed:
                 self.diags.error(
                     "invalid-value",
                     f"module `{name}` is both allowed and denied",
-                    self.label(item, "denied here"),
-                    Label(span=self.span(allowed[name]), message="allowed here", primary=False),
+                    Label(span=where.span, message="denied here"),
+                    Label(span=allowed[name].span, message="allowed here", primary=False),
                 )
                 ok = False
         if ok:
@@ -600,7 +657,7 @@ class _Checker:
             self.mismatch(prop, "a schema or validator name", "validates: input_schema;")
             return
         target = v.name
-        schema = target if target in self.schemas else None
+        schema = self.scope.qualify(target) if target in self.schemas else None
         if schema is None and self.schemas:
             close = _closest(target, self.schemas)
             if close is not None:
@@ -648,7 +705,7 @@ class _Checker:
     # --- blocks -----------------------------------------------------------------------
 
     def constraint(self, block: ConstraintBlock) -> ConstraintSet:
-        b = _Block(block.name.text)
+        b = _Block(self.scope.qualify(block.name.text))
         for prop in block.properties:
             key = prop.name.text
             handler = PROPERTIES.get(key)
@@ -673,7 +730,11 @@ class _Checker:
                 )
                 continue
             b.seen[key] = prop
+            before = len(b.out)
             handler(self, b, prop)
+            marks = self.annotations(prop)
+            if marks:
+                b.out[before:] = [msgspec.structs.replace(c, **marks) for c in b.out[before:]]
         self.agreement(b)
         self.applicable(b)
         return ConstraintSet(
@@ -681,7 +742,91 @@ class _Checker:
             language=b.language,
             constraints=tuple(b.out),
             span=self.source.span(block.start, block.end),
+            extends=tuple(self.parent(p) for p in block.extends),
+            extends_spans=tuple(self.span(p) for p in block.extends),
+            library=self.library,
         )
+
+    def parent(self, ref: TypeValue) -> str:
+        """The module name of a set named after ``extends``; reports an unknown one."""
+        found = self.scope.sets.get(ref.name)
+        if found is not None:
+            return found
+        close = difflib.get_close_matches(ref.name, self.scope.sets, n=1, cutoff=0.6)
+        self.diags.error(
+            "unknown-constraint",
+            f"no constraint set `{ref.name}` to extend",
+            self.label(ref, "not defined or imported"),
+            help=f"did you mean `{close[0]}`?"
+            if close
+            else "define it in this file, or import the file that does "
+            '(`import "other.ariadne";` or `import std.python;`)',
+        )
+        return ref.name
+
+    def annotations(self, prop: Property) -> dict[str, Any]:
+        """The fields that ``@soft``, ``@hard``, ``@priority(N)`` and ``override`` set."""
+        marks: dict[str, Any] = {}
+        given: dict[str, Annotation] = {}  # by the field it sets: strength or priority
+        for a in prop.annotations:
+            name = a.name.text
+            if name not in _ANNOTATIONS:
+                close = difflib.get_close_matches(name, _ANNOTATIONS, n=1, cutoff=0.6)
+                self.diags.error(
+                    "invalid-annotation",
+                    f"unknown annotation `@{name}`",
+                    self.label(a, "unknown annotation"),
+                    help=f"did you mean `@{close[0]}`?"
+                    if close
+                    else "annotations are `@soft`, `@hard` and `@priority(N)`",
+                )
+                continue
+            field_ = "priority" if name == "priority" else "strength"
+            first = given.get(field_)
+            if first is not None:
+                self.diags.error(
+                    "invalid-annotation",
+                    f"`@{name}` contradicts or repeats `@{first.name.text}`",
+                    self.label(a, "here"),
+                    Label(span=self.span(first), message="already given here", primary=False),
+                    help="give a property one strength and at most one priority",
+                )
+                continue
+            given[field_] = a
+            if name == "priority":
+                if a.arg is None or not a.arg.is_int:
+                    self.diags.error(
+                        "invalid-annotation",
+                        "`@priority` needs an integer",
+                        self.label(a if a.arg is None else a.arg, "an integer goes here"),
+                        help="for example `@priority(10)`; higher wins, the default is 0",
+                    )
+                    continue
+                value = int(a.arg.text.replace("_", ""))
+                marks["priority"] = -value if a.arg.negative else value
+            elif a.arg is not None:
+                self.diags.error(
+                    "invalid-annotation",
+                    f"`@{name}` takes no argument",
+                    self.label(a.arg, "not expected"),
+                    help=f"write `@{name}`; a number goes with `@priority(N)`",
+                )
+                continue
+            else:
+                marks["strength"] = name
+        if prop.override is not None:
+            marks["override"] = True
+        if (prop.annotations or prop.override) and prop.name.text in _NOT_CONSTRAINTS:
+            where = prop.annotations[0] if prop.annotations else prop.override
+            assert where is not None
+            self.diags.error(
+                "invalid-annotation",
+                f"`{prop.name.text}` says what the output is, not a constraint that can "
+                "be weighed or overridden",
+                self.label(where, "not applicable here"),
+                help="remove the annotation",
+            )
+        return marks
 
     def applicable(self, b: _Block) -> None:
         """JSON output and a grammar's strings are not code: code properties do not apply."""
@@ -767,7 +912,7 @@ class _Checker:
                 )
             )
         return Schema(
-            name=block.name.text,
+            name=self.scope.qualify(block.name.text),
             fields=tuple(fields),
             span=self.source.span(block.start, block.end),
         )
@@ -822,8 +967,35 @@ def _error_count(diags: Diagnostics) -> int:
     return sum(1 for d in diags if d.severity == "error")
 
 
-def check(tree: FileAst, source: SourceFile, diags: Diagnostics) -> Module | None:
-    """Check ``tree`` and lower it to a :class:`Module`; None if any error was reported."""
+@dataclass
+class Scope:
+    """What a file can name besides its own blocks: what its imports bring.
+
+    ``sets`` maps a name as written in this file (``api_handler``, ``std.python.safe``)
+    to the set's name in the module; ``lets`` maps names to ``let`` values. ``qualifier``
+    prefixes this file's own names in the module (``std.python``), empty for the file
+    being compiled and for files imported by path.
+    """
+
+    sets: dict[str, str] = field(default_factory=dict)
+    set_spans: dict[str, Span] = field(default_factory=dict)
+    lets: dict[str, LetBinding] = field(default_factory=dict)
+    qualifier: str = ""
+    library: bool = False
+
+    def qualify(self, name: str) -> str:
+        return f"{self.qualifier}.{name}" if self.qualifier else name
+
+
+def check(
+    tree: FileAst, source: SourceFile, diags: Diagnostics, scope: Scope | None = None
+) -> Module | None:
+    """Check ``tree`` and lower it to a :class:`Module`; None if any error was reported.
+
+    ``scope`` holds what the file's imports bring (the loader fills it); the file's own
+    sets and ``let`` values are added to it.
+    """
+    scope = scope or Scope()
     if not tree.items:
         diags.error(
             "empty-file",
@@ -835,10 +1007,17 @@ def check(tree: FileAst, source: SourceFile, diags: Diagnostics) -> Module | Non
     errors_before = _error_count(diags)
     schemas: dict[str, SchemaBlock] = {}
     constraints: dict[str, ConstraintBlock] = {}
+    lets: dict[str, LetItem] = {}
     for item in tree.items:
-        table: dict[str, ConstraintBlock] | dict[str, SchemaBlock]
-        kind = "constraint" if isinstance(item, ConstraintBlock) else "schema"
-        table = constraints if isinstance(item, ConstraintBlock) else schemas
+        if isinstance(item, ImportItem):
+            continue
+        table: dict[str, Any]
+        if isinstance(item, ConstraintBlock):
+            kind, table = "constraint", constraints
+        elif isinstance(item, SchemaBlock):
+            kind, table = "schema", schemas
+        else:
+            kind, table = "let", lets
         first = table.get(item.name.text)
         if first is not None:
             diags.error(
@@ -856,7 +1035,26 @@ def check(tree: FileAst, source: SourceFile, diags: Diagnostics) -> Module | Non
             )
             continue
         table[item.name.text] = item  # type: ignore[assignment]
-    checker = _Checker(source, diags, schemas)
+    for name, let in lets.items():
+        imported = scope.lets.get(name)
+        if imported is not None:
+            diags.error(
+                "duplicate-definition",
+                f"let `{name}` is defined here and in an imported file",
+                Label(span=source.span(let.name.start, let.name.end), message="defined here"),
+                Label(
+                    span=imported.source.span(imported.value.start, imported.value.end),
+                    message=f"and in {imported.source.name}",
+                    primary=False,
+                ),
+                help="rename one of them",
+            )
+            continue
+        scope.lets[name] = LetBinding(source, let.value, scope.library)
+    for name, block in constraints.items():
+        scope.sets[name] = scope.qualify(name)
+        scope.set_spans[scope.qualify(name)] = source.span(block.name.start, block.name.end)
+    checker = _Checker(source, diags, schemas, scope)
     schema_ir = tuple(checker.schema(s) for s in schemas.values())
     sets = tuple(checker.constraint(c) for c in constraints.values())
     if _error_count(diags) > errors_before:

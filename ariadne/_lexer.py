@@ -2,9 +2,10 @@
 
 lark's own contextual lexer costs about two thirds of the parse time. This one is a
 single compiled regular expression; keywords are contextual exactly as with lark's
-contextual lexer: ``constraint``, ``schema`` and ``async`` are keywords only in parser
-states that accept them, and plain names everywhere else. The terminal names are those
-of ``ariadne.lark``; a test keeps the two in step.
+contextual lexer: ``constraint``, ``schema``, ``async``, ``import``, ``let``, ``extends``
+and ``override`` are keywords only in parser states that accept them, and plain names
+everywhere else. The terminal names are those of ``ariadne.lark``; a test keeps the two
+in step.
 """
 
 from __future__ import annotations
@@ -29,12 +30,20 @@ TOKEN_RE = re.compile(
     |(?P<ARROW>->)|(?P<DSTAR>\*\*)
     |(?P<SEMI>;)|(?P<COLON>:)|(?P<COMMA>,)|(?P<DOT>\.)|(?P<QMARK>\?)|(?P<EQUAL>=)
     |(?P<MINUS>-)|(?P<STAR>\*)|(?P<LBRACE>\{)|(?P<RBRACE>\})|(?P<LSQB>\[)|(?P<RSQB>\])
-    |(?P<LPAR>\()|(?P<RPAR>\))|(?P<LESSTHAN><)|(?P<MORETHAN>>)
+    |(?P<LPAR>\()|(?P<RPAR>\))|(?P<LESSTHAN><)|(?P<MORETHAN>>)|(?P<AT>@)
     |(?P<_BAD>[\s\S])""",
     re.VERBOSE,
 )
 
-_KEYWORDS = {"constraint": "CONSTRAINT", "schema": "SCHEMA", "async": "ASYNC"}
+_KEYWORDS = {
+    "constraint": "CONSTRAINT",
+    "schema": "SCHEMA",
+    "async": "ASYNC",
+    "import": "IMPORT",
+    "let": "LET",
+    "extends": "EXTENDS",
+    "override": "OVERRIDE",
+}
 
 
 class FastLexer(Lexer):

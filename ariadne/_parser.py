@@ -72,14 +72,18 @@ def parse(source: SourceFile, diags: Diagnostics) -> FileAst | None:
 
 
 def _values(tree: FileAst) -> list[Value]:
-    from ._ast import ConstraintBlock
+    from ._ast import ConstraintBlock, ImportItem, LetItem, SchemaBlock
 
     out: list[Value] = []
     for item in tree.items:
         if isinstance(item, ConstraintBlock):
             out.extend(p.value for p in item.properties)
-        else:
+        elif isinstance(item, SchemaBlock):
             out.extend(f.type for f in item.fields)
+        elif isinstance(item, LetItem):
+            out.append(item.value)
+        elif isinstance(item, ImportItem) and item.path is not None:
+            out.append(item.path)
     return out
 
 

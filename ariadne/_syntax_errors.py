@@ -43,6 +43,11 @@ _TERMINALS = {
     "CONSTRAINT": "`constraint`",
     "SCHEMA": "`schema`",
     "ASYNC": "`async`",
+    "IMPORT": "`import`",
+    "LET": "`let`",
+    "EXTENDS": "`extends`",
+    "OVERRIDE": "`override`",
+    "AT": "`@`",
     "NAME": "a name",
     "INT": "an integer",
     "FLOAT": "a number",
@@ -306,17 +311,22 @@ def _python_generics(e: _Err) -> Diagnostic | None:
 
 
 def _top_level(e: _Err) -> Diagnostic | None:
-    if e.ctx.stack or not e.expected <= {"CONSTRAINT", "SCHEMA", "$END"}:
+    if e.ctx.stack or not e.expected <= {"CONSTRAINT", "SCHEMA", "IMPORT", "LET", "$END"}:
         return None
     help = None
     if e.kind == "NAME":
-        close = difflib.get_close_matches(e.text, ["constraint", "schema"], n=1, cutoff=0.6)
+        words = ["constraint", "schema", "import", "let"]
+        close = difflib.get_close_matches(e.text, words, n=1, cutoff=0.6)
         after = e.source.text[e.end : e.end + 40].lstrip()
         if close:
             help = f"did you mean `{close[0]}`?"
         elif after.startswith(":"):
             help = "properties go inside a block: `constraint NAME { property: value; }`"
-    return _diag(f"expected `constraint` or `schema`, found {e.found}", e.tok_label(), help=help)
+    return _diag(
+        f"expected `constraint`, `schema`, `import` or `let`, found {e.found}",
+        e.tok_label(),
+        help=help,
+    )
 
 
 def _block_header(e: _Err) -> Diagnostic | None:
@@ -325,9 +335,10 @@ def _block_header(e: _Err) -> Diagnostic | None:
         return None
     if p.text in ("constraint", "schema") and e.expected == {"NAME"}:
         return _diag(f"expected a name after `{p.text}`, found {e.found}", e.tok_label())
-    if e.expected == {"LBRACE"} and e.ctx.prev2 is not None:
+    if e.expected in ({"LBRACE"}, {"LBRACE", "EXTENDS"}) and e.ctx.prev2 is not None:
         header = f"{e.ctx.prev2.text} {p.text}"
-        return _diag(f"expected `{{` after `{header}`, found {e.found}", e.tok_label())
+        what = "`{` or `extends`" if "EXTENDS" in e.expected else "`{`"
+        return _diag(f"expected {what} after `{header}`, found {e.found}", e.tok_label())
     return None
 
 

@@ -726,6 +726,46 @@ def tallies_first(tallies: Any) -> str:
     return next((u for t in tallies for u in t.unexcused), "")
 
 
+def bench_compose(r: Report) -> None:
+    import math
+
+    from bench_compose import compiled, count, generate, time_passes
+
+    print("compose", flush=True)
+    sizes = (1_000, 10_000) if r.quick else (1_000, 10_000, 100_000)
+    results: dict[int, dict[str, Any]] = {}
+    for n in sizes:
+        with tempfile.TemporaryDirectory() as d:
+            module = compiled(generate(n, 100, Path(d)))
+        res = time_passes(module, 3 if n >= 100_000 else 7)
+        res["constraints"] = count(module)
+        results[n] = res
+        total = res["inherit_merge_s"] + res["detect_resolve_s"]
+        r.metric(
+            f"compose {n:,} constraints in 100 files: conflict detection and resolution, median",
+            res["detect_resolve_s"] * 1000,
+            "ms",
+            1000.0 if n == 10_000 else None,
+            note=f"{res['constraints']:,} constraints written, {res['decisions']:,} decisions; "
+            f"with inline-extends and merge: {total * 1000:.0f} ms",
+        )
+    r.details["compose"] = {str(n): v for n, v in results.items()}
+    if 100_000 in results:
+        nlogn = (100_000 * math.log(100_000)) / (10_000 * math.log(10_000))
+        for key, what in (
+            ("detect_resolve_s", "detection and resolution"),
+            ("inherit_merge_s", "inline-extends and merge"),
+        ):
+            ratio = results[100_000][key] / results[10_000][key]
+            r.metric(
+                f"compose growth 10k to 100k constraints, {what}, over n log n",
+                ratio / nlogn,
+                "x",
+                1.0,
+                note=f"time grew {ratio:.1f}x; n log n grows {nlogn:.1f}x",
+            )
+
+
 # --- report ------------------------------------------------------------------------------
 
 
@@ -771,9 +811,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", type=Path, default=HERE, help="where to write report.json/.md")
     ap.add_argument(
         "--only",
-        default="compile,version,masks,soundness,emit,engines,agreement",
+        default="compile,version,masks,soundness,emit,engines,agreement,compose",
         help="comma-separated sections to run (compile, version, masks, soundness, emit, "
-        "engines, agreement)",
+        "engines, agreement, compose)",
     )
     ap.add_argument(
         "--cache",
@@ -801,6 +841,8 @@ def main(argv: list[str] | None = None) -> int:
         bench_engines(r, args.cache)
     if "agreement" in sections:
         bench_agreement(r)
+    if "compose" in sections:
+        bench_compose(r)
     meta = {
         "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
         "machine": f"{platform.system()} {platform.machine()}",

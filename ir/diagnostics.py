@@ -104,6 +104,10 @@ class Diagnostics:
     def has_errors(self) -> bool:
         return any(d.severity == "error" for d in self._items)
 
+    @property
+    def error_count(self) -> int:
+        return sum(1 for d in self._items if d.severity == "error")
+
     def __iter__(self) -> Iterator[Diagnostic]:
         return iter(self._items)
 

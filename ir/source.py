@@ -15,7 +15,7 @@ import msgspec
 __all__ = ["SourceFile", "Span"]
 
 
-class Span(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
+class Span(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True, gc=False):
     """A range ``[start, end)`` of character offsets in ``file``; lines and columns are 1-based."""
 
     file: str

@@ -2,8 +2,11 @@
 
 One constraint per line, in the module's order; strings are JSON-quoted; spans are
 ``@file:line:col``. Every constraint line reads ``(KIND ID PAYLOAD STRENGTH pPRIORITY
-PROVENANCE)`` where PROVENANCE is a span, ``(extracted "extractor" "file":line confidence)``
-or ``(llm "model" "prompt-hash")``. For example::
+[override] PROVENANCE)`` where PROVENANCE is a span (followed by ``library`` for a file
+that was imported), ``(extracted "extractor" "file":line confidence)`` or ``(llm "model"
+"prompt-hash")``. After a set's constraints come what composition decided, ``(resolved
+RULE KEPT over DROPPED...)``, and conflicts not yet settled, ``(conflict KIND IDS...
+"message")``. For example::
 
     (module v1
       (sources "examples/api_handler.ariadne")
@@ -86,10 +89,20 @@ def _schema(schema: Schema) -> list[str]:
 
 def _set(cset: ConstraintSet) -> list[str]:
     head = f"{_INDENT}(set {cset.name} {cset.language}"
+    if cset.library:
+        head += " library"
     if cset.extends:
         head += f" (extends {' '.join(cset.extends)})"
     lines = [head + _at(cset.span)]
     lines.extend(f"{_INDENT * 2}{_constraint(c)}" for c in cset.constraints)
+    lines.extend(
+        f"{_INDENT * 2}(resolved {r.rule} {r.kept} over {' '.join(r.dropped)})"
+        for r in cset.resolutions
+    )
+    lines.extend(
+        f"{_INDENT * 2}(conflict {k.kind} {' '.join(k.ids)} {_q(k.message)})"
+        for k in cset.conflicts
+    )
     lines[-1] += ")"
     return lines
 
@@ -99,13 +112,16 @@ def _constraint(c: Constraint) -> str:
     parts = [c.__struct_config__.tag, c.id]
     if payload:
         parts.append(payload)
-    parts += [c.strength, f"p{c.priority}", _provenance(c.provenance)]
+    parts += [c.strength, f"p{c.priority}"]
+    if c.override:
+        parts.append("override")
+    parts.append(_provenance(c.provenance))
     return "(" + " ".join(str(p) for p in parts) + ")"
 
 
 def _provenance(p: Provenance) -> str:
     if isinstance(p, SourceProvenance):
-        return _at(p.span).lstrip()
+        return _at(p.span).lstrip() + (" library" if p.library else "")
     if isinstance(p, ExtractedProvenance):
         evidence = f" {_q(p.evidence)}" if p.evidence else ""
         return f"(extracted {_q(p.extractor)} {_q(p.file)}:{p.line} {p.confidence:g}{evidence})"

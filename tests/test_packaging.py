@@ -116,3 +116,13 @@ def test_transpile_and_every_target_outside_the_checkout(installed: Path, tmp_pa
     _run([installed / "arc", "emit", "api.ariadne", "--target", "all", "-o", "out"], tmp_path)
     written = sorted(p.name for p in (tmp_path / "out").iterdir())
     assert "xgrammar" in written and "gbnf" in written and "vllm" in written
+
+
+def test_standard_library_outside_the_checkout(installed: Path, tmp_path: Path) -> None:
+    """`import std.python;` reads the .ariadne files shipped as package data."""
+    (tmp_path / "web.ariadne").write_text(
+        "import std.python;\nconstraint web extends std.python.safe { max_lines: 40; }\n"
+    )
+    result = _run([installed / "arc", "explain", "web.ariadne"], tmp_path)
+    assert "std.python.safe.forbid.eval" in result.stdout
+    assert "std.python.safe.forbid.subprocess.run" in result.stdout

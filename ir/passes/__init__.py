@@ -1,6 +1,90 @@
 """Passes over the ConstraintIR and the GrammarIR. Each pass is a frozen class with a
-kebab-case ``name``."""
+kebab-case ``name`` and ``run(module, diagnostics)``.
 
+The composition passes (Braid) run in this order, :data:`PIPELINE`:
+
+1. ``inline-extends``: every set receives its parents' constraints; ``override``
+   replaces; cycles are errors.
+2. ``merge``: limits of one metric intersect, import policies intersect, repeated
+   constraints are kept once.
+3. ``detect-conflicts``: contradictions are recorded on their set.
+4. ``resolve-conflicts``: each is settled by strength, priority and provenance, or
+   reported as an error.
+
+Each pass needs the ones before it to have run (merge compares what inheritance
+gathered, resolution settles what detection found), and every one is idempotent, so a
+``.cir`` file that went through some of them can go through the whole pipeline. Lowering
+to grammars (``lower``) comes after, per target.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Protocol
+
+from ..constraint import Module
+from ..diagnostics import Diagnostics
+from .detect_conflicts import DetectConflicts
+from .inline_extends import InlineExtends
 from .lower import LowerToGrammar, lower
+from .merge import Merge
+from .resolve_conflicts import PRECEDENCE, ResolveConflicts
 
-__all__ = ["LowerToGrammar", "lower"]
+__all__ = [
+    "PIPELINE",
+    "PRECEDENCE",
+    "DetectConflicts",
+    "InlineExtends",
+    "LowerToGrammar",
+    "Merge",
+    "ModulePass",
+    "ResolveConflicts",
+    "compose",
+    "lower",
+    "pass_names",
+]
+
+
+class ModulePass(Protocol):
+    name: str
+
+    def run(self, module: Module, diags: Diagnostics) -> Module: ...
+
+
+PIPELINE: tuple[ModulePass, ...] = (InlineExtends(), Merge(), DetectConflicts(), ResolveConflicts())
+"""The composition passes, in the order they run."""
+
+
+def pass_names() -> tuple[str, ...]:
+    return tuple(p.name for p in PIPELINE)
+
+
+def compose(
+    module: Module,
+    diags: Diagnostics,
+    *,
+    passes: Sequence[str] | None = None,
+    precedence: Sequence[str] = PRECEDENCE,
+    verify: bool = False,
+) -> Module:
+    """``module`` through the composition passes (all of :data:`PIPELINE`, or those named in
+    ``passes``, in pipeline order). Stops after a pass that reported an error.
+
+    ``verify`` checks the IR's invariants after every pass (tests and debug runs).
+    """
+    chosen = set(pass_names() if passes is None else passes)
+    unknown = chosen - set(pass_names())
+    if unknown:
+        raise ValueError(f"unknown pass: {', '.join(sorted(unknown))}")
+    for p in PIPELINE:
+        if p.name not in chosen:
+            continue
+        if isinstance(p, ResolveConflicts):
+            p = ResolveConflicts(precedence=tuple(precedence))
+        errors = diags.error_count
+        module = p.run(module, diags)
+        if verify:
+            module.verify()
+        if diags.error_count > errors:
+            break
+    return module

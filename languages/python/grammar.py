@@ -35,6 +35,7 @@ from ananke.ir.grammar import Alt, And, Expr, Grammar, Lit, Ref, Regex, Repeat, 
 
 __all__ = [
     "DOUBLE_FIRST_UNITS",
+    "IDENTIFIER",
     "MAX_BRACKET_DEPTH",
     "MAX_INDENT_UNIT",
     "MAX_NESTING",
@@ -71,6 +72,9 @@ DOUBLE_FIRST_UNITS = (2, 4)
 _ID_START = r"[^\x00-\x40\x5B-\x5E\x60\x7B-\x7F]"  # ASCII letters, _, any non-ASCII
 _ID_CONT = r"[^\x00-\x2F\x3A-\x40\x5B-\x5E\x60\x7B-\x7F]"
 _IDENT = f"{_ID_START}{_ID_CONT}*"
+IDENTIFIER = _IDENT
+"""Identifiers as the grammar reads them (before NFKC): ASCII letters, ``_``, digits after
+the first character, and any non-ASCII character."""
 _DIGITS = r"[0-9](?:_?[0-9])*"
 _EXP = rf"[eE][+\-]?{_DIGITS}"
 _NUMBER = (

@@ -52,7 +52,7 @@ CASES = [
     (
         "max_lines: 3;",
         "syntax-error",
-        "expected `constraint` or `schema`, found `max_lines`",
+        "expected `constraint`, `schema`, `import` or `let`, found `max_lines`",
         (1, 1, 1, 10),
     ),
     ("}", "syntax-error", "unexpected `}`: no block is open", (1, 1, 1, 2)),
@@ -65,7 +65,7 @@ CASES = [
     (
         "constraint a ;",
         "syntax-error",
-        "expected `{` after `constraint a`, found `;`",
+        "expected `{` or `extends` after `constraint a`, found `;`",
         (1, 14, 1, 15),
     ),
     (

@@ -1,0 +1,70 @@
+"""How the composition passes name a constraint in messages and resolutions."""
+
+from __future__ import annotations
+
+from ..constraint import (
+    Constraint,
+    ExtractedProvenance,
+    Forbid,
+    FunctionName,
+    ImportPolicy,
+    Limit,
+    LLMProvenance,
+    Matches,
+    Naming,
+    Params,
+    Provenance,
+    Require,
+    Returns,
+    Signature,
+    SourceProvenance,
+    property_of,
+)
+
+__all__ = ["describe", "value_of", "where"]
+
+
+def value_of(c: Constraint) -> str:
+    """The constraint's value as Ariadne writes it, in short."""
+    match c:
+        case Limit():
+            return str(c.max)
+        case Forbid() | Require() | FunctionName():
+            return f'"{c.name}"' if not isinstance(c, FunctionName) else c.name
+        case Returns():
+            return str(c.type)
+        case Naming():
+            return c.style if c.style is not None else f'r"{c.pattern}"'
+        case Matches():
+            return f'r"{c.pattern}"'
+        case Params():
+            return "(" + ", ".join(p.name for p in c.params) + ")"
+        case Signature():
+            return f"{c.name}(...)" + (f" -> {c.returns}" if c.returns else "")
+        case ImportPolicy():
+            parts = []
+            if c.allow is not None:
+                parts.append(f"allow {list(c.allow)}")
+            if c.deny:
+                parts.append(f"deny {list(c.deny)}")
+            return "{ " + ", ".join(parts) + " }"
+        case _:
+            return ""
+
+
+def where(p: Provenance) -> str:
+    """``file:line`` of a written constraint; the extractor or model otherwise."""
+    if isinstance(p, SourceProvenance):
+        return f"{p.span.file}:{p.span.line}"
+    if isinstance(p, ExtractedProvenance):
+        return f"{p.extractor} ({p.file}:{p.line})"
+    if isinstance(p, LLMProvenance):
+        return f"model {p.model}"
+    raise TypeError(type(p).__name__)
+
+
+def describe(c: Constraint) -> str:
+    """``max_lines: 80 from web.ariadne:4``."""
+    value = value_of(c)
+    head = f"{property_of(c)}: {value}" if value else property_of(c)
+    return f"{head} from {where(c.provenance)}"

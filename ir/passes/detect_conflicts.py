@@ -1,0 +1,377 @@
+"""``detect-conflicts``: every set of constraints in a set that cannot all hold.
+
+Each contradiction is recorded as a :class:`~ananke.ir.constraint.Conflict` on its set,
+with a smallest contradictory set of constraint ids; ``resolve-conflicts`` settles them.
+What is found:
+
+* ``forbid-require``: a name both forbidden and required (also a required ``os.path``
+  when ``os`` is forbidden: using it names ``os``);
+* ``import-require``: a required dotted name whose module the import policy denies or
+  leaves out of its allow list;
+* ``name``, ``returns``, ``params``, ``signature``: two different values for the
+  function's name, return type, parameters or whole signature;
+* ``limit-signature``: ``max_chars`` below what the pinned ``def`` line alone needs;
+* ``naming``: naming rules no name can satisfy together, decided on automata (three or
+  more rules are reported as the smallest subset that excludes every name, searched up
+  to three rules, then all of them);
+* ``naming-name``: a pinned function name that the naming rule rejects.
+
+A naming pattern the automaton builder cannot read (``\\w``, lookaround) is reported as
+``undecided-conflict`` (a warning) for the rules it meets, never guessed.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+from typing import TypeVar
+
+import msgspec
+
+from ..constraint import (
+    Conflict,
+    Constraint,
+    ConstraintSet,
+    Forbid,
+    FunctionName,
+    ImportPolicy,
+    Limit,
+    Module,
+    Naming,
+    Param,
+    Params,
+    Require,
+    Returns,
+    Signature,
+    SourceProvenance,
+)
+from ..diagnostics import Diagnostics, Label
+from .describe import value_of
+
+__all__ = ["DetectConflicts"]
+
+_T = TypeVar("_T")
+
+
+class _Kinds:
+    """A set's constraints grouped by kind once, for the many lookups below."""
+
+    def __init__(self, cset: ConstraintSet) -> None:
+        self.name = cset.name
+        self.constraints = cset.constraints
+        self._by: dict[type, list[Constraint]] = {}
+        for c in cset.constraints:
+            self._by.setdefault(type(c), []).append(c)
+
+    def of(self, kind: type[_T]) -> list[_T]:
+        return self._by.get(kind, [])  # type: ignore[return-value]
+
+
+_HELP_WEIGH = (
+    "remove one of them, or mark the one to give way `@soft` or give the other a higher "
+    "`@priority(N)`"
+)
+
+
+@dataclass(frozen=True)
+class DetectConflicts:
+    name = "detect-conflicts"
+    max_states: int = 2_000
+    """Bound on each automaton built to compare naming rules."""
+
+    def run(self, module: Module, diags: Diagnostics) -> Module:
+        return msgspec.structs.replace(
+            module, sets=tuple(self._detect(s, diags) for s in module.sets)
+        )
+
+    def _detect(self, cset: ConstraintSet, diags: Diagnostics) -> ConstraintSet:
+        k = _Kinds(cset)
+        found: list[Conflict] = []
+        found += _forbid_require(k)
+        found += _imports(k)
+        found += _shape(k)
+        found += _limits(k)
+        found += self._naming(k, diags)
+        known = {(c.kind, c.ids) for c in cset.conflicts}
+        new = tuple(c for c in found if (c.kind, c.ids) not in known)
+        if not new:
+            return cset
+        return msgspec.structs.replace(cset, conflicts=(*cset.conflicts, *new))
+
+    def _naming(self, cset: _Kinds, diags: Diagnostics) -> list[Conflict]:
+        from ananke.languages.python.grammar import IDENTIFIER
+        from ananke.languages.python.naming import NAMING_STYLES
+
+        from ..automata import DFA, StateLimitExceeded
+        from ..regex import RegexError, parse_regex
+        from .lower import _grammar_regex
+
+        rules = cset.of(Naming)
+        if not rules:
+            return []
+        dfas: dict[str, DFA] = {}
+        try:
+            ident = DFA.from_expr(parse_regex(IDENTIFIER), max_states=self.max_states)
+        except (RegexError, StateLimitExceeded):  # pragma: no cover - a fixed, small regex
+            return []
+        for n in rules:
+            pattern = NAMING_STYLES[n.style] if n.style else _grammar_regex(n.pattern or "")
+            try:
+                if pattern is None:
+                    raise RegexError("anchors inside, lookaround or backreferences", 0)
+                dfas[n.id] = DFA.from_expr(parse_regex(pattern), max_states=self.max_states)
+            except (RegexError, StateLimitExceeded) as e:
+                diags.warning(
+                    "undecided-conflict",
+                    f"cannot tell whether `naming` {value_of(n)} agrees with the other "
+                    f"constraints of `{cset.name}`: {e}",
+                    *_labels(n, "this rule"),
+                    help="write the pattern without `\\w`, `\\d`, `\\s` and lookaround to let "
+                    "Ananke compare it (for example `[A-Za-z0-9_]` for `\\w` in ASCII names)",
+                )
+        out: list[Conflict] = []
+        ids = sorted(dfas)
+        by_id = {n.id: n for n in rules}
+        # The smallest subsets whose names cannot all hold, smallest first; supersets of a
+        # subset already found are not reported again.
+        reported: list[frozenset[str]] = []
+        # Subsets of up to 3 rules, then all of them: a set with many naming rules costs
+        # O(n**3) products, not 2**n.
+        sizes = [*range(1, min(len(ids), 3) + 1), *([len(ids)] if len(ids) > 3 else [])]
+        for size in sizes:
+            for combo in itertools.combinations(ids, size):
+                if any(r <= set(combo) for r in reported):
+                    continue
+                try:
+                    d = ident
+                    for i in combo:
+                        d = d.intersect(dfas[i])
+                except StateLimitExceeded:
+                    continue
+                if d.is_empty():
+                    reported.append(frozenset(combo))
+                    out.append(_naming_conflict([by_id[i] for i in combo]))
+        pinned = [c for c in cset.constraints if isinstance(c, FunctionName | Signature)]
+        for p in pinned:
+            name = p.name
+            for i in ids:
+                if not dfas[i].accepts(name):
+                    out.append(
+                        Conflict(
+                            kind="naming-name",
+                            ids=tuple(sorted((p.id, i))),
+                            roles=_roles(
+                                (p.id, i),
+                                {p.id: "the name is pinned here", i: "the naming rule is here"},
+                            ),
+                            message=f"the function must be named `{name}`, which the naming "
+                            f"rule {value_of(by_id[i])} rejects",
+                            help="rename the function, or change or weigh the naming rule",
+                        )
+                    )
+        return out
+
+
+def _roles(ids: tuple[str, ...], role: dict[str, str]) -> tuple[str, ...]:
+    return tuple(role[i] for i in ids)
+
+
+def _labels(c: Constraint, message: str) -> list[Label]:
+    if isinstance(c.provenance, SourceProvenance):
+        return [Label(span=c.provenance.span, message=message)]
+    return []
+
+
+def _pair(
+    kind: str, a: Constraint, ra: str, b: Constraint, rb: str, message: str, help: str = _HELP_WEIGH
+) -> Conflict:
+    ids = tuple(sorted((a.id, b.id)))
+    return Conflict(
+        kind=kind, ids=ids, roles=_roles(ids, {a.id: ra, b.id: rb}), message=message, help=help
+    )
+
+
+def _uses(required: str, forbidden: str) -> bool:
+    """Whether using ``required`` names ``forbidden`` (itself, or a prefix of its path)."""
+    return required == forbidden or required.startswith(forbidden + ".")
+
+
+def _forbid_require(cset: _Kinds) -> list[Conflict]:
+    out = []
+    forbidden: dict[str, list[Forbid]] = {}
+    for f in cset.of(Forbid):
+        forbidden.setdefault(f.name, []).append(f)
+    for r in cset.of(Require):
+        parts = r.name.split(".")
+        # The forbidden names a use of r.name would name: itself and each dotted prefix.
+        prefixes = [".".join(parts[: k + 1]) for k in range(len(parts))]
+        for f in (f for p in prefixes for f in forbidden.get(p, ())):
+            message = (
+                f"`{r.name}` is both required and forbidden in `{cset.name}`"
+                if r.name == f.name
+                else f"`{r.name}` is required in `{cset.name}`, and using it names "
+                f"`{f.name}`, which is forbidden"
+            )
+            out.append(_pair("forbid-require", f, "forbidden here", r, "required here", message))
+    return out
+
+
+def _imports(cset: _Kinds) -> list[Conflict]:
+    out = []
+    for p in cset.of(ImportPolicy):
+        for r in cset.of(Require):
+            if "." not in r.name:
+                continue  # a plain name is not necessarily a module's
+            top = r.name.split(".")[0]
+            denied = [d for d in p.deny if _uses(r.name, d)]
+            if denied:
+                out.append(
+                    _pair(
+                        "import-require",
+                        p,
+                        f"`{denied[0]}` is denied here",
+                        r,
+                        "required here",
+                        f"`{r.name}` is required, and importing `{denied[0]}` is denied",
+                    )
+                )
+            elif p.allow is not None and not any(a.split(".")[0] == top for a in p.allow):
+                out.append(
+                    _pair(
+                        "import-require",
+                        p,
+                        "the allowed imports are listed here",
+                        r,
+                        "required here",
+                        f"`{r.name}` is required, and `{top}` is not among the modules "
+                        "the code may import",
+                    )
+                )
+    return out
+
+
+def _shape(cset: _Kinds) -> list[Conflict]:
+    """Two different values for the function's name, return type, parameters, signature."""
+    out = []
+    sigs = cset.of(Signature)
+    names: list[tuple[Constraint, str]] = [(c, c.name) for c in cset.of(FunctionName)]
+    names += [(s, s.name) for s in sigs]
+    returns: list[tuple[Constraint, object]] = [(c, c.type) for c in cset.of(Returns)]
+    returns += [(s, s.returns) for s in sigs if s.returns is not None]
+    params: list[tuple[Constraint, object]] = [(c, c.params) for c in cset.of(Params)]
+    params += [(s, s.params) for s in sigs]
+    for kind, values, role in (
+        ("name", names, "the function is named `{}` here"),
+        ("returns", returns, "returns `{}` here"),
+        ("params", params, "these parameters here"),
+    ):
+        # By id, so that the message does not depend on the order of the constraints.
+        for (a, va), (b, vb) in itertools.combinations(sorted(values, key=lambda x: x[0].id), 2):
+            if va != vb and a is not b:
+                shown_a = va if kind != "params" else value_of(a)
+                shown_b = vb if kind != "params" else value_of(b)
+                out.append(
+                    _pair(
+                        kind,
+                        a,
+                        role.format(shown_a),
+                        b,
+                        role.format(shown_b),
+                        f"`{cset.name}` gives two different {_WHAT[kind]}: "
+                        f"{_show(kind, va, a)} and {_show(kind, vb, b)}",
+                    )
+                )
+    for a, b in itertools.combinations(sigs, 2):
+        if a.is_async != b.is_async:
+            out.append(
+                _pair(
+                    "signature",
+                    a,
+                    "async here" if a.is_async else "not async here",
+                    b,
+                    "async here" if b.is_async else "not async here",
+                    f"`{cset.name}` pins the function both async and not async",
+                )
+            )
+    return out
+
+
+_WHAT = {"name": "names", "returns": "return types", "params": "parameter lists"}
+
+
+def _show(kind: str, value: object, c: Constraint) -> str:
+    return f"`{value}`" if kind != "params" else f"`{value_of(c)}`"
+
+
+def _limits(cset: _Kinds) -> list[Conflict]:
+    """``max_chars`` below the shortest ``def`` line the pinned parts allow."""
+    sigs = cset.of(Signature)
+    names = cset.of(FunctionName)
+    parts: list[Constraint] = [*sigs, *names, *cset.of(Params), *cset.of(Returns)]
+    if not parts:
+        return []
+    need = _shortest_def(cset)
+    out = []
+    for lim in cset.of(Limit):
+        if lim.metric == "chars" and lim.max < need:
+            # The part that makes the line longest, for the label.
+            part = max(parts, key=lambda c: len(value_of(c)))
+            out.append(
+                _pair(
+                    "limit-signature",
+                    lim,
+                    f"at most {lim.max} characters here",
+                    part,
+                    "pinned here",
+                    f"`max_chars: {lim.max}` is below the {need} characters that the "
+                    f"pinned signature of `{cset.name}` needs",
+                    help=f"raise `max_chars` to at least {need}, or unpin the signature",
+                )
+            )
+    return out
+
+
+def _shortest_def(cset: _Kinds) -> int:
+    """A lower bound on the characters of any function the set's pinned parts allow:
+    ``def NAME(P1,P2)->T:`` and one character of body, every optional space left out.
+
+    Where two constraints pin the same part differently (a conflict of its own), the
+    shorter counts, so the bound holds whichever of them stands."""
+    sigs = cset.of(Signature)
+    names = [len(c.name) for c in cset.of(FunctionName)] + [len(s.name) for s in sigs]
+    params = [_params_chars(c.params) for c in cset.of(Params)]
+    params += [_params_chars(s.params) for s in sigs]
+    returns = [len(c.type.name.split(".")[-1]) for c in cset.of(Returns)]
+    returns += [len(s.returns.name.split(".")[-1]) for s in sigs if s.returns is not None]
+    n = len("def ") + min(names, default=1) + len("():") + 1
+    n += len("async ") if sigs and all(s.is_async for s in sigs) else 0
+    n += min(params, default=0)
+    n += len("->") + min(returns) if returns else 0
+    return n
+
+
+def _params_chars(params: tuple[Param, ...]) -> int:
+    if not params:
+        return 0
+    n = sum(len(p.name) for p in params) + len(params) - 1
+    n += sum({"var_positional": 1, "var_keyword": 2}.get(p.kind, 0) for p in params)
+    n += 2 if any(p.kind == "keyword_only" for p in params) else 0  # "*,"
+    return n + sum(len(p.default) + 1 for p in params if p.default is not None)
+
+
+def _naming_conflict(rules: list[Naming]) -> Conflict:
+    ids = tuple(r.id for r in rules)
+    if len(rules) == 1:
+        message = f"no identifier matches the naming rule {value_of(rules[0])}"
+        help = "fix the pattern: it must match the function's whole name"
+    else:
+        shown = ", ".join(value_of(r) for r in rules)
+        message = f"no name follows all of the naming rules {shown}"
+        help = "keep one naming rule, or mark the others `@soft`"
+    return Conflict(
+        kind="naming",
+        ids=ids,
+        roles=tuple("naming rule here" for _ in ids),
+        message=message,
+        help=help,
+    )

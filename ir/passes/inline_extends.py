@@ -1,0 +1,156 @@
+"""``inline-extends``: every set receives the constraints of the sets it extends.
+
+Parents are inlined depth first, in the order ``extends`` names them; inherited
+constraints keep their ids and provenance, so diagnostics and ``arc explain`` point at the
+file that wrote them. A child's ``override`` property replaces every inherited constraint
+of that property (recorded as an ``override`` resolution); without ``override`` the
+child's constraints are added next to the inherited ones, and the later passes merge or
+weigh them. A cycle of ``extends`` is an error that shows the chain.
+
+The pass is idempotent: a constraint whose id the set already holds is not added again.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+
+import msgspec
+
+from ..constraint import (
+    Constraint,
+    ConstraintSet,
+    Module,
+    Resolution,
+    SourceProvenance,
+    property_of,
+)
+from ..diagnostics import Diagnostics, Label
+from ..source import Span
+from .describe import describe
+
+__all__ = ["InlineExtends"]
+
+
+@dataclass(frozen=True)
+class InlineExtends:
+    name = "inline-extends"
+
+    def run(self, module: Module, diags: Diagnostics) -> Module:
+        by_name = {s.name: s for s in module.sets}
+        done: dict[str, ConstraintSet] = {}
+        for s in module.sets:
+            self._inline(s.name, by_name, done, [], diags)
+        return msgspec.structs.replace(module, sets=tuple(done.get(s.name, s) for s in module.sets))
+
+    def _inline(
+        self,
+        name: str,
+        by_name: dict[str, ConstraintSet],
+        done: dict[str, ConstraintSet],
+        path: list[str],
+        diags: Diagnostics,
+    ) -> ConstraintSet | None:
+        if name in done:
+            return done[name]
+        cset = by_name[name]
+        if name in path:
+            self._cycle([*path[path.index(name) :], name], by_name, diags)
+            return None
+        inherited: list[Constraint] = []
+        for parent_name, span in zip(cset.extends, _spans(cset), strict=True):
+            if parent_name not in by_name:
+                diags.error(
+                    "unknown-constraint",
+                    f"`{cset.name}` extends `{parent_name}`, which the module does not define",
+                    *([Label(span=span, message="not defined")] if span else []),
+                )
+                continue
+            parent = self._inline(parent_name, by_name, done, [*path, name], diags)
+            if parent is None:
+                continue
+            have = {c.id for c in inherited}
+            inherited.extend(c for c in parent.constraints if c.id not in have)
+        # What an earlier run decided stays decided: a dropped constraint is not inherited
+        # again (this keeps the pass idempotent).
+        gone = {d for r in cset.resolutions for d in r.dropped}
+        inherited = [c for c in inherited if c.id not in gone]
+        inherited_ids = {i.id for i in inherited}
+        own = [c for c in cset.constraints if c.id not in inherited_ids]
+        resolutions = list(cset.resolutions)
+        kept_inherited = inherited
+        for c in own:
+            if not c.override:
+                continue
+            replaced = [i for i in kept_inherited if property_of(i) == property_of(c)]
+            if not replaced:
+                self._nothing_to_override(cset, c, diags)
+                continue
+            gone_now = {r.id for r in replaced}
+            kept_inherited = [i for i in kept_inherited if i.id not in gone_now]
+            _record(resolutions, c, replaced)
+        result = msgspec.structs.replace(
+            cset,
+            constraints=(*kept_inherited, *own) if cset.extends else cset.constraints,
+            resolutions=tuple(resolutions),
+        )
+        done[name] = result
+        return result
+
+    def _cycle(
+        self, chain: list[str], by_name: dict[str, ConstraintSet], diags: Diagnostics
+    ) -> None:
+        if any(d.code == "extends-cycle" and chain[0] in d.message for d in diags):
+            return  # one report per cycle, whichever member the pass met first
+        labels: list[Label] = []
+        for child, parent in itertools.pairwise(chain):
+            cset = by_name[child]
+            for p, span in zip(cset.extends, _spans(cset), strict=True):
+                if p == parent and span is not None:
+                    labels.append(
+                        Label(
+                            span=span, message=f"`{child}` extends `{parent}`", primary=not labels
+                        )
+                    )
+        diags.error(
+            "extends-cycle",
+            "cycle of `extends`: " + " extends ".join(f"`{n}`" for n in chain),
+            *labels,
+            help="a set cannot inherit from itself; move what they share into a third set "
+            "that both extend",
+        )
+
+    def _nothing_to_override(self, cset: ConstraintSet, c: Constraint, diags: Diagnostics) -> None:
+        prop = property_of(c)
+        span = c.provenance.span if isinstance(c.provenance, SourceProvenance) else None
+        parents = ", ".join(f"`{p}`" for p in cset.extends) or "no set"
+        diags.error(
+            "nothing-to-override",
+            f"`override {prop}` in `{cset.name}`, but {parents} gives no `{prop}`",
+            *([Label(span=span, message="overrides nothing")] if span else []),
+            help="remove `override`: the property is simply added",
+        )
+
+
+def _spans(cset: ConstraintSet) -> list[Span | None]:
+    spans: list[Span | None] = list(cset.extends_spans)
+    return spans + [None] * (len(cset.extends) - len(spans))
+
+
+def _already(resolutions: list[Resolution], kept: str) -> bool:
+    return any(r.rule == "override" and r.kept == kept for r in resolutions)
+
+
+def _record(resolutions: list[Resolution], c: Constraint, replaced: list[Constraint]) -> None:
+    if _already(resolutions, c.id):
+        return
+    resolutions.append(
+        Resolution(
+            rule="override",
+            kept=c.id,
+            kept_provenance=c.provenance,
+            dropped=tuple(r.id for r in replaced),
+            dropped_provenance=tuple(r.provenance for r in replaced),
+            summary=f"{describe(c)} overrides {', '.join(describe(r) for r in replaced)}",
+        )
+    )

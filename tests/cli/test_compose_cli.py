@@ -1,0 +1,139 @@
+"""Composition from the command line: imports, `extends`, decisions in `arc explain`,
+`arc compile -p`, `--precedence`, and the errors a user meets."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from ananke.cli import main
+
+LIB = """\
+constraint api_handler {
+    max_lines: 100;
+    forbid: ["eval", "print"];
+}
+"""
+
+WEB = """\
+import "lib/api.ariadne";
+constraint web extends api_handler {
+    max_lines: 80;
+    require: ["print"];
+}
+"""
+
+
+def _run(capsys: pytest.CaptureFixture[str], *args: str | Path) -> tuple[int, str, str]:
+    with pytest.raises(SystemExit) as exc:
+        main([str(a) for a in args])
+    out, err = capsys.readouterr()
+    assert isinstance(exc.value.code, int)
+    return exc.value.code, out, err
+
+
+@pytest.fixture
+def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    (tmp_path / "lib").mkdir()
+    (tmp_path / "lib" / "api.ariadne").write_text(LIB)
+    (tmp_path / "web.ariadne").write_text(WEB)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("NO_COLOR", "1")
+    return tmp_path
+
+
+def test_explain_shows_what_composition_decided(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, err = _run(capsys, "explain", "web.ariadne")
+    assert (code, err) == (0, "")
+    # Only the compiled file's set is explained; the library's is not.
+    assert "constraint set web " in out and "constraint set api_handler" not in out
+    assert (
+        "decided (intersect): max_lines: 80 from web.ariadne:3 intersected with 100 from "
+        "lib/api.ariadne:2" in out
+    )
+    assert (
+        'decided (provenance): require: "print" from web.ariadne:4 overrides forbid: "print" '
+        "from lib/api.ariadne:3 (provenance precedence)" in out
+    )
+    assert "api_handler.forbid.eval" in out and "api_handler.forbid.print" not in out
+
+
+def test_precedence_changes_the_winner(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = _run(
+        capsys, "explain", "web.ariadne", "--precedence", "library,file,extracted,llm"
+    )
+    assert code == 0
+    assert "api_handler.forbid.print" in out and "web.require.print" not in out
+    code, _, err = _run(capsys, "explain", "web.ariadne", "--precedence", "file,llm")
+    assert code == 2 and "--precedence" in err
+
+
+def test_compile_runs_named_passes(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = _run(
+        capsys,
+        "compile",
+        "web.ariadne",
+        "-o",
+        "web.cir",
+        "-p",
+        "inline-extends,merge,detect-conflicts",
+    )
+    assert (code, err) == (0, "")
+    data = json.loads((project / "web.cir").read_text())
+    web = next(s for s in data["sets"] if s["name"] == "web")
+    assert [c["kind"] for c in web["conflicts"]] == ["forbid-require"]
+    assert [r["rule"] for r in web["resolutions"]] == ["intersect"]
+    # The rest of the pipeline runs when the .cir is used.
+    code, out, _ = _run(capsys, "explain", "web.cir")
+    assert code == 0 and "decided (provenance)" in out
+    code, _, err = _run(capsys, "compile", "web.ariadne", "-o", "x.cir", "-p", "merge,bogus")
+    assert code == 2 and "unknown pass `bogus`" in err
+
+
+def test_undecidable_conflict_is_an_error_with_both_places(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (project / "same.ariadne").write_text(
+        'constraint a { forbid: ["eval"]; }\nconstraint b extends a { require: ["eval"]; }\n'
+    )
+    code, _, err = _run(capsys, "check", "same.ariadne")
+    assert code == 1
+    assert "error[constraint-conflict]: `eval` is both required and forbidden in `b`" in err
+    assert "forbidden here" in err and "required here" in err
+    assert 'note: forbid: "eval" from same.ariadne:1: hard, priority 0' in err
+
+
+def test_import_errors(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (project / "a.ariadne").write_text('import "b.ariadne";\nconstraint a { max_lines: 3; }\n')
+    (project / "b.ariadne").write_text('import "a.ariadne";\nconstraint b { max_lines: 3; }\n')
+    code, _, err = _run(capsys, "check", "a.ariadne")
+    assert code == 1
+    assert "error[import-cycle]: import cycle: a.ariadne imports b.ariadne imports a.ariadne" in err
+    # The second label is shown with its line, in the other file.
+    assert 'import "a.ariadne";' in err and "imported here" in err
+    (project / "c.ariadne").write_text("import std.pyhton;\nconstraint c { max_lines: 3; }\n")
+    code, _, err = _run(capsys, "check", "c.ariadne")
+    assert code == 1 and "no module `std.pyhton` in the standard library" in err
+
+
+def test_standard_library(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (project / "s.ariadne").write_text(
+        "import std.python;\n"
+        "constraint s extends std.python.sandboxed {\n"
+        '    forbid: [std.python.network, "pickle"];\n'
+        "}\n"
+    )
+    code, out, err = _run(capsys, "explain", "s.ariadne")
+    assert (code, err) == (0, "")
+    for cid in (
+        "std.python.safe.forbid.eval",
+        "std.python.sandboxed.forbid.shutil.rmtree",
+        "s.forbid.pickle",
+    ):
+        assert cid in out
+    # The network names given twice (by `safe` and by the set itself) are kept once.
+    assert 'decided (duplicate): forbid: "socket.socket"' in out
