@@ -761,7 +761,9 @@ def explain(
         _no_sets(report, file)
     if target == "all":
         each = _each_target(module, report, strict=strict, max_nesting=max_nesting)
-        text = explain_matrix([s.name for s in module.sets], each)
+        text = explain_matrix(
+            [s.name for s in module.sets], each, {s.name: s.resolutions for s in module.sets}
+        )
     else:
         lowered = _lower(module, target, report, strict=strict, max_nesting=max_nesting)
         if lowered is None:
@@ -786,10 +788,7 @@ def explain_table(
         if low.notes:
             lines.append("")
             lines.extend(f"  note: {note}" for note in low.notes)
-        decided = (decisions or {}).get(low.set_name, ())
-        if decided:
-            lines.append("")
-            lines.extend(f"  decided ({r.rule}): {r.summary}" for r in decided)
+        lines.extend(_decided((decisions or {}).get(low.set_name, ())))
         blocks.append("\n".join(lines) + "\n")
     return "\n".join(blocks)
 
@@ -806,12 +805,14 @@ def _aligned(rows: Sequence[Sequence[str]]) -> list[str]:
 
 
 def explain_matrix(
-    set_names: Sequence[str], each: Sequence[tuple[str, Mapping[str, Lowered]]]
+    set_names: Sequence[str],
+    each: Sequence[tuple[str, Mapping[str, Lowered]]],
+    decisions: Mapping[str, Sequence[Resolution]] | None = None,
 ) -> str:
     """Per constraint set, one row per constraint and one column per target that can
     express the set: its level. Where a target enforces a constraint otherwise than the
     first one (the reference), how follows the table; notes that only some targets have
-    name them."""
+    name them; then what composition decided (``decisions``, per set name)."""
     blocks: list[str] = []
     for set_name in set_names:
         per_target = {t: low[set_name] for t, low in each if set_name in low}
@@ -845,8 +846,15 @@ def explain_matrix(
         for note, where in notes.items():
             scope = "" if len(where) == len(targets) else f"[{', '.join(where)}] "
             lines.append(f"  note: {scope}{note}")
+        lines.extend(_decided((decisions or {}).get(set_name, ())))
         blocks.append("\n".join(lines) + "\n")
     return "\n".join(blocks)
+
+
+def _decided(resolutions: Sequence[Resolution]) -> list[str]:
+    if not resolutions:
+        return []
+    return ["", *(f"  decided ({r.rule}): {r.summary}" for r in resolutions)]
 
 
 def _internal_error(exc: BaseException) -> None:

@@ -658,6 +658,21 @@ class _Checker:
             return
         target = v.name
         schema = self.scope.qualify(target) if target in self.schemas else None
+        if schema is None:
+            schema = self.scope.schemas.get(target)
+        module, _, short = target.rpartition(".")
+        if schema is None and module in self.scope.modules:
+            known = [n.rpartition(".")[2] for n in self.scope.schemas if n.startswith(module + ".")]
+            near = difflib.get_close_matches(short, known, n=1, cutoff=0.6)
+            self.diags.error(
+                "unknown-schema",
+                f"module `{module}` declares no schema `{short}`",
+                self.label(v, "not declared there"),
+                help=f"did you mean `{module}.{near[0]}`?"
+                if near
+                else f"schemas of `{module}`: {', '.join(sorted(known)) or 'none'}",
+            )
+            return
         if schema is None and self.schemas:
             close = _closest(target, self.schemas)
             if close is not None:
@@ -676,6 +691,9 @@ class _Checker:
                     ),
                     help=f"did you mean `{close}`?",
                 )
+        if schema is not None:
+            # The code refers to a schema by its declared name, whatever module holds it.
+            target = schema.rpartition(".")[2]
         b.out.append(
             Validates(
                 id=f"{b.name}.validates", provenance=self.prov(prop), target=target, schema=schema
@@ -980,6 +998,10 @@ class Scope:
     sets: dict[str, str] = field(default_factory=dict)
     set_spans: dict[str, Span] = field(default_factory=dict)
     lets: dict[str, LetBinding] = field(default_factory=dict)
+    schemas: dict[str, str] = field(default_factory=dict)
+    """Schemas of imported files: name as written here → name in the module."""
+    modules: set[str] = field(default_factory=set)
+    """Qualifiers of the modules imported by dotted path (``team.rules``)."""
     qualifier: str = ""
     library: bool = False
 

@@ -58,6 +58,7 @@ class _Unit:
     sets: dict[str, str] = field(default_factory=dict)
     """Local name → name in the module."""
     lets: dict[str, LetBinding] = field(default_factory=dict)
+    schemas: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -91,6 +92,7 @@ class _Loader:
         # What this file exports: its own definitions, not what it imported.
         strip = len(qualifier) + 1 if qualifier else 0
         unit.sets = {s.name[strip:]: s.name for s in module.sets} if module else {}
+        unit.schemas = {s.name[strip:]: s.name for s in module.schemas} if module else {}
         unit.lets = {k: v for k, v in scope.lets.items() if v.source is source}
         self.units[key] = unit
         self.order.append(key)
@@ -115,6 +117,10 @@ class _Loader:
             scope.sets[f"{qualifier}.{local}" if qualifier else local] = name
         for local, binding in unit.lets.items():
             scope.lets[f"{qualifier}.{local}" if qualifier else local] = binding
+        for local, name in unit.schemas.items():
+            scope.schemas[f"{qualifier}.{local}" if qualifier else local] = name
+        if qualifier:
+            scope.modules.add(qualifier)
         return True
 
     def resolve(self, item: ImportItem, importer: SourceFile) -> tuple[str, SourceFile, str] | None:

@@ -351,7 +351,8 @@ class Conflict(Node, kw_only=True, frozen=True):
 
     kind: str
     """What contradicts: ``forbid-require``, ``import-require``, ``name``, ``returns``,
-    ``params``, ``signature``, ``limit-signature``, ``naming``, ``naming-name``."""
+    ``params``, ``signature``, ``limit-signature``, ``naming``, ``naming-name``,
+    ``matches``."""
     ids: tuple[str, ...]
     roles: tuple[str, ...]
     message: str

@@ -9,7 +9,8 @@ The composition passes (Braid) run in this order, :data:`PIPELINE`:
    constraints are kept once.
 3. ``detect-conflicts``: contradictions are recorded on their set.
 4. ``resolve-conflicts``: each is settled by strength, priority and provenance, or
-   reported as an error.
+   reported as an error. Settling can expose a new conflict, so 3 and 4 repeat until
+   nothing changes.
 
 Each pass needs the ones before it to have run (merge compares what inheritance
 gathered, resolution settles what detection found), and every one is idempotent, so a
@@ -76,15 +77,27 @@ def compose(
     unknown = chosen - set(pass_names())
     if unknown:
         raise ValueError(f"unknown pass: {', '.join(sorted(unknown))}")
-    for p in PIPELINE:
-        if p.name not in chosen:
-            continue
-        if isinstance(p, ResolveConflicts):
-            p = ResolveConflicts(precedence=tuple(precedence))
+    resolve = ResolveConflicts(precedence=tuple(precedence))
+    steps: list[ModulePass] = [
+        resolve if isinstance(p, ResolveConflicts) else p for p in PIPELINE if p.name in chosen
+    ]
+    for p in steps:
         errors = diags.error_count
         module = p.run(module, diags)
         if verify:
             module.verify()
         if diags.error_count > errors:
-            break
+            return module
+    if {"detect-conflicts", "resolve-conflicts"} <= chosen:
+        # Settling a conflict can expose another (once a pinned name gives way, the one
+        # that stands may be too long for max_chars): detection and resolution repeat
+        # until nothing changes. Each round that changes something drops a constraint.
+        while True:
+            errors = diags.error_count
+            settled = resolve.run(DetectConflicts().run(module, diags), diags)
+            if verify:
+                settled.verify()
+            if settled == module or diags.error_count > errors:
+                return settled
+            module = settled
     return module

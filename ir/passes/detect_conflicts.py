@@ -14,17 +14,19 @@ What is found:
 * ``naming``: naming rules no name can satisfy together, decided on automata (three or
   more rules are reported as the smallest subset that excludes every name, searched up
   to three rules, then all of them);
-* ``naming-name``: a pinned function name that the naming rule rejects.
+* ``naming-name``: a pinned function name that the naming rule rejects;
+* ``matches``: output patterns no text matches together (as ``re.search`` reads them:
+  a pattern without anchors may match anywhere), decided on automata.
 
-A naming pattern the automaton builder cannot read (``\\w``, lookaround) is reported as
-``undecided-conflict`` (a warning) for the rules it meets, never guessed.
+A pattern the automaton builder cannot read (``\\w``, inner anchors, lookaround) is
+reported as ``undecided-conflict`` (a warning), never guessed.
 """
 
 from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 import msgspec
 
@@ -36,6 +38,7 @@ from ..constraint import (
     FunctionName,
     ImportPolicy,
     Limit,
+    Matches,
     Module,
     Naming,
     Param,
@@ -47,6 +50,9 @@ from ..constraint import (
 )
 from ..diagnostics import Diagnostics, Label
 from .describe import value_of
+
+if TYPE_CHECKING:
+    from ..automata import DFA
 
 __all__ = ["DetectConflicts"]
 
@@ -92,84 +98,149 @@ class DetectConflicts:
         found += _shape(k)
         found += _limits(k)
         found += self._naming(k, diags)
+        found += self._matches(k, diags)
         known = {(c.kind, c.ids) for c in cset.conflicts}
         new = tuple(c for c in found if (c.kind, c.ids) not in known)
         if not new:
             return cset
         return msgspec.structs.replace(cset, conflicts=(*cset.conflicts, *new))
 
+    def _automaton(
+        self, c: Naming | Matches, pattern: str | None, cset: _Kinds, diags: Diagnostics
+    ) -> DFA | None:
+        """The automaton of a naming rule or output pattern; None (with a warning) when the
+        builder cannot read it or it grows past the bound."""
+        from ..automata import DFA, StateLimitExceeded
+        from ..regex import RegexError, parse_regex
+
+        try:
+            if pattern is None:
+                raise RegexError("anchors inside, lookaround or backreferences", 0)
+            return DFA.from_expr(parse_regex(pattern), max_states=self.max_states)
+        except (RegexError, StateLimitExceeded) as e:
+            prop = "naming" if isinstance(c, Naming) else "matches"
+            diags.warning(
+                "undecided-conflict",
+                f"cannot tell whether `{prop}` {value_of(c)} agrees with the other "
+                f"constraints of `{cset.name}`: {e}",
+                *_labels(c, "this rule"),
+                help="write the pattern without `\\w`, `\\d`, `\\s`, inner anchors and "
+                "lookaround to let Ananke compare it (for example `[A-Za-z0-9_]` for `\\w` "
+                "in ASCII names)",
+            )
+            return None
+
     def _naming(self, cset: _Kinds, diags: Diagnostics) -> list[Conflict]:
         from ananke.languages.python.grammar import IDENTIFIER
         from ananke.languages.python.naming import NAMING_STYLES
 
-        from ..automata import DFA, StateLimitExceeded
-        from ..regex import RegexError, parse_regex
+        from ..automata import DFA
+        from ..regex import parse_regex
         from .lower import _grammar_regex
 
         rules = cset.of(Naming)
         if not rules:
             return []
+        ident = DFA.from_expr(parse_regex(IDENTIFIER), max_states=self.max_states)
         dfas: dict[str, DFA] = {}
-        try:
-            ident = DFA.from_expr(parse_regex(IDENTIFIER), max_states=self.max_states)
-        except (RegexError, StateLimitExceeded):  # pragma: no cover - a fixed, small regex
-            return []
         for n in rules:
             pattern = NAMING_STYLES[n.style] if n.style else _grammar_regex(n.pattern or "")
-            try:
-                if pattern is None:
-                    raise RegexError("anchors inside, lookaround or backreferences", 0)
-                dfas[n.id] = DFA.from_expr(parse_regex(pattern), max_states=self.max_states)
-            except (RegexError, StateLimitExceeded) as e:
-                diags.warning(
-                    "undecided-conflict",
-                    f"cannot tell whether `naming` {value_of(n)} agrees with the other "
-                    f"constraints of `{cset.name}`: {e}",
-                    *_labels(n, "this rule"),
-                    help="write the pattern without `\\w`, `\\d`, `\\s` and lookaround to let "
-                    "Ananke compare it (for example `[A-Za-z0-9_]` for `\\w` in ASCII names)",
-                )
-        out: list[Conflict] = []
-        ids = sorted(dfas)
+            d = self._automaton(n, pattern, cset, diags)
+            if d is not None:
+                dfas[n.id] = d
         by_id = {n.id: n for n in rules}
-        # The smallest subsets whose names cannot all hold, smallest first; supersets of a
-        # subset already found are not reported again.
-        reported: list[frozenset[str]] = []
-        # Subsets of up to 3 rules, then all of them: a set with many naming rules costs
-        # O(n**3) products, not 2**n.
-        sizes = [*range(1, min(len(ids), 3) + 1), *([len(ids)] if len(ids) > 3 else [])]
-        for size in sizes:
-            for combo in itertools.combinations(ids, size):
-                if any(r <= set(combo) for r in reported):
-                    continue
-                try:
-                    d = ident
-                    for i in combo:
-                        d = d.intersect(dfas[i])
-                except StateLimitExceeded:
-                    continue
-                if d.is_empty():
-                    reported.append(frozenset(combo))
-                    out.append(_naming_conflict([by_id[i] for i in combo]))
+        out = [_naming_conflict([by_id[i] for i in combo]) for combo in _empty_subsets(dfas, ident)]
         pinned = [c for c in cset.constraints if isinstance(c, FunctionName | Signature)]
         for p in pinned:
-            name = p.name
-            for i in ids:
-                if not dfas[i].accepts(name):
+            for i in sorted(dfas):
+                if not dfas[i].accepts(p.name):
                     out.append(
                         Conflict(
                             kind="naming-name",
                             ids=tuple(sorted((p.id, i))),
                             roles=_roles(
-                                (p.id, i),
+                                tuple(sorted((p.id, i))),
                                 {p.id: "the name is pinned here", i: "the naming rule is here"},
                             ),
-                            message=f"the function must be named `{name}`, which the naming "
+                            message=f"the function must be named `{p.name}`, which the naming "
                             f"rule {value_of(by_id[i])} rejects",
                             help="rename the function, or change or weigh the naming rule",
                         )
                     )
         return out
+
+    def _matches(self, cset: _Kinds, diags: Diagnostics) -> list[Conflict]:
+        """Output patterns no text can match together (``re.search`` semantics)."""
+        rules = cset.of(Matches)
+        if len(rules) < 2:
+            return []
+        dfas: dict[str, DFA] = {}
+        for m in rules:
+            d = self._automaton(m, _search_language(m.pattern), cset, diags)
+            if d is not None:
+                dfas[m.id] = d
+        by_id = {m.id: m for m in rules}
+        out = []
+        for combo in _empty_subsets(dfas, None):
+            shown = ", ".join(value_of(by_id[i]) for i in combo)
+            out.append(
+                Conflict(
+                    kind="matches",
+                    ids=combo,
+                    roles=tuple("the output must match this" for _ in combo),
+                    message=f"no output matches all of the patterns {shown}",
+                    help="keep one of the patterns, or mark the others `@soft`",
+                )
+            )
+        return out
+
+
+def _search_language(pattern: str) -> str | None:
+    """The strings ``re.search(pattern, s)`` finds a match in, as a whole-string regex; None
+    when the pattern has anchors other than a leading ``^``/``\\A`` and a trailing
+    ``$``/``\\Z``, lookaround or backreferences (without MULTILINE, ``$`` also matches
+    before a final newline)."""
+    from .lower import _grammar_regex
+
+    body = pattern
+    start = body.startswith(("^", "\\A"))
+    body = body[1:] if body.startswith("^") else body.removeprefix("\\A")
+    end = ""
+    if body.endswith("\\Z") and not body.endswith("\\\\Z"):
+        body, end = body[:-2], "strict"
+    elif body.endswith("$") and not body.endswith("\\$"):
+        body, end = body[:-1], "dollar"
+    inner = _grammar_regex(body)
+    if inner is None or any(a in body for a in ("^", "$", "\\A", "\\Z")):
+        return None
+    any_ = "(?s:.)*"
+    tail = {"strict": "", "dollar": "\\n?", "": any_}[end]
+    return f"{'' if start else any_}{inner}{tail}"
+
+
+def _empty_subsets(dfas: dict[str, DFA], base: DFA | None) -> list[tuple[str, ...]]:
+    """The smallest sets of ids whose automata (and ``base``) accept nothing together,
+    smallest first, none a superset of another. Subsets of up to three, then all of them:
+    many rules cost O(n**3) products, not 2**n. A product past the state bound counts as
+    not empty."""
+    from ..automata import StateLimitExceeded
+
+    ids = sorted(dfas)
+    found: list[tuple[str, ...]] = []
+    sizes = [*range(1, min(len(ids), 3) + 1), *([len(ids)] if len(ids) > 3 else [])]
+    for size in sizes:
+        for combo in itertools.combinations(ids, size):
+            if any(set(f) <= set(combo) for f in found):
+                continue
+            try:
+                d = base
+                for i in combo:
+                    d = dfas[i] if d is None else d.intersect(dfas[i])
+            except StateLimitExceeded:
+                continue
+            if d is not None and d.is_empty():
+                found.append(combo)
+    return found
 
 
 def _roles(ids: tuple[str, ...], role: dict[str, str]) -> tuple[str, ...]:

@@ -13,6 +13,7 @@ The pass is idempotent: a constraint whose id the set already holds is not added
 from __future__ import annotations
 
 import itertools
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import msgspec
@@ -72,9 +73,18 @@ class InlineExtends:
             have = {c.id for c in inherited}
             inherited.extend(c for c in parent.constraints if c.id not in have)
         # What an earlier run decided stays decided: a dropped constraint is not inherited
-        # again (this keeps the pass idempotent).
+        # again, and what an earlier run left in the set stands as it is (merge may have
+        # combined an inherited constraint with others under its id).
         gone = {d for r in cset.resolutions for d in r.dropped}
-        inherited = [c for c in inherited if c.id not in gone]
+        held = {c.id: c for c in cset.constraints}
+        pending = [
+            c for c in cset.constraints if c.override and not _already(cset.resolutions, c.id)
+        ]
+        if all(c.id in held or c.id in gone for c in inherited) and not pending:
+            # Inlined by an earlier run (or nothing to inherit): the set stands as it is.
+            done[name] = cset
+            return cset
+        inherited = [held.get(c.id, c) for c in inherited if c.id not in gone]
         inherited_ids = {i.id for i in inherited}
         own = [c for c in cset.constraints if c.id not in inherited_ids]
         resolutions = list(cset.resolutions)
@@ -84,7 +94,9 @@ class InlineExtends:
                 continue
             replaced = [i for i in kept_inherited if property_of(i) == property_of(c)]
             if not replaced:
-                self._nothing_to_override(cset, c, diags)
+                # On a second run the replaced constraints are gone already (recorded).
+                if not _already(resolutions, c.id):
+                    self._nothing_to_override(cset, c, diags)
                 continue
             gone_now = {r.id for r in replaced}
             kept_inherited = [i for i in kept_inherited if i.id not in gone_now]
@@ -137,7 +149,7 @@ def _spans(cset: ConstraintSet) -> list[Span | None]:
     return spans + [None] * (len(cset.extends) - len(spans))
 
 
-def _already(resolutions: list[Resolution], kept: str) -> bool:
+def _already(resolutions: Sequence[Resolution], kept: str) -> bool:
     return any(r.rule == "override" and r.kept == kept for r in resolutions)
 
 

@@ -7,8 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
-
-from ananke.cli import main
+from cli_helpers import run_arc
 
 LIB = """\
 constraint api_handler {
@@ -26,14 +25,6 @@ constraint web extends api_handler {
 """
 
 
-def _run(capsys: pytest.CaptureFixture[str], *args: str | Path) -> tuple[int, str, str]:
-    with pytest.raises(SystemExit) as exc:
-        main([str(a) for a in args])
-    out, err = capsys.readouterr()
-    assert isinstance(exc.value.code, int)
-    return exc.value.code, out, err
-
-
 @pytest.fixture
 def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     (tmp_path / "lib").mkdir()
@@ -47,7 +38,7 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def test_explain_shows_what_composition_decided(
     project: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    code, out, err = _run(capsys, "explain", "web.ariadne")
+    code, out, err = run_arc(capsys, "explain", "web.ariadne")
     assert (code, err) == (0, "")
     # Only the compiled file's set is explained; the library's is not.
     assert "constraint set web " in out and "constraint set api_handler" not in out
@@ -63,17 +54,17 @@ def test_explain_shows_what_composition_decided(
 
 
 def test_precedence_changes_the_winner(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, _ = _run(
+    code, out, _ = run_arc(
         capsys, "explain", "web.ariadne", "--precedence", "library,file,extracted,llm"
     )
     assert code == 0
     assert "api_handler.forbid.print" in out and "web.require.print" not in out
-    code, _, err = _run(capsys, "explain", "web.ariadne", "--precedence", "file,llm")
+    code, _, err = run_arc(capsys, "explain", "web.ariadne", "--precedence", "file,llm")
     assert code == 2 and "--precedence" in err
 
 
 def test_compile_runs_named_passes(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    code, _, err = _run(
+    code, _, err = run_arc(
         capsys,
         "compile",
         "web.ariadne",
@@ -88,9 +79,9 @@ def test_compile_runs_named_passes(project: Path, capsys: pytest.CaptureFixture[
     assert [c["kind"] for c in web["conflicts"]] == ["forbid-require"]
     assert [r["rule"] for r in web["resolutions"]] == ["intersect"]
     # The rest of the pipeline runs when the .cir is used.
-    code, out, _ = _run(capsys, "explain", "web.cir")
+    code, out, _ = run_arc(capsys, "explain", "web.cir")
     assert code == 0 and "decided (provenance)" in out
-    code, _, err = _run(capsys, "compile", "web.ariadne", "-o", "x.cir", "-p", "merge,bogus")
+    code, _, err = run_arc(capsys, "compile", "web.ariadne", "-o", "x.cir", "-p", "merge,bogus")
     assert code == 2 and "unknown pass `bogus`" in err
 
 
@@ -100,7 +91,7 @@ def test_undecidable_conflict_is_an_error_with_both_places(
     (project / "same.ariadne").write_text(
         'constraint a { forbid: ["eval"]; }\nconstraint b extends a { require: ["eval"]; }\n'
     )
-    code, _, err = _run(capsys, "check", "same.ariadne")
+    code, _, err = run_arc(capsys, "check", "same.ariadne")
     assert code == 1
     assert "error[constraint-conflict]: `eval` is both required and forbidden in `b`" in err
     assert "forbidden here" in err and "required here" in err
@@ -110,13 +101,13 @@ def test_undecidable_conflict_is_an_error_with_both_places(
 def test_import_errors(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
     (project / "a.ariadne").write_text('import "b.ariadne";\nconstraint a { max_lines: 3; }\n')
     (project / "b.ariadne").write_text('import "a.ariadne";\nconstraint b { max_lines: 3; }\n')
-    code, _, err = _run(capsys, "check", "a.ariadne")
+    code, _, err = run_arc(capsys, "check", "a.ariadne")
     assert code == 1
     assert "error[import-cycle]: import cycle: a.ariadne imports b.ariadne imports a.ariadne" in err
     # The second label is shown with its line, in the other file.
     assert 'import "a.ariadne";' in err and "imported here" in err
     (project / "c.ariadne").write_text("import std.pyhton;\nconstraint c { max_lines: 3; }\n")
-    code, _, err = _run(capsys, "check", "c.ariadne")
+    code, _, err = run_arc(capsys, "check", "c.ariadne")
     assert code == 1 and "no module `std.pyhton` in the standard library" in err
 
 
@@ -127,7 +118,7 @@ def test_standard_library(project: Path, capsys: pytest.CaptureFixture[str]) -> 
         '    forbid: [std.python.network, "pickle"];\n'
         "}\n"
     )
-    code, out, err = _run(capsys, "explain", "s.ariadne")
+    code, out, err = run_arc(capsys, "explain", "s.ariadne")
     assert (code, err) == (0, "")
     for cid in (
         "std.python.safe.forbid.eval",

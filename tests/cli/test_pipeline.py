@@ -10,8 +10,8 @@ from ananke.ariadne import compile_source
 from ananke.backends import target_names
 from ananke.ir import Diagnostics, Module, SourceFile
 from ananke.runtime.engines import get_engine
+from cli_helpers import run_arc
 
-from ananke.cli import main
 from ananke.pipeline import emit, lower_for_target
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -106,18 +106,10 @@ def test_the_nesting_bound_is_an_option_and_explained() -> None:
         assert compiled.accepts(nested) is accepted
 
 
-def _run(capsys: pytest.CaptureFixture[str], *args: str | Path) -> tuple[int, str, str]:
-    with pytest.raises(SystemExit) as exc:
-        main([str(a) for a in args])
-    out, err = capsys.readouterr()
-    assert isinstance(exc.value.code, int)
-    return exc.value.code, out, err
-
-
 def test_emit_all_writes_every_target_that_can_express_the_file(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    code, _, err = _run(
+    code, _, err = run_arc(
         capsys,
         "emit",
         ROOT / "examples" / "multi.ariadne",
@@ -144,7 +136,7 @@ def test_emit_all_writes_every_target_that_can_express_the_file(
 
 
 def test_emit_all_needs_a_folder(capsys: pytest.CaptureFixture[str]) -> None:
-    code, _, err = _run(capsys, "emit", ROOT / "examples" / "api_handler.ariadne", "-t", "all")
+    code, _, err = run_arc(capsys, "emit", ROOT / "examples" / "api_handler.ariadne", "-t", "all")
     assert code == 2
     assert "--target all writes one folder per target: give -o DIR" in err
 
@@ -154,7 +146,7 @@ def test_explain_shows_the_level_per_target(
 ) -> None:
     path = tmp_path / "n.ariadne"
     path.write_text(NAMING, encoding="utf-8")
-    code, out, err = _run(capsys, "explain", path, "--target", "all", "--output-format", "short")
+    code, out, err = run_arc(capsys, "explain", path, "--target", "all", "--output-format", "short")
     assert code == 0
     lines = out.splitlines()
     header = lines[1].split()
@@ -174,7 +166,7 @@ def test_explain_shows_the_level_per_target(
     ]
     assert "post, xgrammar cannot enforce it in its grammar (lexeme FNAME: \\w is" in differs[0]
     assert "target `regex` skipped for `unicode_names`" in err
-    code, _, err = _run(capsys, "explain", path, "-c", "unicode_names", "-t", "gbnf", "--strict")
+    code, _, err = run_arc(capsys, "explain", path, "-c", "unicode_names", "-t", "gbnf", "--strict")
     assert code == 1 and "error[demoted-to-post]" in err
 
 
@@ -182,7 +174,7 @@ def test_help_lists_every_target(capsys: pytest.CaptureFixture[str]) -> None:
     from ananke.cli import _TARGETS
 
     assert target_names() == _TARGETS
-    code, out, _ = _run(capsys, "emit", "--help")
+    code, out, _ = run_arc(capsys, "emit", "--help")
     assert code == 0
     assert "gbnf, lark, regex, json-schema, vllm, sglang, llamacpp, openai; or all" in " ".join(
         out.split()

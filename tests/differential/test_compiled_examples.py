@@ -28,6 +28,7 @@ import pytest
 from ananke.ariadne import compile_source, read_source
 from ananke.backends import get_backend
 from ananke.ir import Diagnostics, Module, SourceFile
+from ananke.ir.passes import compose
 from ananke.languages.python.corpus import stdlib_functions
 from ananke.runtime.engines import Compiled
 from ananke.runtime.sample import mutate, sample_strings
@@ -74,8 +75,9 @@ VIOLATIONS = [
 
 def _modules() -> dict[str, Module]:
     out: dict[str, Module] = {}
+    # Named by their paths, so that an example's imports resolve beside it.
     sources = [
-        (p.name, p.read_text(encoding="utf-8"))
+        (str(p), p.read_text(encoding="utf-8"))
         for p in sorted((ROOT / "examples").glob("*.ariadne"))
     ]
     sources.append(("free.ariadne", FREE))
@@ -83,7 +85,9 @@ def _modules() -> dict[str, Module]:
         diags = Diagnostics()
         module = compile_source(SourceFile(name=name, text=text), diags)
         assert module is not None, list(diags)
-        for cset in module.sets:
+        module = compose(module, diags)
+        assert not diags.has_errors, list(diags)
+        for cset in module.own_sets:
             out[cset.name] = Module(sets=(cset,), schemas=module.schemas)
     return out
 

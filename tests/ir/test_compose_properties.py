@@ -1,6 +1,7 @@
 """Composition does not depend on order: shuffling the properties of every block, the
 blocks of every file, the imports and the parents of ``extends`` gives the same result
-(the constraints that remain, what was decided, which errors are reported)."""
+(the constraints that remain, what was decided, which errors are reported). And it is
+idempotent: composing a composed module changes nothing."""
 
 from __future__ import annotations
 
@@ -91,6 +92,10 @@ def _outcome(root: Path) -> tuple[object, ...]:
     composed: Module | None = None
     if module is not None:
         composed = compose(module, diags, verify=True)
+        if not diags.has_errors:
+            again = Diagnostics()
+            assert compose(composed, again, verify=True) == composed  # idempotent
+            assert not again.has_errors
     errors = sorted((d.code, d.message) for d in diags if d.severity == "error")
     if composed is None or errors:
         return ("errors", tuple(errors))

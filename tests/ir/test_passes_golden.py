@@ -76,6 +76,11 @@ def _run(case: Path, tmp: Path) -> dict[str, str]:
             else pass_names()[: pass_names().index(pass_name) + 1]
         )
         module = compose(module, diags, passes=upto, verify=True)
+        if not diags.has_errors:
+            # Every pass is idempotent: a .cir that went through them goes through again.
+            again = Diagnostics()
+            assert compose(module, again, passes=upto, verify=True) == module
+            assert list(again) == [d for d in diags if d.code == "undecided-conflict"]
         if pass_name == "lower":
             if not diags.has_errors:
                 own = module.own_sets

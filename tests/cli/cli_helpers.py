@@ -1,0 +1,18 @@
+"""Running `arc` in-process from tests."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from ananke.cli import main
+
+
+def run_arc(capsys: pytest.CaptureFixture[str], *args: str | Path) -> tuple[int, str, str]:
+    """`arc ARGS...`: its exit code, stdout and stderr."""
+    with pytest.raises(SystemExit) as exc:
+        main([str(a) for a in args])
+    out, err = capsys.readouterr()
+    assert isinstance(exc.value.code, int)
+    return exc.value.code, out, err
