@@ -350,8 +350,8 @@ class Conflict(Node, kw_only=True, frozen=True):
     """
 
     kind: str
-    """What contradicts: ``forbid-require``, ``import-require``, ``name``, ``returns``,
-    ``params``, ``signature``, ``limit-signature``, ``naming``, ``naming-name``,
+    """What contradicts: ``forbid-require``, ``forbid-name``, ``import-require``, ``name``,
+    ``returns``, ``params``, ``signature``, ``limit-signature``, ``naming``, ``naming-name``,
     ``matches``."""
     ids: tuple[str, ...]
     roles: tuple[str, ...]

@@ -6,6 +6,7 @@ What is found:
 
 * ``forbid-require``: a name both forbidden and required (also a required ``os.path``
   when ``os`` is forbidden: using it names ``os``);
+* ``forbid-name``: the function's pinned name is forbidden (the def binds it);
 * ``import-require``: a required dotted name whose module the import policy denies or
   leaves out of its allow list;
 * ``name``, ``returns``, ``params``, ``signature``: two different values for the
@@ -83,7 +84,7 @@ _HELP_WEIGH = (
 class DetectConflicts:
     name = "detect-conflicts"
     max_states: int = 2_000
-    """Bound on each automaton built to compare naming rules."""
+    """Bound on each automaton built to compare naming rules and output patterns."""
 
     def run(self, module: Module, diags: Diagnostics) -> Module:
         return msgspec.structs.replace(
@@ -284,6 +285,19 @@ def _forbid_require(cset: _Kinds) -> list[Conflict]:
                 f"`{f.name}`, which is forbidden"
             )
             out.append(_pair("forbid-require", f, "forbidden here", r, "required here", message))
+    for p in (*cset.of(FunctionName), *cset.of(Signature)):
+        for f in forbidden.get(p.name, ()):
+            out.append(
+                _pair(
+                    "forbid-name",
+                    f,
+                    "forbidden here",
+                    p,
+                    "the name is pinned here",
+                    f"the function must be named `{p.name}`, which is also forbidden in "
+                    f"`{cset.name}`",
+                )
+            )
     return out
 
 

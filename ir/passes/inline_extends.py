@@ -70,6 +70,15 @@ class InlineExtends:
             parent = self._inline(parent_name, by_name, done, [*path, name], diags)
             if parent is None:
                 continue
+            if parent.language != cset.language:
+                diags.error(
+                    "conflicting-properties",
+                    f"`{cset.name}` ({cset.language} output) extends `{parent_name}` "
+                    f"({parent.language} output)",
+                    *([Label(span=span, message=f"a {parent.language} set")] if span else []),
+                    help="extend sets that describe the same kind of output",
+                )
+                continue
             have = {c.id for c in inherited}
             inherited.extend(c for c in parent.constraints if c.id not in have)
         # What an earlier run decided stays decided: a dropped constraint is not inherited

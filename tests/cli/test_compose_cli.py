@@ -128,3 +128,31 @@ def test_standard_library(project: Path, capsys: pytest.CaptureFixture[str]) -> 
         assert cid in out
     # The network names given twice (by `safe` and by the set itself) are kept once.
     assert 'decided (duplicate): forbid: "socket.socket"' in out
+
+
+def test_errors_in_an_imported_file_are_reported_once(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (project / "bad.ariadne").write_text("constraint base { max_lines: -1; }\n")
+    (project / "one.ariadne").write_text('import "bad.ariadne";\nconstraint one extends base {}\n')
+    (project / "two.ariadne").write_text(
+        'import "bad.ariadne";\nimport "one.ariadne";\nconstraint two extends base {}\n'
+    )
+    code, _, err = run_arc(capsys, "check", "two.ariadne", "--output-format", "short")
+    assert code == 1
+    # The imported file's own error, once, and no follow-on error about `base` missing.
+    assert [line.split(": ", 1)[1].split(":")[0] for line in err.splitlines()] == [
+        "error[invalid-value]"
+    ]
+    assert err.startswith("bad.ariadne:1:")
+
+
+def test_a_set_defined_in_two_files(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (project / "other.ariadne").write_text("constraint web { max_lines: 4; }\n")
+    (project / "main.ariadne").write_text(
+        'import "other.ariadne";\nconstraint web { max_lines: 3; }\n'
+    )
+    code, _, err = run_arc(capsys, "check", "main.ariadne")
+    assert code == 1
+    assert "error[duplicate-definition]: constraint `web` is defined in two files" in err
+    assert "defined again here" in err and "first defined here" in err
