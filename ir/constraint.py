@@ -352,7 +352,7 @@ class Conflict(Node, kw_only=True, frozen=True):
     kind: str
     """What contradicts: ``forbid-require``, ``forbid-name``, ``import-require``, ``name``,
     ``returns``, ``params``, ``signature``, ``limit-signature``, ``naming``, ``naming-name``,
-    ``matches``."""
+    ``matches``, ``matches-signature``."""
     ids: tuple[str, ...]
     roles: tuple[str, ...]
     message: str

@@ -17,7 +17,9 @@ What is found:
   to three rules, then all of them);
 * ``naming-name``: a pinned function name that the naming rule rejects;
 * ``matches``: output patterns no text matches together (as ``re.search`` reads them:
-  a pattern without anchors may match anywhere), decided on automata.
+  a pattern without anchors may match anywhere), decided on automata;
+* ``matches-signature``: a pattern that no function with the pinned name (and
+  async-ness) can match, such as ``^def get_`` with ``name: fetch``.
 
 A pattern the automaton builder cannot read (``\\w``, inner anchors, lookaround) is
 reported as ``undecided-conflict`` (a warning), never guessed.
@@ -171,9 +173,10 @@ class DetectConflicts:
         return out
 
     def _matches(self, cset: _Kinds, diags: Diagnostics) -> list[Conflict]:
-        """Output patterns no text can match together (``re.search`` semantics)."""
+        """Output patterns no text can match together (``re.search`` semantics), and
+        patterns no function with the pinned name (and async-ness) can match."""
         rules = cset.of(Matches)
-        if len(rules) < 2:
+        if not rules:
             return []
         dfas: dict[str, DFA] = {}
         for m in rules:
@@ -193,6 +196,62 @@ class DetectConflicts:
                     help="keep one of the patterns, or mark the others `@soft`",
                 )
             )
+        out += self._matches_def(cset, dfas, by_id)
+        return out
+
+    def _matches_def(
+        self, cset: _Kinds, dfas: dict[str, DFA], by_id: dict[str, Matches]
+    ) -> list[Conflict]:
+        """Patterns that no output starting as the pinned ``def`` line allows can match.
+
+        Every output of the Python grammar starts with a blank or comment line, a
+        decorator (``@``), or its ``def`` line; the automaton of those starts (anything
+        may follow) is a superset of the outputs, so an empty intersection with a pattern
+        is a certain conflict, never a guess.
+        """
+        from ..automata import DFA, StateLimitExceeded
+        from ..grammar import Alt, Lit, Regex, Seq
+
+        pins: list[FunctionName | Signature] = [*cset.of(FunctionName), *cset.of(Signature)]
+        out = []
+        for p in pins:
+            is_async = p.is_async if isinstance(p, Signature) else None
+            ws = r"[ \t\f\\\r\n]+"  # a superset of what may separate the words
+            keyword = {None: f"(?:async{ws})?def{ws}", True: f"async{ws}def{ws}"}
+            start = Alt(
+                items=(
+                    Regex(pattern=r"[ \t\f\r\n#@](?s:.)*"),
+                    Seq(
+                        items=(
+                            Regex(pattern=keyword.get(is_async, f"def{ws}")),
+                            Lit(text=p.name),
+                            Regex(pattern=r"(?:[^0-9A-Za-z_\x80-\x{10FFFF}](?s:.)*)?"),
+                        )
+                    ),
+                )
+            )
+            try:
+                outputs = DFA.from_expr(start, max_states=self.max_states)
+            except StateLimitExceeded:  # pragma: no cover - a small, fixed shape
+                continue
+            for mid, d in sorted(dfas.items()):
+                try:
+                    empty = d.intersect(outputs).is_empty()
+                except StateLimitExceeded:
+                    continue
+                if empty:
+                    out.append(
+                        _pair(
+                            "matches-signature",
+                            by_id[mid],
+                            "the output must match this",
+                            p,
+                            "the function is pinned here",
+                            f"no function named `{p.name}` matches the pattern "
+                            f"{value_of(by_id[mid])}",
+                            help="change the pattern, or the pinned name, or mark one `@soft`",
+                        )
+                    )
         return out
 
 

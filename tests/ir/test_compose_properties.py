@@ -43,6 +43,9 @@ def _block(draw: st.DrawFn) -> list[str]:
         props.append(f"{mark()}naming: {draw(st.sampled_from(['snake', 'camel', 'pascal']))};")
     if draw(st.booleans()):
         props.append(f"{mark()}name: {draw(st.sampled_from(['get_user', 'GetUser']))};")
+    if draw(st.booleans()):
+        pattern = draw(st.sampled_from(["^def get_", "^async def", "return None$", "^def [A-Z]"]))
+        props.append(f'{mark()}matches: r"{pattern}";')
     return props
 
 
