@@ -5,7 +5,7 @@ from __future__ import annotations
 import pathlib
 
 import pytest
-from ananke.ariadne import compile_source, parse, read_source
+from ananke.ariadne import STD_MODULES, compile_source, parse, read_source, std_source
 from ananke.ir.constraint import (
     Doc,
     Forbid,
@@ -335,3 +335,16 @@ def test_warnings_do_not_stop_compilation() -> None:
     )
     assert module is not None
     assert [d.code for d in diags] == ["unknown-schema"]
+
+
+@pytest.mark.parametrize("module", STD_MODULES)
+def test_standard_library_compiles_cleanly(module: str) -> None:
+    name = "std/" + module.removeprefix("std.").replace(".", "/") + ".ariadne"
+    source = std_source(name)
+    assert source is not None
+    diags = Diagnostics()
+    compiled = compile_source(source, diags)
+    assert compiled is not None and list(diags) == []
+    # The lists do not overlap: no name is forbidden twice by the library itself.
+    names = [c.name for s in compiled.sets for c in s.constraints if hasattr(c, "name")]
+    assert names and len(names) == len(set(names))
