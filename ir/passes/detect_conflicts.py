@@ -28,6 +28,7 @@ reported as ``undecided-conflict`` (a warning), never guessed.
 from __future__ import annotations
 
 import itertools
+import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, TypeVar
 
@@ -176,8 +177,9 @@ class DetectConflicts:
         """Output patterns no text can match together (``re.search`` semantics), and
         patterns no function with the pinned name (and async-ness) can match."""
         rules = cset.of(Matches)
-        if not rules:
-            return []
+        pinned = bool(cset.of(FunctionName)) or bool(cset.of(Signature))
+        if len(rules) < (1 if pinned else 2):
+            return []  # nothing to compare a pattern with
         dfas: dict[str, DFA] = {}
         for m in rules:
             d = self._automaton(m, _search_language(m.pattern), cset, diags)
@@ -257,12 +259,19 @@ class DetectConflicts:
 
 def _search_language(pattern: str) -> str | None:
     """The strings ``re.search(pattern, s)`` finds a match in, as a whole-string regex; None
-    when the pattern has anchors other than a leading ``^``/``\\A`` and a trailing
-    ``$``/``\\Z``, lookaround or backreferences (without MULTILINE, ``$`` also matches
-    before a final newline)."""
+    when that cannot be written: inline flags other than a leading ``(?s)``, lookaround or
+    backreferences. A leading ``^``/``\\A`` and a trailing ``$``/``\\Z`` become the
+    bounds of the match (without MULTILINE, ``$`` also matches before a final newline);
+    anchors anywhere else are refused by the regex reader."""
     from .lower import _grammar_regex
 
     body = pattern
+    dotall = False
+    flags = re.match(r"\(\?([a-zA-Z]+)\)", body)
+    if flags:
+        if set(flags.group(1)) != {"s"}:
+            return None
+        dotall, body = True, body[flags.end() :]
     start = body.startswith(("^", "\\A"))
     body = body[1:] if body.startswith("^") else body.removeprefix("\\A")
     end = ""
@@ -271,8 +280,10 @@ def _search_language(pattern: str) -> str | None:
     elif body.endswith("$") and not body.endswith("\\$"):
         body, end = body[:-1], "dollar"
     inner = _grammar_regex(body)
-    if inner is None or any(a in body for a in ("^", "$", "\\A", "\\Z")):
+    if inner is None:
         return None
+    if dotall:
+        inner = f"(?s:{inner})"
     any_ = "(?s:.)*"
     tail = {"strict": "", "dollar": "\\n?", "": any_}[end]
     return f"{'' if start else any_}{inner}{tail}"
@@ -344,7 +355,8 @@ def _forbid_require(cset: _Kinds) -> list[Conflict]:
                 f"`{f.name}`, which is forbidden"
             )
             out.append(_pair("forbid-require", f, "forbidden here", r, "required here", message))
-    for p in (*cset.of(FunctionName), *cset.of(Signature)):
+    pins: list[FunctionName | Signature] = [*cset.of(FunctionName), *cset.of(Signature)]
+    for p in pins:
         for f in forbidden.get(p.name, ()):
             out.append(
                 _pair(
