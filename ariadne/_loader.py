@@ -75,6 +75,8 @@ class _Loader:
         self, key: str, source: SourceFile, qualifier: str, library: bool, via: Span | None
     ) -> _Unit | None:
         self.names[key] = source.name
+        # A file that fails is remembered too, so that its errors are reported once.
+        self.units[key] = _Unit(source, None)
         tree = parse(source, self.diags)
         if tree is None:
             return None
@@ -96,7 +98,7 @@ class _Loader:
         unit.lets = {k: v for k, v in scope.lets.items() if v.source is source}
         self.units[key] = unit
         self.order.append(key)
-        return unit
+        return unit if module is not None else None
 
     def import_(self, item: ImportItem, importer: SourceFile, scope: Scope) -> bool:
         span = importer.span(item.start, item.end)
@@ -108,11 +110,9 @@ class _Loader:
         if key in chain:
             self.cycle(key, span)
             return False
-        unit = self.units.get(key)
-        if unit is None:
-            unit = self.load(key, source, qualifier, True, span)
-            if unit is None:
-                return False
+        unit = self.units.get(key) or self.load(key, source, qualifier, True, span)
+        if unit is None or unit.module is None:
+            return False  # its errors are reported once, where they are
         for local, name in unit.sets.items():
             scope.sets[f"{qualifier}.{local}" if qualifier else local] = name
         for local, binding in unit.lets.items():
@@ -197,21 +197,21 @@ class _Loader:
 def compile_source(source: SourceFile, diags: Diagnostics) -> Module | None:
     """Parse, check and lower ``source`` and every file it imports; None if any of them has
     errors (all in ``diags``)."""
-    errors_before = sum(1 for d in diags if d.severity == "error")
+    errors_before = diags.error_count
     loader = _Loader(diags)
     path = Path(source.name)
     key = str(path.resolve()) if path.is_file() else f"root:{source.name}"
     root = loader.load(key, source, "", False, None)
-    if root is None or sum(1 for d in diags if d.severity == "error") > errors_before:
+    if root is None or root.module is None or diags.error_count > errors_before:
         return None
-    modules = [loader.units[k].module for k in loader.order]
     # The file being compiled first, then what it imports in the order they were read.
-    ordered = [root.module, *(m for m in modules if m is not root.module)]
-    sets = [s for m in ordered if m is not None for s in m.sets]
+    modules = [root.module]
+    modules += [m for k in loader.order if (m := loader.units[k].module) not in (None, root.module)]
+    sets = [s for m in modules for s in m.sets]
     seen: dict[str, Span | None] = {}
     for s in sets:
-        if s.name in seen:
-            first = seen[s.name]
+        first = seen.setdefault(s.name, s.span)
+        if first is not s.span:
             diags.error(
                 "duplicate-definition",
                 f"constraint `{s.name}` is defined in two files",
@@ -224,11 +224,10 @@ def compile_source(source: SourceFile, diags: Diagnostics) -> Module | None:
                 help="rename one of them, or import one file by module path "
                 "(`import lib.api;`) so that its names are qualified",
             )
-        seen.setdefault(s.name, s.span)
-    if sum(1 for d in diags if d.severity == "error") > errors_before:
+    if diags.error_count > errors_before:
         return None
     return Module(
-        sources=tuple(src for m in ordered if m is not None for src in m.sources),
+        sources=tuple(src for m in modules for src in m.sources),
         sets=tuple(sets),
-        schemas=tuple(x for m in ordered if m is not None for x in m.schemas),
+        schemas=tuple(x for m in modules for x in m.schemas),
     )
