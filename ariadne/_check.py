@@ -12,7 +12,7 @@ import difflib
 import keyword
 import re
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -563,13 +563,13 @@ class _Checker:
             self.mismatch(prop, "a naming style or a regex string", "naming: snake;")
             return
         if v.name not in NAMING_STYLES:
-            close = difflib.get_close_matches(v.name, NAMING_STYLES, n=1, cutoff=0.6)
+            suggestion = _did_you_mean(v.name, NAMING_STYLES)
             styles = ", ".join(NAMING_STYLES)
             self.invalid(
                 v,
                 f"unknown naming style `{v.name}`",
                 "unknown style",
-                help=(f"did you mean `{close[0]}`? " if close else "")
+                help=(f"{suggestion} " if suggestion else "")
                 + f"styles: {styles}, or a regex string",
             )
             return
@@ -592,14 +592,11 @@ class _Checker:
         for entry in v.entries:
             key = entry.key.text
             if key not in ("allow", "deny"):
-                close = difflib.get_close_matches(key, ["allow", "deny"], n=1, cutoff=0.6)
                 self.invalid(
                     entry.key,
                     f"unknown key `{key}` in `imports`",
                     "unknown key",
-                    help=f"did you mean `{close[0]}`?"
-                    if close
-                    else "the keys are `allow` and `deny`",
+                    help=_did_you_mean(key, ["allow", "deny"]) or "the keys are `allow` and `deny`",
                 )
                 ok = False
                 continue
@@ -663,14 +660,12 @@ class _Checker:
         module, _, short = target.rpartition(".")
         if schema is None and module in self.scope.modules:
             known = [n.rpartition(".")[2] for n in self.scope.schemas if n.startswith(module + ".")]
-            near = difflib.get_close_matches(short, known, n=1, cutoff=0.6)
             self.diags.error(
                 "unknown-schema",
                 f"module `{module}` declares no schema `{short}`",
                 self.label(v, "not declared there"),
-                help=f"did you mean `{module}.{near[0]}`?"
-                if near
-                else f"schemas of `{module}`: {', '.join(sorted(known)) or 'none'}",
+                help=_did_you_mean(short, known, f"`{module}.{{}}`")
+                or f"schemas of `{module}`: {', '.join(sorted(known)) or 'none'}",
             )
             return
         if schema is None and self.schemas:
@@ -728,12 +723,11 @@ class _Checker:
             key = prop.name.text
             handler = PROPERTIES.get(key)
             if handler is None:
-                close = difflib.get_close_matches(key, PROPERTIES, n=1, cutoff=0.6)
                 self.diags.error(
                     "unknown-property",
                     f"unknown property `{key}` in constraint `{b.name}`",
                     self.label(prop.name, "unknown property"),
-                    help=f"did you mean `{close[0]}`?" if close else None,
+                    help=_did_you_mean(key, PROPERTIES),
                     notes=(f"known properties: {', '.join(PROPERTIES)}",),
                 )
                 continue
@@ -770,14 +764,12 @@ class _Checker:
         found = self.scope.sets.get(ref.name)
         if found is not None:
             return found
-        close = difflib.get_close_matches(ref.name, self.scope.sets, n=1, cutoff=0.6)
         self.diags.error(
             "unknown-constraint",
             f"no constraint set `{ref.name}` to extend",
             self.label(ref, "not defined or imported"),
-            help=f"did you mean `{close[0]}`?"
-            if close
-            else "define it in this file, or import the file that does "
+            help=_did_you_mean(ref.name, self.scope.sets)
+            or "define it in this file, or import the file that does "
             '(`import "other.ariadne";` or `import std.python;`)',
         )
         return ref.name
@@ -789,14 +781,12 @@ class _Checker:
         for a in prop.annotations:
             name = a.name.text
             if name not in _ANNOTATIONS:
-                close = difflib.get_close_matches(name, _ANNOTATIONS, n=1, cutoff=0.6)
                 self.diags.error(
                     "invalid-annotation",
                     f"unknown annotation `@{name}`",
                     self.label(a, "unknown annotation"),
-                    help=f"did you mean `@{close[0]}`?"
-                    if close
-                    else "annotations are `@soft`, `@hard` and `@priority(N)`",
+                    help=_did_you_mean(name, _ANNOTATIONS, "`@{}`")
+                    or "annotations are `@soft`, `@hard` and `@priority(N)`",
                 )
                 continue
             field_ = "priority" if name == "priority" else "strength"
@@ -956,6 +946,12 @@ PROPERTIES: dict[str, Callable[[_Checker, _Block, Property], None]] = {
     "grammar": _Checker.p_grammar,
 }
 """Every property of version 0, in the order the reference documents them."""
+
+
+def _did_you_mean(word: str, candidates: Iterable[str], shown: str = "`{}`") -> str | None:
+    """``did you mean `x`?`` for the closest candidate, or None when none is close."""
+    close = difflib.get_close_matches(word, list(candidates), n=1, cutoff=0.6)
+    return f"did you mean {shown.format(close[0])}?" if close else None
 
 
 def _levenshtein(a: str, b: str) -> int:
