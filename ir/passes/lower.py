@@ -367,7 +367,11 @@ def lower(
     demote: Mapping[str, str] | None = None,
 ) -> tuple[Lowered, ...]:
     """Lower every constraint set of ``module`` (one :class:`Lowered` each) to the reference
-    grammar, labelled for ``target``; see :class:`LowerToGrammar`."""
+    grammar, labelled for ``target``; see :class:`LowerToGrammar`.
+
+    ``module`` is expected composed (:func:`ananke.ir.passes.compose`, as every ``arc``
+    command does): lowering reads each set's own constraints, so a set that ``extends``
+    others lowers without what it inherits until the composition passes have run."""
     return LowerToGrammar(target=target, max_nesting=max_nesting, demote=demote or {}).run(
         module, diags
     )
