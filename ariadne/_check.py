@@ -74,6 +74,8 @@ NAMING_STYLES: tuple[NamingStyle, ...] = ("snake", "camel", "pascal", "screaming
 SUPPORTED_LANGUAGES: tuple[Language, ...] = ("python", "json")
 
 _ANNOTATIONS = ("soft", "hard", "priority")
+MAX_PRIORITY = 1_000_000
+"""Largest ``@priority`` magnitude accepted (the IR stores it as a 64-bit integer)."""
 _NOT_CONSTRAINTS = frozenset({"language"})
 
 _CODE_PROPERTIES = frozenset(
@@ -143,8 +145,8 @@ class _Checker:
         self.diags = diags
         self.schemas = schemas
         self.scope = scope or Scope()
-        self.lets = self.scope.lets
         self.library = self.scope.library
+        """Whether spans are in an imported file; switched while a ``let`` is read."""
 
     # --- helpers ----------------------------------------------------------------------
 
@@ -160,7 +162,7 @@ class _Checker:
     def let_value(self, v: Value) -> LetBinding | None:
         """The ``let`` a bare or dotted name refers to, if it names one."""
         if isinstance(v, TypeValue) and not v.args:
-            return self.lets.get(v.name)
+            return self.scope.lets.get(v.name)
         return None
 
     def mismatch(self, prop: Property, expected: str, example: str) -> None:
@@ -810,8 +812,16 @@ class _Checker:
                         help="for example `@priority(10)`; higher wins, the default is 0",
                     )
                     continue
-                value = int(a.arg.text.replace("_", ""))
-                marks["priority"] = -value if a.arg.negative else value
+                digits = a.arg.text.replace("_", "")
+                if len(digits) > 7 or int(digits) > MAX_PRIORITY:
+                    self.diags.error(
+                        "invalid-annotation",
+                        f"`@priority` is between -{MAX_PRIORITY:,} and {MAX_PRIORITY:,}",
+                        self.label(a.arg, "out of range"),
+                        help="priorities only order constraints: small numbers do",
+                    )
+                    continue
+                marks["priority"] = -int(digits) if a.arg.negative else int(digits)
             elif a.arg is not None:
                 self.diags.error(
                     "invalid-annotation",
@@ -992,7 +1002,6 @@ class Scope:
     """
 
     sets: dict[str, str] = field(default_factory=dict)
-    set_spans: dict[str, Span] = field(default_factory=dict)
     lets: dict[str, LetBinding] = field(default_factory=dict)
     schemas: dict[str, str] = field(default_factory=dict)
     """Schemas of imported files: name as written here → name in the module."""
@@ -1069,9 +1078,8 @@ def check(
             )
             continue
         scope.lets[name] = LetBinding(source, let.value, scope.library)
-    for name, block in constraints.items():
+    for name in constraints:
         scope.sets[name] = scope.qualify(name)
-        scope.set_spans[scope.qualify(name)] = source.span(block.name.start, block.name.end)
     checker = _Checker(source, diags, schemas, scope)
     schema_ir = tuple(checker.schema(s) for s in schemas.values())
     sets = tuple(checker.constraint(c) for c in constraints.values())

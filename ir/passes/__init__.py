@@ -77,27 +77,38 @@ def compose(
     unknown = chosen - set(pass_names())
     if unknown:
         raise ValueError(f"unknown pass: {', '.join(sorted(unknown))}")
+    detect = DetectConflicts()
     resolve = ResolveConflicts(precedence=tuple(precedence))
     steps: list[ModulePass] = [
         resolve if isinstance(p, ResolveConflicts) else p for p in PIPELINE if p.name in chosen
     ]
+    dropped = 0
     for p in steps:
-        errors = diags.error_count
+        errors, size = diags.error_count, _size(module)
         module = p.run(module, diags)
         if verify:
             module.verify()
         if diags.error_count > errors:
             return module
-    if {"detect-conflicts", "resolve-conflicts"} <= chosen:
-        # Settling a conflict can expose another (once a pinned name gives way, the one
-        # that stands may be too long for max_chars): detection and resolution repeat
-        # until nothing changes. Each round that changes something drops a constraint.
-        while True:
-            errors = diags.error_count
-            settled = resolve.run(DetectConflicts().run(module, diags), diags)
-            if verify:
-                settled.verify()
-            if settled == module or diags.error_count > errors:
-                return settled
-            module = settled
+        if p is resolve:
+            dropped = size - _size(module)
+    # Settling a conflict can expose another (once a pinned name gives way, the one that
+    # stands may be too long for max_chars): while resolution drops constraints, detection
+    # and resolution run again. A round's diagnostics that earlier rounds gave already
+    # (warnings about the same pattern) are not repeated.
+    while dropped and {detect.name, resolve.name} <= chosen:
+        again = Diagnostics()
+        size = _size(module)
+        module = resolve.run(detect.run(module, again), again)
+        if verify:
+            module.verify()
+        seen = list(diags)
+        diags.extend(d for d in again if d not in seen)
+        if again.has_errors:
+            return module
+        dropped = size - _size(module)
     return module
+
+
+def _size(module: Module) -> int:
+    return sum(len(s.constraints) for s in module.sets)

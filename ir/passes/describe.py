@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from ..constraint import (
     Constraint,
     ExtractedProvenance,
@@ -29,8 +31,10 @@ def value_of(c: Constraint) -> str:
     match c:
         case Limit():
             return str(c.max)
-        case Forbid() | Require() | FunctionName():
-            return f'"{c.name}"' if not isinstance(c, FunctionName) else c.name
+        case Forbid() | Require():
+            return json.dumps(c.name)
+        case FunctionName():
+            return c.name
         case Returns():
             return str(c.type)
         case Naming():
@@ -44,9 +48,9 @@ def value_of(c: Constraint) -> str:
         case ImportPolicy():
             parts = []
             if c.allow is not None:
-                parts.append(f"allow {list(c.allow)}")
+                parts.append(f"allow: {json.dumps(list(c.allow))}")
             if c.deny:
-                parts.append(f"deny {list(c.deny)}")
+                parts.append(f"deny: {json.dumps(list(c.deny))}")
             return "{ " + ", ".join(parts) + " }"
         case _:
             return ""

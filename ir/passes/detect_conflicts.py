@@ -76,6 +76,10 @@ class _Kinds:
     def of(self, kind: type[_T]) -> list[_T]:
         return self._by.get(kind, [])  # type: ignore[return-value]
 
+    def pins(self) -> list[FunctionName | Signature]:
+        """The constraints that pin the function's name."""
+        return [*self.of(FunctionName), *self.of(Signature)]
+
 
 _HELP_WEIGH = (
     "remove one of them, or mark the one to give way `@soft` or give the other a higher "
@@ -154,19 +158,17 @@ class DetectConflicts:
                 dfas[n.id] = d
         by_id = {n.id: n for n in rules}
         out = [_naming_conflict([by_id[i] for i in combo]) for combo in _empty_subsets(dfas, ident)]
-        pinned = [c for c in cset.constraints if isinstance(c, FunctionName | Signature)]
-        for p in pinned:
+        for p in cset.pins():
             for i in sorted(dfas):
                 if not dfas[i].accepts(p.name):
                     out.append(
-                        Conflict(
-                            kind="naming-name",
-                            ids=tuple(sorted((p.id, i))),
-                            roles=_roles(
-                                tuple(sorted((p.id, i))),
-                                {p.id: "the name is pinned here", i: "the naming rule is here"},
-                            ),
-                            message=f"the function must be named `{p.name}`, which the naming "
+                        _pair(
+                            "naming-name",
+                            p,
+                            "the name is pinned here",
+                            by_id[i],
+                            "the naming rule is here",
+                            f"the function must be named `{p.name}`, which the naming "
                             f"rule {value_of(by_id[i])} rejects",
                             help="rename the function, or change or weigh the naming rule",
                         )
@@ -177,8 +179,7 @@ class DetectConflicts:
         """Output patterns no text can match together (``re.search`` semantics), and
         patterns no function with the pinned name (and async-ness) can match."""
         rules = cset.of(Matches)
-        pinned = bool(cset.of(FunctionName)) or bool(cset.of(Signature))
-        if len(rules) < (1 if pinned else 2):
+        if len(rules) < (1 if cset.pins() else 2):
             return []  # nothing to compare a pattern with
         dfas: dict[str, DFA] = {}
         for m in rules:
@@ -214,18 +215,17 @@ class DetectConflicts:
         from ..automata import DFA, StateLimitExceeded
         from ..grammar import Alt, Lit, Regex, Seq
 
-        pins: list[FunctionName | Signature] = [*cset.of(FunctionName), *cset.of(Signature)]
+        ws = r"[ \t\f\\\r\n]+"  # a superset of what may separate the words
+        keyword = {None: f"(?:async{ws})?def{ws}", True: f"async{ws}def{ws}", False: f"def{ws}"}
         out = []
-        for p in pins:
+        for p in cset.pins():
             is_async = p.is_async if isinstance(p, Signature) else None
-            ws = r"[ \t\f\\\r\n]+"  # a superset of what may separate the words
-            keyword = {None: f"(?:async{ws})?def{ws}", True: f"async{ws}def{ws}"}
             start = Alt(
                 items=(
                     Regex(pattern=r"[ \t\f\r\n#@](?s:.)*"),
                     Seq(
                         items=(
-                            Regex(pattern=keyword.get(is_async, f"def{ws}")),
+                            Regex(pattern=keyword[is_async]),
                             Lit(text=p.name),
                             Regex(pattern=r"(?:[^0-9A-Za-z_\x80-\x{10FFFF}](?s:.)*)?"),
                         )
@@ -355,8 +355,7 @@ def _forbid_require(cset: _Kinds) -> list[Conflict]:
                 f"`{f.name}`, which is forbidden"
             )
             out.append(_pair("forbid-require", f, "forbidden here", r, "required here", message))
-    pins: list[FunctionName | Signature] = [*cset.of(FunctionName), *cset.of(Signature)]
-    for p in pins:
+    for p in cset.pins():
         for f in forbidden.get(p.name, ()):
             out.append(
                 _pair(
@@ -423,9 +422,9 @@ def _shape(cset: _Kinds) -> list[Conflict]:
     ):
         # By id, so that the message does not depend on the order of the constraints.
         for (a, va), (b, vb) in itertools.combinations(sorted(values, key=lambda x: x[0].id), 2):
-            if va != vb and a is not b:
-                shown_a = va if kind != "params" else value_of(a)
-                shown_b = vb if kind != "params" else value_of(b)
+            if va != vb:
+                shown_a = value_of(a) if kind == "params" else va
+                shown_b = value_of(b) if kind == "params" else vb
                 out.append(
                     _pair(
                         kind,
@@ -434,7 +433,7 @@ def _shape(cset: _Kinds) -> list[Conflict]:
                         b,
                         role.format(shown_b),
                         f"`{cset.name}` gives two different {_WHAT[kind]}: "
-                        f"{_show(kind, va, a)} and {_show(kind, vb, b)}",
+                        f"`{shown_a}` and `{shown_b}`",
                     )
                 )
     for a, b in itertools.combinations(sigs, 2):
@@ -453,10 +452,6 @@ def _shape(cset: _Kinds) -> list[Conflict]:
 
 
 _WHAT = {"name": "names", "returns": "return types", "params": "parameter lists"}
-
-
-def _show(kind: str, value: object, c: Constraint) -> str:
-    return f"`{value}`" if kind != "params" else f"`{value_of(c)}`"
 
 
 def _limits(cset: _Kinds) -> list[Conflict]:

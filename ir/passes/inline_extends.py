@@ -40,8 +40,9 @@ class InlineExtends:
     def run(self, module: Module, diags: Diagnostics) -> Module:
         by_name = {s.name: s for s in module.sets}
         done: dict[str, ConstraintSet] = {}
+        cycles: set[frozenset[str]] = set()
         for s in module.sets:
-            self._inline(s.name, by_name, done, [], diags)
+            self._inline(s.name, by_name, done, [], cycles, diags)
         return msgspec.structs.replace(module, sets=tuple(done.get(s.name, s) for s in module.sets))
 
     def _inline(
@@ -50,13 +51,17 @@ class InlineExtends:
         by_name: dict[str, ConstraintSet],
         done: dict[str, ConstraintSet],
         path: list[str],
+        cycles: set[frozenset[str]],
         diags: Diagnostics,
     ) -> ConstraintSet | None:
         if name in done:
             return done[name]
         cset = by_name[name]
         if name in path:
-            self._cycle([*path[path.index(name) :], name], by_name, diags)
+            chain = [*path[path.index(name) :], name]
+            if frozenset(chain) not in cycles:  # one report per cycle, from where it is met
+                cycles.add(frozenset(chain))
+                self._cycle(chain, by_name, diags)
             return None
         inherited: list[Constraint] = []
         for parent_name, span in zip(cset.extends, _spans(cset), strict=True):
@@ -67,7 +72,7 @@ class InlineExtends:
                     *([Label(span=span, message="not defined")] if span else []),
                 )
                 continue
-            parent = self._inline(parent_name, by_name, done, [*path, name], diags)
+            parent = self._inline(parent_name, by_name, done, [*path, name], cycles, diags)
             if parent is None:
                 continue
             if parent.language != cset.language:
@@ -112,7 +117,7 @@ class InlineExtends:
             _record(resolutions, c, replaced)
         result = msgspec.structs.replace(
             cset,
-            constraints=(*kept_inherited, *own) if cset.extends else cset.constraints,
+            constraints=(*kept_inherited, *own),
             resolutions=tuple(resolutions),
         )
         done[name] = result
@@ -121,8 +126,6 @@ class InlineExtends:
     def _cycle(
         self, chain: list[str], by_name: dict[str, ConstraintSet], diags: Diagnostics
     ) -> None:
-        if any(d.code == "extends-cycle" and chain[0] in d.message for d in diags):
-            return  # one report per cycle, whichever member the pass met first
         labels: list[Label] = []
         for child, parent in itertools.pairwise(chain):
             cset = by_name[child]

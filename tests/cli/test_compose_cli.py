@@ -156,3 +156,17 @@ def test_a_set_defined_in_two_files(project: Path, capsys: pytest.CaptureFixture
     assert code == 1
     assert "error[duplicate-definition]: constraint `web` is defined in two files" in err
     assert "defined again here" in err and "first defined here" in err
+
+
+def test_a_warning_is_given_once_when_resolution_runs_again(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # The soft `forbid` gives way, so detection runs a second round; the pattern it cannot
+    # compare is reported once, not once per round.
+    (project / "w.ariadne").write_text(
+        'constraint base { naming: snake; @soft forbid: ["eval"]; }\n'
+        'constraint web extends base { naming: r"^[a-z]\\w*$"; require: ["eval"]; }\n'
+    )
+    code, _, err = run_arc(capsys, "check", "w.ariadne", "--output-format", "short")
+    assert code == 0
+    assert err.count("warning[undecided-conflict]") == 1
