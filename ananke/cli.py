@@ -712,6 +712,126 @@ def transpile(
     report.exit()
 
 
+@cli.command(
+    "test", epilog="Exit codes: 0 every check passed, 1 a check failed, 2 usage or input error."
+)
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--update", is_flag=True, help="Write the golden files instead of comparing them.")
+@click.option(
+    "--engine",
+    "engines",
+    multiple=True,
+    metavar="NAME",
+    help="Run only these engines (repeat, or separate with commas); llguidance-lark always "
+    "runs. Default: every installed engine (lark only on request for Python sets).",
+)
+@click.option(
+    "--target",
+    "targets",
+    multiple=True,
+    metavar="NAME",
+    help="Targets whose grammar and explain table are golden files (repeat, or separate with "
+    "commas). Default: the configuration's, else llguidance.",
+)
+@click.option(
+    "--max-nesting",
+    type=click.IntRange(1, 64),
+    default=None,
+    metavar="N",
+    help="Deepest block nesting the grammars accept (default 16).",
+)
+@click.option(
+    "--output-format",
+    type=click.Choice(_FORMATS),
+    default="full",
+    show_default=True,
+    help="full (failures with source excerpts and diffs), short (one line each) or json "
+    "(one document on stdout).",
+)
+@click.option(
+    "--junit-xml",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Also write a JUnit XML report here.",
+)
+def test_cmd(
+    paths: tuple[Path, ...],
+    update: bool,
+    engines: tuple[str, ...],
+    targets: tuple[str, ...],
+    max_nesting: int | None,
+    output_format: str,
+    junit_xml: Path | None,
+) -> None:
+    """Run the examples of PATHS' .ariadne files in every engine, and compare golden files.
+
+    PATHS are .ariadne files or folders searched for them (default: the current folder).
+    Every example is checked against each engine's grammar and against the post checks; a
+    rejection is explained (where, which grammar rule, which constraint). Golden files
+    (NAME.golden/ beside NAME.ariadne: the IR text, the explain table and the grammar of
+    each configured target) are compared when the folder exists; --update writes them.
+    Settings: [tool.ananke.test] in pyproject.toml or [test] in ananke.toml (targets,
+    engines, max-nesting).
+
+    \b
+    Examples:
+      arc test examples/
+      arc test constraints/ --update
+      arc test --engine llguidance-lark --junit-xml arc-test.xml
+    """
+    import dataclasses
+
+    from ananke import testing
+    from ananke.backends import target_names
+
+    roots = paths or (Path("."),)
+    for p in roots:
+        if not p.exists():
+            raise click.UsageError(f"no such file or folder: `{p}`")
+    try:
+        config = testing.load_config(Path.cwd())
+    except testing.ConfigError as e:
+        raise click.UsageError(e.args[0]) from None
+    known_engines = tuple(c.engine for c in testing.CHECKS)
+    chosen = tuple(n.strip() for e in engines for n in e.split(",") if n.strip())
+    for name in chosen:
+        if name not in known_engines:
+            raise click.BadParameter(
+                f"unknown engine `{name}`; known: {', '.join(known_engines)}",
+                param_hint="--engine",
+            )
+    wanted = tuple(n.strip() for t in targets for n in t.split(",") if n.strip())
+    for name in wanted:
+        if name not in target_names():
+            raise click.BadParameter(
+                f"unknown target `{name}`; known: {', '.join(target_names())}",
+                param_hint="--target",
+            )
+    if chosen:
+        config = dataclasses.replace(config, engines=chosen)
+    if wanted:
+        config = dataclasses.replace(config, targets=wanted)
+    if max_nesting is not None:
+        config = dataclasses.replace(config, max_nesting=max_nesting)
+    files = list(testing.find_files(roots))
+    if not files:
+        raise click.UsageError(f"no .ariadne files in {', '.join(str(p) for p in roots)}")
+    results = [testing.run_file(f, config, update=update) for f in files]
+    if output_format == "json":
+        click.echo(testing.report_json(results), nl=False)
+    else:
+        click.echo(testing.report_text(results, output_format, _use_color(sys.stdout)), nl=False)
+    if junit_xml is not None:
+        try:
+            _write_atomic(junit_xml, testing.report_junit(results))
+        except OSError as e:
+            report = _Report(output_format)
+            report.io_error("unwritable-file", str(junit_xml), e)
+            report.exit()
+    if any(r.unreadable for r in results):
+        raise SystemExit(EXIT_USAGE)
+    raise SystemExit(EXIT_OK if all(r.passed for r in results) else EXIT_FINDINGS)
+
+
 def _no_sets(report: _Report, file: Path) -> None:
     from ananke.ir import Label, Span
 

@@ -16,6 +16,7 @@ __all__ = [
     "ConstraintBlock",
     "DefaultExpr",
     "Entry",
+    "ExampleItem",
     "FileAst",
     "Ident",
     "ImportItem",
@@ -76,6 +77,8 @@ class StringValue:
     is_raw: bool = False
     value: str = ""
     depth: int = 1
+    block_indent: int = 0
+    """For a text block: how many columns of indentation were removed from each line."""
 
 
 @dataclass(slots=True)
@@ -195,6 +198,25 @@ class ConstraintBlock:
     open_brace: int
     extends: tuple[TypeValue, ...] = ()
     """The parents named after ``extends`` (dotted names, no type arguments)."""
+    examples: tuple[ExampleItem, ...] = ()
+
+
+@dataclass(slots=True)
+class ExampleItem:
+    """``example accept TEXT;`` or ``example reject TEXT by PROPERTY;`` in a constraint.
+
+    ``text`` is a string or text block (``file_word`` None) or, after ``file``, the path of
+    a file holding the text. ``verdict``, ``file_word`` and ``by_word`` are plain names
+    here; the checker requires accept/reject, file and by.
+    """
+
+    verdict: Ident
+    text: StringValue
+    file_word: Ident | None
+    by_word: Ident | None
+    by: TypeValue | None
+    start: int
+    end: int
 
 
 @dataclass(slots=True)

@@ -16,6 +16,7 @@ from ._ast import (
     ConstraintBlock,
     DefaultExpr,
     Entry,
+    ExampleItem,
     FileAst,
     Ident,
     ImportItem,
@@ -51,7 +52,7 @@ def _ident(tok: Token) -> Ident:
 
 
 def _string(tok: Token) -> StringValue:
-    is_raw = tok.type == "RAW_STRING"
+    is_raw = tok.type in ("RAW_STRING", "TEXT_BLOCK")
     return StringValue(str(tok), tok.start_pos, tok.end_pos, is_raw)  # type: ignore[arg-type]
 
 
@@ -71,12 +72,28 @@ class AstBuilder(Transformer[Token, FileAst]):
         parents = tuple(
             TypeValue(x, (), x[0].start, x[-1].end) for x in c[2:brace] if isinstance(x, tuple)
         )
-        props = tuple(x for x in c[brace + 1 : -1])
+        props = tuple(x for x in c[brace + 1 : -1] if isinstance(x, Property))
         block = ConstraintBlock(
             _ident(c[1]), props, c[0].start_pos, c[-1].end_pos, c[brace].start_pos
         )
         block.extends = parents
+        block.examples = tuple(x for x in c[brace + 1 : -1] if isinstance(x, ExampleItem))
         return block
+
+    def example(self, c: _Kids) -> ExampleItem:
+        # EXAMPLE NAME example_text [NAME dotted] SEMI
+        file_word, text = c[2]
+        by_word = _ident(c[3]) if len(c) > 4 else None
+        by = TypeValue(c[4], (), c[4][0].start, c[4][-1].end) if len(c) > 4 else None
+        return ExampleItem(
+            _ident(c[1]), text, file_word, by_word, by, c[0].start_pos, c[-1].end_pos
+        )
+
+    def example_text(self, c: _Kids) -> tuple[Ident | None, StringValue]:
+        # STRING | RAW_STRING | TEXT_BLOCK | NAME STRING
+        if len(c) == 2:
+            return _ident(c[0]), _string(c[1])
+        return None, _string(c[0])
 
     def property(self, c: _Kids) -> Property:
         # annotation* OVERRIDE? NAME COLON value SEMI

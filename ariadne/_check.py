@@ -21,6 +21,7 @@ from ananke.ir.constraint import (
     Constraint,
     ConstraintSet,
     Doc,
+    Example,
     Forbid,
     FunctionName,
     ImportPolicy,
@@ -49,6 +50,7 @@ from ananke.ir.source import SourceFile, Span
 from ._ast import (
     Annotation,
     ConstraintBlock,
+    ExampleItem,
     FileAst,
     Ident,
     ImportItem,
@@ -751,6 +753,7 @@ class _Checker:
                 b.out[before:] = [msgspec.structs.replace(c, **marks) for c in b.out[before:]]
         self.agreement(b)
         self.applicable(b)
+        examples = tuple(e for item in block.examples if (e := self.example(item)) is not None)
         return ConstraintSet(
             name=b.name,
             language=b.language,
@@ -759,7 +762,88 @@ class _Checker:
             extends=tuple(self.parent(p) for p in block.extends),
             extends_spans=tuple(self.span(p) for p in block.extends),
             library=self.library,
+            examples=examples,
         )
+
+    def example(self, item: ExampleItem) -> Example | None:
+        """``example accept|reject TEXT [by PROPERTY];``; None (reported) when malformed."""
+        span = self.source.span(item.start, item.end)
+        ok = True
+        for word, want in ((item.verdict, ("accept", "reject")), (item.file_word, ("file",))):
+            if word is not None and word.text not in want:
+                shown = " or ".join(f"`{w}`" for w in want)
+                self._bad_example(word, f"expected {shown}, found `{word.text}`", "here")
+                ok = False
+        if item.by_word is not None and item.by_word.text != "by":
+            self._bad_example(
+                item.by_word, f"expected `by` or `;`, found `{item.by_word.text}`", "here"
+            )
+            ok = False
+        accept = item.verdict.text == "accept"
+        by = item.by.name if item.by is not None else None
+        if item.by is not None and accept:
+            self._bad_example(
+                item.by,
+                "an accepted example has nothing to be rejected by",
+                "only `example reject` takes `by`",
+            )
+            ok = False
+        elif item.by is not None and by is not None:
+            head = item.by.parts[0].text
+            if head not in (*PROPERTIES, "syntax") or (head == "syntax" and by != head):
+                self.diags.error(
+                    "invalid-example",
+                    f"`{by}` names no property: an example is rejected `by` a property "
+                    "(`forbid`), one of its items (`forbid.eval`) or `syntax`",
+                    self.label(item.by, "not a property"),
+                    help=_did_you_mean(head, (*PROPERTIES, "syntax")),
+                )
+                ok = False
+        if item.file_word is not None:
+            source = self._example_file(item.text)
+            if source is None:
+                return None
+            text = source.text
+            at = source.span(0, 0)
+            indent, mapped = 0, True
+        else:
+            lit = item.text
+            text = lit.value
+            body = lit.raw.lstrip("#r")
+            quote = 3 if body.startswith('"""') else 1
+            opening = lit.start + len(lit.raw) - len(body) + quote
+            if quote == 3:  # the text starts on the line after the delimiter, indented
+                first = self.source.text.index("\n", opening) + 1
+                at = self.source.span(first + lit.block_indent, first + lit.block_indent)
+            else:
+                at = self.source.span(opening, opening)
+            indent = lit.block_indent
+            mapped = lit.is_raw or "\\" not in lit.raw
+        if not ok:
+            return None
+        return Example(
+            accept=accept, text=text, by=by, span=span, at=at, indent=indent, mapped=mapped
+        )
+
+    def _bad_example(self, node: Ident | Value, message: str, label: str) -> None:
+        self.diags.error("invalid-example", message, self.label(node, label))
+
+    def _example_file(self, v: StringValue) -> SourceFile | None:
+        """The file an example's text is read from, relative to this file's folder."""
+        import pathlib
+
+        from ._source import read_source
+
+        path = pathlib.Path(self.source.name).parent / v.value
+        if not path.is_file():
+            self.diags.error(
+                "unreadable-file",
+                f"example file `{v.value}` not found",
+                self.label(v, f"looked for {path.as_posix()}"),
+                help="paths are relative to the folder of this .ariadne file",
+            )
+            return None
+        return read_source(path, self.diags)
 
     def parent(self, ref: TypeValue) -> str:
         """The module name of a set named after ``extends``; reports an unknown one."""

@@ -2,8 +2,8 @@
 
 lark's own contextual lexer costs about two thirds of the parse time. This one is a
 single compiled regular expression; keywords are contextual exactly as with lark's
-contextual lexer: ``constraint``, ``schema``, ``async``, ``import``, ``let``, ``extends``
-and ``override`` are keywords only in parser states that accept them, and plain names
+contextual lexer: ``constraint``, ``schema``, ``async``, ``import``, ``let``, ``extends``,
+``override`` and ``example`` are keywords only in parser states that accept them, and plain names
 everywhere else. The terminal names are those of ``ariadne.lark``; a test keeps the two
 in step.
 """
@@ -22,6 +22,8 @@ __all__ = ["TOKEN_RE", "FastLexer"]
 TOKEN_RE = re.compile(
     r"""(?P<_WS>[ \t\r\n\f]+)
     |(?P<_COMMENT>//[^\n]*|/\*[\s\S]*?\*/)
+    |(?P<TEXT_BLOCK>(?P<_HASHES>\#*)\"\"\"[\s\S]*?\"\"\"(?P=_HASHES))
+    |(?P<_OPEN_BLOCK>\#*\"\"\")
     |(?P<RAW_STRING>r"[^"\n]*")
     |(?P<NAME>[A-Za-z_][A-Za-z0-9_]*)
     |(?P<FLOAT>[0-9](?:_?[0-9])*(?:\.[0-9]*(?:[eE][+-]?[0-9]+)?|[eE][+-]?[0-9]+))
@@ -43,6 +45,7 @@ _KEYWORDS = {
     "let": "LET",
     "extends": "EXTENDS",
     "override": "OVERRIDE",
+    "example": "EXAMPLE",
 }
 
 
@@ -61,7 +64,7 @@ class FastLexer(Lexer):
         for m in TOKEN_RE.finditer(text):
             kind = m.lastgroup
             if kind is None or kind[0] == "_":
-                if kind == "_BAD":
+                if kind in ("_BAD", "_OPEN_BLOCK"):
                     pos = m.start()
                     raise UnexpectedCharacters(  # type: ignore[no-untyped-call]
                         text, pos, 0, 0, state=parser_state

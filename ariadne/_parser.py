@@ -78,6 +78,7 @@ def _values(tree: FileAst) -> list[Value]:
     for item in tree.items:
         if isinstance(item, ConstraintBlock):
             out.extend(p.value for p in item.properties)
+            out.extend(e.text for e in item.examples)
         elif isinstance(item, SchemaBlock):
             out.extend(f.type for f in item.fields)
         elif isinstance(item, LetItem):
@@ -122,6 +123,8 @@ def _decode_strings(tree: FileAst, source: SourceFile, diags: Diagnostics) -> No
 
 def decode_string(lit: StringValue, source: SourceFile, diags: Diagnostics) -> str:
     """The value of a string literal; each invalid escape is an ``invalid-escape`` error."""
+    if lit.is_raw and not lit.raw.startswith("r"):
+        return _decode_block(lit, source, diags)
     if lit.is_raw:
         return lit.raw[2:-1]
     body = lit.raw[1:-1]
@@ -151,6 +154,61 @@ def decode_string(lit: StringValue, source: SourceFile, diags: Diagnostics) -> s
             out.append(decoded)
     out.append(body[pos:])
     return "".join(out)
+
+
+def _decode_block(lit: StringValue, source: SourceFile, diags: Diagnostics) -> str:
+    """The value of a text block ``#\"""`` ... ``\"""#`` (any number of ``#``, none too).
+
+    The opening delimiter ends its line. When the closing delimiter stands on a line of
+    its own, the whitespace before it is the block's indentation: it is removed from every
+    line, and the text ends with the line break before the delimiter. Otherwise the
+    indentation is what all non-blank lines share, and the text ends where the delimiter
+    starts. Nothing else is changed: no escapes, trailing whitespace kept.
+    """
+    hashes = len(lit.raw) - len(lit.raw.lstrip("#"))
+    delim = hashes + 3
+    body = lit.raw[delim:-delim]
+    first, newline, rest = body.partition("\n")
+    if first.strip() or not newline:
+        at = lit.start + delim
+        diags.error(
+            "invalid-text-block",
+            "a text block starts on the line after its opening delimiter",
+            Label(span=source.span(at, at + max(len(first.rstrip()), 1)), message="text here"),
+            help='break the line after `"""`',
+        )
+        return body
+    lines = rest.split("\n")
+    last = lines[-1]
+    if not last.strip():  # the closing delimiter on its own line
+        indent = last
+        lines = lines[:-1]
+        ending = "\n"
+    else:
+        shared = [ln[: len(ln) - len(ln.lstrip(" \t"))] for ln in lines if ln.strip()]
+        indent = min(shared, key=len) if shared else ""
+        if any(not s.startswith(indent) for s in shared):
+            indent = ""
+        ending = ""
+    out: list[str] = []
+    offset = lit.start + delim + len(first) + 1
+    for ln in lines:
+        if ln.startswith(indent):
+            out.append(ln[len(indent) :])
+        elif not ln.strip():
+            out.append("")
+        else:
+            diags.error(
+                "invalid-text-block",
+                "a line of the text block is indented less than its closing delimiter",
+                Label(span=source.span(offset, offset + len(ln)), message="this line"),
+                help='indent every line at least as far as the closing `"""`, or move '
+                "the delimiter left",
+            )
+            out.append(ln.lstrip(" \t"))
+        offset += len(ln) + 1
+    lit.block_indent = len(indent)
+    return "\n".join(out) + ending if out else ""
 
 
 def _decode_escape(esc: str) -> str | None:

@@ -407,6 +407,16 @@ def explain(exc: UnexpectedInput, source: SourceFile) -> Diagnostic:
 def _bad_character(pos: int, source: SourceFile) -> Diagnostic:
     text = source.text
     ch = text[pos] if pos < len(text) else ""
+    hashes = len(text[pos:]) - len(text[pos:].lstrip("#"))
+    if text.startswith('"""', pos + hashes):
+        end = pos + hashes + 3
+        closing = '"""' + "#" * hashes
+        return _diag(
+            "unterminated text block",
+            Label(span=source.span(pos, end), message="the text block starts here"),
+            help=f'close it with `{closing}`; a text block holding `"""` is written '
+            '`#"""` ... `"""#`',
+        )
     if ch == '"' or text.startswith('r"', pos):
         eol = text.find("\n", pos)
         eol = len(text) if eol == -1 else eol

@@ -24,6 +24,7 @@ __all__ = [
     "Constraint",
     "ConstraintSet",
     "Doc",
+    "Example",
     "ExtractedProvenance",
     "Forbid",
     "FunctionName",
@@ -359,6 +360,38 @@ class Conflict(Node, kw_only=True, frozen=True):
     help: str = ""
 
 
+class Example(Node, kw_only=True, frozen=True):
+    """An output a set must accept, or reject, written with the set
+    (``example accept TEXT;``). ``arc test`` checks it against every engine's grammar and
+    the post checks.
+
+    ``by`` names what must reject it: a property (``forbid``), one item of a list property
+    (``forbid.eval``), or ``syntax`` (the language itself, no constraint). ``at`` is where
+    the text's first character is (in the ``.ariadne`` file, or line 1 column 1 of the file
+    ``example ... file "x.py"`` names); ``indent`` columns were removed from every line of a
+    text block. ``mapped`` is false when positions in the text do not map one to one onto
+    ``at``'s file (a string with escapes).
+    """
+
+    accept: bool
+    text: str
+    by: str | None = None
+    span: Span
+    """The whole ``example ...;`` statement."""
+    at: Span
+    indent: int = 0
+    mapped: bool = True
+
+    def where(self, line: int, column: int) -> tuple[int, int]:
+        """(line, column) in ``at``'s file of the 1-based ``line``/``column`` of the text
+        (``at`` itself when the text is not ``mapped``)."""
+        if not self.mapped:
+            return self.at.line, self.at.column
+        if line == 1:
+            return self.at.line, self.at.column + column - 1
+        return self.at.line + line - 1, self.indent + column
+
+
 class ConstraintSet(Node, kw_only=True, frozen=True):
     """One ``constraint NAME { ... }`` block: what one generated function must respect."""
 
@@ -376,6 +409,8 @@ class ConstraintSet(Node, kw_only=True, frozen=True):
     """What the composition passes decided, in order."""
     conflicts: tuple[Conflict, ...] = ()
     """Contradictions ``detect-conflicts`` found and ``resolve-conflicts`` has not settled."""
+    examples: tuple[Example, ...] = ()
+    """Outputs written with the set that it must accept or reject (not inherited)."""
 
     def of_kind(self, kind: type[_T]) -> tuple[_T, ...]:
         return tuple(c for c in self.constraints if isinstance(c, kind))

@@ -5,8 +5,9 @@ One constraint per line, in the module's order; strings are JSON-quoted; spans a
 [override] PROVENANCE)`` where PROVENANCE is a span (followed by ``library`` for a file
 that was imported), ``(extracted "extractor" "file":line confidence)`` or ``(llm "model"
 "prompt-hash")``. After a set's constraints come what composition decided, ``(resolved
-RULE KEPT over DROPPED...)``, and conflicts not yet settled, ``(conflict KIND IDS...
-"message")``. For example::
+RULE KEPT over DROPPED...)``, conflicts not yet settled, ``(conflict KIND IDS...
+"message")``, and the set's examples, ``(example reject by forbid 31 bytes @FILE:L:C)``
+(where the text starts). For example::
 
     (module v1
       (sources "examples/api_handler.ariadne")
@@ -102,6 +103,12 @@ def _set(cset: ConstraintSet) -> list[str]:
     lines.extend(
         f"{_INDENT * 2}(conflict {k.kind} {' '.join(k.ids)} {_q(k.message)})"
         for k in cset.conflicts
+    )
+    lines.extend(
+        f"{_INDENT * 2}(example {'accept' if e.accept else 'reject'}"
+        + (f" by {e.by}" if e.by else "")
+        + f" {len(e.text.encode('utf-8'))} bytes{_at(e.at)})"
+        for e in cset.examples
     )
     lines[-1] += ")"
     return lines

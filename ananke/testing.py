@@ -1,0 +1,858 @@
+"""``arc test``: run the examples written in ``.ariadne`` files, and compare golden files.
+
+For every ``.ariadne`` file: compile and compose it, then for each constraint set of the
+file that has examples, check every example
+
+* against the grammar each engine reads for its target (``llguidance-lark`` always; the
+  GBNF target through llguidance's converter; XGrammar, outlines-core and the others when
+  their packages are installed; see :data:`CHECKS`), and
+* against the post checks (:func:`ananke.runtime.validate.check`), which run after
+  generation whatever the engine.
+
+An ``accept`` example passes when every engine's grammar accepts it and no post check
+rejects it. A ``reject`` example passes when, for every engine, the grammar or a post check
+rejects it, and (with ``by``) when what rejects it is the expected property: the rejection
+explainer (:mod:`ananke.runtime.explain`) names the constraint behind a grammar rejection;
+a post check names its own.
+
+Golden artifacts live in a folder beside the file, ``NAME.golden/`` for ``NAME.ariadne``:
+``ir.txt`` (the composed IR of the file's own sets, in the text form),
+``explain.TARGET.txt`` (the ``arc explain`` table) and ``SET.TARGET.EXT`` (the emitted
+grammar) for each configured target. They are compared when the folder exists;
+``update=True`` writes them (and removes files of the folder that no longer belong).
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import tempfile
+import tomllib
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+import msgspec
+
+from ananke.ir import Diagnostics, Example, Label, Lowered, Module, SourceFile, Span
+from ananke.ir.constraint import ConstraintSet, property_of
+from ananke.ir.diagnostics import Diagnostic
+from ananke.runtime.validate import Violation
+
+__all__ = [
+    "CHECKS",
+    "Check",
+    "Config",
+    "ExampleResult",
+    "FileResult",
+    "Golden",
+    "find_files",
+    "load_config",
+    "run_file",
+    "run_paths",
+]
+
+
+@dataclass(frozen=True)
+class Check:
+    """An engine reading the grammar emitted for one target."""
+
+    engine: str
+    target: str
+    python: bool = True
+    """Whether it runs on Python function sets by default (the lark package's Earley
+    parser takes about 25 s to build the Python function grammar: only on request)."""
+
+
+CHECKS: tuple[Check, ...] = (
+    Check("llguidance-lark", "llguidance"),
+    Check("llguidance-gbnf", "gbnf"),
+    Check("xgrammar-ebnf", "xgrammar"),
+    Check("outlines-regex", "regex"),
+    Check("llguidance-json", "json-schema"),
+    Check("xgrammar-json", "json-schema"),
+    Check("outlines-json", "json-schema"),
+    Check("lark", "lark", python=False),
+)
+"""Every engine ``arc test`` knows, with the target whose output it reads. The first is the
+reference: it always runs, and its rejections are explained."""
+
+REFERENCE = CHECKS[0]
+
+
+@dataclass(frozen=True)
+class Config:
+    """``[tool.ananke.test]`` in ``pyproject.toml``, or ``[test]`` in ``ananke.toml``."""
+
+    targets: tuple[str, ...] = ("llguidance",)
+    """Targets whose emitted grammar and explain table are golden artifacts."""
+    engines: tuple[str, ...] | None = None
+    """Engines to run (None: every installed one, see :data:`CHECKS`)."""
+    max_nesting: int | None = None
+    source: str | None = None
+    """The file the configuration was read from."""
+
+
+class ConfigError(Exception):
+    """A configuration file that cannot be used; ``message`` says why."""
+
+
+def load_config(start: Path) -> Config:
+    """The configuration of the nearest folder at or above ``start`` that has an
+    ``ananke.toml``, or a ``pyproject.toml`` with a ``[tool.ananke]`` table."""
+    from ananke.backends import target_names
+
+    for folder in [start, *start.parents]:
+        for name, keys in (("ananke.toml", ("test",)), ("pyproject.toml", ("tool", "ananke"))):
+            path = folder / name
+            if not path.is_file():
+                continue
+            try:
+                data = tomllib.loads(path.read_text(encoding="utf-8"))
+            except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as e:
+                raise ConfigError(f"cannot read `{path}`: {e}") from None
+            table: object = data
+            for k in keys:
+                table = table.get(k) if isinstance(table, dict) else None
+            if table is None:
+                continue
+            if name == "pyproject.toml":
+                table = table.get("test", {}) if isinstance(table, dict) else None
+            if not isinstance(table, dict):
+                raise ConfigError(f"`{path}`: the test settings must be a table")
+            unknown = set(table) - {"targets", "engines", "max-nesting"}
+            if unknown:
+                raise ConfigError(f"`{path}`: unknown test setting `{sorted(unknown)[0]}`")
+            targets = _names(table, "targets", path, target_names())
+            engines = _names(table, "engines", path, tuple(c.engine for c in CHECKS))
+            nesting = table.get("max-nesting")
+            if nesting is not None and (type(nesting) is not int or not 1 <= nesting <= 64):
+                raise ConfigError(f"`{path}`: max-nesting must be an integer from 1 to 64")
+            return Config(
+                targets=targets or Config.targets,
+                engines=engines,
+                max_nesting=nesting,
+                source=str(path),
+            )
+    return Config()
+
+
+def _names(
+    table: dict[str, object], key: str, path: Path, known: Sequence[str]
+) -> tuple[str, ...] | None:
+    value = table.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ConfigError(f"`{path}`: {key} must be a list of strings")
+    for v in value:
+        if v not in known:
+            raise ConfigError(f"`{path}`: unknown {key[:-1]} `{v}`; known: {', '.join(known)}")
+    return tuple(value)
+
+
+# --- results ------------------------------------------------------------------------------
+
+Status = Literal["passed", "failed"]
+
+
+@dataclass(frozen=True)
+class ExampleResult:
+    """One example checked by one engine (and the post checks)."""
+
+    file: str
+    set_name: str
+    index: int
+    """1-based, in the order the set's examples are written."""
+    example: Example
+    engine: str
+    passed: bool
+    grammar_accepts: bool
+    violations: tuple[Violation, ...]
+    message: str
+    """Why it failed, or how it was decided when it passed."""
+    rejected_by: tuple[str, ...] = ()
+    """Constraint ids that reject it (``syntax`` when the language does)."""
+    position: tuple[int, int] | None = None
+    """1-based (line, column) in the example's text of the first byte the grammar cannot
+    take; None when the grammar accepts it."""
+    culprit: tuple[int, int, int] | None = None
+    """(line, column, length) in the example's text of what the explainer blames."""
+
+    @property
+    def name(self) -> str:
+        verdict = "accept" if self.example.accept else "reject"
+        by = f" by {self.example.by}" if self.example.by else ""
+        return f"{self.set_name} example {self.index} ({verdict}{by})"
+
+
+@dataclass(frozen=True)
+class Golden:
+    """One golden artifact compared (or written)."""
+
+    path: str
+    status: Literal["same", "differs", "missing", "obsolete", "written", "removed"]
+    diff: str = ""
+
+    @property
+    def passed(self) -> bool:
+        return self.status in ("same", "written", "removed")
+
+
+@dataclass
+class FileResult:
+    path: str
+    diagnostics: Diagnostics = field(default_factory=Diagnostics)
+    examples: list[ExampleResult] = field(default_factory=list)
+    goldens: list[Golden] = field(default_factory=list)
+    skipped: dict[str, str] = field(default_factory=dict)
+    """Check label (``engine on set``) → why it did not run."""
+    sources: dict[str, SourceFile] = field(default_factory=dict)
+    unreadable: bool = False
+    """The file itself could not be read (an input error, not a finding)."""
+
+    @property
+    def passed(self) -> bool:
+        return (
+            not self.diagnostics.has_errors
+            and all(r.passed for r in self.examples)
+            and all(g.passed for g in self.goldens)
+        )
+
+
+# --- running ------------------------------------------------------------------------------
+
+
+def find_files(paths: Iterable[Path]) -> Iterator[Path]:
+    """``.ariadne`` files: each path given, and those under each folder (sorted, hidden
+    folders skipped)."""
+    for path in paths:
+        if path.is_dir():
+            for root, dirs, files in os.walk(path):
+                dirs[:] = sorted(d for d in dirs if not d.startswith(".") and d != "__pycache__")
+                for f in sorted(files):
+                    if f.endswith(".ariadne"):
+                        yield Path(root) / f
+        else:
+            yield path
+
+
+def run_paths(paths: Sequence[Path], config: Config, *, update: bool = False) -> list[FileResult]:
+    return [run_file(p, config, update=update) for p in find_files(paths)]
+
+
+def _checks(config: Config, cset: ConstraintSet) -> tuple[list[Check], dict[str, str]]:
+    """The checks to run for ``cset``, and the others with why they do not run."""
+    from ananke.runtime.engines import get_engine
+
+    run: list[Check] = []
+    skipped: dict[str, str] = {}
+    python = cset.language == "python" and not any(
+        property_of(c) == "grammar" for c in cset.constraints
+    )
+    for check in CHECKS:
+        if check.target == "json-schema" and cset.language != "json":
+            continue
+        if config.engines is not None:
+            if check is not REFERENCE and check.engine not in config.engines:
+                continue
+        elif python and not check.python:
+            skipped[check.engine] = (
+                "the lark package takes about 25 s to build a Python function grammar; "
+                "ask for it with --engine lark"
+            )
+            continue
+        if not get_engine(check.engine).available():
+            skipped[check.engine] = f"not installed (package {get_engine(check.engine).package})"
+            continue
+        run.append(check)
+    return run, skipped
+
+
+class _Lowerings:
+    """Each (set, target) lowered once; a target that cannot express a set says why."""
+
+    def __init__(self, module: Module, max_nesting: int | None) -> None:
+        self.module = module
+        self.max_nesting = max_nesting
+        self.done: dict[tuple[str, str], Lowered | str] = {}
+
+    def get(self, cset: ConstraintSet, target: str) -> Lowered | str:
+        key = (cset.name, target)
+        if key not in self.done:
+            from ananke.ir import DiagnosticError
+            from ananke.pipeline import lower_for_target
+
+            diags = Diagnostics()
+            one = msgspec.structs.replace(self.module, sets=(cset,))
+            try:
+                lowered = lower_for_target(one, target, diags, max_nesting=self.max_nesting)
+            except DiagnosticError as e:
+                diags.extend(e.diagnostics)
+                lowered = None
+            errors = [d.message for d in diags if d.severity == "error"]
+            self.done[key] = (
+                lowered[0]
+                if lowered and not errors
+                else (errors[0] if errors else f"{target} cannot lower it")
+            )
+        return self.done[key]
+
+
+_COMPILED: dict[tuple[str, str], object] = {}
+
+
+def _compiled(engine: str, text: str) -> object:
+    """The grammar compiled by ``engine``, cached by its text for the process (an
+    :class:`EngineError` is cached and raised again)."""
+    from ananke.runtime.engines import EngineError, get_engine
+
+    key = (engine, text)
+    if key not in _COMPILED:
+        try:
+            _COMPILED[key] = get_engine(engine).compile(text)
+        except EngineError as e:
+            _COMPILED[key] = e
+        if len(_COMPILED) > 512:
+            _COMPILED.pop(next(iter(_COMPILED)))
+    found = _COMPILED[key]
+    if isinstance(found, Exception):
+        raise found
+    return found
+
+
+def run_file(path: Path, config: Config, *, update: bool = False) -> FileResult:
+    """Compile ``path``, check its examples and its golden artifacts."""
+    from ananke.ariadne import compile_source, read_source
+    from ananke.ir import DiagnosticError
+    from ananke.ir.passes import compose
+
+    result = FileResult(str(path))
+    source = read_source(path, result.diagnostics)
+    if source is None:
+        result.unreadable = True
+        return result
+    result.sources[source.name] = source
+    try:
+        module = compile_source(source, result.diagnostics)
+    except DiagnosticError as e:
+        result.diagnostics.extend(e.diagnostics)
+        module = None
+    if module is None:
+        return result
+    errors = result.diagnostics.error_count
+    module = compose(module, result.diagnostics)
+    if result.diagnostics.error_count > errors:
+        return result
+    lowerings = _Lowerings(module, config.max_nesting)
+    for cset in module.sets:
+        mine = [e for e in cset.examples if e.span.file == source.name]
+        if mine:
+            _run_set(result, module, cset, mine, config, lowerings)
+    _goldens(result, path, module, config, lowerings, update)
+    return result
+
+
+def _run_set(
+    result: FileResult,
+    module: Module,
+    cset: ConstraintSet,
+    examples: Sequence[Example],
+    config: Config,
+    lowerings: _Lowerings,
+) -> None:
+    from ananke.pipeline import emit
+    from ananke.runtime.engines import EngineError
+    from ananke.runtime.explain import explain_rejection, matcher_for
+    from ananke.runtime.validate import check as post_check
+
+    checks, skipped = _checks(config, cset)
+    for engine, why in skipped.items():
+        result.skipped[f"{engine} on {cset.name}"] = why
+    grammars: dict[Check, object] = {}
+    for c in checks:
+        lowered = lowerings.get(cset, c.target)
+        if isinstance(lowered, str):
+            result.skipped[f"{c.engine} on {cset.name}"] = lowered
+            continue
+        try:
+            grammars[c] = _compiled(c.engine, emit(lowered, c.target))
+        except EngineError as e:
+            grammars[c] = e
+    reference = lowerings.get(cset, REFERENCE.target)
+    for index, example in enumerate(cset.examples, 1):
+        if example not in examples:
+            continue
+        violations = tuple(post_check(example.text, cset).violations)
+        explained = None
+        if isinstance(reference, Lowered):
+            verdict = matcher_for(emit(reference, REFERENCE.target)).check(example.text)
+            if not verdict.accepted:
+                explained = explain_rejection(
+                    example.text,
+                    cset,
+                    reference,
+                    verdict,
+                    schemas=module.schemas,
+                    max_nesting=config.max_nesting,
+                )
+        for c, compiled in grammars.items():
+            if isinstance(compiled, Exception):
+                result.examples.append(
+                    _result(
+                        result,
+                        cset,
+                        index,
+                        example,
+                        c.engine,
+                        False,
+                        (),
+                        False,
+                        f"{c.engine} refuses the grammar: {compiled}",
+                    )
+                )
+                continue
+            accepts = compiled.accepts(example.text)  # type: ignore[attr-defined]
+            result.examples.append(
+                _judge(result, cset, index, example, c, accepts, violations, explained)
+            )
+
+
+def _result(
+    result: FileResult,
+    cset: ConstraintSet,
+    index: int,
+    example: Example,
+    engine: str,
+    passed: bool,
+    violations: tuple[Violation, ...],
+    accepts: bool,
+    message: str,
+    rejected_by: tuple[str, ...] = (),
+    position: tuple[int, int] | None = None,
+    culprit: tuple[int, int, int] | None = None,
+) -> ExampleResult:
+    return ExampleResult(
+        file=result.path,
+        set_name=cset.name,
+        index=index,
+        example=example,
+        engine=engine,
+        passed=passed,
+        grammar_accepts=accepts,
+        violations=violations,
+        message=message,
+        rejected_by=rejected_by,
+        position=position,
+        culprit=culprit,
+    )
+
+
+def _post_text(violations: Sequence[Violation]) -> str:
+    return "; ".join(f"{v.constraint_id}: {v.message} at {v.line}:{v.column}" for v in violations)
+
+
+def _matches(expected: str, constraint_id: str, cset: ConstraintSet) -> bool:
+    """Whether ``constraint_id`` is what ``by expected`` names (``syntax`` included)."""
+    if constraint_id in ("syntax", f"{cset.name}.syntax"):
+        return expected == "syntax"
+    c = cset.get(constraint_id)
+    if c is None:
+        return False
+    head, _, item = expected.partition(".")
+    return property_of(c) == head and (not item or constraint_id.endswith(f".{head}.{item}"))
+
+
+def _judge(
+    result: FileResult,
+    cset: ConstraintSet,
+    index: int,
+    example: Example,
+    check: Check,
+    accepts: bool,
+    violations: tuple[Violation, ...],
+    explained: object,
+) -> ExampleResult:
+    from ananke.runtime.explain import Rejection
+
+    rejection = explained if isinstance(explained, Rejection) else None
+    position = culprit = None
+    if rejection is not None and not accepts:
+        position = (rejection.line, rejection.column)
+        if rejection.culprit:
+            culprit = (rejection.culprit_line, rejection.culprit_column, len(rejection.culprit))
+    if accepts:
+        rejected_by = tuple(dict.fromkeys(v.constraint_id for v in violations))
+        how = "the grammar accepts it"
+        if violations:
+            how += f", the post checks reject it ({_post_text(violations)})"
+    elif rejection is not None:
+        rejected_by = rejection.constraint_ids or ("syntax",)
+        how = f"the grammar rejects it: {rejection.message}"
+    else:
+        rejected_by = ()
+        how = f"{check.engine}'s grammar rejects it, where {REFERENCE.engine}'s accepts it"
+    if check.engine != REFERENCE.engine and rejection is not None and accepts:
+        how += f" ({REFERENCE.engine}'s grammar rejects it: {rejection.message})"
+    if example.accept:
+        passed = accepts and not violations
+        message = how if not passed else "accepted"
+        return _result(
+            result,
+            cset,
+            index,
+            example,
+            check.engine,
+            passed,
+            violations,
+            accepts,
+            message,
+            rejected_by,
+            position,
+            culprit,
+        )
+    if accepts and not violations:
+        return _result(
+            result,
+            cset,
+            index,
+            example,
+            check.engine,
+            False,
+            violations,
+            accepts,
+            "accepted by the grammar and the post checks",
+            (),
+            None,
+        )
+    if example.by is not None and not any(_matches(example.by, r, cset) for r in rejected_by):
+        if rejected_by and all(_matches("syntax", r, cset) for r in rejected_by):
+            got = "syntax"
+        else:
+            got = ", ".join(rejected_by) or "an unexplained rejection"
+        return _result(
+            result,
+            cset,
+            index,
+            example,
+            check.engine,
+            False,
+            violations,
+            accepts,
+            f"rejected by {got}, not by {example.by}: {how}",
+            rejected_by,
+            position,
+            culprit,
+        )
+    return _result(
+        result,
+        cset,
+        index,
+        example,
+        check.engine,
+        True,
+        violations,
+        accepts,
+        how,
+        rejected_by,
+        position,
+        culprit,
+    )
+
+
+# --- golden artifacts ---------------------------------------------------------------------
+
+
+def golden_folder(path: Path) -> Path:
+    return path.with_name(path.stem + ".golden")
+
+
+def _artifacts(
+    module: Module, config: Config, lowerings: _Lowerings, result: FileResult
+) -> dict[str, str]:
+    """File name in the golden folder → expected content."""
+    from ananke.backends import get_backend
+    from ananke.cli import explain_table
+    from ananke.ir.text import to_text
+    from ananke.pipeline import emit
+
+    own = msgspec.structs.replace(module, sets=module.own_sets)
+    out = {"ir.txt": to_text(own)}
+    decisions = {s.name: s.resolutions for s in own.sets}
+    for target in config.targets:
+        lowered: list[Lowered] = []
+        for cset in own.sets:
+            low = lowerings.get(cset, target)
+            if isinstance(low, str):
+                result.skipped[f"golden {target} for {cset.name}"] = low
+                continue
+            lowered.append(low)
+            ext = get_backend(target).file_extension
+            out[f"{cset.name}.{target}{ext}"] = _ending(emit(low, target))
+        out[f"explain.{target}.txt"] = explain_table(lowered, decisions)
+    return out
+
+
+def _ending(text: str) -> str:
+    return text if text.endswith("\n") else text + "\n"
+
+
+def _goldens(
+    result: FileResult,
+    path: Path,
+    module: Module,
+    config: Config,
+    lowerings: _Lowerings,
+    update: bool,
+) -> None:
+    folder = golden_folder(path)
+    if not update and not folder.is_dir():
+        return
+    expected = _artifacts(module, config, lowerings, result)
+    present = {p.name for p in folder.iterdir() if p.is_file()} if folder.is_dir() else set()
+    for name, text in expected.items():
+        target = folder / name
+        shown = target.as_posix()
+        old = target.read_text(encoding="utf-8") if name in present else None
+        if old == text:
+            result.goldens.append(Golden(shown, "same"))
+        elif update:
+            folder.mkdir(parents=True, exist_ok=True)
+            _write_atomic(target, text)
+            result.goldens.append(Golden(shown, "written"))
+        elif old is None:
+            result.goldens.append(Golden(shown, "missing"))
+        else:
+            diff = "".join(
+                line if line.endswith("\n") else line + "\n"
+                for line in difflib.unified_diff(
+                    old.splitlines(keepends=True),
+                    text.splitlines(keepends=True),
+                    fromfile=f"{shown} (checked in)",
+                    tofile=f"{shown} (compiled now)",
+                )
+            )
+            result.goldens.append(Golden(shown, "differs", diff))
+    for name in sorted(present - set(expected)):
+        target = folder / name
+        if update:
+            target.unlink()
+            result.goldens.append(Golden(target.as_posix(), "removed"))
+        else:
+            result.goldens.append(Golden(target.as_posix(), "obsolete"))
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
+            f.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+# --- reporting ----------------------------------------------------------------------------
+
+
+def failure_diagnostic(
+    r: ExampleResult, sources: dict[str, SourceFile], engines: Sequence[str] = ()
+) -> Diagnostic:
+    """A failed example as a diagnostic pointing into its text: the first byte the grammar
+    cannot take, and what the explainer blames; ``engines`` are all that failed alike."""
+    e = r.example
+    labels: list[Label] = []
+    src = sources.get(e.at.file)
+    if src is None and e.at.file != e.span.file:
+        src = sources[e.at.file] = SourceFile(e.at.file, e.text)
+    if src is not None and e.mapped and r.position is not None:
+        if r.culprit is not None and r.culprit[:2] != r.position:
+            line, column = e.where(*r.culprit[:2])
+            span = _span_at(src, line, column, r.culprit[2])
+            if span is not None:
+                labels.append(Label(span=span, message="rejected for this", primary=False))
+        span = _span_at(src, *e.where(*r.position))
+        if span is not None:
+            labels.insert(0, Label(span=span, message="the grammar takes no more from here"))
+    if not labels:
+        labels.append(Label(span=e.span))
+    code = (
+        "example-rejected"
+        if e.accept
+        else "example-accepted"
+        if not r.rejected_by
+        else "example-wrong-rejection"
+    )
+    notes = [f"engines: {', '.join(engines or (r.engine,))}"]
+    if r.position is not None:
+        notes.append(f"at {r.position[0]}:{r.position[1]} of the example's text")
+    return Diagnostic(
+        code=code,
+        severity="error",
+        message=f"{r.name}: {r.message}",
+        labels=tuple(labels),
+        notes=tuple(notes),
+    )
+
+
+def _span_at(source: SourceFile, line: int, column: int, length: int = 1) -> Span | None:
+    lines = source.text.split("\n")
+    if not 1 <= line <= len(lines):
+        return None
+    offset = sum(len(x) + 1 for x in lines[: line - 1]) + min(column - 1, len(lines[line - 1]))
+    return source.span(offset, min(offset + max(length, 1), len(source.text)))
+
+
+def summary(results: Sequence[FileResult]) -> str:
+    """One line: what failed and passed, and over what."""
+    examples = [r for f in results for r in f.examples]
+    goldens = [g for f in results for g in f.goldens]
+    broken = [f for f in results if f.diagnostics.has_errors]
+    failed = sum(not r.passed for r in examples)
+    engines = list(dict.fromkeys(r.engine for r in examples))
+    count = len({(r.file, r.set_name, r.index) for r in examples})
+    parts = [f"{failed} failed, {len(examples) - failed} passed" if examples else "no examples"]
+    files = f"{len(results)} file" + ("s" if len(results) != 1 else "")
+    scope = f"{count} example" + ("s" if count != 1 else "") + f" in {files}"
+    if engines:
+        scope += f"; engines {', '.join(engines)}"
+    parts[0] += f" ({scope})"
+    if broken:
+        parts.append(f"{len(broken)} file{'s' if len(broken) != 1 else ''} with errors")
+    if goldens:
+        counts: dict[str, int] = {}
+        for g in goldens:
+            counts[g.status] = counts.get(g.status, 0) + 1
+        parts.append("golden files: " + ", ".join(f"{n} {s}" for s, n in counts.items()))
+    ok = not failed and not broken and all(g.passed for g in goldens)
+    return ("PASSED " if ok else "FAILED ") + "; ".join(parts)
+
+
+def report_text(results: Sequence[FileResult], fmt: str, color: bool = False) -> str:
+    """The summary line, then every failure: compile errors, failed examples (with where
+    the grammar stops), golden files that differ (a unified diff); skipped engines last."""
+    from ananke.ir.render import render
+
+    lines = [summary(results)]
+    for f in results:
+        diags: list[Diagnostic] = list(f.diagnostics)
+        alike: dict[tuple[str, int, str], list[ExampleResult]] = {}
+        for r in f.examples:
+            if not r.passed:
+                alike.setdefault((r.set_name, r.index, r.message), []).append(r)
+        for group in alike.values():
+            diags.append(failure_diagnostic(group[0], f.sources, [r.engine for r in group]))
+        for g in f.goldens:
+            if not g.passed:
+                diags.append(_golden_diagnostic(g))
+        if diags:
+            lines.append("")
+            lines.append(render(diags, f.sources, fmt, color).rstrip("\n"))  # type: ignore[arg-type]
+        for g in f.goldens:
+            if g.diff and fmt == "full":
+                lines.append(g.diff.rstrip("\n"))
+    skipped = {k: v for f in results for k, v in f.skipped.items()}
+    if skipped:
+        lines.append("")
+        lines.extend(f"skipped: {k}: {v}" for k, v in skipped.items())
+    return "\n".join(lines) + "\n"
+
+
+def _golden_diagnostic(g: Golden) -> Diagnostic:
+    span = Span(file=g.path, start=0, end=0, line=1, column=1, end_line=1, end_column=1)
+    message = {
+        "differs": f"golden file `{g.path}` differs from what the file compiles to now",
+        "missing": f"golden file `{g.path}` is missing",
+        "obsolete": f"golden file `{g.path}` belongs to nothing the file compiles to",
+    }[g.status]
+    return Diagnostic(
+        code="golden-mismatch",
+        severity="error",
+        message=message,
+        labels=(Label(span=span),),
+        help="review the change, then run `arc test --update` to accept it",
+    )
+
+
+def report_json(results: Sequence[FileResult]) -> str:
+    """The whole run as one JSON document (``arc test --output-format json``)."""
+    import json
+
+    def example(r: ExampleResult) -> dict[str, object]:
+        return {
+            "set": r.set_name,
+            "index": r.index,
+            "expect": "accept" if r.example.accept else "reject",
+            "by": r.example.by,
+            "engine": r.engine,
+            "passed": r.passed,
+            "grammar_accepts": r.grammar_accepts,
+            "rejected_by": list(r.rejected_by),
+            "position": list(r.position) if r.position else None,
+            "message": r.message,
+            "violations": [
+                {
+                    "constraint": v.constraint_id,
+                    "message": v.message,
+                    "line": v.line,
+                    "column": v.column,
+                }
+                for v in r.violations
+            ],
+            "at": {
+                "file": r.example.span.file,
+                "line": r.example.span.line,
+                "column": r.example.span.column,
+            },
+        }
+
+    doc = {
+        "summary": summary(results),
+        "passed": all(f.passed for f in results),
+        "files": [
+            {
+                "path": f.path,
+                "passed": f.passed,
+                "diagnostics": [msgspec.to_builtins(d) for d in f.diagnostics],
+                "examples": [example(r) for r in f.examples],
+                "golden": [{"path": g.path, "status": g.status, "diff": g.diff} for g in f.goldens],
+                "skipped": f.skipped,
+            }
+            for f in results
+        ],
+    }
+    return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
+
+
+def report_junit(results: Sequence[FileResult]) -> bytes:
+    """JUnit XML: one test case per example and engine, per golden file, and per file that
+    does not compile."""
+    import xml.etree.ElementTree as ET
+
+    suite = ET.Element("testsuite", name="arc test")
+    tests = failures = 0
+    for f in results:
+        cases: list[tuple[str, str, str | None, str]] = []
+        if f.diagnostics.has_errors:
+            first = next(d for d in f.diagnostics if d.severity == "error")
+            cases.append(("compile", f.path, f"{first.code}: {first.message}", ""))
+        for r in f.examples:
+            detail = "" if r.passed else r.message
+            cases.append(
+                (f"{r.name} [{r.engine}]", f.path, None if r.passed else r.message, detail)
+            )
+        for g in f.goldens:
+            cases.append((f"golden {g.path}", f.path, None if g.passed else g.status, g.diff))
+        for name, classname, failure, detail in cases:
+            case = ET.SubElement(suite, "testcase", classname=classname, name=name)
+            tests += 1
+            if failure is not None:
+                failures += 1
+                ET.SubElement(case, "failure", message=failure).text = detail or failure
+    suite.set("tests", str(tests))
+    suite.set("failures", str(failures))
+    suite.set("errors", "0")
+    data: bytes = ET.tostring(suite, encoding="utf-8", xml_declaration=True)
+    return data + b"\n"

@@ -1,0 +1,262 @@
+"""The rejection explainer: where a grammar rejects a text, and which constraint made it.
+
+llguidance says only that a byte "doesn't satisfy the grammar". :func:`explain_rejection`
+finds out why, by asking the same engine about grammars lowered with less:
+
+1. The reference grammar (llguidance's semantics) gives the first byte it cannot take.
+2. The grammar lowered with every token-level constraint left out (the language alone)
+   is tried. Leaving constraints out only widens the language, so this grammar fails at
+   the same byte or later; at the same byte, the language itself rejects the text
+   (``syntax``).
+3. Otherwise each token-level constraint is left out alone; the one whose absence lets the
+   text past that byte is the cause. Then each rule lowered from it (``Rule.origins``) is
+   swapped alone for its version lowered without it: the rule whose swap lets the text
+   past the byte is the grammar rule being matched there.
+
+The answer is exact about the engine, not a guess from the text: a constraint is blamed
+only when the engine, without it, takes the byte. The offending text and its position
+come from the post checks of that constraint (``eval`` at 3:12), which read the code as
+Python does; where they find nothing, the explanation points at the byte itself.
+
+Grammars are cached by their text for the whole process, so the language-only grammar is
+built once however many sets and texts are explained.
+"""
+
+from __future__ import annotations
+
+import ast
+import functools
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from ananke.ir.constraint import Constraint, ConstraintSet, Schema, SourceProvenance, property_of
+from ananke.ir.diagnostics import Diagnostics
+from ananke.ir.grammar import Grammar
+from ananke.ir.plan import Lowered
+from ananke.runtime.acceptance import ByteMatcher, Verdict
+from ananke.runtime.validate import Violation, check
+
+__all__ = ["Rejection", "explain_rejection", "matcher_for", "position_of"]
+
+
+@dataclass(frozen=True, slots=True)
+class Rejection:
+    """Why a grammar rejected a text.
+
+    ``offset`` is the byte offset of the first byte the grammar cannot take (the text's
+    length when it ended too early); ``line``/``column`` (1-based, columns in code points)
+    are that byte's position. ``constraint_ids`` are the constraints that reject it (empty:
+    the language itself does, ``syntax``), ``rule`` the grammar rule lowered from them that
+    is being matched there. ``culprit`` is the offending text where one can be named, at
+    ``culprit_line``/``culprit_column``.
+    """
+
+    offset: int
+    line: int
+    column: int
+    message: str
+    constraint_ids: tuple[str, ...] = ()
+    rule: str | None = None
+    culprit: str = ""
+    culprit_line: int = 0
+    culprit_column: int = 0
+    engine_error: str = ""
+    notes: tuple[str, ...] = field(default=())
+
+    @property
+    def by_language(self) -> bool:
+        return not self.constraint_ids
+
+
+@functools.lru_cache(maxsize=256)
+def matcher_for(grammar_text: str) -> ByteMatcher:
+    """llguidance's byte-level matcher of a grammar, cached by the grammar's text."""
+    return ByteMatcher(grammar_text)
+
+
+def position_of(text: str, offset: int) -> tuple[int, int]:
+    """1-based (line, column in code points) of the byte at ``offset`` of ``text``'s UTF-8
+    encoding (just past the end for ``len``)."""
+    before = text.encode("utf-8")[:offset].decode("utf-8", errors="ignore")
+    line = before.count("\n") + 1
+    return line, len(before) - (before.rfind("\n") + 1) + 1
+
+
+def _span_text(c: Constraint) -> str:
+    if isinstance(c.provenance, SourceProvenance):
+        s = c.provenance.span
+        return f"{s.file}:{s.line}:{s.column}"
+    return "no source"
+
+
+def _lower(
+    cset: ConstraintSet,
+    schemas: Sequence[Schema],
+    leave_out: Sequence[str],
+    max_nesting: int | None,
+) -> Grammar:
+    from ananke.ir.passes.lower import LowerToGrammar
+
+    demote = dict.fromkeys(leave_out, "left out to explain a rejection")
+    low = LowerToGrammar(max_nesting=max_nesting, demote=demote).lower_set(
+        cset, Diagnostics(), tuple(schemas)
+    )
+    return low.grammar
+
+
+def _text_of(grammar: Grammar) -> str:
+    from ananke.backends import get_backend
+
+    return get_backend("llguidance").emit(grammar)
+
+
+def _offset(grammar: Grammar, text: str) -> int:
+    """How far the reference engine reads ``text`` with ``grammar`` (past the end: all)."""
+    verdict = matcher_for(_text_of(grammar)).check(text)
+    return len(text.encode("utf-8")) + 1 if verdict.accepted else verdict.offset
+
+
+def explain_rejection(
+    text: str,
+    cset: ConstraintSet,
+    lowered: Lowered,
+    verdict: Verdict,
+    *,
+    schemas: Sequence[Schema] = (),
+    max_nesting: int | None = None,
+) -> Rejection:
+    """Why ``lowered``'s grammar (llguidance's, for ``cset``) rejected ``text`` with
+    ``verdict``; see the module docstring."""
+    at = verdict.offset
+    line, column = position_of(text, at)
+    token_ids = [
+        e.constraint_id
+        for e in lowered.enforcements
+        if e.level == "token" and any(e.constraint_id in r.origins for r in lowered.grammar.rules)
+    ]
+    culprits: list[str] = []
+    if token_ids and _offset(_lower(cset, schemas, token_ids, max_nesting), text) > at:
+        for cid in token_ids:
+            if _offset(_lower(cset, schemas, [cid], max_nesting), text) > at:
+                culprits.append(cid)
+        if not culprits:  # only together do they reject it
+            culprits = token_ids
+    if not culprits:
+        return _by_language(text, cset, lowered, verdict, line, column)
+    rule = _rule(cset, schemas, lowered.grammar, culprits, text, at, max_nesting)
+    return _by_constraints(text, cset, verdict, culprits, rule, line, column)
+
+
+def _rule(
+    cset: ConstraintSet,
+    schemas: Sequence[Schema],
+    full: Grammar,
+    culprits: Sequence[str],
+    text: str,
+    at: int,
+    max_nesting: int | None,
+) -> str | None:
+    """The rule lowered from ``culprits`` that rejects the byte: the one whose version
+    lowered without them, swapped into the full grammar, lets the text past it. None when
+    no single rule does (never a guess)."""
+    candidates = [r for r in full.rules if set(culprits) & set(r.origins)]
+    if len(candidates) == 1:
+        return candidates[0].name
+    without = {r.name: r for r in _lower(cset, schemas, culprits, max_nesting).rules}
+    for r in candidates:
+        other = without.get(r.name)
+        if other is None or other.body == r.body:
+            continue
+        swapped = Grammar(
+            start=full.start,
+            rules=tuple(other if x.name == r.name else x for x in full.rules),
+            comment=full.comment,
+        )
+        if _offset(swapped, text) > at:
+            return r.name
+    return None
+
+
+def _nearest(violations: Sequence[Violation], line: int, column: int) -> Violation | None:
+    """The violation at or before (line, column) that is closest to it; else the first."""
+    before = [v for v in violations if (v.line, v.column) <= (line, column)]
+    if before:
+        return max(before, key=lambda v: (v.line, v.column))
+    return violations[0] if violations else None
+
+
+def _by_constraints(
+    text: str,
+    cset: ConstraintSet,
+    verdict: Verdict,
+    culprits: Sequence[str],
+    rule: str | None,
+    line: int,
+    column: int,
+) -> Rejection:
+    constraints = [c for cid in culprits if (c := cset.get(cid)) is not None]
+    ids = tuple(c.id for c in constraints) or tuple(culprits)
+    blamed = ConstraintSet(name=cset.name, language=cset.language, constraints=tuple(constraints))
+    found = _nearest(check(text, blamed).violations, line, column)
+    first = constraints[0] if constraints else None
+    where = f" ({_span_text(first)})" if first is not None else ""
+    by = " and ".join(ids) + where
+    if found is not None and found.text and first is not None and property_of(first) == "forbid":
+        message = f"`{found.text}` at {found.line}:{found.column} is forbidden by {by}"
+    elif found is not None:
+        message = f"{found.message} at {found.line}:{found.column}: required by {by}"
+    else:
+        message = f"rejected at {line}:{column} by {by}"
+    if rule is not None:
+        message += f", enforced by grammar rule {rule}"
+    return Rejection(
+        offset=verdict.offset,
+        line=line,
+        column=column,
+        message=message,
+        constraint_ids=ids,
+        rule=rule,
+        culprit=found.text if found else "",
+        culprit_line=found.line if found else line,
+        culprit_column=found.column if found else column,
+        engine_error=verdict.error,
+    )
+
+
+def _by_language(
+    text: str, cset: ConstraintSet, lowered: Lowered, verdict: Verdict, line: int, column: int
+) -> Rejection:
+    """A rejection no constraint causes: Python's own reading if it rejects the text too,
+    else the shape limits of the grammar (the plan's notes)."""
+    if cset.language == "python":
+        try:
+            ast.parse(text)
+        except SyntaxError as e:
+            where = f"{e.lineno or line}:{e.offset or column}"
+            return Rejection(
+                offset=verdict.offset,
+                line=line,
+                column=column,
+                message=f"not valid Python at {where}: {e.msg}",
+                engine_error=verdict.error,
+            )
+    ended = verdict.offset >= len(text.encode("utf-8"))
+    what = (
+        "the text ends before the grammar is complete"
+        if ended
+        else f"the {cset.language} grammar takes no byte `{_byte_at(text, verdict.offset)}` here"
+    )
+    return Rejection(
+        offset=verdict.offset,
+        line=line,
+        column=column,
+        message=f"{what} at {line}:{column}; no constraint causes it (syntax)",
+        engine_error=verdict.error,
+        notes=lowered.notes,
+    )
+
+
+def _byte_at(text: str, offset: int) -> str:
+    data = text.encode("utf-8")
+    char = data[offset:].decode("utf-8", errors="ignore")[:1]
+    return repr(char)[1:-1] if char else f"\\x{data[offset]:02x}"
