@@ -81,9 +81,12 @@ def artifact_text(data: Any) -> str:
     if isinstance(data, Lowered):
         text = emit(data, data.target)
         return text if text.endswith("\n") else text + "\n"
-    if isinstance(data, Sequence) and not isinstance(data, str):
-        if all(isinstance(x, Lowered) for x in data):
-            return explain_table(list(data))
+    if (
+        isinstance(data, Sequence)
+        and not isinstance(data, str)
+        and all(isinstance(x, Lowered) for x in data)
+    ):
+        return explain_table(list(data))
     if isinstance(data, str):
         return data
     raise TypeError(f"cannot snapshot a {type(data).__name__} as a compiled constraint")

@@ -766,6 +766,24 @@ def bench_compose(r: Report) -> None:
             )
 
 
+def bench_arc_test(r: Report) -> None:
+    from bench_arc_test import generate, run
+
+    print("arc test", flush=True)
+    files = 20 if r.quick else 100
+    with tempfile.TemporaryDirectory() as d:
+        root = generate(files, 10, Path(d))
+        for engines in ("llguidance-lark", "llguidance-lark,llguidance-gbnf"):
+            seconds, code, line = run(root, engines)
+            r.metric(
+                f"arc test, {files} files x 10 examples, engines {engines}",
+                seconds,
+                "s",
+                5.0 if files == 100 else None,
+                note=f"exit {code}: {line}",
+            )
+
+
 # --- report ------------------------------------------------------------------------------
 
 
@@ -811,9 +829,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", type=Path, default=HERE, help="where to write report.json/.md")
     ap.add_argument(
         "--only",
-        default="compile,version,masks,soundness,emit,engines,agreement,compose",
+        default="compile,version,masks,soundness,emit,engines,agreement,compose,arc_test",
         help="comma-separated sections to run (compile, version, masks, soundness, emit, "
-        "engines, agreement, compose)",
+        "engines, agreement, compose, arc_test)",
     )
     ap.add_argument(
         "--cache",
@@ -843,6 +861,8 @@ def main(argv: list[str] | None = None) -> int:
         bench_agreement(r)
     if "compose" in sections:
         bench_compose(r)
+    if "arc_test" in sections:
+        bench_arc_test(r)
     meta = {
         "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
         "machine": f"{platform.system()} {platform.machine()}",

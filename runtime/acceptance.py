@@ -68,17 +68,18 @@ class ByteMatcher:
 
     ``limits`` are llguidance's ``LLParserLimits``; the default (None) is llguidance's own
     defaults, which is what vLLM and SGLang use. The grammar is checked with llguidance's
-    validator first, so every grammar matched through this class has passed it.
+    validator first (unless ``validate`` is false: for variants of a grammar that has
+    passed it), so every grammar matched through this class has passed it.
     """
 
-    def __init__(self, grammar: str, *, limits: Any = None) -> None:
+    def __init__(self, grammar: str, *, limits: Any = None, validate: bool = True) -> None:
         import llguidance
 
         self.grammar = grammar
         self._limits = limits
         self._tok = byte_tokenizer()
         # llguidance's own validator first: it reports problems a matcher tolerates.
-        problem = llguidance.LLMatcher.validate_grammar(grammar, self._tok)
+        problem = validate and llguidance.LLMatcher.validate_grammar(grammar, self._tok)
         if problem:
             raise ValueError(f"grammar is not valid: {problem}")
         self._initial = llguidance.LLMatcher(
@@ -91,6 +92,13 @@ class ByteMatcher:
         data = text.encode("utf-8") if isinstance(text, str) else text
         # A copy of the loaded matcher: as fresh as a new one, and thousands of times
         # cheaper to make (building one from the grammar takes milliseconds).
+        # Consuming without computing masks is fast but runs on a stricter lexer budget, so
+        # its acceptance is final and only its rejection is checked the way engines run.
+        fast = self._initial.deep_copy()
+        if fast.validate_tokens(list(data)) == len(data):
+            fast.consume_tokens(list(data))
+            if fast.is_accepting() and not fast.is_error():
+                return Verdict(True, len(data), "")
         m = self._initial.deep_copy()
         for i, b in enumerate(data):
             # Compute the mask before every byte, as an inference engine does before every

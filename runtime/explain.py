@@ -69,9 +69,9 @@ class Rejection:
 
 
 @functools.lru_cache(maxsize=256)
-def matcher_for(grammar_text: str) -> ByteMatcher:
+def matcher_for(grammar_text: str, *, validate: bool = True) -> ByteMatcher:
     """llguidance's byte-level matcher of a grammar, cached by the grammar's text."""
-    return ByteMatcher(grammar_text)
+    return ByteMatcher(grammar_text, validate=validate)
 
 
 def position_of(text: str, offset: int) -> tuple[int, int]:
@@ -89,17 +89,20 @@ def _span_text(c: Constraint) -> str:
     return "no source"
 
 
+@functools.lru_cache(maxsize=1024)
 def _lower(
     cset: ConstraintSet,
-    schemas: Sequence[Schema],
-    leave_out: Sequence[str],
+    schemas: tuple[Schema, ...],
+    leave_out: frozenset[str],
     max_nesting: int | None,
 ) -> Grammar:
+    """The reference grammar of ``cset`` lowered without ``leave_out`` (cached: several
+    texts of one set are explained with the same variants)."""
     from ananke.ir.passes.lower import LowerToGrammar
 
-    demote = dict.fromkeys(leave_out, "left out to explain a rejection")
+    demote = dict.fromkeys(sorted(leave_out), "left out to explain a rejection")
     low = LowerToGrammar(max_nesting=max_nesting, demote=demote).lower_set(
-        cset, Diagnostics(), tuple(schemas)
+        cset, Diagnostics(), schemas
     )
     return low.grammar
 
@@ -111,8 +114,9 @@ def _text_of(grammar: Grammar) -> str:
 
 
 def _offset(grammar: Grammar, text: str) -> int:
-    """How far the reference engine reads ``text`` with ``grammar`` (past the end: all)."""
-    verdict = matcher_for(_text_of(grammar)).check(text)
+    """How far the reference engine reads ``text`` with ``grammar`` (past the end: all).
+    These grammars are variants of one llguidance has validated: not validated again."""
+    verdict = matcher_for(_text_of(grammar), validate=False).check(text)
     return len(text.encode("utf-8")) + 1 if verdict.accepted else verdict.offset
 
 
@@ -134,17 +138,38 @@ def explain_rejection(
         for e in lowered.enforcements
         if e.level == "token" and any(e.constraint_id in r.origins for r in lowered.grammar.rules)
     ]
-    culprits: list[str] = []
-    if token_ids and _offset(_lower(cset, schemas, token_ids, max_nesting), text) > at:
-        for cid in token_ids:
-            if _offset(_lower(cset, schemas, [cid], max_nesting), text) > at:
-                culprits.append(cid)
+    schemas = tuple(schemas)
+
+    def passes_without(ids: Sequence[str]) -> bool:
+        return _offset(_lower(cset, schemas, frozenset(ids), max_nesting), text) > at
+
+    # The constraints the post checks find broken at or before the byte are tried first:
+    # usually the first try is the cause, and the language-only grammar is not needed.
+    hinted = _hints(text, cset, token_ids, line, column)
+    culprits = [cid for cid in hinted[:1] if passes_without([cid])]
+    if not culprits and token_ids and passes_without(token_ids):
+        culprits = [cid for cid in token_ids if cid not in hinted[:1] and passes_without([cid])]
         if not culprits:  # only together do they reject it
             culprits = token_ids
     if not culprits:
         return _by_language(text, cset, lowered, verdict, line, column)
     rule = _rule(cset, schemas, lowered.grammar, culprits, text, at, max_nesting)
     return _by_constraints(text, cset, verdict, culprits, rule, line, column)
+
+
+def _hints(
+    text: str, cset: ConstraintSet, token_ids: Sequence[str], line: int, column: int
+) -> list[str]:
+    """Token-level constraints the post checks find broken at or before (line, column),
+    the nearest first."""
+    constraints = tuple(c for cid in token_ids if (c := cset.get(cid)) is not None)
+    found = check(text, ConstraintSet(name=cset.name, constraints=constraints)).violations
+    before = sorted(
+        (v for v in found if (v.line, v.column) <= (line, column)),
+        key=lambda v: (v.line, v.column),
+        reverse=True,
+    )
+    return list(dict.fromkeys(v.constraint_id for v in before if v.constraint_id in token_ids))
 
 
 def _rule(
@@ -162,11 +187,18 @@ def _rule(
     candidates = [r for r in full.rules if set(culprits) & set(r.origins)]
     if len(candidates) == 1:
         return candidates[0].name
-    without = {r.name: r for r in _lower(cset, schemas, culprits, max_nesting).rules}
-    for r in candidates:
-        other = without.get(r.name)
-        if other is None or other.body == r.body:
-            continue
+    without = {r.name: r for r in _lower(cset, schemas, frozenset(culprits), max_nesting).rules}
+    changed = [
+        (r, other)
+        for r in candidates
+        if (other := without.get(r.name)) is not None and other.body != r.body
+    ]
+    differ = [r.name for r in full.rules if r.name not in without or without[r.name].body != r.body]
+    if len(changed) == 1 and differ == [changed[0][0].name] and len(without) == len(full.rules):
+        # Only this rule differs: swapping it gives the grammar without the culprits,
+        # which is known to let the text past the byte.
+        return changed[0][0].name
+    for r, other in changed:
         swapped = Grammar(
             start=full.start,
             rules=tuple(other if x.name == r.name else x for x in full.rules),

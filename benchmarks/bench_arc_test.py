@@ -1,0 +1,82 @@
+"""`arc test` at scale: a generated tree of ``.ariadne`` files with examples.
+
+``generate(files, examples, root)`` writes ``files`` files, each one constraint set (its
+own forbid list, return type, line budget and naming) with ``examples`` examples: half
+accepted, half rejected with the property that rejects them (``by forbid.NAME``,
+``by returns``, ``by validates``, ``by syntax``), so both the engines and the rejection
+explainer have work. ``run(root, engines)`` runs `arc test` on the tree in a fresh
+process, as a user does, and returns its wall time and summary line.
+"""
+
+from __future__ import annotations
+
+import random
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+NAMES = ["eval", "exec", "open", "compile", "input", "globals", "vars", "breakpoint"]
+TYPES = [("int", "int"), ("str", "str"), ("List<int>", "List[int]"), ("bool", "bool")]
+
+
+def _block(text: str) -> str:
+    body = "".join(f"        {line}\n" if line else "\n" for line in text.splitlines())
+    return f'"""\n{body}        """'
+
+
+def generate(files: int, examples: int, root: Path, seed: int = 11) -> Path:
+    rng = random.Random(seed)
+    for k in range(files):
+        forbid = rng.sample(NAMES, 3)
+        ariadne_type, python_type = rng.choice(TYPES)
+        name = f"handler_{k}"
+        lines = [
+            f"constraint set_{k} {{",
+            f"    name: {name};",
+            f"    returns: {ariadne_type};",
+            "    validates: check_input;",
+            f"    max_lines: {rng.randint(20, 60)};",
+            f"    forbid: [{', '.join(f'{chr(34)}{n}{chr(34)}' for n in forbid)}];",
+        ]
+        head = f"def {name}(value) -> {python_type}:"
+        for j in range(examples):
+            local = f"v{j}"
+            kind = j % 10
+            if kind < 5:
+                body = f"{head}\n    {local} = check_input(value)\n    return {local}\n"
+                lines.append(f"    example accept {_block(body)};")
+            elif kind == 5:
+                bad = forbid[j % 3]
+                body = f"{head}\n    {local} = check_input(value)\n    return {bad}({local})\n"
+                lines.append(f"    example reject {_block(body)} by forbid.{bad};")
+            elif kind == 6:
+                body = f"def {name}(value) -> object:\n    return check_input(value)\n"
+                lines.append(f"    example reject {_block(body)} by returns;")
+            elif kind == 7:
+                body = f"{head}\n    return value\n"
+                lines.append(f"    example reject {_block(body)} by validates;")
+            elif kind == 8:
+                body = f"{head}\n    return check_input((value)\n"
+                lines.append(f"    example reject {_block(body)} by syntax;")
+            else:
+                comment = f"    # {forbid[0]} in a comment is fine\n"
+                body = f"{head}\n{comment}    return check_input(value)\n"
+                lines.append(f"    example accept {_block(body)};")
+        lines.append("}")
+        (root / f"set_{k:03d}.ariadne").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return root
+
+
+def run(root: Path, engines: str) -> tuple[float, int, str]:
+    """`arc test ROOT --engine ENGINES` in a fresh process: wall seconds, exit code and
+    the summary line."""
+    t0 = time.perf_counter()
+    done = subprocess.run(
+        [sys.executable, "-m", "ananke", "test", str(root), "--engine", engines],
+        capture_output=True,
+        text=True,
+    )
+    seconds = time.perf_counter() - t0
+    first = done.stdout.splitlines()[0] if done.stdout else done.stderr.strip()
+    return seconds, done.returncode, first
