@@ -753,6 +753,14 @@ def transpile(
     type=click.Path(path_type=Path, dir_okay=False),
     help="Also write a JUnit XML report here.",
 )
+@click.option(
+    "--jobs",
+    "-j",
+    type=click.IntRange(0, 256),
+    default=0,
+    metavar="N",
+    help="Files checked in N processes at once (default 0: one per CPU).",
+)
 def test_cmd(
     paths: tuple[Path, ...],
     update: bool,
@@ -761,6 +769,7 @@ def test_cmd(
     max_nesting: int | None,
     output_format: str,
     junit_xml: Path | None,
+    jobs: int,
 ) -> None:
     """Run the examples of PATHS' .ariadne files in every engine, and compare golden files.
 
@@ -815,7 +824,7 @@ def test_cmd(
     files = list(testing.find_files(roots))
     if not files:
         raise click.UsageError(f"no .ariadne files in {', '.join(str(p) for p in roots)}")
-    results = [testing.run_file(f, config, update=update) for f in files]
+    results = testing.run_paths(files, config, update=update, jobs=jobs or os.cpu_count() or 1)
     if output_format == "json":
         click.echo(testing.report_json(results), nl=False)
     else:

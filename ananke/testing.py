@@ -238,8 +238,27 @@ def find_files(paths: Iterable[Path]) -> Iterator[Path]:
             yield path
 
 
-def run_paths(paths: Sequence[Path], config: Config, *, update: bool = False) -> list[FileResult]:
-    return [run_file(p, config, update=update) for p in find_files(paths)]
+def run_paths(
+    files: Sequence[Path], config: Config, *, update: bool = False, jobs: int = 1
+) -> list[FileResult]:
+    """:func:`run_file` for each file, in order; ``jobs`` processes share the files.
+
+    Workers are forked where the platform allows it (they start with the modules already
+    imported), else spawned. Files are independent: each worker compiles and checks its
+    own, with its own grammar caches."""
+    jobs = max(1, min(jobs, len(files)))
+    if jobs == 1:
+        return [run_file(f, config, update=update) for f in files]
+    import functools
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    methods = multiprocessing.get_all_start_methods()
+    context = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
+    work = functools.partial(run_file, config=config, update=update)
+    chunk = max(1, len(files) // (jobs * 4))
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
+        return list(pool.map(work, files, chunksize=chunk))
 
 
 def _checks(config: Config, cset: ConstraintSet) -> tuple[list[Check], dict[str, str]]:
@@ -363,8 +382,8 @@ def _run_set(
     lowerings: _Lowerings,
 ) -> None:
     from ananke.pipeline import emit
-    from ananke.runtime.engines import EngineError
-    from ananke.runtime.explain import explain_rejection, matcher_for
+    from ananke.runtime.engines import EngineError, LlguidanceCompiled
+    from ananke.runtime.explain import explain_rejection
     from ananke.runtime.validate import check as post_check
 
     checks, skipped = _checks(config, cset)
@@ -381,13 +400,15 @@ def _run_set(
         except EngineError as e:
             grammars[c] = e
     reference = lowerings.get(cset, REFERENCE.target)
+    checker = grammars.get(REFERENCE)
     for index, example in enumerate(cset.examples, 1):
         if example not in examples:
             continue
         violations = tuple(post_check(example.text, cset).violations)
         explained = None
-        if isinstance(reference, Lowered):
-            verdict = matcher_for(emit(reference, REFERENCE.target)).check(example.text)
+        verdict = None
+        if isinstance(reference, Lowered) and isinstance(checker, LlguidanceCompiled):
+            verdict = checker.check(example.text)
             if not verdict.accepted:
                 explained = explain_rejection(
                     example.text,
@@ -413,7 +434,10 @@ def _run_set(
                     )
                 )
                 continue
-            accepts = compiled.accepts(example.text)  # type: ignore[attr-defined]
+            if c is REFERENCE and verdict is not None:
+                accepts = verdict.accepted
+            else:
+                accepts = compiled.accepts(example.text)  # type: ignore[attr-defined]
             result.examples.append(
                 _judge(result, cset, index, example, c, accepts, violations, explained)
             )

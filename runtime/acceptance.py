@@ -92,13 +92,6 @@ class ByteMatcher:
         data = text.encode("utf-8") if isinstance(text, str) else text
         # A copy of the loaded matcher: as fresh as a new one, and thousands of times
         # cheaper to make (building one from the grammar takes milliseconds).
-        # Consuming without computing masks is fast but runs on a stricter lexer budget, so
-        # its acceptance is final and only its rejection is checked the way engines run.
-        fast = self._initial.deep_copy()
-        if fast.validate_tokens(list(data)) == len(data):
-            fast.consume_tokens(list(data))
-            if fast.is_accepting() and not fast.is_error():
-                return Verdict(True, len(data), "")
         m = self._initial.deep_copy()
         for i, b in enumerate(data):
             # Compute the mask before every byte, as an inference engine does before every

@@ -28,7 +28,10 @@ import re
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
+
+if TYPE_CHECKING:
+    from ananke.runtime.acceptance import Verdict
 
 __all__ = [
     "Compiled",
@@ -143,6 +146,10 @@ class LlguidanceCompiled(Compiled):
 
     def _accepts(self, s: str) -> bool:
         return self._matcher.accepts(s)
+
+    def check(self, s: str) -> Verdict:
+        """Whether ``s`` is accepted, and if not, at which byte and with what error."""
+        return self._matcher.check(s)
 
 
 class _Llguidance(Engine):

@@ -17,6 +17,7 @@ from ananke.runtime.validate import validate
 BENCH = Path(__file__).resolve().parents[2] / "benchmarks"
 sys.path.insert(0, str(BENCH))
 
+import bench_arc_test  # noqa: E402
 import bench_common  # noqa: E402
 import bench_compose  # noqa: E402
 import bench_engines  # noqa: E402
@@ -33,6 +34,19 @@ def test_thousand_blocks_compile_cleanly() -> None:
     assert not [d for d in diags if d.severity == "error"]
     kinds = {c.__struct_config__.tag for s in module.sets for c in s.constraints}
     assert len(kinds) >= 10
+
+
+def test_generated_example_tree_passes_arc_test(tmp_path: Path) -> None:
+    # Every generated example has the outcome it is written with (so the benchmark times
+    # passing runs), and every kind of rejection is there for the explainer.
+    root = bench_arc_test.generate(2, 10, tmp_path)
+    text = (root / "set_000.ariadne").read_text()
+    for by in ("forbid.", "returns", "validates", "syntax"):
+        assert f" by {by}" in text
+    seconds, code, line = bench_arc_test.run(root, "llguidance-lark")
+    assert code == 0, line
+    assert line.startswith("PASSED 0 failed, 20 passed (20 examples in 2 files"), line
+    assert seconds > 0
 
 
 def test_generated_constraint_files_give_every_pass_work(tmp_path: Path) -> None:
