@@ -31,7 +31,7 @@ import tomllib
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import msgspec
 
@@ -39,6 +39,9 @@ from ananke.ir import Diagnostics, Example, Label, Lowered, Module, SourceFile, 
 from ananke.ir.constraint import ConstraintSet, property_of
 from ananke.ir.diagnostics import Diagnostic
 from ananke.runtime.validate import Violation
+
+if TYPE_CHECKING:
+    from ananke.runtime.explain import Rejection
 
 __all__ = [
     "CHECKS",
@@ -405,12 +408,11 @@ def _run_set(
         if example not in examples:
             continue
         violations = tuple(post_check(example.text, cset).violations)
-        explained = None
-        verdict = None
+        verdict = rejection = None
         if isinstance(reference, Lowered) and isinstance(checker, LlguidanceCompiled):
             verdict = checker.check(example.text)
             if not verdict.accepted:
-                explained = explain_rejection(
+                rejection = explain_rejection(
                     example.text,
                     cset,
                     reference,
@@ -420,57 +422,39 @@ def _run_set(
                 )
         for c, compiled in grammars.items():
             if isinstance(compiled, Exception):
-                result.examples.append(
-                    _result(
-                        result,
-                        cset,
-                        index,
-                        example,
-                        c.engine,
-                        False,
-                        (),
-                        False,
-                        f"{c.engine} refuses the grammar: {compiled}",
-                    )
+                passed, accepts, message = (
+                    False,
+                    False,
+                    f"{c.engine} refuses the grammar: {compiled}",
                 )
-                continue
-            if c is REFERENCE and verdict is not None:
-                accepts = verdict.accepted
+                by: tuple[str, ...] = ()
             else:
-                accepts = compiled.accepts(example.text)  # type: ignore[attr-defined]
+                if c is REFERENCE and verdict is not None:
+                    accepts = verdict.accepted
+                else:
+                    accepts = compiled.accepts(example.text)  # type: ignore[attr-defined]
+                passed, message, by = _judge(cset, example, c, accepts, violations, rejection)
+            shown = rejection if rejection is not None and not accepts else None
             result.examples.append(
-                _judge(result, cset, index, example, c, accepts, violations, explained)
+                ExampleResult(
+                    file=result.path,
+                    set_name=cset.name,
+                    index=index,
+                    example=example,
+                    engine=c.engine,
+                    passed=passed,
+                    grammar_accepts=accepts,
+                    violations=violations,
+                    message=message,
+                    rejected_by=by,
+                    position=(shown.line, shown.column) if shown else None,
+                    culprit=(
+                        (shown.culprit_line, shown.culprit_column, len(shown.culprit))
+                        if shown and shown.culprit
+                        else None
+                    ),
+                )
             )
-
-
-def _result(
-    result: FileResult,
-    cset: ConstraintSet,
-    index: int,
-    example: Example,
-    engine: str,
-    passed: bool,
-    violations: tuple[Violation, ...],
-    accepts: bool,
-    message: str,
-    rejected_by: tuple[str, ...] = (),
-    position: tuple[int, int] | None = None,
-    culprit: tuple[int, int, int] | None = None,
-) -> ExampleResult:
-    return ExampleResult(
-        file=result.path,
-        set_name=cset.name,
-        index=index,
-        example=example,
-        engine=engine,
-        passed=passed,
-        grammar_accepts=accepts,
-        violations=violations,
-        message=message,
-        rejected_by=rejected_by,
-        position=position,
-        culprit=culprit,
-    )
 
 
 def _post_text(violations: Sequence[Violation]) -> str:
@@ -489,100 +473,38 @@ def _matches(expected: str, constraint_id: str, cset: ConstraintSet) -> bool:
 
 
 def _judge(
-    result: FileResult,
     cset: ConstraintSet,
-    index: int,
     example: Example,
     check: Check,
     accepts: bool,
     violations: tuple[Violation, ...],
-    explained: object,
-) -> ExampleResult:
-    from ananke.runtime.explain import Rejection
-
-    rejection = explained if isinstance(explained, Rejection) else None
-    position = culprit = None
-    if rejection is not None and not accepts:
-        position = (rejection.line, rejection.column)
-        if rejection.culprit:
-            culprit = (rejection.culprit_line, rejection.culprit_column, len(rejection.culprit))
+    rejection: Rejection | None,
+) -> tuple[bool, str, tuple[str, ...]]:
+    """Whether one engine's outcome is what the example expects: (passed, how it went or
+    why it failed, what rejects it)."""
     if accepts:
-        rejected_by = tuple(dict.fromkeys(v.constraint_id for v in violations))
+        by = tuple(dict.fromkeys(v.constraint_id for v in violations))
         how = "the grammar accepts it"
         if violations:
             how += f", the post checks reject it ({_post_text(violations)})"
+        if rejection is not None:  # another engine than the reference
+            how += f" ({REFERENCE.engine}'s grammar rejects it: {rejection.message})"
     elif rejection is not None:
-        rejected_by = rejection.constraint_ids or ("syntax",)
+        by = rejection.constraint_ids or ("syntax",)
         how = f"the grammar rejects it: {rejection.message}"
     else:
-        rejected_by = ()
+        by = ()
         how = f"{check.engine}'s grammar rejects it, where {REFERENCE.engine}'s accepts it"
-    if check.engine != REFERENCE.engine and rejection is not None and accepts:
-        how += f" ({REFERENCE.engine}'s grammar rejects it: {rejection.message})"
     if example.accept:
         passed = accepts and not violations
-        message = how if not passed else "accepted"
-        return _result(
-            result,
-            cset,
-            index,
-            example,
-            check.engine,
-            passed,
-            violations,
-            accepts,
-            message,
-            rejected_by,
-            position,
-            culprit,
-        )
+        return passed, "accepted" if passed else how, by
     if accepts and not violations:
-        return _result(
-            result,
-            cset,
-            index,
-            example,
-            check.engine,
-            False,
-            violations,
-            accepts,
-            "accepted by the grammar and the post checks",
-            (),
-            None,
-        )
-    if example.by is not None and not any(_matches(example.by, r, cset) for r in rejected_by):
-        if rejected_by and all(_matches("syntax", r, cset) for r in rejected_by):
-            got = "syntax"
-        else:
-            got = ", ".join(rejected_by) or "an unexplained rejection"
-        return _result(
-            result,
-            cset,
-            index,
-            example,
-            check.engine,
-            False,
-            violations,
-            accepts,
-            f"rejected by {got}, not by {example.by}: {how}",
-            rejected_by,
-            position,
-            culprit,
-        )
-    return _result(
-        result,
-        cset,
-        index,
-        example,
-        check.engine,
-        True,
-        violations,
-        accepts,
-        how,
-        rejected_by,
-        position,
-        culprit,
-    )
+        return False, "accepted by the grammar and the post checks", ()
+    if example.by is not None and not any(_matches(example.by, r, cset) for r in by):
+        syntax = by and all(_matches("syntax", r, cset) for r in by)
+        got = "syntax" if syntax else ", ".join(by) or "an unexplained rejection"
+        return False, f"rejected by {got}, not by {example.by}: {how}", by
+    return True, how, by
 
 
 # --- golden artifacts ---------------------------------------------------------------------

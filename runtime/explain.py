@@ -9,9 +9,10 @@ finds out why, by asking the same engine about grammars lowered with less:
    the same byte or later; at the same byte, the language itself rejects the text
    (``syntax``).
 3. Otherwise each token-level constraint is left out alone; the one whose absence lets the
-   text past that byte is the cause. The grammar rule being matched there is the rule
-   lowered from it (``Rule.origins``) that changes when it is left out; when several do,
-   the one that, swapped alone for its changed version, lets the text past the byte.
+   text past that byte is the cause (when none does alone, the smallest set that does).
+   The grammar rule being matched there is the rule lowered from it (``Rule.origins``);
+   when there are several, the one whose version without it, swapped in alone, lets the
+   text past the byte.
 
 The answer is exact about the engine, not a guess from the text: a constraint is blamed
 only when the engine, without it, takes the byte. The offending text and its position
@@ -33,7 +34,7 @@ from dataclasses import dataclass, field
 
 from ananke.ir.constraint import Constraint, ConstraintSet, Schema, SourceProvenance, property_of
 from ananke.ir.diagnostics import Diagnostics
-from ananke.ir.grammar import Grammar
+from ananke.ir.grammar import Grammar, Rule, refs
 from ananke.ir.plan import Lowered
 from ananke.runtime.acceptance import ByteMatcher, Verdict
 from ananke.runtime.validate import Violation, check
@@ -135,30 +136,43 @@ def explain_rejection(
     ``verdict``; see the module docstring."""
     at = verdict.offset
     line, column = position_of(text, at)
-    token_ids = [
-        e.constraint_id
-        for e in lowered.enforcements
-        if e.level == "token" and any(e.constraint_id in r.origins for r in lowered.grammar.rules)
-    ]
+    everything = [c.id for c in cset.constraints]
     schemas = tuple(schemas)
-
     bound = _nesting_bound(text, cset, max_nesting)
 
     def passes_without(ids: Sequence[str]) -> bool:
         return _offset(_lower(cset, schemas, frozenset(ids), bound), text) > at
 
-    # The constraints the post checks find broken at or before the byte are tried first:
-    # usually the first try is the cause, and the language-only grammar is not needed.
-    hinted = _hints(text, cset, token_ids, line, column)
+    # The constraint the post checks find broken nearest before the byte is tried first:
+    # usually it is the cause, and nothing else needs building.
+    hinted = _hints(text, cset, line, column)
     culprits = [cid for cid in hinted[:1] if passes_without([cid])]
-    if not culprits and token_ids and passes_without(token_ids):
-        culprits = [cid for cid in token_ids if cid not in hinted[:1] and passes_without([cid])]
-        if not culprits:  # only together do they reject it
-            culprits = token_ids
+    if not culprits and everything and passes_without(everything):
+        # Some constraints reject it: the smallest set of them whose absence lets the
+        # text past, found by leaving each out of the whole set and putting back the
+        # ones that are not needed.
+        culprits = list(everything)
+        for cid in [x for x in everything if x not in hinted] + hinted[::-1]:
+            rest = [x for x in culprits if x != cid]
+            if rest and passes_without(rest):
+                culprits = rest
     if not culprits:
         return _by_language(text, cset, lowered, verdict, line, column)
-    rule = _rule(cset, schemas, lowered.grammar, culprits, text, at, max_nesting)
+    rule = _rule(cset, schemas, culprits, text, at, bound)
     return _by_constraints(text, cset, verdict, culprits, rule, line, column)
+
+
+def _hints(text: str, cset: ConstraintSet, line: int, column: int) -> list[str]:
+    """Constraints the post checks find broken at or before (line, column), the nearest
+    first."""
+    found = check(text, cset).violations
+    before = sorted(
+        (v for v in found if (v.line, v.column) <= (line, column)),
+        key=lambda v: (v.line, v.column),
+        reverse=True,
+    )
+    ids = {c.id for c in cset.constraints}
+    return list(dict.fromkeys(v.constraint_id for v in before if v.constraint_id in ids))
 
 
 def _nesting_bound(text: str, cset: ConstraintSet, max_nesting: int | None) -> int | None:
@@ -188,55 +202,52 @@ def _nesting_bound(text: str, cset: ConstraintSet, max_nesting: int | None) -> i
     return deepest + 1 if deepest + 1 < full else max_nesting
 
 
-def _hints(
-    text: str, cset: ConstraintSet, token_ids: Sequence[str], line: int, column: int
-) -> list[str]:
-    """Token-level constraints the post checks find broken at or before (line, column),
-    the nearest first."""
-    constraints = tuple(c for cid in token_ids if (c := cset.get(cid)) is not None)
-    found = check(text, ConstraintSet(name=cset.name, constraints=constraints)).violations
-    before = sorted(
-        (v for v in found if (v.line, v.column) <= (line, column)),
-        key=lambda v: (v.line, v.column),
-        reverse=True,
-    )
-    return list(dict.fromkeys(v.constraint_id for v in before if v.constraint_id in token_ids))
-
-
 def _rule(
     cset: ConstraintSet,
-    schemas: Sequence[Schema],
-    full: Grammar,
+    schemas: tuple[Schema, ...],
     culprits: Sequence[str],
     text: str,
     at: int,
-    max_nesting: int | None,
+    bound: int | None,
 ) -> str | None:
-    """The rule lowered from ``culprits`` that rejects the byte: the one whose version
-    lowered without them, swapped into the full grammar, lets the text past it. None when
-    no single rule does (never a guess)."""
+    """The rule lowered from ``culprits`` (``Rule.origins``) being matched at the byte.
+
+    With one such rule, that one. With several (a forbidden name is kept out of code and
+    out of f-string fields by different lexemes), each is swapped, with the rules only it
+    reaches, for its version lowered without the culprits: the one whose swap lets the
+    text past the byte. None when no single one does (never a guess)."""
+    full = _lower(cset, schemas, frozenset(), bound)
     candidates = [r for r in full.rules if set(culprits) & set(r.origins)]
-    if len(candidates) == 1:
-        return candidates[0].name
-    without = {r.name: r for r in _lower(cset, schemas, frozenset(culprits), max_nesting).rules}
-    changed = [
-        (r, other)
-        for r in candidates
-        if (other := without.get(r.name)) is not None and other.body != r.body
-    ]
-    if len(changed) == 1:
-        # The only rule carrying the culprits that changes without them: the others
-        # carry their origin but read the same either way.
-        return changed[0][0].name
-    for r, other in changed:
+    if len(candidates) <= 1:
+        return candidates[0].name if candidates else None
+    without = {r.name: r for r in _lower(cset, schemas, frozenset(culprits), bound).rules}
+    rules = {r.name: r for r in full.rules}
+    others = {r.name for r in candidates}
+    for r in candidates:
+        reach = _reach(r.name, rules, others - {r.name})
+        swap = {n: without[n] for n in reach if n in without and without[n].body != rules[n].body}
+        if not swap:
+            continue
         swapped = Grammar(
             start=full.start,
-            rules=tuple(other if x.name == r.name else x for x in full.rules),
+            rules=tuple(swap.get(x.name, x) for x in full.rules),
             comment=full.comment,
         )
         if _offset(swapped, text) > at:
             return r.name
     return None
+
+
+def _reach(name: str, rules: dict[str, Rule], stop: set[str]) -> set[str]:
+    """``name`` and the rules it refers to, transitively, not entering ``stop``."""
+    seen = {name}
+    todo = [name]
+    while todo:
+        for ref in refs(rules[todo.pop()].body):
+            if ref in rules and ref not in seen and ref not in stop:
+                seen.add(ref)
+                todo.append(ref)
+    return seen
 
 
 def _nearest(violations: Sequence[Violation], line: int, column: int) -> Violation | None:

@@ -98,7 +98,11 @@ class LowerToGrammar:
                 )
             )
 
-        pinned = [c.name for c in cset.constraints if isinstance(c, FunctionName | Signature)]
+        pinned = [
+            c.name
+            for c in cset.constraints
+            if isinstance(c, FunctionName | Signature) and c.id not in self.demote
+        ]
         name: str | None = pinned[-1] if pinned else None
         name_pattern: str | None = None
         params: str | None = None

@@ -342,3 +342,10 @@ def test_syrupy_extension_snapshots_grammar_and_ir(tmp_path: Path) -> None:
     (tmp_path / "api.ariadne").write_text(GOOD.replace('"exec"]', '"exec", "open"]'))
     changed = pytest_()
     assert changed.returncode == 1 and "2 failed" in changed.stdout
+
+
+def test_bundled_examples_pass_in_every_installed_engine() -> None:
+    done = _arc(ROOT, "examples/")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert done.stdout.startswith("PASSED 0 failed, "), done.stdout
+    assert "(5 examples in 4 files; engines llguidance-lark, llguidance-gbnf" in done.stdout
