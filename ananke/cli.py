@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import sys
-import tempfile
 import traceback
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -20,6 +19,7 @@ from typing import IO, TYPE_CHECKING, Any, NamedTuple, NoReturn
 import click
 
 from . import __version__
+from ._files import write_atomic as _write_atomic
 
 if TYPE_CHECKING:
     from ananke.ir import Diagnostic, Lowered, Module, SourceFile
@@ -221,19 +221,6 @@ def _load(path: Path, report: _Report, compose: _Compose | None = None) -> Modul
         if source is not None:
             report.sources[source.name] = source
     return _composed(module, report, compose or _Compose())
-
-
-def _write_atomic(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` through a temporary file in the same folder."""
-    directory = path.parent if str(path.parent) else Path(".")
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def _select(module: Module, constraint: str | None) -> Module:

@@ -9,8 +9,9 @@ whose tests hold deliberately broken ``.ariadne`` files is not affected::
 
 Each ``.ariadne`` file pytest collects becomes one test per example (named
 ``SET example N (accept|reject ...)``), checked by every engine as ``arc test`` does
-(settings from ``[tool.ananke.test]``), one test for its golden files when its
-``NAME.golden/`` folder exists, and one test that fails when the file does not compile.
+(settings from ``[tool.ananke.test]``, found from the current folder as ``arc test``
+finds them), one test for its golden files when its ``NAME.golden/`` folder exists, and
+one test that fails when the file does not compile.
 """
 
 from __future__ import annotations
@@ -58,7 +59,10 @@ class AriadneFile(pytest.File):
 
     def result(self) -> testing.FileResult:
         if self._result is None:
-            config = testing.load_config(self.path.parent)
+            try:
+                config = testing.load_config(Path.cwd())
+            except testing.ConfigError as e:
+                raise pytest.UsageError(e.args[0]) from None
             self._result = testing.run_file(self._relative(), config)
         return self._result
 

@@ -25,8 +25,9 @@ grammar) for each configured target. They are compared when the folder exists;
 from __future__ import annotations
 
 import difflib
+import functools
 import os
-import tempfile
+import re
 import tomllib
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -252,7 +253,6 @@ def run_paths(
     jobs = max(1, min(jobs, len(files)))
     if jobs == 1:
         return [run_file(f, config, update=update) for f in files]
-    import functools
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
@@ -299,6 +299,8 @@ class _Lowerings:
         self.module = module
         self.max_nesting = max_nesting
         self.done: dict[tuple[str, str], Lowered | str] = {}
+        self.errors: dict[tuple[str, str], list[Diagnostic]] = {}
+        """The error diagnostics of each lowering that failed."""
 
     def get(self, cset: ConstraintSet, target: str) -> Lowered | str:
         key = (cset.name, target)
@@ -313,11 +315,12 @@ class _Lowerings:
             except DiagnosticError as e:
                 diags.extend(e.diagnostics)
                 lowered = None
-            errors = [d.message for d in diags if d.severity == "error"]
+            errors = [d for d in diags if d.severity == "error"]
+            self.errors[key] = errors
             self.done[key] = (
                 lowered[0]
                 if lowered and not errors
-                else (errors[0] if errors else f"{target} cannot lower it")
+                else (errors[0].message if errors else f"{target} cannot lower it")
             )
         return self.done[key]
 
@@ -403,16 +406,21 @@ def _run_set(
         except EngineError as e:
             grammars[c] = e
     reference = lowerings.get(cset, REFERENCE.target)
+    if isinstance(reference, str):  # the reference cannot lower it: nothing was checked
+        result.diagnostics.extend(lowerings.errors[(cset.name, REFERENCE.target)])
+        return
     checker = grammars.get(REFERENCE)
     for index, example in enumerate(cset.examples, 1):
         if example not in examples:
             continue
         violations = tuple(post_check(example.text, cset).violations)
         verdict = rejection = None
+        named = False
         if isinstance(reference, Lowered) and isinstance(checker, LlguidanceCompiled):
             verdict = checker.check(example.text)
             if not verdict.accepted:
-                rejection = explain_rejection(
+                explain = functools.partial(
+                    explain_rejection,
                     example.text,
                     cset,
                     reference,
@@ -420,6 +428,9 @@ def _run_set(
                     schemas=module.schemas,
                     max_nesting=config.max_nesting,
                 )
+                # The rule is named only for a failure's report: it may cost another
+                # grammar, and the verdict needs only the constraints.
+                rejection = explain(name_rule=False)
         for c, compiled in grammars.items():
             if isinstance(compiled, Exception):
                 passed, accepts, message = (
@@ -434,6 +445,9 @@ def _run_set(
                 else:
                     accepts = compiled.accepts(example.text)  # type: ignore[attr-defined]
                 passed, message, by = _judge(cset, example, c, accepts, violations, rejection)
+                if not passed and rejection is not None and not named:
+                    rejection, named = explain(name_rule=True), True
+                    passed, message, by = _judge(cset, example, c, accepts, violations, rejection)
             shown = rejection if rejection is not None and not accepts else None
             result.examples.append(
                 ExampleResult(
@@ -490,7 +504,12 @@ def _judge(
         if rejection is not None:  # another engine than the reference
             how += f" ({REFERENCE.engine}'s grammar rejects it: {rejection.message})"
     elif rejection is not None:
-        by = rejection.constraint_ids or ("syntax",)
+        # What rejects it: the grammar's cause, and every post check it breaks too.
+        by = tuple(
+            dict.fromkeys(
+                [*(rejection.constraint_ids or ("syntax",)), *(v.constraint_id for v in violations)]
+            )
+        )
         how = f"the grammar rejects it: {rejection.message}"
     else:
         by = ()
@@ -498,6 +517,10 @@ def _judge(
     if example.accept:
         passed = accepts and not violations
         return passed, "accepted" if passed else how, by
+    if example.by not in (None, "syntax") and not any(
+        _matches(example.by, c.id, cset) for c in cset.constraints
+    ):
+        return False, f"no constraint of {cset.name} is {example.by}: nothing can reject it", by
     if accepts and not violations:
         return False, "accepted by the grammar and the post checks", ()
     if example.by is not None and not any(_matches(example.by, r, cset) for r in by):
@@ -556,48 +579,58 @@ def _goldens(
     if not update and not folder.is_dir():
         return
     expected = _artifacts(module, config, lowerings, result)
-    present = {p.name for p in folder.iterdir() if p.is_file()} if folder.is_dir() else set()
-    for name, text in expected.items():
-        target = folder / name
-        shown = target.as_posix()
-        old = target.read_text(encoding="utf-8") if name in present else None
-        if old == text:
-            result.goldens.append(Golden(shown, "same"))
-        elif update:
-            folder.mkdir(parents=True, exist_ok=True)
-            _write_atomic(target, text)
-            result.goldens.append(Golden(shown, "written"))
-        elif old is None:
-            result.goldens.append(Golden(shown, "missing"))
-        else:
-            diff = "".join(
-                line if line.endswith("\n") else line + "\n"
-                for line in difflib.unified_diff(
-                    old.splitlines(keepends=True),
-                    text.splitlines(keepends=True),
-                    fromfile=f"{shown} (checked in)",
-                    tofile=f"{shown} (compiled now)",
-                )
-            )
-            result.goldens.append(Golden(shown, "differs", diff))
-    for name in sorted(present - set(expected)):
-        target = folder / name
-        if update:
-            target.unlink()
-            result.goldens.append(Golden(target.as_posix(), "removed"))
-        else:
-            result.goldens.append(Golden(target.as_posix(), "obsolete"))
-
-
-def _write_atomic(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+        present = {p.name for p in folder.iterdir() if p.is_file()} if folder.is_dir() else set()
+        for name, text in expected.items():
+            _golden(result, folder / name, text, name in present, update)
+        for name in sorted(present - set(expected)):
+            target = folder / name
+            if update:
+                target.unlink()
+                result.goldens.append(Golden(target.as_posix(), "removed"))
+            else:
+                result.goldens.append(Golden(target.as_posix(), "obsolete"))
+    except OSError as e:
+        where = e.filename or folder
+        span = Span(file=str(where), start=0, end=0, line=1, column=1, end_line=1, end_column=1)
+        what = "write" if update else "read"
+        result.unreadable = True
+        result.diagnostics.error(
+            "unwritable-file" if update else "unreadable-file",
+            f"cannot {what} golden file `{where}`: {e.strerror or type(e).__name__}",
+            Label(span=span),
+            help="check the path and its permissions",
+        )
+
+
+def _golden(result: FileResult, target: Path, text: str, present: bool, update: bool) -> None:
+    """Compare (or write) one golden file."""
+    from ananke._files import write_atomic
+
+    shown = target.as_posix()
+    try:
+        old = target.read_text(encoding="utf-8") if present else None
+    except UnicodeDecodeError:
+        old = ""  # not text: it differs from any artifact
+    if old == text:
+        result.goldens.append(Golden(shown, "same"))
+    elif update:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        write_atomic(target, text.encode("utf-8"))
+        result.goldens.append(Golden(shown, "written"))
+    elif old is None:
+        result.goldens.append(Golden(shown, "missing"))
+    else:
+        diff = "".join(
+            line if line.endswith("\n") else line + "\n"
+            for line in difflib.unified_diff(
+                old.splitlines(keepends=True),
+                text.splitlines(keepends=True),
+                fromfile=f"{shown} (checked in)",
+                tofile=f"{shown} (compiled now)",
+            )
+        )
+        result.goldens.append(Golden(shown, "differs", diff or "(not UTF-8 text)\n"))
 
 
 # --- reporting ----------------------------------------------------------------------------
@@ -644,11 +677,8 @@ def failure_diagnostic(
 
 
 def _span_at(source: SourceFile, line: int, column: int, length: int = 1) -> Span | None:
-    lines = source.text.split("\n")
-    if not 1 <= line <= len(lines):
-        return None
-    offset = sum(len(x) + 1 for x in lines[: line - 1]) + min(column - 1, len(lines[line - 1]))
-    return source.span(offset, min(offset + max(length, 1), len(source.text)))
+    offset = source.offset(line, column)
+    return None if offset is None else source.span(offset, offset + max(length, 1))
 
 
 def summary(results: Sequence[FileResult]) -> str:
@@ -772,6 +802,14 @@ def report_json(results: Sequence[FileResult]) -> str:
     return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
 
 
+_NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def _xml(text: str) -> str:
+    """``text`` without the characters XML 1.0 cannot hold (shown as ``\\xNN``)."""
+    return _NOT_XML.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+
+
 def report_junit(results: Sequence[FileResult]) -> bytes:
     """JUnit XML: one test case per example and engine, per golden file, and per file that
     does not compile."""
@@ -792,11 +830,12 @@ def report_junit(results: Sequence[FileResult]) -> bytes:
         for g in f.goldens:
             cases.append((f"golden {g.path}", f.path, None if g.passed else g.status, g.diff))
         for name, classname, failure, detail in cases:
-            case = ET.SubElement(suite, "testcase", classname=classname, name=name)
+            case = ET.SubElement(suite, "testcase", classname=_xml(classname), name=_xml(name))
             tests += 1
             if failure is not None:
                 failures += 1
-                ET.SubElement(case, "failure", message=failure).text = detail or failure
+                element = ET.SubElement(case, "failure", message=_xml(failure))
+                element.text = _xml(detail or failure)
     suite.set("tests", str(tests))
     suite.set("failures", str(failures))
     suite.set("errors", "0")

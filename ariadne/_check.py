@@ -69,6 +69,11 @@ from ._ast import (
 
 __all__ = ["LIMIT_CAPS", "PROPERTIES", "LetBinding", "Scope", "check"]
 
+_NEVER_REJECT = frozenset({"doc", "note", "language"})
+"""Properties that constrain nothing an example could break."""
+_LIST_PROPERTIES = frozenset({"forbid", "require"})
+"""Properties with one constraint per item (``forbid.eval``)."""
+
 LIMIT_CAPS: dict[str, int] = {"lines": 100_000, "chars": 10_000_000, "tokens": 1_000_000}
 """Largest accepted value per limit metric; anything above is surely a mistake."""
 
@@ -365,15 +370,20 @@ class _Checker:
 
     def _grammar_file(self, v: StringValue) -> SourceFile | None:
         """The grammar file ``v`` names, relative to the ``.ariadne`` file's folder."""
+        return self._relative_file(v, "grammar file")
+
+    def _relative_file(self, v: StringValue, what: str) -> SourceFile | None:
+        """The file ``v`` names, relative to the ``.ariadne`` file's folder (reported as
+        ``unreadable-file`` when it is not there)."""
         import pathlib
 
         from ._source import read_source
 
         path = pathlib.Path(self.source.name).parent / v.value
-        if not path.is_file():
+        if not path.exists():
             self.diags.error(
                 "unreadable-file",
-                f"grammar file `{v.value}` not found",
+                f"{what} `{v.value}` not found",
                 self.label(v, f"looked for {path.as_posix()}"),
                 help="paths are relative to the folder of this .ariadne file",
             )
@@ -385,6 +395,9 @@ class _Checker:
         this file with everything else blanked out, so that spans in the grammar point
         into this file; otherwise it is a file of its own."""
         literal = self.source.text[v.start : v.end]
+        if literal.startswith(('"""', "#")):  # a text block: its indentation is removed
+            line = self.source.span(v.start, v.end).line
+            return SourceFile(name=f"{self.source.name} (grammar at line {line})", text=v.value)
         body = literal.lstrip("rR")
         quote = '"""' if body.startswith('"""') else body[:1]
         inner_start = v.start + (len(literal) - len(body)) + len(quote)
@@ -788,19 +801,29 @@ class _Checker:
                 "only `example reject` takes `by`",
             )
             ok = False
-        elif item.by is not None and by is not None:
+        elif item.by is not None and by is not None and ok:
             head = item.by.parts[0].text
-            if head not in (*PROPERTIES, "syntax") or (head == "syntax" and by != head):
+            if head not in (*PROPERTIES, "syntax") or head in _NEVER_REJECT:
                 self.diags.error(
                     "invalid-example",
-                    f"`{by}` names no property: an example is rejected `by` a property "
-                    "(`forbid`), one of its items (`forbid.eval`) or `syntax`",
-                    self.label(item.by, "not a property"),
-                    help=_did_you_mean(head, (*PROPERTIES, "syntax")),
+                    f"`{by}` names nothing that can reject a text: an example is rejected "
+                    "`by` a property (`forbid`), one of its items (`forbid.eval`) or `syntax`",
+                    self.label(item.by, "not a property that rejects"),
+                    help=_did_you_mean(head, [p for p in PROPERTIES if p not in _NEVER_REJECT])
+                    or "`doc`, `note` and `language` reject nothing",
+                )
+                ok = False
+            elif len(item.by.parts) > 1 and head not in _LIST_PROPERTIES:
+                self.diags.error(
+                    "invalid-example",
+                    f"`{head}` has no items: only `forbid` and `require` name one of theirs "
+                    f"(`{head}.{item.by.parts[1].text}`)",
+                    self.label(item.by, "no such item"),
+                    help=f"write `by {head}`",
                 )
                 ok = False
         if item.file_word is not None:
-            source = self._example_file(item.text)
+            source = self._relative_file(item.text, "example file")
             if source is None:
                 return None
             text = source.text
@@ -814,7 +837,15 @@ class _Checker:
             opening = lit.start + len(lit.raw) - len(body) + quote
             if quote == 3:  # the text starts on the line after the delimiter, indented
                 first = self.source.text.index("\n", opening) + 1
-                at = self.source.span(first + lit.block_indent, first + lit.block_indent)
+                line = self.source.position(first)[0]
+                # A first line shorter than the indentation (blank) still maps columns
+                # from the indentation on.
+                start = first + min(lit.block_indent, len(self.source.line_text(line)))
+                at = msgspec.structs.replace(
+                    self.source.span(start, start),
+                    column=lit.block_indent + 1,
+                    end_column=lit.block_indent + 1,
+                )
             else:
                 at = self.source.span(opening, opening)
             indent = lit.block_indent
@@ -827,23 +858,6 @@ class _Checker:
 
     def _bad_example(self, node: Ident | Value, message: str, label: str) -> None:
         self.diags.error("invalid-example", message, self.label(node, label))
-
-    def _example_file(self, v: StringValue) -> SourceFile | None:
-        """The file an example's text is read from, relative to this file's folder."""
-        import pathlib
-
-        from ._source import read_source
-
-        path = pathlib.Path(self.source.name).parent / v.value
-        if not path.is_file():
-            self.diags.error(
-                "unreadable-file",
-                f"example file `{v.value}` not found",
-                self.label(v, f"looked for {path.as_posix()}"),
-                help="paths are relative to the folder of this .ariadne file",
-            )
-            return None
-        return read_source(path, self.diags)
 
     def parent(self, ref: TypeValue) -> str:
         """The module name of a set named after ``extends``; reports an unknown one."""

@@ -163,11 +163,13 @@ def _decode_block(lit: StringValue, source: SourceFile, diags: Diagnostics) -> s
     its own, the whitespace before it is the block's indentation: it is removed from every
     line, and the text ends with the line break before the delimiter. Otherwise the
     indentation is what all non-blank lines share, and the text ends where the delimiter
-    starts. Nothing else is changed: no escapes, trailing whitespace kept.
+    starts. Line breaks are ``\n`` (a file with CRLF endings included). Nothing else is
+    changed: no escapes, trailing whitespace kept.
     """
     hashes = len(lit.raw) - len(lit.raw.lstrip("#"))
     delim = hashes + 3
     body = lit.raw[delim:-delim]
+    crlf = "\r\n" in body
     first, newline, rest = body.partition("\n")
     if first.strip() or not newline:
         at = lit.start + delim
@@ -208,7 +210,9 @@ def _decode_block(lit: StringValue, source: SourceFile, diags: Diagnostics) -> s
             out.append(ln.lstrip(" \t"))
         offset += len(ln) + 1
     lit.block_indent = len(indent)
-    return "\n".join(out) + ending if out else ""
+    text = "\n".join(out) + ending if out else ""
+    # Line breaks are `\n` whatever the file uses (a file saved with CRLF endings).
+    return text.replace("\r\n", "\n").removesuffix("\r") if crlf else text
 
 
 def _decode_escape(esc: str) -> str | None:

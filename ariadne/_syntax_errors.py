@@ -53,6 +53,8 @@ _TERMINALS = {
     "FLOAT": "a number",
     "STRING": "a string",
     "RAW_STRING": "a string",
+    "TEXT_BLOCK": "a text block",
+    "EXAMPLE": "`example`",
     "$END": "end of file",
 }
 _VALUE_START = {"STRING", "INT", "LSQB", "LBRACE", "LPAR"}
@@ -60,7 +62,7 @@ _CLOSERS = {"{": "}", "[": "]", "(": ")", "<": ">"}
 
 _SCAN_RE = re.compile(
     r"""(?P<ws>\s+)|(?P<comment>//[^\n]*|/\*[\s\S]*?(?:\*/|\Z))
-    |(?P<string>r?"(?:[^"\\\n]|\\.)*"?)
+    |(?P<string>(?P<hashes>\#*)\"\"\"[\s\S]*?(?:\"\"\"(?P=hashes)|\Z)|r?"(?:[^"\\\n]|\\.)*"?)
     |(?P<name>[A-Za-z_][A-Za-z0-9_]*)
     |(?P<number>[0-9][0-9_.eE]*)
     |(?P<punct>->|\*\*|.)""",
@@ -155,6 +157,8 @@ def _found(exc: UnexpectedToken) -> str:
     text = str(tok)
     if tok.type in ("STRING", "RAW_STRING"):
         return f"string `{text if len(text) <= 20 else text[:17] + '...'}`"
+    if tok.type == "TEXT_BLOCK":
+        return "a text block"
     if tok.type in ("INT", "FLOAT"):
         return f"number `{text}`"
     return f"`{text}`"

@@ -73,6 +73,13 @@ class SourceFile:
             end_column=end_column,
         )
 
+    def offset(self, line: int, column: int) -> int | None:
+        """The character offset of 1-based ``line`` and ``column`` (the column clamped to
+        the line's end); None for a line the text does not have."""
+        if line < 1 or line > len(self._line_starts):
+            return None
+        return self._line_starts[line - 1] + min(column - 1, len(self.line_text(line)))
+
     def line_text(self, line: int) -> str:
         """The text of 1-based ``line`` without its newline."""
         if line < 1 or line > len(self._line_starts):

@@ -32,7 +32,14 @@ import tokenize
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from ananke.ir.constraint import Constraint, ConstraintSet, Schema, SourceProvenance, property_of
+from ananke.ir.constraint import (
+    Constraint,
+    ConstraintSet,
+    OutputGrammar,
+    Schema,
+    SourceProvenance,
+    property_of,
+)
 from ananke.ir.diagnostics import Diagnostics
 from ananke.ir.grammar import Grammar, Rule, refs
 from ananke.ir.plan import Lowered
@@ -131,9 +138,11 @@ def explain_rejection(
     *,
     schemas: Sequence[Schema] = (),
     max_nesting: int | None = None,
+    name_rule: bool = True,
 ) -> Rejection:
     """Why ``lowered``'s grammar (llguidance's, for ``cset``) rejected ``text`` with
-    ``verdict``; see the module docstring."""
+    ``verdict``; see the module docstring. ``name_rule=False`` skips naming the grammar
+    rule (it may take building another grammar) when only the constraints matter."""
     at = verdict.offset
     line, column = position_of(text, at)
     everything = [c.id for c in cset.constraints]
@@ -156,9 +165,13 @@ def explain_rejection(
             rest = [x for x in culprits if x != cid]
             if rest and passes_without(rest):
                 culprits = rest
+    if not culprits and cset.of_kind(OutputGrammar):
+        # A string of a given grammar: that grammar is the language, and its constraint
+        # is what rejects (leaving it out leaves no language to compare with).
+        culprits = [cset.of_kind(OutputGrammar)[0].id]
     if not culprits:
         return _by_language(text, cset, lowered, verdict, line, column)
-    rule = _rule(cset, schemas, culprits, text, at, bound)
+    rule = _rule(cset, schemas, culprits, text, at, bound) if name_rule else None
     return _by_constraints(text, cset, verdict, culprits, rule, line, column)
 
 
@@ -223,8 +236,11 @@ def _rule(
     without = {r.name: r for r in _lower(cset, schemas, frozenset(culprits), bound).rules}
     rules = {r.name: r for r in full.rules}
     others = {r.name for r in candidates}
-    for r in candidates:
-        reach = _reach(r.name, rules, others - {r.name})
+    reaches = {r.name: _reach(r.name, rules, others - {r.name}) for r in candidates}
+    # The smallest first: a lexeme of its own (an identifier) before one built of many (a
+    # string with fields); only the order of the tries depends on it.
+    for r in sorted(candidates, key=lambda r: len(reaches[r.name])):
+        reach = reaches[r.name]
         swap = {n: without[n] for n in reach if n in without and without[n].body != rules[n].body}
         if not swap:
             continue
@@ -272,8 +288,7 @@ def _by_constraints(
     blamed = ConstraintSet(name=cset.name, language=cset.language, constraints=tuple(constraints))
     found = _nearest(check(text, blamed).violations, line, column)
     first = constraints[0] if constraints else None
-    where = f" ({_span_text(first)})" if first is not None else ""
-    by = " and ".join(ids) + where
+    by = " and ".join(f"{c.id} ({_span_text(c)})" for c in constraints) or " and ".join(ids)
     if found is not None and found.text and first is not None and property_of(first) == "forbid":
         message = f"`{found.text}` at {found.line}:{found.column} is forbidden by {by}"
     elif found is not None:
@@ -299,20 +314,17 @@ def _by_constraints(
 def _by_language(
     text: str, cset: ConstraintSet, lowered: Lowered, verdict: Verdict, line: int, column: int
 ) -> Rejection:
-    """A rejection no constraint causes: Python's own reading if it rejects the text too,
-    else the shape limits of the grammar (the plan's notes)."""
-    if cset.language == "python":
-        try:
-            ast.parse(text)
-        except SyntaxError as e:
-            where = f"{e.lineno or line}:{e.offset or column}"
-            return Rejection(
-                offset=verdict.offset,
-                line=line,
-                column=column,
-                message=f"not valid Python at {where}: {e.msg}",
-                engine_error=verdict.error,
-            )
+    """A rejection no constraint causes: Python's (or JSON's) own reading if it rejects
+    the text too, else the shape limits of the grammar (the plan's notes)."""
+    problem = _parse_error(text, cset.language)
+    if problem is not None:
+        return Rejection(
+            offset=verdict.offset,
+            line=line,
+            column=column,
+            message=problem,
+            engine_error=verdict.error,
+        )
     ended = verdict.offset >= len(text.encode("utf-8"))
     what = (
         "the text ends before the grammar is complete"
@@ -327,6 +339,24 @@ def _by_language(
         engine_error=verdict.error,
         notes=lowered.notes,
     )
+
+
+def _parse_error(text: str, language: str) -> str | None:
+    """How Python's own parser (or JSON's) rejects ``text``; None when it does not."""
+    import json
+
+    try:
+        if language == "json":
+            json.loads(text)
+        else:
+            ast.parse(text)
+    except json.JSONDecodeError as e:
+        return f"not valid JSON at {e.lineno}:{e.colno}: {e.msg}"
+    except (SyntaxError, ValueError) as e:
+        lineno = getattr(e, "lineno", None) or 1
+        offset = getattr(e, "offset", None) or 1
+        return f"not valid Python at {lineno}:{offset}: {getattr(e, 'msg', None) or e}"
+    return None
 
 
 def _byte_at(text: str, offset: int) -> str:

@@ -47,6 +47,7 @@ from ananke.ir.constraint import (
     Limit,
     Matches,
     Naming,
+    OutputGrammar,
     Param,
     Params,
     Require,
@@ -356,6 +357,10 @@ def check(code: str, cset: ConstraintSet, *, tokenizer: TokenCounter | None = No
     report = Report()
     v = report.violations
     tree: ast.Module | None
+    if cset.language != "python" or cset.of_kind(OutputGrammar):
+        # A JSON document or a string of a given grammar: only the checks that read any
+        # text (limits, `matches`) apply; the others are refused for such sets.
+        return _check_text(code, cset, report, tokenizer)
     try:
         tree = ast.parse(code)
     except (SyntaxError, ValueError) as e:
@@ -504,6 +509,20 @@ def check(code: str, cset: ConstraintSet, *, tokenizer: TokenCounter | None = No
                 v.extend(_shape_violations(c, fn))
             case _:
                 pass  # doc/note: advisory
+    return report
+
+
+def _check_text(
+    code: str, cset: ConstraintSet, report: Report, tokenizer: TokenCounter | None
+) -> Report:
+    """The checks of a set whose output is not Python code: those that read any text."""
+    text_only = ConstraintSet(
+        name=cset.name,
+        constraints=tuple(c for c in cset.constraints if isinstance(c, Limit | Matches)),
+    )
+    found = check(code, text_only, tokenizer=tokenizer)
+    report.violations.extend(x for x in found.violations if x.kind != "syntax")
+    report.skipped.extend(found.skipped)
     return report
 
 

@@ -43,10 +43,9 @@ def test_generated_example_tree_passes_arc_test(tmp_path: Path) -> None:
     text = (root / "set_000.ariadne").read_text()
     for by in ("forbid.", "returns", "validates", "syntax"):
         assert f" by {by}" in text
-    seconds, code, line = bench_arc_test.run(root, "llguidance-lark")
+    _, code, line = bench_arc_test.run(root, "llguidance-lark")
     assert code == 0, line
     assert line.startswith("PASSED 0 failed, 20 passed (20 examples in 2 files"), line
-    assert seconds > 0
 
 
 def test_generated_constraint_files_give_every_pass_work(tmp_path: Path) -> None:

@@ -134,4 +134,4 @@ def test_constraints_that_reject_only_together_are_all_named() -> None:
     r = _explain("api", "def GetUser(user_id: int) -> Result[Response, Error]:\n    return 1\n")
     assert r.constraint_ids == ("api.name", "api.naming")
     assert r.rule == "DEFHEAD"
-    assert "required by api.name and api.naming" in r.message
+    assert "required by api.name (api.ariadne:2:5) and api.naming (api.ariadne:5:5)" in r.message

@@ -269,6 +269,10 @@ def test_text_blocks_strip_the_closing_delimiters_indentation() -> None:
         ('example accept "x" by forbid;', "invalid-example"),
         ('example reject "x" by frobid;', "invalid-example"),
         ('example reject "x" by syntax.eval;', "invalid-example"),
+        ('example reject "x" by returns.int;', "invalid-example"),
+        ('example reject "x" by doc;', "invalid-example"),
+        ('accept """\n  x\n  """;', "syntax-error"),
+        ('forbid: ["eval"]\n    example accept """\n  x = {\n  """;', "syntax-error"),
         ('example reject file "nowhere.py";', "unreadable-file"),
         ('example reject """\n', "syntax-error"),
     ],
@@ -349,3 +353,72 @@ def test_bundled_examples_pass_in_every_installed_engine() -> None:
     assert done.returncode == 0, done.stdout + done.stderr
     assert done.stdout.startswith("PASSED 0 failed, "), done.stdout
     assert "(5 examples in 4 files; engines llguidance-lark, llguidance-gbnf" in done.stdout
+
+
+def test_text_blocks_anywhere_a_string_is() -> None:
+    diags = Diagnostics()
+    module = compile_source(
+        SourceFile(
+            "t.ariadne",
+            'constraint t {\n    doc: """\n        One.\n        Two.\n        """;\n}\n',
+        ),
+        diags,
+    )
+    assert module is not None and not diags
+    assert module.sets[0].constraints[0].text == "One.\nTwo.\n"  # type: ignore[attr-defined]
+
+
+def test_text_block_with_crlf_and_a_leading_blank_line() -> None:
+    examples, codes = _examples(
+        'constraint t {\r\n    example accept """\r\n\r\n        def f():\r\n'
+        '            return 1\r\n        """;\r\n}\r\n'
+    )
+    assert codes == []
+    (e,) = examples
+    assert e.text == "\ndef f():\n    return 1\n"  # type: ignore[attr-defined]
+    # The blank first line is line 3 of the file; the text's line 2 is the def line.
+    assert (e.at.line, e.at.column) == (3, 9)  # type: ignore[attr-defined]
+    assert e.where(2, 1) == (4, 9)  # type: ignore[attr-defined]
+
+
+def test_by_naming_a_constraint_the_set_lacks_fails(tmp_path: Path) -> None:
+    _tree(
+        tmp_path,
+        {
+            "f.ariadne": 'constraint f {\n    forbid: ["eval"];\n'
+            '    example reject "def f(x):\\n    return exec(x)\\n" by forbid.exec;\n}\n'
+        },
+    )
+    done = _arc(tmp_path, "f.ariadne", "--engine", "llguidance-lark")
+    assert done.returncode == 1
+    assert "no constraint of f is forbid.exec: nothing can reject it" in done.stdout
+
+
+def test_grammar_output_sets_get_text_checks_only(tmp_path: Path) -> None:
+    _tree(
+        tmp_path,
+        {
+            "g.ariadne": 'constraint g {\n    grammar: { lark: #"""\n        start: "a"+\n'
+            '        """# };\n    max_chars: 3;\n    example accept "aaa";\n'
+            '    example reject "aaaa" by max_chars;\n    example reject "b" by grammar;\n}\n'
+        },
+    )
+    done = _arc(tmp_path, "g.ariadne", "--engine", "llguidance-lark")
+    assert done.returncode == 0, done.stdout
+    assert done.stdout.startswith("PASSED 0 failed, 3 passed"), done.stdout
+
+
+def test_golden_files_that_cannot_be_read_or_written(tmp_path: Path) -> None:
+    _tree(tmp_path, {"f.ariadne": FAILING})
+    (tmp_path / "f.golden").write_text("a file where the folder goes\n")
+    done = _arc(tmp_path, "f.ariadne", "--engine", "llguidance-lark", "--update")
+    assert done.returncode == 2, done.stdout
+    assert "error[unwritable-file]: cannot write golden file" in done.stdout
+    (tmp_path / "f.golden").unlink()
+    assert _arc(tmp_path, "f.ariadne", "--engine", "llguidance-lark", "--update").returncode == 1
+    (tmp_path / "f.golden" / "ir.txt").write_bytes(b"\xff\x01not text\n")
+    done = _arc(tmp_path, "f.ariadne", "--engine", "llguidance-lark", "--junit-xml", "r.xml")
+    assert done.returncode == 1
+    assert "error[golden-mismatch]: golden file `f.golden/ir.txt` differs" in done.stdout
+    suite = ET.parse(tmp_path / "r.xml").getroot()  # well-formed despite the bytes
+    assert suite.get("failures") == "4"
