@@ -123,11 +123,13 @@ def _text_of(grammar: Grammar) -> str:
     return get_backend("llguidance").emit(grammar)
 
 
-def _offset(grammar: Grammar, text: str) -> int:
-    """How far the reference engine reads ``text`` with ``grammar`` (past the end: all).
-    These grammars are variants of one llguidance has validated: not validated again."""
-    verdict = matcher_for(_text_of(grammar), validate=False).check(text)
-    return len(text.encode("utf-8")) + 1 if verdict.accepted else verdict.offset
+def _takes(grammar: Grammar, text: str, at: int) -> bool:
+    """Whether the reference engine, with ``grammar``, takes every byte of ``text`` up to
+    and including the one at ``at``. Only those bytes are fed: what follows cannot change
+    it. These grammars are variants of one llguidance has validated: not validated again."""
+    prefix = text.encode("utf-8")[: at + 1]
+    verdict = matcher_for(_text_of(grammar), validate=False).check(prefix)
+    return verdict.accepted or verdict.offset > at
 
 
 def explain_rejection(
@@ -150,7 +152,7 @@ def explain_rejection(
     bound = _nesting_bound(text, cset, max_nesting)
 
     def passes_without(ids: Sequence[str]) -> bool:
-        return _offset(_lower(cset, schemas, frozenset(ids), bound), text) > at
+        return _takes(_lower(cset, schemas, frozenset(ids), bound), text, at)
 
     # The constraint the post checks find broken nearest before the byte is tried first:
     # usually it is the cause, and nothing else needs building.
@@ -249,7 +251,7 @@ def _rule(
             rules=tuple(swap.get(x.name, x) for x in full.rules),
             comment=full.comment,
         )
-        if _offset(swapped, text) > at:
+        if _takes(swapped, text, at):
             return r.name
     return None
 
