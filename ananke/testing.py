@@ -42,19 +42,28 @@ from ananke.ir.diagnostics import Diagnostic
 from ananke.runtime.validate import Violation
 
 if TYPE_CHECKING:
+    from ananke.runtime.engines import Compiled
     from ananke.runtime.explain import Rejection
 
 __all__ = [
     "CHECKS",
+    "REFERENCE",
     "Check",
     "Config",
+    "ConfigError",
     "ExampleResult",
     "FileResult",
     "Golden",
+    "failure_diagnostic",
     "find_files",
+    "golden_folder",
     "load_config",
+    "report_json",
+    "report_junit",
+    "report_text",
     "run_file",
     "run_paths",
+    "summary",
 ]
 
 
@@ -99,7 +108,7 @@ class Config:
 
 
 class ConfigError(Exception):
-    """A configuration file that cannot be used; ``message`` says why."""
+    """A configuration file that cannot be used; the argument says why."""
 
 
 def load_config(start: Path) -> Config:
@@ -248,8 +257,9 @@ def run_paths(
     """:func:`run_file` for each file, in order; ``jobs`` processes share the files.
 
     Workers are forked where the platform allows it (they start with the modules already
-    imported), else spawned. Files are independent: each worker compiles and checks its
-    own, with its own grammar caches."""
+    imported), else spawned; call it before this process has run an engine, whose threads a
+    fork would not carry. Files are independent: each worker compiles and checks its own,
+    with its own grammar caches."""
     jobs = max(1, min(jobs, len(files)))
     if jobs == 1:
         return [run_file(f, config, update=update) for f in files]
@@ -325,10 +335,10 @@ class _Lowerings:
         return self.done[key]
 
 
-_COMPILED: dict[tuple[str, str], object] = {}
+_COMPILED: dict[tuple[str, str], Compiled | Exception] = {}
 
 
-def _compiled(engine: str, text: str) -> object:
+def _compiled(engine: str, text: str) -> Compiled:
     """The grammar compiled by ``engine``, cached by its text for the process (an
     :class:`EngineError` is cached and raised again)."""
     from ananke.runtime.engines import EngineError, get_engine
@@ -395,7 +405,7 @@ def _run_set(
     checks, skipped = _checks(config, cset)
     for engine, why in skipped.items():
         result.skipped[f"{engine} on {cset.name}"] = why
-    grammars: dict[Check, object] = {}
+    grammars: dict[Check, Compiled | Exception] = {}
     for c in checks:
         lowered = lowerings.get(cset, c.target)
         if isinstance(lowered, str):
@@ -443,7 +453,7 @@ def _run_set(
                 if c is REFERENCE and verdict is not None:
                     accepts = verdict.accepted
                 else:
-                    accepts = compiled.accepts(example.text)  # type: ignore[attr-defined]
+                    accepts = compiled.accepts(example.text)
                 passed, message, by = _judge(cset, example, c, accepts, violations, rejection)
                 if not passed and rejection is not None and not named:
                     rejection, named = explain(name_rule=True), True
