@@ -379,6 +379,9 @@ class _Checker:
 
         from ._source import read_source
 
+        if any(ch in v.value for ch in "\n\r\0"):
+            self.invalid(v, f"a {what} name is one line, with no NUL", "not a file name")
+            return None
         path = pathlib.Path(self.source.name).parent / v.value
         if not path.exists():
             self.diags.error(
@@ -835,8 +838,9 @@ class _Checker:
             body = lit.raw.lstrip("#r")
             quote = 3 if body.startswith('"""') else 1
             opening = lit.start + len(lit.raw) - len(body) + quote
-            if quote == 3:  # the text starts on the line after the delimiter, indented
-                first = self.source.text.index("\n", opening) + 1
+            newline = self.source.text.find("\n", opening, lit.end)
+            if quote == 3 and newline != -1:  # the text starts on the next line, indented
+                first = newline + 1
                 line = self.source.position(first)[0]
                 # A first line shorter than the indentation (blank) still maps columns
                 # from the indentation on.

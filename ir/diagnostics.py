@@ -94,6 +94,8 @@ class Diagnostics:
         notes: tuple[str, ...],
         help: str | None,
     ) -> Diagnostic:
+        # A message quotes what it is about, and a quoted string may hold a line break.
+        message = message.replace("\r", "\\r").replace("\n", "\\n")
         d = Diagnostic(
             code=code, severity=severity, message=message, labels=labels, notes=notes, help=help
         )

@@ -15,6 +15,15 @@ TEXTS = [p.read_text("utf-8") for p in sorted(EXAMPLES.glob("*.ariadne"))]
 TOKEN_RE = re.compile(r'r?"(?:[^"\\\n]|\\.)*"|[A-Za-z_][A-Za-z0-9_]*|[0-9]+|->|\*\*|\S')
 TOKENS = sorted({t for text in TEXTS for t in TOKEN_RE.findall(text)})
 NOISE = [
+    '"""',
+    '#"""',
+    '"""#',
+    "example",
+    "accept",
+    "reject",
+    "file",
+    "by",
+    "\r\n",
     "{",
     "}",
     "[",

@@ -355,6 +355,15 @@ def test_bundled_examples_pass_in_every_installed_engine() -> None:
     assert "(5 examples in 4 files; engines llguidance-lark, llguidance-gbnf" in done.stdout
 
 
+def test_a_one_line_text_block_at_the_end_of_the_file_is_diagnosed() -> None:
+    diags = Diagnostics()
+    assert (
+        compile_source(SourceFile("t.ariadne", 'constraint t { example accept """x"""; }'), diags)
+        is None
+    )
+    assert [d.code for d in diags] == ["invalid-text-block"]
+
+
 def test_text_blocks_anywhere_a_string_is() -> None:
     diags = Diagnostics()
     module = compile_source(
