@@ -399,7 +399,7 @@ def _run_set(
 ) -> None:
     from ananke.pipeline import emit
     from ananke.runtime.engines import EngineError, LlguidanceCompiled
-    from ananke.runtime.explain import explain_rejection
+    from ananke.runtime.explain import explain_rejection, unexplained
     from ananke.runtime.validate import check as post_check
 
     checks, skipped = _checks(config, cset)
@@ -438,9 +438,15 @@ def _run_set(
                     schemas=module.schemas,
                     max_nesting=config.max_nesting,
                 )
-                # The rule is named only for a failure's report: it may cost another
-                # grammar, and the verdict needs only the constraints.
-                rejection = explain(name_rule=False)
+                # Asking why costs grammars: only when the verdict depends on it (a `by`
+                # that no post check names), or for a failure's report (below, with the
+                # grammar rule too).
+                needs_cause = example.by is not None and not any(
+                    _matches(example.by, v.constraint_id, cset) for v in violations
+                )
+                rejection = (
+                    explain(name_rule=False) if needs_cause else unexplained(example.text, verdict)
+                )
         for c, compiled in grammars.items():
             if isinstance(compiled, Exception):
                 passed, accepts, message = (
@@ -514,15 +520,13 @@ def _judge(
         if rejection is not None:  # another engine than the reference
             how += f" ({REFERENCE.engine}'s grammar rejects it: {rejection.message})"
     elif rejection is not None:
-        # What rejects it: the grammar's cause, and every post check it breaks too.
-        by = tuple(
-            dict.fromkeys(
-                [*(rejection.constraint_ids or ("syntax",)), *(v.constraint_id for v in violations)]
-            )
-        )
+        # What rejects it: the grammar's cause (when it was asked), and every post check
+        # it breaks too.
+        causes = (rejection.constraint_ids or ("syntax",)) if rejection.explained else ()
+        by = tuple(dict.fromkeys([*causes, *(v.constraint_id for v in violations)]))
         how = f"the grammar rejects it: {rejection.message}"
     else:
-        by = ()
+        by = tuple(dict.fromkeys(v.constraint_id for v in violations))
         how = f"{check.engine}'s grammar rejects it, where {REFERENCE.engine}'s accepts it"
     if example.accept:
         passed = accepts and not violations

@@ -3,9 +3,11 @@
 ``generate(files, examples, root)`` writes ``files`` files, each one constraint set (its
 own forbid list, return type, line budget and naming) with ``examples`` examples: half
 accepted, half rejected with the property that rejects them (``by forbid.NAME``,
-``by returns``, ``by validates``, ``by syntax``), so both the engines and the rejection
-explainer have work. ``run(root, engines)`` runs `arc test` on the tree in a fresh
-process, as a user does, and returns its wall time and summary line.
+``by returns``, ``by validates``, ``by syntax``). In every other file the ``syntax``
+example is valid Python that the grammar's shape refuses, so that no post check names a
+cause and the rejection explainer has to show that no constraint does.
+``run(root, engines)`` runs `arc test` on the tree in a fresh process, as a user does, and
+returns its wall time and summary line.
 """
 
 from __future__ import annotations
@@ -56,8 +58,13 @@ def generate(files: int, examples: int, root: Path, seed: int = 11) -> Path:
             elif kind == 7:
                 body = f"{head}\n    return value\n"
                 lines.append(f"    example reject {_block(body)} by validates;")
-            elif kind == 8:
+            elif kind == 8 and k % 2:
                 body = f"{head}\n    return check_input((value)\n"
+                lines.append(f"    example reject {_block(body)} by syntax;")
+            elif kind == 8:
+                # Valid Python that the grammar refuses (the indentation step changes):
+                # no post check objects, so the explainer must show no constraint does.
+                body = f"{head}\n  if value:\n        return check_input(value)\n"
                 lines.append(f"    example reject {_block(body)} by syntax;")
             else:
                 comment = f"    # {forbid[0]} in a comment is fine\n"

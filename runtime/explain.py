@@ -46,7 +46,7 @@ from ananke.ir.plan import Lowered
 from ananke.runtime.acceptance import ByteMatcher, Verdict
 from ananke.runtime.validate import Violation, check
 
-__all__ = ["Rejection", "explain_rejection", "matcher_for", "position_of"]
+__all__ = ["Rejection", "explain_rejection", "matcher_for", "position_of", "unexplained"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,10 +72,12 @@ class Rejection:
     culprit_column: int = 0
     engine_error: str = ""
     notes: tuple[str, ...] = field(default=())
+    explained: bool = True
+    """False for :func:`unexplained`: where, without asking why."""
 
     @property
     def by_language(self) -> bool:
-        return not self.constraint_ids
+        return self.explained and not self.constraint_ids
 
 
 @functools.lru_cache(maxsize=256)
@@ -175,6 +177,19 @@ def explain_rejection(
         return _by_language(text, cset, lowered, verdict, line, column)
     rule = _rule(cset, schemas, culprits, text, at, bound) if name_rule else None
     return _by_constraints(text, cset, verdict, culprits, rule, line, column)
+
+
+def unexplained(text: str, verdict: Verdict) -> Rejection:
+    """Where the grammar rejected ``text``, without asking why (no grammar is built)."""
+    line, column = position_of(text, verdict.offset)
+    return Rejection(
+        offset=verdict.offset,
+        line=line,
+        column=column,
+        message=f"the first byte it cannot take is at {line}:{column}",
+        engine_error=verdict.error,
+        explained=False,
+    )
 
 
 def _hints(text: str, cset: ConstraintSet, line: int, column: int) -> list[str]:

@@ -43,6 +43,10 @@ def test_generated_example_tree_passes_arc_test(tmp_path: Path) -> None:
     text = (root / "set_000.ariadne").read_text()
     for by in ("forbid.", "returns", "validates", "syntax"):
         assert f" by {by}" in text
+    # One file's `syntax` example is valid Python the grammar's shape refuses, the other's
+    # is not Python: only the first needs the explainer.
+    assert "  if value:\n" in text
+    assert "check_input((value)" in (root / "set_001.ariadne").read_text()
     _, code, line = bench_arc_test.run(root, "llguidance-lark")
     assert code == 0, line
     assert line.startswith("PASSED 0 failed, 20 passed (20 examples in 2 files"), line
