@@ -91,11 +91,9 @@ class AriadneFile(pytest.File):
             for index, example in enumerate(cset.examples, 1):
                 if example.span.file != source.name:
                     continue
-                verdict = "accept" if example.accept else "reject"
-                by = f" by {example.by}" if example.by else ""
                 yield ExampleItem.from_parent(
                     self,
-                    name=f"{cset.name} example {index} ({verdict}{by})",
+                    name=testing.example_name(cset.name, index, example),
                     set_name=cset.name,
                     index=index,
                 )

@@ -54,6 +54,7 @@ __all__ = [
     "ExampleResult",
     "FileResult",
     "Golden",
+    "example_name",
     "failure_diagnostic",
     "find_files",
     "golden_folder",
@@ -195,9 +196,14 @@ class ExampleResult:
 
     @property
     def name(self) -> str:
-        verdict = "accept" if self.example.accept else "reject"
-        by = f" by {self.example.by}" if self.example.by else ""
-        return f"{self.set_name} example {self.index} ({verdict}{by})"
+        return example_name(self.set_name, self.index, self.example)
+
+
+def example_name(set_name: str, index: int, example: Example) -> str:
+    """How reports name an example: ``api_handler example 2 (reject by forbid.eval)``."""
+    verdict = "accept" if example.accept else "reject"
+    by = f" by {example.by}" if example.by else ""
+    return f"{set_name} example {index} ({verdict}{by})"
 
 
 @dataclass(frozen=True)
