@@ -77,7 +77,7 @@ class _Report:
         from ananke.ir import Label, Span
 
         reason = exc.strerror or type(exc).__name__
-        span = Span(file=path, start=0, end=0, line=1, column=1, end_line=1, end_column=1)
+        span = Span.start_of(path)
         what = "read" if code == "unreadable-file" else "write"
         self.diags.error(
             code,
@@ -787,21 +787,8 @@ def test_cmd(
         config = testing.load_config(Path.cwd())
     except testing.ConfigError as e:
         raise click.UsageError(e.args[0]) from None
-    known_engines = tuple(c.engine for c in testing.CHECKS)
-    chosen = tuple(n.strip() for e in engines for n in e.split(",") if n.strip())
-    for name in chosen:
-        if name not in known_engines:
-            raise click.BadParameter(
-                f"unknown engine `{name}`; known: {', '.join(known_engines)}",
-                param_hint="--engine",
-            )
-    wanted = tuple(n.strip() for t in targets for n in t.split(",") if n.strip())
-    for name in wanted:
-        if name not in target_names():
-            raise click.BadParameter(
-                f"unknown target `{name}`; known: {', '.join(target_names())}",
-                param_hint="--target",
-            )
+    chosen = _names_option(engines, tuple(c.engine for c in testing.CHECKS), "engine")
+    wanted = _names_option(targets, target_names(), "target")
     if chosen:
         config = dataclasses.replace(config, engines=chosen)
     if wanted:
@@ -828,10 +815,22 @@ def test_cmd(
     raise SystemExit(EXIT_OK if all(r.passed for r in results) else EXIT_FINDINGS)
 
 
+def _names_option(values: Sequence[str], known: Sequence[str], what: str) -> tuple[str, ...]:
+    """The names given to a repeatable ``--WHAT`` option (commas also separate them); a
+    usage error for a name not in ``known``."""
+    names = tuple(n.strip() for v in values for n in v.split(",") if n.strip())
+    for name in names:
+        if name not in known:
+            raise click.BadParameter(
+                f"unknown {what} `{name}`; known: {', '.join(known)}", param_hint=f"--{what}"
+            )
+    return names
+
+
 def _no_sets(report: _Report, file: Path) -> None:
     from ananke.ir import Label, Span
 
-    span = Span(file=str(file), start=0, end=0, line=1, column=1, end_line=1, end_column=1)
+    span = Span.start_of(str(file))
     report.diags.error(
         "no-constraint-set",
         f"`{file}` defines no constraint set, so there is nothing to emit",

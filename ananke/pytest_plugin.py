@@ -18,11 +18,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from ananke import testing
+if TYPE_CHECKING:
+    from ananke import testing
 
 __all__ = ["AriadneFile", "ExampleItem", "GoldenItem"]
 
@@ -58,6 +59,8 @@ class AriadneFile(pytest.File):
     _result: testing.FileResult | None = None
 
     def result(self) -> testing.FileResult:
+        from ananke import testing
+
         if self._result is None:
             try:
                 config = testing.load_config(Path.cwd())
@@ -73,24 +76,15 @@ class AriadneFile(pytest.File):
             return self.path
 
     def collect(self) -> Iterator[pytest.Item]:
-        from ananke.ariadne import compile_source, read_source
-        from ananke.ir import DiagnosticError, Diagnostics
+        from ananke import testing
+        from ananke.ir import Diagnostics
 
-        diags = Diagnostics()
-        source = read_source(self._relative(), diags)
-        module = None
-        if source is not None:
-            try:
-                module = compile_source(source, diags)
-            except DiagnosticError:
-                module = None
+        source, module = testing.load(self._relative(), Diagnostics())
         if module is None or source is None:
             yield CompileItem.from_parent(self, name="compile")
             return
         for cset in module.sets:
-            for index, example in enumerate(cset.examples, 1):
-                if example.span.file != source.name:
-                    continue
+            for index, example in testing.examples_of(cset, source.name):
                 yield ExampleItem.from_parent(
                     self,
                     name=testing.example_name(cset.name, index, example),
@@ -105,7 +99,13 @@ class _Item(pytest.Item):
     parent: AriadneFile
 
     def file_result(self) -> testing.FileResult:
-        return self.parent.result()
+        """The file's run; the file's diagnostics as the failure when it does not compile."""
+        from ananke.ir.render import render
+
+        result = self.parent.result()
+        if result.diagnostics.has_errors:
+            raise ArcFailure(render(list(result.diagnostics), result.sources, "full", False))
+        return result
 
     def reportinfo(self) -> tuple[Path, int | None, str]:
         return self.path, None, self.name
@@ -122,11 +122,7 @@ class ArcFailure(Exception):
 
 class CompileItem(_Item):
     def runtest(self) -> None:
-        from ananke.ir.render import render
-
-        result = self.file_result()
-        if result.diagnostics.has_errors:
-            raise ArcFailure(render(list(result.diagnostics), result.sources, "full", False))
+        self.file_result()
 
 
 class ExampleItem(_Item):
@@ -136,11 +132,10 @@ class ExampleItem(_Item):
         self.index = index
 
     def runtest(self) -> None:
+        from ananke import testing
         from ananke.ir.render import render
 
         result = self.file_result()
-        if result.diagnostics.has_errors:
-            raise ArcFailure(render(list(result.diagnostics), result.sources, "full", False))
         mine = [r for r in result.examples if (r.set_name, r.index) == (self.set_name, self.index)]
         failed = [r for r in mine if not r.passed]
         if failed:

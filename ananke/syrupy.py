@@ -39,14 +39,11 @@ class CompileError(Exception):
 
 def compile_file(path: str | Path) -> Module:
     """``path`` compiled and composed as ``arc`` does; :class:`CompileError` on errors."""
-    from ananke.ariadne import compile_source, read_source
-    from ananke.ir.passes import compose
     from ananke.ir.render import render
+    from ananke.testing import load
 
     diags = Diagnostics()
-    source = read_source(Path(path), diags)
-    module = compile_source(source, diags) if source is not None else None
-    module = compose(module, diags) if module is not None else None
+    source, module = load(Path(path), diags)
     if module is None or diags.has_errors:
         sources = {source.name: source} if source is not None else {}
         raise CompileError(render(list(diags), sources, "short", False))
@@ -73,14 +70,12 @@ def lower_file(path: str | Path, target: str, constraint: str | None = None) -> 
 def artifact_text(data: Any) -> str:
     """The text a snapshot stores for ``data`` (see the module docstring)."""
     from ananke.cli import explain_table
-    from ananke.ir.text import to_text
-    from ananke.pipeline import emit
+    from ananke.testing import grammar_text, ir_text
 
     if isinstance(data, Module):
-        return to_text(msgspec.structs.replace(data, sets=data.own_sets))
+        return ir_text(data)
     if isinstance(data, Lowered):
-        text = emit(data, data.target)
-        return text if text.endswith("\n") else text + "\n"
+        return grammar_text(data)
     if (
         isinstance(data, Sequence)
         and not isinstance(data, str)

@@ -55,9 +55,13 @@ __all__ = [
     "FileResult",
     "Golden",
     "example_name",
+    "examples_of",
     "failure_diagnostic",
     "find_files",
     "golden_folder",
+    "grammar_text",
+    "ir_text",
+    "load",
     "load_config",
     "report_json",
     "report_junit",
@@ -104,8 +108,6 @@ class Config:
     engines: tuple[str, ...] | None = None
     """Engines to run (None: every installed one, see :data:`CHECKS`)."""
     max_nesting: int | None = None
-    source: str | None = None
-    """The file the configuration was read from."""
 
 
 class ConfigError(Exception):
@@ -147,7 +149,6 @@ def load_config(start: Path) -> Config:
                 targets=targets or Config.targets,
                 engines=engines,
                 max_nesting=nesting,
-                source=str(path),
             )
     return Config()
 
@@ -167,8 +168,6 @@ def _names(
 
 
 # --- results ------------------------------------------------------------------------------
-
-Status = Literal["passed", "failed"]
 
 
 @dataclass(frozen=True)
@@ -363,32 +362,45 @@ def _compiled(engine: str, text: str) -> Compiled:
     return found
 
 
-def run_file(path: Path, config: Config, *, update: bool = False) -> FileResult:
-    """Compile ``path``, check its examples and its golden artifacts."""
+def load(path: Path, diags: Diagnostics) -> tuple[SourceFile | None, Module | None]:
+    """``path`` read, compiled and composed as ``arc`` does: its source (None when it
+    cannot be read) and module (None when it has errors, all in ``diags``)."""
     from ananke.ariadne import compile_source, read_source
     from ananke.ir import DiagnosticError
     from ananke.ir.passes import compose
 
+    source = read_source(path, diags)
+    if source is None:
+        return None, None
+    try:
+        module = compile_source(source, diags)
+    except DiagnosticError as e:
+        diags.extend(e.diagnostics)
+        return source, None
+    errors = diags.error_count
+    module = compose(module, diags) if module is not None else None
+    return source, module if diags.error_count == errors else None
+
+
+def examples_of(cset: ConstraintSet, file: str) -> list[tuple[int, Example]]:
+    """The examples of ``cset`` written in ``file`` (an imported set's examples belong to
+    its own file), each with its 1-based index among the set's examples."""
+    return [(i, e) for i, e in enumerate(cset.examples, 1) if e.span.file == file]
+
+
+def run_file(path: Path, config: Config, *, update: bool = False) -> FileResult:
+    """Compile ``path``, check its examples and its golden artifacts."""
     result = FileResult(str(path))
-    source = read_source(path, result.diagnostics)
+    source, module = load(path, result.diagnostics)
     if source is None:
         result.unreadable = True
         return result
     result.sources[source.name] = source
-    try:
-        module = compile_source(source, result.diagnostics)
-    except DiagnosticError as e:
-        result.diagnostics.extend(e.diagnostics)
-        module = None
     if module is None:
-        return result
-    errors = result.diagnostics.error_count
-    module = compose(module, result.diagnostics)
-    if result.diagnostics.error_count > errors:
         return result
     lowerings = _Lowerings(module, config.max_nesting)
     for cset in module.sets:
-        mine = [e for e in cset.examples if e.span.file == source.name]
+        mine = examples_of(cset, source.name)
         if mine:
             _run_set(result, module, cset, mine, config, lowerings)
     _goldens(result, path, module, config, lowerings, update)
@@ -399,7 +411,7 @@ def _run_set(
     result: FileResult,
     module: Module,
     cset: ConstraintSet,
-    examples: Sequence[Example],
+    examples: Sequence[tuple[int, Example]],
     config: Config,
     lowerings: _Lowerings,
 ) -> None:
@@ -426,13 +438,11 @@ def _run_set(
         result.diagnostics.extend(lowerings.errors[(cset.name, REFERENCE.target)])
         return
     checker = grammars.get(REFERENCE)
-    for index, example in enumerate(cset.examples, 1):
-        if example not in examples:
-            continue
+    for index, example in examples:
         violations = tuple(post_check(example.text, cset).violations)
         verdict = rejection = None
         named = False
-        if isinstance(reference, Lowered) and isinstance(checker, LlguidanceCompiled):
+        if isinstance(checker, LlguidanceCompiled):
             verdict = checker.check(example.text)
             if not verdict.accepted:
                 explain = functools.partial(
@@ -443,6 +453,7 @@ def _run_set(
                     verdict,
                     schemas=module.schemas,
                     max_nesting=config.max_nesting,
+                    violations=violations,
                 )
                 # Asking why costs grammars: only when the verdict depends on it (a `by`
                 # that no post check names), or for a failure's report (below, with the
@@ -563,27 +574,35 @@ def _artifacts(
     """File name in the golden folder → expected content."""
     from ananke.backends import get_backend
     from ananke.cli import explain_table
-    from ananke.ir.text import to_text
-    from ananke.pipeline import emit
 
-    own = msgspec.structs.replace(module, sets=module.own_sets)
-    out = {"ir.txt": to_text(own)}
-    decisions = {s.name: s.resolutions for s in own.sets}
+    out = {"ir.txt": ir_text(module)}
+    decisions = {s.name: s.resolutions for s in module.own_sets}
     for target in config.targets:
         lowered: list[Lowered] = []
-        for cset in own.sets:
+        for cset in module.own_sets:
             low = lowerings.get(cset, target)
             if isinstance(low, str):
                 result.skipped[f"golden {target} for {cset.name}"] = low
                 continue
             lowered.append(low)
             ext = get_backend(target).file_extension
-            out[f"{cset.name}.{target}{ext}"] = _ending(emit(low, target))
+            out[f"{cset.name}.{target}{ext}"] = grammar_text(low)
         out[f"explain.{target}.txt"] = explain_table(lowered, decisions)
     return out
 
 
-def _ending(text: str) -> str:
+def ir_text(module: Module) -> str:
+    """The IR text form of the sets of the compiled file itself (not those it imports)."""
+    from ananke.ir.text import to_text
+
+    return to_text(msgspec.structs.replace(module, sets=module.own_sets))
+
+
+def grammar_text(lowered: Lowered) -> str:
+    """The grammar printed for ``lowered``'s target, ending with a line break."""
+    from ananke.pipeline import emit
+
+    text = emit(lowered, lowered.target)
     return text if text.endswith("\n") else text + "\n"
 
 
@@ -612,7 +631,7 @@ def _goldens(
                 result.goldens.append(Golden(target.as_posix(), "obsolete"))
     except OSError as e:
         where = e.filename or folder
-        span = Span(file=str(where), start=0, end=0, line=1, column=1, end_line=1, end_column=1)
+        span = Span.start_of(str(where))
         what = "write" if update else "read"
         result.unreadable = True
         result.diagnostics.error(
@@ -757,7 +776,6 @@ def report_text(results: Sequence[FileResult], fmt: str, color: bool = False) ->
 
 
 def _golden_diagnostic(g: Golden) -> Diagnostic:
-    span = Span(file=g.path, start=0, end=0, line=1, column=1, end_line=1, end_column=1)
     message = {
         "differs": f"golden file `{g.path}` differs from what the file compiles to now",
         "missing": f"golden file `{g.path}` is missing",
@@ -767,7 +785,7 @@ def _golden_diagnostic(g: Golden) -> Diagnostic:
         code="golden-mismatch",
         severity="error",
         message=message,
-        labels=(Label(span=span),),
+        labels=(Label(span=Span.start_of(g.path)),),
         help="review the change, then run `arc test --update` to accept it",
     )
 

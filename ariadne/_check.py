@@ -807,22 +807,22 @@ class _Checker:
         elif item.by is not None and by is not None and ok:
             head = item.by.parts[0].text
             if head not in (*PROPERTIES, "syntax") or head in _NEVER_REJECT:
-                self.diags.error(
-                    "invalid-example",
+                self._bad_example(
+                    item.by,
                     f"`{by}` names nothing that can reject a text: an example is rejected "
                     "`by` a property (`forbid`), one of its items (`forbid.eval`) or `syntax`",
-                    self.label(item.by, "not a property that rejects"),
-                    help=_did_you_mean(head, [p for p in PROPERTIES if p not in _NEVER_REJECT])
+                    "not a property that rejects",
+                    _did_you_mean(head, [p for p in PROPERTIES if p not in _NEVER_REJECT])
                     or "`doc`, `note` and `language` reject nothing",
                 )
                 ok = False
             elif len(item.by.parts) > 1 and head not in _LIST_PROPERTIES:
-                self.diags.error(
-                    "invalid-example",
+                self._bad_example(
+                    item.by,
                     f"`{head}` has no items: only `forbid` and `require` name one of theirs "
                     f"(`{head}.{item.by.parts[1].text}`)",
-                    self.label(item.by, "no such item"),
-                    help=f"write `by {head}`",
+                    "no such item",
+                    f"write `by {head}`",
                 )
                 ok = False
         if item.file_word is not None:
@@ -860,8 +860,10 @@ class _Checker:
             accept=accept, text=text, by=by, span=span, at=at, indent=indent, mapped=mapped
         )
 
-    def _bad_example(self, node: Ident | Value, message: str, label: str) -> None:
-        self.diags.error("invalid-example", message, self.label(node, label))
+    def _bad_example(
+        self, node: Ident | Value, message: str, label: str, help: str | None = None
+    ) -> None:
+        self.diags.error("invalid-example", message, self.label(node, label), help=help)
 
     def parent(self, ref: TypeValue) -> str:
         """The module name of a set named after ``extends``; reports an unknown one."""

@@ -16,10 +16,6 @@ MAX_SOURCE_BYTES = MAX_SOURCE_CHARS
 """Files larger than this (8 MiB) are refused with ``file-too-large`` before reading."""
 
 
-def _start_span(name: str) -> Span:
-    return Span(file=name, start=0, end=0, line=1, column=1, end_line=1, end_column=1)
-
-
 def read_source(path: str | os.PathLike[str], diags: Diagnostics) -> SourceFile | None:
     """Read and decode ``path``; unreadable, too large, binary or non-UTF-8 input is a
     diagnostic (with a span) and gives None."""
@@ -31,7 +27,7 @@ def read_source(path: str | os.PathLike[str], diags: Diagnostics) -> SourceFile 
             diags.error(
                 "file-too-large",
                 f"file is {size:,} bytes; the limit is {MAX_SOURCE_BYTES:,}",
-                Label(span=_start_span(name), message="refused without reading"),
+                Label(span=Span.start_of(name), message="refused without reading"),
                 help="split the constraints into several files",
             )
             return None
@@ -43,7 +39,7 @@ def read_source(path: str | os.PathLike[str], diags: Diagnostics) -> SourceFile 
         diags.error(
             "unreadable-file",
             f"cannot read `{name}`: {reason}",
-            Label(span=_start_span(name)),
+            Label(span=Span.start_of(name)),
             help="check the path and its permissions",
         )
         return None
@@ -51,7 +47,7 @@ def read_source(path: str | os.PathLike[str], diags: Diagnostics) -> SourceFile 
         diags.error(
             "file-too-large",
             f"file is larger than the limit of {MAX_SOURCE_BYTES:,} bytes",
-            Label(span=_start_span(name), message="refused"),
+            Label(span=Span.start_of(name), message="refused"),
         )
         return None
     return decode_source(name, data, diags)

@@ -186,7 +186,7 @@ def source_of(data: bytes, file: str) -> SourceFile | None:
 
 def _span(file: str, data: bytes, byte: int | None) -> Span:
     if byte is None:
-        return Span(file=file, start=0, end=0, line=1, column=1, end_line=1, end_column=1)
+        return Span.start_of(file)
     text = data[: max(0, byte)].decode("utf-8", errors="replace")
     offset = len(text)
     line = text.count("\n") + 1

@@ -26,6 +26,11 @@ class Span(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True
     end_line: int
     end_column: int
 
+    @classmethod
+    def start_of(cls, file: str) -> Span:
+        """The empty span at the start of ``file`` (for a diagnostic about the whole file)."""
+        return cls(file=file, start=0, end=0, line=1, column=1, end_line=1, end_column=1)
+
     def __post_init__(self) -> None:
         if self.start < 0 or self.end < self.start:
             raise ValueError(f"invalid span offsets {self.start}..{self.end}")

@@ -33,15 +33,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from ananke.ir.constraint import (
-    Constraint,
     ConstraintSet,
     OutputGrammar,
     Schema,
-    SourceProvenance,
     property_of,
 )
 from ananke.ir.diagnostics import Diagnostics
 from ananke.ir.grammar import Grammar, Rule, refs
+from ananke.ir.passes.describe import where
 from ananke.ir.plan import Lowered
 from ananke.runtime.acceptance import ByteMatcher, Verdict
 from ananke.runtime.validate import Violation, check
@@ -94,13 +93,6 @@ def position_of(text: str, offset: int) -> tuple[int, int]:
     return line, len(before) - (before.rfind("\n") + 1) + 1
 
 
-def _span_text(c: Constraint) -> str:
-    if isinstance(c.provenance, SourceProvenance):
-        s = c.provenance.span
-        return f"{s.file}:{s.line}:{s.column}"
-    return "no source"
-
-
 @functools.lru_cache(maxsize=1024)
 def _lower(
     cset: ConstraintSet,
@@ -143,10 +135,12 @@ def explain_rejection(
     schemas: Sequence[Schema] = (),
     max_nesting: int | None = None,
     name_rule: bool = True,
+    violations: Sequence[Violation] | None = None,
 ) -> Rejection:
     """Why ``lowered``'s grammar (llguidance's, for ``cset``) rejected ``text`` with
     ``verdict``; see the module docstring. ``name_rule=False`` skips naming the grammar
-    rule (it may take building another grammar) when only the constraints matter."""
+    rule (it may take building another grammar) when only the constraints matter.
+    ``violations`` are the post checks' findings on ``text`` when the caller has them."""
     at = verdict.offset
     line, column = position_of(text, at)
     everything = [c.id for c in cset.constraints]
@@ -158,7 +152,8 @@ def explain_rejection(
 
     # The constraint the post checks find broken nearest before the byte is tried first:
     # usually it is the cause, and nothing else needs building.
-    hinted = _hints(text, cset, line, column)
+    found = check(text, cset).violations if violations is None else violations
+    hinted = _hints(found, cset, line, column)
     culprits = [cid for cid in hinted[:1] if passes_without([cid])]
     if not culprits and everything and passes_without(everything):
         # Some constraints reject it: the smallest set of them whose absence lets the
@@ -176,7 +171,7 @@ def explain_rejection(
     if not culprits:
         return _by_language(text, cset, lowered, verdict, line, column)
     rule = _rule(cset, schemas, culprits, text, at, bound) if name_rule else None
-    return _by_constraints(text, cset, verdict, culprits, rule, line, column)
+    return _by_constraints(found, cset, verdict, culprits, rule, line, column)
 
 
 def unexplained(text: str, verdict: Verdict) -> Rejection:
@@ -192,10 +187,9 @@ def unexplained(text: str, verdict: Verdict) -> Rejection:
     )
 
 
-def _hints(text: str, cset: ConstraintSet, line: int, column: int) -> list[str]:
-    """Constraints the post checks find broken at or before (line, column), the nearest
-    first."""
-    found = check(text, cset).violations
+def _hints(found: Sequence[Violation], cset: ConstraintSet, line: int, column: int) -> list[str]:
+    """Constraints the post checks find broken (``found``) at or before (line, column), the
+    nearest first."""
     before = sorted(
         (v for v in found if (v.line, v.column) <= (line, column)),
         key=lambda v: (v.line, v.column),
@@ -292,7 +286,7 @@ def _nearest(violations: Sequence[Violation], line: int, column: int) -> Violati
 
 
 def _by_constraints(
-    text: str,
+    violations: Sequence[Violation],
     cset: ConstraintSet,
     verdict: Verdict,
     culprits: Sequence[str],
@@ -302,10 +296,10 @@ def _by_constraints(
 ) -> Rejection:
     constraints = [c for cid in culprits if (c := cset.get(cid)) is not None]
     ids = tuple(c.id for c in constraints) or tuple(culprits)
-    blamed = ConstraintSet(name=cset.name, language=cset.language, constraints=tuple(constraints))
-    found = _nearest(check(text, blamed).violations, line, column)
+    found = _nearest([v for v in violations if v.constraint_id in ids], line, column)
     first = constraints[0] if constraints else None
-    by = " and ".join(f"{c.id} ({_span_text(c)})" for c in constraints) or " and ".join(ids)
+    by = " and ".join(f"{c.id} ({where(c.provenance, column=True)})" for c in constraints)
+    by = by or " and ".join(ids)
     if found is not None and found.text and first is not None and property_of(first) == "forbid":
         message = f"`{found.text}` at {found.line}:{found.column} is forbidden by {by}"
     elif found is not None:

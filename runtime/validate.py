@@ -356,15 +356,18 @@ def check(code: str, cset: ConstraintSet, *, tokenizer: TokenCounter | None = No
     """Check ``code`` against every constraint of ``cset``; see :func:`validate`."""
     report = Report()
     v = report.violations
-    tree: ast.Module | None
-    if cset.language != "python" or cset.of_kind(OutputGrammar):
-        # A JSON document or a string of a given grammar: only the checks that read any
-        # text (limits, `matches`) apply; the others are refused for such sets.
-        return _check_text(code, cset, report, tokenizer)
+    tree: ast.Module | None = None
+    # A JSON document or a string of a given grammar is no Python: only the checks that
+    # read any text (limits, `matches`) apply, and the others are refused for such sets.
+    python = cset.language == "python" and not cset.of_kind(OutputGrammar)
+    constraints = (
+        cset.constraints
+        if python
+        else tuple(c for c in cset.constraints if isinstance(c, Limit | Matches))
+    )
     try:
-        tree = ast.parse(code)
+        tree = ast.parse(code) if python else None
     except (SyntaxError, ValueError) as e:
-        tree = None
         line = getattr(e, "lineno", None) or 1
         col = getattr(e, "offset", None) or 1
         msg = getattr(e, "msg", None) or str(e)
@@ -394,7 +397,7 @@ def check(code: str, cset: ConstraintSet, *, tokenizer: TokenCounter | None = No
             return sorted(found, key=lambda o: (o.line, o.column))
         return [o for o in plain_uses() if o.name == name]
 
-    for c in cset.constraints:
+    for c in constraints:
         match c:
             case Forbid():
                 for o in uses_of(c.name):
@@ -509,20 +512,6 @@ def check(code: str, cset: ConstraintSet, *, tokenizer: TokenCounter | None = No
                 v.extend(_shape_violations(c, fn))
             case _:
                 pass  # doc/note: advisory
-    return report
-
-
-def _check_text(
-    code: str, cset: ConstraintSet, report: Report, tokenizer: TokenCounter | None
-) -> Report:
-    """The checks of a set whose output is not Python code: those that read any text."""
-    text_only = ConstraintSet(
-        name=cset.name,
-        constraints=tuple(c for c in cset.constraints if isinstance(c, Limit | Matches)),
-    )
-    found = check(code, text_only, tokenizer=tokenizer)
-    report.violations.extend(x for x in found.violations if x.kind != "syntax")
-    report.skipped.extend(found.skipped)
     return report
 
 

@@ -56,10 +56,12 @@ def value_of(c: Constraint) -> str:
             return ""
 
 
-def where(p: Provenance) -> str:
-    """``file:line`` of a written constraint; the extractor or model otherwise."""
+def where(p: Provenance, *, column: bool = False) -> str:
+    """``file:line`` (``file:line:column`` with ``column``) of a written constraint; the
+    extractor or model otherwise."""
     if isinstance(p, SourceProvenance):
-        return f"{p.span.file}:{p.span.line}"
+        at = f"{p.span.file}:{p.span.line}"
+        return f"{at}:{p.span.column}" if column else at
     if isinstance(p, ExtractedProvenance):
         return f"{p.extractor} ({p.file}:{p.line})"
     if isinstance(p, LLMProvenance):
