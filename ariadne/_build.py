@@ -90,7 +90,7 @@ class AstBuilder(Transformer[Token, FileAst]):
         )
 
     def example_text(self, c: _Kids) -> tuple[Ident | None, StringValue]:
-        # STRING | RAW_STRING | TEXT_BLOCK | NAME STRING
+        # a string (of any kind), or NAME (the word `file`) and a string
         if len(c) == 2:
             return _ident(c[0]), _string(c[1])
         return None, _string(c[0])

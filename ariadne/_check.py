@@ -232,7 +232,7 @@ class _Checker:
             shown = "eval"
             if isinstance(v, TypeValue) and not v.args:
                 shown = v.name
-            elif isinstance(v, StringValue) and v.value:
+            elif isinstance(v, StringValue) and _DOTTED_RE.match(v.value):
                 shown = v.value
             example = f'{key}: ["{shown}"];'
             self.diags.error(
@@ -380,7 +380,7 @@ class _Checker:
         from ._source import read_source
 
         if any(ch in v.value for ch in "\n\r\0"):
-            self.invalid(v, f"a {what} name is one line, with no NUL", "not a file name")
+            self.invalid(v, f"{what} names are one line, with no NUL", "not a file name")
             return None
         path = pathlib.Path(self.source.name).parent / v.value
         if not path.exists():
