@@ -37,6 +37,12 @@ def _regular(grammar: Grammar, diags: Diagnostics) -> Grammar | None:
     return Regular().run(grammar, diags)
 
 
+def _llamacpp_shape(grammar: Grammar, diags: Diagnostics) -> Grammar | None:
+    from ananke.ir.passes.llamacpp import LlamaCppShape
+
+    return LlamaCppShape().run(grammar, diags)
+
+
 def _json_only(grammar: Grammar, diags: Diagnostics) -> Grammar | None:
     if not isinstance(grammar.rule(grammar.start).body, JsonSchema):
         raise CannotLower(
@@ -52,6 +58,7 @@ def _json_only(grammar: Grammar, diags: Diagnostics) -> Grammar | None:
 GRAMMAR_LOWERINGS: Mapping[str, Callable[[Grammar, Diagnostics], Grammar | None]] = {
     "char-level": _char_level,
     "regular": _regular,
+    "llamacpp-shape": _llamacpp_shape,
     "json-only": _json_only,
 }
 """GrammarIR → GrammarIR lowerings by the name backends list them under."""

@@ -86,6 +86,7 @@ class Check:
 CHECKS: tuple[Check, ...] = (
     Check("llguidance-lark", "llguidance"),
     Check("llguidance-gbnf", "gbnf"),
+    Check("llamacpp-gbnf", "gbnf"),
     Check("xgrammar-ebnf", "xgrammar"),
     Check("outlines-regex", "regex"),
     Check("llguidance-json", "json-schema"),

@@ -58,6 +58,9 @@ class GBNFBackend(CharLevelBackend):
     name: ClassVar[str] = "gbnf"
     file_extension: ClassVar[str] = ".gbnf"
     supports_bounded_repeat: ClassVar[bool] = True
+    lowerings: ClassVar[tuple[str, ...]] = ("char-level", "llamacpp-shape")
+    """llama.cpp refuses left recursion, a bounded repeat of a group that holds other
+    repeats, and any bound of 2,000 or more (:mod:`ananke.ir.passes.llamacpp`)."""
 
     reserved_names: ClassVar[tuple[str, ...]] = ("start",)
     """llguidance's converter renames ``root`` to ``start``."""

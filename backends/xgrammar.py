@@ -41,6 +41,9 @@ class XGrammarBackend(GBNFBackend):
     name: ClassVar[str] = "xgrammar"
     file_extension: ClassVar[str] = ".ebnf"
     reserved_names: ClassVar[tuple[str, ...]] = ()
+    lowerings: ClassVar[tuple[str, ...]] = ("char-level",)
+    """XGrammar reads left recursion and repeats of any shape and size: no
+    ``llamacpp-shape``."""
 
     def string_char(self, ch: str) -> str | None:
         if ch == "\0":

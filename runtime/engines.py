@@ -16,6 +16,11 @@ Every engine decides exact whole-string membership with no model and no download
   string never does that.
 - lark (``lark``): the lark package, Earley parser with the dynamic lexer; a string is
   accepted when it parses.
+- llama.cpp (``llamacpp-gbnf``): llama.cpp's own GBNF parser and matcher, from the prebuilt
+  library of the npm package node-llama-cpp (pinned in ``runtime/llamacpp/package.json``),
+  run by Node.js as one long-lived process per Python process (``serve.mjs``). A string is
+  accepted when, fed code point by code point from ``root``, it leaves an empty parse
+  stack (node-llama-cpp's ``isTextCompatible``). No model is needed.
 
 Engines are imported lazily, inside methods: importing this module is cheap.
 """
@@ -24,10 +29,17 @@ from __future__ import annotations
 
 import functools
 import importlib
+import json
+import os
 import re
+import selectors
+import shutil
+import subprocess
+import threading
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 if TYPE_CHECKING:
@@ -309,6 +321,131 @@ class _Lark(Engine):
         return _LarkCompiled(self.name, text, parser)
 
 
+# --- llama.cpp ----------------------------------------------------------------------------
+
+LLAMACPP_MODULES_ENV = "ANANKE_NODE_MODULES"
+"""Names a ``node_modules`` folder holding node-llama-cpp, to use instead of the one that
+``npm ci --prefix runtime/llamacpp`` installs beside the package's sources."""
+
+_LLAMACPP_TIMEOUT_S = 300.0
+_REFUSAL = re.compile(
+    r"error parsing grammar: ([^\n]*)|\[node-llama-cpp\] (?!failed to parse)([^\n]*)"
+)
+"""Where llama.cpp says why it refused a grammar: its parser's message, or a check after
+parsing (left recursion), which node-llama-cpp logs."""
+
+
+def _llamacpp_entry() -> Path | None:
+    """node-llama-cpp's entry module, or None when Node.js or the package is missing."""
+    if shutil.which("node") is None:
+        return None
+    modules = os.environ.get(LLAMACPP_MODULES_ENV)
+    folder = Path(modules) if modules else Path(__file__).parent / "llamacpp" / "node_modules"
+    entry = folder / "node-llama-cpp" / "dist" / "index.js"
+    return entry if entry.is_file() else None
+
+
+class _LlamaCppServer:
+    """One ``node serve.mjs`` process: JSON lines in, JSON lines out; its stderr, where
+    llama.cpp writes why it refused a grammar, is read by a thread into ``_stderr``."""
+
+    def __init__(self, entry: Path) -> None:
+        self._proc = subprocess.Popen(
+            ["node", str(Path(__file__).parent / "llamacpp" / "serve.mjs"), entry.as_uri()],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            encoding="utf-8",
+        )
+        self._stderr: list[str] = []
+        self._lock = threading.Lock()
+        assert self._proc.stderr is not None
+        threading.Thread(target=self._drain, args=(self._proc.stderr,), daemon=True).start()
+        self._read()  # {"ready": true}
+
+    def _drain(self, stream: Any) -> None:
+        for line in stream:
+            self._stderr.append(line)
+
+    def _read(self) -> dict[str, Any]:
+        assert self._proc.stdout is not None
+        sel = selectors.DefaultSelector()
+        sel.register(self._proc.stdout, selectors.EVENT_READ)
+        if not sel.select(_LLAMACPP_TIMEOUT_S):
+            self._proc.kill()
+            raise EngineError(f"llama.cpp did not answer within {_LLAMACPP_TIMEOUT_S:.0f} s")
+        line = self._proc.stdout.readline()
+        if not line:
+            said = "".join(self._stderr).strip().splitlines()[-1:]
+            raise EngineError("llama.cpp's process ended" + (f": {said[0]}" if said else ""))
+        reply: dict[str, Any] = json.loads(line)
+        return reply
+
+    def request(self, **req: Any) -> dict[str, Any]:
+        assert self._proc.stdin is not None
+        with self._lock:
+            self._stderr.clear()
+            self._proc.stdin.write(json.dumps(req) + "\n")
+            self._proc.stdin.flush()
+            reply = self._read()
+            if "error" in reply:
+                reply["error"] = self._reason(reply["error"])
+            return reply
+
+    def _reason(self, fallback: str) -> str:
+        """llama.cpp's own words for a refused grammar, waited for briefly: its stderr
+        arrives by another pipe than the reply."""
+        for _ in range(50):
+            found = _REFUSAL.search("".join(self._stderr))
+            if found:
+                return (found.group(1) or found.group(2)).strip()
+            threading.Event().wait(0.01)
+        return fallback
+
+    def alive(self) -> bool:
+        return self._proc.poll() is None
+
+
+_SERVERS: dict[int, _LlamaCppServer] = {}
+
+
+def _llamacpp_server() -> _LlamaCppServer:
+    """This process's server; a forked child starts its own rather than share pipes."""
+    server = _SERVERS.get(os.getpid())
+    if server is None or not server.alive():
+        entry = _llamacpp_entry()
+        if entry is None:
+            raise EngineError("llama.cpp is not installed (Node.js and node-llama-cpp)")
+        server = _SERVERS[os.getpid()] = _LlamaCppServer(entry)
+    return server
+
+
+class _LlamaCppCompiled(Compiled):
+    def __init__(self, engine: str, text: str, grammar_id: int) -> None:
+        super().__init__(engine, text)
+        self._id = grammar_id
+
+    def _accepts(self, s: str) -> bool:
+        reply = _llamacpp_server().request(op="check", id=self._id, texts=[s])
+        return bool(reply["results"][0])
+
+
+class _LlamaCpp(Engine):
+    name = "llamacpp-gbnf"
+    format = "gbnf"
+    package = "node-llama-cpp"
+
+    def available(self) -> bool:
+        return _llamacpp_entry() is not None
+
+    def compile(self, text: str) -> Compiled:
+        reply = _llamacpp_server().request(op="load", grammar=text)
+        if "error" in reply:
+            raise EngineError(reply["error"])
+        return _LlamaCppCompiled(self.name, text, int(reply["id"]))
+
+
 # --- registry -----------------------------------------------------------------------------
 
 _ENGINES: dict[str, Engine] = {
@@ -324,6 +461,7 @@ _ENGINES: dict[str, Engine] = {
         _OutlinesRegex(),
         _OutlinesJson(),
         _Lark(),
+        _LlamaCpp(),
     )
 }
 

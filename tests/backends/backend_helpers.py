@@ -8,7 +8,9 @@ Every engine here decides whole-string membership exactly, with no model:
 * XGrammar EBNF: ``GrammarMatcher(terminate_without_stop_token=True)``,
   ``accept_string(s) and is_terminated()``;
 * the ``lark`` package: ``Lark(text, parser="earley", lexer="dynamic").parse(s)``;
-* outlines-core: an ``Index`` over 256 byte tokens, walked byte by byte.
+* outlines-core: an ``Index`` over 256 byte tokens, walked byte by byte;
+* llama.cpp (GBNF): its own parser and matcher (``ananke.runtime.engines``,
+  ``llamacpp-gbnf``).
 """
 
 from __future__ import annotations
@@ -22,9 +24,10 @@ from typing import Any
 from ananke.backends import get_backend
 from ananke.ir.diagnostics import Diagnostics
 from ananke.ir.grammar import Alt, CharClass, Empty, Expr, Grammar, Lit, Ref, Repeat, Rule, Seq
-from ananke.ir.passes.charlevel import CharLevel
-from ananke.ir.passes.regular import Regular
 from ananke.runtime.acceptance import ByteMatcher
+from ananke.runtime.engines import get_engine
+
+from ananke.pipeline import GRAMMAR_LOWERINGS
 
 Accepts = Callable[[str], bool]
 
@@ -40,6 +43,10 @@ def llguidance_gbnf(text: str) -> Accepts:
     import llguidance
 
     return ByteMatcher(llguidance.grammar_from("gbnf", text)).accepts
+
+
+def llamacpp_gbnf(text: str) -> Accepts:
+    return get_engine("llamacpp-gbnf").compile(text).accepts
 
 
 def llguidance_regex(text: str) -> Accepts:
@@ -108,7 +115,7 @@ def outlines_regex(text: str) -> Accepts:
 ENGINES: dict[str, tuple[Callable[[str], Accepts], ...]] = {
     "llguidance": (llguidance_lark,),
     "lark-vllm": (llguidance_lark,),
-    "gbnf": (llguidance_gbnf,),
+    "gbnf": (llguidance_gbnf, llamacpp_gbnf),
     "xgrammar": (xgrammar_ebnf,),
     "lark": (lark_earley,),
     "regex": (outlines_regex, llguidance_regex),
@@ -130,15 +137,10 @@ REQUEST_FIELDS: dict[str, tuple[str, Callable[[dict[str, Any]], str]]] = {
 def prepare(target: str, grammar: Grammar) -> Grammar:
     """Run the target's lowerings, in order, as the driver does."""
     for lowering in get_backend(target).lowerings:
-        if lowering == "char-level":
-            diags = Diagnostics()
-            grammar = CharLevel().run(grammar, diags)
-            assert not diags.has_errors, [d.message for d in diags]
-        elif lowering == "regular":
-            diags = Diagnostics()
-            out = Regular().run(grammar, diags)
-            assert out is not None, [d.message for d in diags]
-            grammar = out
+        diags = Diagnostics()
+        out = GRAMMAR_LOWERINGS[lowering](grammar, diags)
+        assert out is not None and not diags.has_errors, [d.message for d in diags]
+        grammar = out
     return grammar
 
 

@@ -1,10 +1,25 @@
-"""The GBNF printer: the shared corpus loaded by llguidance's GBNF reader."""
+"""The GBNF printer: the shared corpus loaded by llama.cpp and by llguidance's GBNF reader;
+the ``llamacpp-shape`` lowering checked against llama.cpp's own parser."""
 
 from __future__ import annotations
 
 import pytest
 from ananke.backends import get_backend
-from backend_helpers import CORPUS, Case, cls, lit, ref, rep, rules, seq, validate
+from backend_helpers import (
+    CORPUS,
+    Case,
+    alt,
+    cls,
+    emit,
+    lit,
+    llamacpp_gbnf,
+    llguidance_gbnf,
+    ref,
+    rep,
+    rules,
+    seq,
+    validate,
+)
 
 TARGET = "gbnf"
 
@@ -18,7 +33,9 @@ def test_llguidance_reads_non_recursive_rules_as_greedy_lexemes() -> None:
     """The documented deviation: llguidance's converter turns ``word`` into a lexeme, so the
     word swallows the final ``x``; llama.cpp reads GBNF per character and accepts ``abx``."""
     grammar = rules(start=seq(ref("word"), lit("x")), word=rep(cls((0x61, 0x7A)), 1))
-    validate(TARGET, grammar, accept=[], reject=["abx", "xx"])
+    text = emit(TARGET, grammar)
+    assert [llguidance_gbnf(text)(s) for s in ("abx", "xx")] == [False, False]
+    assert [llamacpp_gbnf(text)(s) for s in ("abx", "xx")] == [True, True]
     # Inlined into the start rule, each class is its own one-character lexeme again.
     inlined = rules(start=seq(rep(cls((0x61, 0x7A)), 1), lit("x")))
     validate(TARGET, inlined, accept=["abx", "xx"], reject=["x", "ab"])
@@ -35,3 +52,72 @@ def test_forms_both_readers_take() -> None:
         'root ::= "a"{0,3} b-c{2,} "\\\\x\\n"{1} [\\x00]\n'
         "b-c ::= [^\\x2d\\x5d\u1000-\\ud7ff\\ue000-\\uffff]\n"
     )
+
+
+# --- llamacpp-shape: what llama.cpp's own parser refuses, and the rewrites that avoid it ---
+
+A = lit("a")
+
+
+@pytest.mark.parametrize(
+    ("lo", "hi", "accept", "reject"),
+    [
+        (0, 5000, [0, 1, 1998, 1999, 2000, 3997, 3998, 3999, 5000], [5001]),
+        (0, 3998, [0, 1999, 3997, 3998], [3999]),
+        (2500, 2500, [2500], [0, 2499, 2501]),
+        (2001, 4500, [2001, 3000, 4500], [2000, 4501]),
+        (2100, None, [2100, 4500], [2099]),
+    ],
+)
+def test_bounds_of_2000_or_more_are_split_with_the_same_language(
+    lo: int, hi: int | None, accept: list[int], reject: list[int]
+) -> None:
+    grammar = rules(start=seq(lit("<"), rep(A, lo, hi), lit(">")))
+    validate(TARGET, grammar, [f"<{'a' * n}>" for n in accept], [f"<{'a' * n}>" for n in reject])
+    assert all(int(b) < 2000 for b in _bounds(emit(TARGET, grammar)))
+
+
+def _bounds(text: str) -> list[str]:
+    import re
+
+    return [b for pair in re.findall(r"\{(\d+)(?:,(\d*))?\}", text) for b in pair if b]
+
+
+def test_bounded_repeat_of_a_group_with_repeats_gets_rules_of_its_own() -> None:
+    # llama.cpp counts the rules a group generated: 256 x 16 is over its limit.
+    line = seq(rep(cls(" "), 0, 256), lit("x"))
+    grammar = rules(start=seq(rep(line, 0, 16), rep(cls(" "), 0, 256), lit(";")))
+    validate(
+        TARGET,
+        grammar,
+        accept=[";", "x;", "  x" * 16 + ";", "x" * 16 + " " * 256 + ";"],
+        reject=["x" * 17 + ";", " " * 257 + ";", "x"],
+    )
+    text = emit(TARGET, grammar)
+    # The same whitespace repeat is one rule, expanded once by llama.cpp.
+    assert text.count("[ ]{0,256}") == 1, text
+
+
+def test_the_printer_alone_writes_what_llama_cpp_refuses() -> None:
+    # Without the lowering the same grammars are refused: the tests above are not vacuous.
+    from ananke.ir.diagnostics import Diagnostics
+    from ananke.ir.passes.charlevel import CharLevel
+    from ananke.runtime.engines import EngineError
+
+    for grammar in (
+        rules(start=rep(seq(rep(cls(" "), 0, 256), lit("x")), 0, 16)),
+        rules(start=rep(A, 0, 2000)),
+        rules(start=ref("lst"), lst=alt(lit("b"), seq(ref("lst"), A))),
+    ):
+        text = get_backend(TARGET).emit(CharLevel().run(grammar, Diagnostics()))
+        with pytest.raises(EngineError, match="sane defaults|left recursion"):
+            llamacpp_gbnf(text)
+
+
+def test_left_recursion_becomes_a_repeat() -> None:
+    grammar = rules(
+        start=ref("lst"),
+        lst=alt(lit("b"), seq(ref("lst"), A), seq(ref("lst"), lit("c")), lit("d")),
+    )
+    validate(TARGET, grammar, ["b", "d", "baca", "dccc"], ["", "a", "ab", "bd", "bb"])
+    assert "lst ::= (\"b\" | \"d\") (\"a\" | \"c\")*" in emit(TARGET, grammar)

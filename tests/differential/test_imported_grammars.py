@@ -39,7 +39,7 @@ from ananke.pipeline import transpile_grammar
 READERS = {
     "lark-vllm": ("llguidance-lark",),
     "xgrammar": ("xgrammar-ebnf",),
-    "gbnf": ("llguidance-gbnf",),
+    "gbnf": ("llguidance-gbnf", "llamacpp-gbnf"),
     "lark": ("lark", "xgrammar-lark"),
     "regex": ("outlines-regex", "llguidance-regex"),
 }

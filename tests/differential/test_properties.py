@@ -46,7 +46,7 @@ ALPHABET = "abc"
 READERS = {
     "lark-vllm": ("llguidance-lark",),
     "xgrammar": ("xgrammar-ebnf",),
-    "gbnf": ("llguidance-gbnf",),
+    "gbnf": ("llguidance-gbnf", "llamacpp-gbnf"),
     "lark": ("lark", "xgrammar-lark"),
     "regex": ("outlines-regex", "llguidance-regex"),
 }
@@ -234,6 +234,7 @@ def test_a_forbidden_name_is_rejected_by_every_target(word: str) -> None:
         ("llguidance", "llguidance-lark"),
         ("xgrammar", "xgrammar-ebnf"),
         ("gbnf", "llguidance-gbnf"),
+        ("gbnf", "llamacpp-gbnf"),
     ):
         lowered = lower_for_target(module, target, Diagnostics())
         assert lowered is not None

@@ -20,6 +20,7 @@ ALL = (
     "outlines-regex",
     "outlines-json",
     "lark",
+    "llamacpp-gbnf",
 )
 GRAMMAR_ENGINES = tuple(n for n in ALL if get_engine(n).format != "json-schema")
 JSON_ENGINES = tuple(n for n in ALL if get_engine(n).format == "json-schema")
@@ -46,6 +47,7 @@ def test_names_and_formats() -> None:
         "outlines-regex": "regex",
         "outlines-json": "json-schema",
         "lark": "lark",
+        "llamacpp-gbnf": "gbnf",
     }
     assert all(get_engine(n).name == n for n in ALL)
 
@@ -64,10 +66,11 @@ def test_import_is_lazy() -> None:
     code = (
         "import sys, ananke.runtime.engines, ananke.runtime.sample\n"
         "heavy = {'llguidance', 'xgrammar', 'outlines_core', 'lark', 'torch'}\n"
-        "print(sorted(heavy & set(sys.modules)))"
+        "ananke.runtime.engines.get_engine('llamacpp-gbnf').available()\n"
+        "print(sorted(heavy & set(sys.modules)), len(ananke.runtime.engines._SERVERS))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "[]"
+    assert out.stdout.strip() == "[] 0"
 
 
 # One language in every grammar dialect: "x", then any of b é 😀 NUL newline, then ";".
@@ -112,6 +115,7 @@ BRACKETS = {
     "xgrammar-ebnf": 'root ::= item*\nitem ::= "(" root ")" | "[" root "]"',
     "xgrammar-lark": 'start: item*\nitem: "(" start ")" | "[" start "]"',
     "lark": 'start: item*\nitem: "(" start ")" | "[" start "]"',
+    "llamacpp-gbnf": 'root ::= item*\nitem ::= "(" root ")" | "[" root "]"',
 }
 
 
@@ -205,3 +209,25 @@ def test_greedy_lexing_differs_between_lark_readers() -> None:
     assert verdicts["llguidance-lark"] is False
     assert verdicts["lark"] is False
     assert verdicts["xgrammar-lark"] is True
+
+
+def test_llamacpp_refuses_what_its_parser_refuses() -> None:
+    # llama.cpp's own limits, with its own words: a bounded repeat of a group that holds
+    # repeats, and any bound of 2,000 or more (MAX_REPETITION_THRESHOLD).
+    e = engine("llamacpp-gbnf")
+    for text in ("root ::= ([a]{0,100}){0,100}", "root ::= [a]{2000}"):
+        with pytest.raises(EngineError, match="exceeds sane defaults"):
+            e.compile(text)
+    with pytest.raises(EngineError, match="Undefined rule identifier 'b'"):
+        e.compile("root ::= b")
+    # Repeats of single symbols side by side are fine, each under the bound.
+    c = e.compile("root ::= [a]{0,100} [b]{0,1999}")
+    assert c.accepts("a" * 100 + "b" * 1999) and not c.accepts("a" * 101)
+
+
+def test_llamacpp_server_survives_a_refused_grammar_and_serves_later_ones() -> None:
+    e = engine("llamacpp-gbnf")
+    first = e.compile('root ::= "a"')
+    with pytest.raises(EngineError):
+        e.compile("root ::= (")
+    assert first.accepts("a") and e.compile('root ::= "b"').accepts("b")
