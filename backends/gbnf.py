@@ -1,10 +1,13 @@
 """llama.cpp's GBNF, read by llama.cpp and by llguidance's GBNF converter.
 
 Spec: llama.cpp ``grammars/README.md`` (GBNF) and llguidance's ``gbnf_to_lark.py``, the
-converter behind ``grammar_from("gbnf", ...)``; checked against llguidance 1.9.1 (llama.cpp
-itself is not installed here, so its reading is taken from its README and parser).
+converter behind ``grammar_from("gbnf", ...)``; checked against llama.cpp itself (its
+grammar parser and matcher as built into node-llama-cpp 3.21.1, engine ``llamacpp-gbnf``)
+and llguidance 1.9.1.
 
-The printer takes a char-level grammar (lowering ``char-level``): lowercase rules whose
+The printer takes a char-level grammar in llama.cpp's shape (lowerings ``char-level`` and
+``llamacpp-shape``: no left recursion, every bounded repeat a rule of its own, no bound of
+2,000 or more): lowercase rules whose
 bodies are ``Lit``, ``CharClass``, ``Ref``, ``Seq``, ``Alt``, ``Repeat`` and ``Empty``. It
 writes only the forms both readers accept: ``name ::= ...`` with the start rule named
 ``root``, names of ``[a-z0-9-]`` (starting with a letter, never ``start``, which the

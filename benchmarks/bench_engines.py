@@ -311,8 +311,7 @@ def agreement(
     for set_name in sorted(tce.MODULES) if set_names is None else set_names:
         reference = tce._reference(set_name)
         corpus = tce._corpus(set_name)
-        for target in sorted(tce.READERS):
-            engine = tce.READERS[target]
+        for target, engine in tce.PAIRS:
             t = tally(target, engine)
             try:
                 other = get_engine(engine).compile(tce._text(set_name, target))

@@ -530,6 +530,7 @@ def bench_engines(r: Report, cache: Path) -> None:
 
     import xgrammar
     from ananke.runtime.bpe import hf_tokenizer, llg_tokenizer, train_bpe
+    from ananke.runtime.engines import LlamaCppCompiled, get_engine, llamacpp_version
     from bench_engines import (
         LLG_READERS,
         lark_compile_s,
@@ -563,6 +564,23 @@ def bench_engines(r: Report, cache: Path) -> None:
     }
     empty_ms = [xgr_compile(xgrammar.TokenizerInfo([]), texts["xgrammar"])[1] for _ in range(2)]
     d["xgrammar_compile_empty_vocab_ms"] = min(empty_ms)
+    llamacpp = get_engine("llamacpp-gbnf")
+    if llamacpp.available():
+        parse = [llamacpp.compile(texts["gbnf"]) for _ in range(runs)]
+        ps = summary([c.parse_ms for c in parse if isinstance(c, LlamaCppCompiled)])
+        d["llamacpp_parse_ms"] = ps
+        r.metric(
+            "compile, llama.cpp <- gbnf (parse only, any vocabulary)",
+            ps["p50"],
+            "ms",
+            100.0,
+            note=f"p50 of {ps['n']} parses, max {ps['max']:.1f} ms; llama.cpp (node-llama-cpp "
+            f"{llamacpp_version()}) parses GBNF without the vocabulary and "
+            "computes masks at sampling time from the model's own; no model is loaded here, "
+            "so its masks are not timed",
+        )
+    else:
+        r.note("compile, llama.cpp <- gbnf", "not installed (npm ci --prefix runtime/llamacpp)")
     for vocab in (32000, 128000):
         label = f"{vocab // 1000}k"
         path = train_bpe(vocab, cache)
@@ -773,7 +791,11 @@ def bench_arc_test(r: Report) -> None:
     files = 20 if r.quick else 100
     with tempfile.TemporaryDirectory() as d:
         root = generate(files, 10, Path(d))
-        for engines in ("llguidance-lark", "llguidance-lark,llguidance-gbnf"):
+        for engines in (
+            "llguidance-lark",
+            "llguidance-lark,llguidance-gbnf",
+            "llguidance-lark,llamacpp-gbnf",
+        ):
             seconds, code, line = run(root, engines)
             r.metric(
                 f"arc test, {files} files x 10 examples, engines {engines}",
@@ -841,6 +863,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = ap.parse_args(argv)
     import llguidance
+    from ananke.runtime.engines import llamacpp_version
 
     r = Report(args.quick)
     sections = set(args.only.split(","))
@@ -869,6 +892,7 @@ def main(argv: list[str] | None = None) -> int:
         "cpus": os.cpu_count(),
         "python": platform.python_version(),
         "llguidance": getattr(llguidance, "__version__", "?"),
+        "node-llama-cpp": llamacpp_version() or "not installed",
         "quick": args.quick,
         "seconds": round(time.perf_counter() - t0, 1),
     }

@@ -51,8 +51,10 @@ __all__ = [
     "Engine",
     "EngineError",
     "Format",
+    "LlamaCppCompiled",
     "engine_names",
     "get_engine",
+    "llamacpp_version",
 ]
 
 Format = Literal["lark", "gbnf", "ebnf", "regex", "json-schema"]
@@ -345,6 +347,15 @@ def _llamacpp_entry() -> Path | None:
     return entry if entry.is_file() else None
 
 
+def llamacpp_version() -> str | None:
+    """The installed node-llama-cpp's version (which fixes the llama.cpp inside it)."""
+    entry = _llamacpp_entry()
+    if entry is None:
+        return None
+    package = json.loads((entry.parents[1] / "package.json").read_text(encoding="utf-8"))
+    return str(package["version"])
+
+
 class _LlamaCppServer:
     """One ``node serve.mjs`` process: JSON lines in, JSON lines out; its stderr, where
     llama.cpp writes why it refused a grammar, is read by a thread into ``_stderr``."""
@@ -421,10 +432,14 @@ def _llamacpp_server() -> _LlamaCppServer:
     return server
 
 
-class _LlamaCppCompiled(Compiled):
-    def __init__(self, engine: str, text: str, grammar_id: int) -> None:
+class LlamaCppCompiled(Compiled):
+    """A GBNF grammar loaded by llama.cpp; ``parse_ms`` is the time llama.cpp took to parse
+    and check it (measured in the Node.js process)."""
+
+    def __init__(self, engine: str, text: str, grammar_id: int, parse_ms: float) -> None:
         super().__init__(engine, text)
         self._id = grammar_id
+        self.parse_ms = parse_ms
 
     def _accepts(self, s: str) -> bool:
         reply = _llamacpp_server().request(op="check", id=self._id, texts=[s])
@@ -443,7 +458,7 @@ class _LlamaCpp(Engine):
         reply = _llamacpp_server().request(op="load", grammar=text)
         if "error" in reply:
             raise EngineError(reply["error"])
-        return _LlamaCppCompiled(self.name, text, int(reply["id"]))
+        return LlamaCppCompiled(self.name, text, int(reply["id"]), float(reply["ms"]))
 
 
 # --- registry -----------------------------------------------------------------------------

@@ -1,7 +1,7 @@
 // llama.cpp's GBNF engine behind a JSON-lines protocol, for ananke.runtime.engines.
 //
 // Each request is one line of JSON on stdin, answered by one line on stdout:
-//   {"op": "load", "grammar": TEXT}       -> {"id": N} or {"error": MESSAGE}
+//   {"op": "load", "grammar": TEXT}       -> {"id": N, "ms": PARSE_MS} or {"error": MESSAGE}
 //   {"op": "check", "id": N, "texts": []} -> {"results": [BOOL, ...]}
 // llama.cpp parses the grammar with its own parser (src/llama-grammar.cpp) and matches
 // each text code point by code point from the root rule; a text is accepted when one
@@ -20,13 +20,15 @@ let nextId = 1;
 function handle(req) {
     if (req.op === "load") {
         try {
+            const start = process.hrtime.bigint();
             const grammar = new llama._bindings.AddonGrammar(req.grammar, {
                 addonExports: llama._bindings,
                 rootRuleName: "root",
             });
+            const ms = Number(process.hrtime.bigint() - start) / 1e6;
             const id = nextId++;
             grammars.set(id, grammar);
-            return {id};
+            return {id, ms};
         } catch (e) {
             // llama.cpp writes its reason to stderr, where the caller reads it.
             return {error: String(e?.message ?? e)};

@@ -202,6 +202,7 @@ def test_agreement_over_one_imported_grammar_counts_every_decision() -> None:
     corpus = tig._corpus("outlines-arithmetic")
     by_pair = {(t.target, t.engine): t for t in tallies}
     assert ("xgrammar", "xgrammar-ebnf") in by_pair
+    assert ("gbnf", "llamacpp-gbnf") in by_pair
     for t in tallies:
         assert t.errors == [] and t.unexcused == []
         assert t.compared == t.grammars * len(corpus)
