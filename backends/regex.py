@@ -17,10 +17,11 @@ digits, space and printable non-ASCII characters as they are and every other cha
 ``\\x{H...}``, groups with ``(?:...)``, repeats as ``* + ? {m} {m,} {m,n}`` (never
 ``{,n}``, which outlines-core refuses), and never ``.``, ``\\w``, ``\\d`` or ``\\s``.
 
-Known deviations: a lexeme with negation or intersection is lowered to an automaton with
-loops (recursive rules), which ``regular`` refuses as ``not-regular``. Surrogate code
-points are dropped from classes (no UTF-8 text holds them). A printed regex longer than
-100,000 characters is refused (``regex-too-large``).
+A lexeme with negation or intersection is lowered to an automaton, printed as
+right-linear rules, which ``regular`` solves back into one expression (Arden's rule).
+
+Known deviations: surrogate code points are dropped from classes (no UTF-8 text holds
+them). A printed regex longer than 100,000 characters is refused (``regex-too-large``).
 """
 
 from __future__ import annotations

@@ -35,6 +35,8 @@ import msgspec
 from ananke.ir.diagnostics import Diagnostics
 from ananke.ir.grammar import Alt, CharClass, Empty, Expr, Grammar, Lit, Ref, Repeat, Rule, Seq
 
+from .recursion import seq, without_left_recursion
+
 __all__ = ["LLAMACPP_MAX_BOUND", "LlamaCppShape", "bound"]
 
 LLAMACPP_MAX_BOUND = 1999
@@ -51,30 +53,7 @@ class LlamaCppShape:
     name = "llamacpp-shape"
 
     def run(self, grammar: Grammar, diags: Diagnostics) -> Grammar:
-        return _Rewriter(_without_left_recursion(grammar)).run()
-
-
-def _without_left_recursion(grammar: Grammar) -> Grammar:
-    """Every rule ``A ::= b1 | ... | A a1 | ...`` as ``A ::= (b1 | ...) (a1 | ...)*``."""
-    rules = []
-    for rule in grammar.rules:
-        alts = rule.body.items if isinstance(rule.body, Alt) else (rule.body,)
-        base: list[Expr] = []
-        tails: list[Expr] = []
-        for alt in alts:
-            items = alt.items if isinstance(alt, Seq) else (alt,)
-            if items and items[0] == Ref(name=rule.name):
-                if len(items) > 1:  # A ::= A alone adds nothing
-                    tails.append(_seq(*items[1:]))
-            else:
-                base.append(alt)
-        if len(base) == len(alts):
-            rules.append(rule)
-            continue
-        head = _alt(*base) if base else Alt(items=())  # no base case: no string at all
-        body = _seq(head, Repeat(item=_alt(*tails), min=0, max=None)) if tails else head
-        rules.append(msgspec.structs.replace(rule, body=body))
-    return Grammar(start=grammar.start, rules=tuple(rules), comment=grammar.comment)
+        return _Rewriter(without_left_recursion(grammar)).run()
 
 
 class _Rewriter:
@@ -123,15 +102,15 @@ class _Rewriter:
         if lo == hi:  # X{k} = (X{B}){q} X{r}
             q, r = divmod(lo, b)
             block = self.ref(Repeat(item=item, min=b, max=b), rule)
-            return _seq(self.part(block, q, q, rule), self.part(item, r, r, rule))
+            return seq(self.part(block, q, q, rule), self.part(item, r, r, rule))
         if lo > 0:  # X{m,n} = X{m} X{0,n-m}; X{m,} = X{m} X*
             rest = None if hi is None else hi - lo
-            return _seq(self.part(item, lo, lo, rule), self.part(item, 0, rest, rule))
+            return seq(self.part(item, lo, lo, rule), self.part(item, 0, rest, rule))
         assert hi is not None
         q, r = divmod(hi, b)
         block = self.ref(Repeat(item=item, min=b, max=b), rule)
-        below = _seq(self.part(block, 0, q - 1, rule), self.part(item, 0, b - 1, rule))
-        top = _seq(self.part(block, q, q, rule), self.part(item, 0, r, rule))
+        below = seq(self.part(block, 0, q - 1, rule), self.part(item, 0, b - 1, rule))
+        top = seq(self.part(block, q, q, rule), self.part(item, 0, r, rule))
         return Alt(items=(below, top))
 
     def part(self, item: Expr, lo: int, hi: int | None, rule: Rule) -> Expr:
@@ -157,12 +136,3 @@ class _Rewriter:
             self.made[body] = name
             self.added.append(Rule(name=name, body=body, origins=rule.origins))
         return Ref(name=name)
-
-
-def _seq(*items: Expr) -> Expr:
-    kept = tuple(i for i in items if i != Empty())
-    return kept[0] if len(kept) == 1 else Seq(items=kept)
-
-
-def _alt(*items: Expr) -> Expr:
-    return items[0] if len(items) == 1 else Alt(items=items)

@@ -1,12 +1,16 @@
 """The ``regular`` pass: a grammar inlined into one rule, for targets that take a regex.
 
-Every rule reference is replaced by the rule's body, starting from the start rule, so the
-result is one rule (the start rule) whose body has no ``Ref``. A grammar whose start rule
-reaches a recursive rule is not (in general) regular: the pass reports ``not-regular``
-with the cycle of rule names. A grammar whose inlined body would print as more than
-``max_chars`` characters of regex (shared rules are copied at every use, so inlining can
-grow exponentially) is reported as ``regex-too-large``; the size is measured without
-building the copy.
+Recursion that a regular language can hold is first rewritten into repeats
+(:mod:`.recursion`): immediate left recursion (``A ::= b | A a``), and groups of rules that
+recur only at their ends (right-linear, as automata print themselves: this is how a lexeme
+with negation or intersection, lowered to an automaton by ``char-level``, becomes a regex).
+Then every rule reference is replaced by the rule's body, starting from the start rule, so
+the result is one rule (the start rule) whose body has no ``Ref``. A grammar whose start
+rule still reaches a recursive rule (nesting, as in ``"(" A ")"``) is not regular: the
+pass reports ``not-regular`` with the cycle of rule names. A grammar whose inlined body
+would print as more than ``max_chars`` characters of regex (shared rules are copied at
+every use, so inlining can grow exponentially) is reported as ``regex-too-large``; the
+size is measured without building the copy.
 """
 
 from __future__ import annotations
@@ -31,6 +35,8 @@ from ananke.ir.grammar import (
     refs,
 )
 
+from .recursion import solve_right_linear, without_left_recursion
+
 __all__ = ["Regular"]
 
 
@@ -43,14 +49,14 @@ class Regular:
     """Largest regex (in printed characters, estimated) the pass produces."""
 
     def run(self, grammar: Grammar, diags: Diagnostics) -> Grammar | None:
-        rules = {r.name: r for r in grammar.rules}
+        rules = {r.name: r for r in solve_right_linear(without_left_recursion(grammar)).rules}
         cycle = _find_cycle(grammar.start, rules)
         if cycle:
             path = " -> ".join(f"`{n}`" for n in cycle)
             diags.error(
                 "not-regular",
-                f"rule `{cycle[0]}` refers to itself ({path}); a regular expression cannot "
-                "express recursion",
+                f"rule `{cycle[0]}` refers to itself ({path}) other than at its start or end; "
+                "a regular expression cannot express that recursion",
                 notes=_origins(rules, cycle),
                 help="use a grammar target (llguidance, xgrammar, gbnf, lark), or bound the "
                 "nesting in the constraints",

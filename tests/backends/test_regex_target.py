@@ -31,8 +31,12 @@ def test_inlining_keeps_every_use() -> None:
     [
         (rules(start=seq(lit("("), ref("start"), lit(")"))), "`start` -> `start`"),
         (
-            rules(start=ref("a"), a=seq(lit("x"), ref("b")), b=alt(Empty(), ref("a"))),
+            rules(start=ref("a"), a=seq(lit("x"), ref("b"), lit("y")), b=alt(Empty(), ref("a"))),
             "`a` -> `b` -> `a`",
+        ),
+        (  # recursion at both ends of one rule: x^n y^n again
+            rules(start=alt(lit(""), seq(lit("x"), ref("start"), lit("y")))),
+            "`start` -> `start`",
         ),
     ],
 )
@@ -42,6 +46,29 @@ def test_recursion_is_not_regular(grammar: Grammar, cycle: str) -> None:
     (d,) = diags
     assert d.code == "not-regular"
     assert cycle in d.message
+
+
+def test_right_linear_recursion_is_solved_into_repeats() -> None:
+    # a = x b, b = "" | y a | z b: (x (z* y x)* z*) in regex terms; the rules recur only at
+    # their ends, as the automata of negated lexemes print themselves.
+    grammar = rules(
+        start=seq(ref("a"), lit(";")),
+        a=seq(lit("x"), ref("b")),
+        b=alt(Empty(), seq(lit("y"), ref("a")), seq(lit("z"), ref("b"))),
+    )
+    validate(
+        TARGET,
+        grammar,
+        accept=["x;", "xz;", "xyx;", "xzzyxz;", "xyxyx;"],
+        reject=[";", "xy;", "y;", "xx;", "xzy;"],
+    )
+    out = Regular().run(grammar, Diagnostics())
+    assert out is not None and [r.name for r in out.rules] == ["start"]
+
+
+def test_left_recursion_is_solved_into_a_repeat() -> None:
+    grammar = rules(start=ref("lst"), lst=alt(lit("b"), seq(ref("lst"), lit(","), lit("b"))))
+    validate(TARGET, grammar, accept=["b", "b,b,b"], reject=["", ",b", "b,", "bb"])
 
 
 def test_unreachable_recursion_is_fine() -> None:

@@ -1,0 +1,200 @@
+"""Recursion rewritten into repeats, for targets that cannot take it as it is.
+
+* :func:`without_left_recursion`: immediate left recursion, ``A ::= b | A a``, becomes
+  ``A ::= b a*`` (llama.cpp refuses left recursion; a regular expression has none).
+* :func:`solve_right_linear`: rules that recur only at their end (``A ::= "x" B | ""``,
+  ``B ::= "y" A``: right-linear, as automata print themselves) describe a regular language.
+  Each group of mutually recursive such rules is solved as a system of equations
+  ``X = sum(A_j X_j) + B``, eliminating one rule at a time with Arden's rule
+  (``X = A X + B`` has the least solution ``X = A* B``), so that every body of the group
+  is an expression without the group's rules. A group where some rule recurs elsewhere
+  (inside a repeat, or with text after the recursion) is left as it is.
+
+Both keep the language of every rule.
+"""
+
+from __future__ import annotations
+
+import msgspec
+from ananke.ir.grammar import Alt, Empty, Expr, Grammar, Ref, Repeat, Rule, Seq, refs
+
+__all__ = ["solve_right_linear", "without_left_recursion"]
+
+
+def without_left_recursion(grammar: Grammar) -> Grammar:
+    """Every rule ``A ::= b1 | ... | A a1 | ...`` as ``A ::= (b1 | ...) (a1 | ...)*``."""
+    rules = []
+    for rule in grammar.rules:
+        alts = rule.body.items if isinstance(rule.body, Alt) else (rule.body,)
+        base: list[Expr] = []
+        tails: list[Expr] = []
+        for alt in alts:
+            items = alt.items if isinstance(alt, Seq) else (alt,)
+            if items and items[0] == Ref(name=rule.name):
+                if len(items) > 1:  # A ::= A alone adds nothing
+                    tails.append(seq(*items[1:]))
+            else:
+                base.append(alt)
+        if len(base) == len(alts):
+            rules.append(rule)
+            continue
+        head = alt_of(*base) if base else Alt(items=())  # no base case: no string at all
+        body = seq(head, Repeat(item=alt_of(*tails), min=0, max=None)) if tails else head
+        rules.append(msgspec.structs.replace(rule, body=body))
+    return _with_rules(grammar, rules)
+
+
+_Linear = tuple[dict[str, Expr], Expr | None]
+"""A body as ``sum(coefficient * rule) + constant``; None: the empty language."""
+
+
+def solve_right_linear(grammar: Grammar) -> Grammar:
+    """``grammar`` with every right-linear recursive group solved into repeats."""
+    rules = {r.name: r for r in grammar.rules}
+    solved: dict[str, Expr] = {}
+    for group in _recursive_groups(grammar.start, rules):
+        members = frozenset(group)
+        system: dict[str, _Linear] = {}
+        for name in group:
+            linear = _linear(rules[name].body, members)
+            if linear is None:
+                break
+            system[name] = linear
+        else:
+            solved.update(_solve(group, system))
+    if not solved:
+        return grammar
+    return _with_rules(
+        grammar,
+        [
+            msgspec.structs.replace(r, body=solved[r.name]) if r.name in solved else r
+            for r in grammar.rules
+        ],
+    )
+
+
+def _linear(expr: Expr, members: frozenset[str]) -> _Linear | None:
+    if not refs(expr) & members:
+        return {}, expr
+    if isinstance(expr, Ref):
+        return {expr.name: Empty()}, None
+    if isinstance(expr, Alt):
+        coefficients: dict[str, Expr] = {}
+        constant: Expr | None = None
+        for item in expr.items:
+            linear = _linear(item, members)
+            if linear is None:
+                return None
+            for name, c in linear[0].items():
+                coefficients[name] = _or(coefficients.get(name), c)
+            if linear[1] is not None:
+                constant = _or(constant, linear[1])
+        return coefficients, constant
+    if isinstance(expr, Seq):
+        *prefix, last = expr.items
+        if any(refs(item) & members for item in prefix):
+            return None  # recursion with text after it
+        linear = _linear(last, members)
+        if linear is None:
+            return None
+        coefficients = {name: seq(*prefix, c) for name, c in linear[0].items()}
+        return coefficients, None if linear[1] is None else seq(*prefix, linear[1])
+    return None  # recursion inside a repeat (or a negation, an intersection)
+
+
+def _solve(order: list[str], system: dict[str, _Linear]) -> dict[str, Expr]:
+    """Each rule's body with the group's rules eliminated, one at a time."""
+    coeffs = {x: dict(system[x][0]) for x in order}
+    const = {x: system[x][1] for x in order}
+    for x in order:
+        loop = coeffs[x].pop(x, None)
+        rest = const[x]
+        if loop is not None:  # Arden: X = L X + R  =>  X = L* R
+            star = Repeat(item=loop, min=0, max=None)
+            coeffs[x] = {j: seq(star, c) for j, c in coeffs[x].items()}
+            rest = const[x] = None if rest is None else seq(star, rest)
+        for y in order:
+            c = coeffs[y].pop(x, None) if y != x else None
+            if c is None:
+                continue
+            for j, cj in coeffs[x].items():
+                coeffs[y][j] = _or(coeffs[y].get(j), seq(c, cj))
+            if rest is not None:
+                const[y] = _or(const[y], seq(c, rest))
+    return {x: Alt(items=()) if (e := const[x]) is None else e for x in order}
+
+
+def _recursive_groups(start: str, rules: dict[str, Rule]) -> list[list[str]]:
+    """The strongly connected groups of rules reachable from ``start`` that recur (Tarjan's
+    algorithm, iterative: grammars nest deeper than Python's stack)."""
+
+    def succ(name: str) -> list[str]:
+        return sorted(n for n in refs(rules[name].body) if n in rules)
+
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    on_stack: set[str] = set()
+    stack: list[str] = []
+    groups: list[list[str]] = []
+    work: list[tuple[str, list[str]]] = [(start, succ(start))]
+    index[start] = low[start] = 0
+    stack.append(start)
+    on_stack.add(start)
+    while work:
+        name, todo = work[-1]
+        if todo:
+            nxt = todo.pop()
+            if nxt not in index:
+                index[nxt] = low[nxt] = len(index)
+                stack.append(nxt)
+                on_stack.add(nxt)
+                work.append((nxt, succ(nxt)))
+            elif nxt in on_stack:
+                low[name] = min(low[name], index[nxt])
+            continue
+        work.pop()
+        if work:
+            parent = work[-1][0]
+            low[parent] = min(low[parent], low[name])
+        if low[name] == index[name]:
+            group: list[str] = []
+            while True:
+                member = stack.pop()
+                on_stack.discard(member)
+                group.append(member)
+                if member == name:
+                    break
+            if len(group) > 1 or name in succ(name):
+                groups.append(group[::-1])
+    return groups
+
+
+def seq(*items: Expr) -> Expr:
+    """The concatenation of ``items``, flattened, without ``Empty``."""
+    flat: list[Expr] = []
+    for item in items:
+        if isinstance(item, Seq):
+            flat.extend(item.items)
+        elif item != Empty():
+            flat.append(item)
+    if not flat:
+        return Empty()
+    return flat[0] if len(flat) == 1 else Seq(items=tuple(flat))
+
+
+def alt_of(*items: Expr) -> Expr:
+    """The union of ``items`` (at least one)."""
+    return items[0] if len(items) == 1 else Alt(items=items)
+
+
+def _or(a: Expr | None, b: Expr) -> Expr:
+    """The union of ``a`` (None: the empty language) and ``b``."""
+    if a is None or a == b:
+        return b
+    left = a.items if isinstance(a, Alt) else (a,)
+    right = [i for i in (b.items if isinstance(b, Alt) else (b,)) if i not in left]
+    return Alt(items=(*left, *right)) if right else a
+
+
+def _with_rules(grammar: Grammar, rules: list[Rule]) -> Grammar:
+    return Grammar(start=grammar.start, rules=tuple(rules), comment=grammar.comment)
