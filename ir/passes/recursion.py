@@ -2,6 +2,9 @@
 
 * :func:`without_left_recursion`: immediate left recursion, ``A ::= b | A a``, becomes
   ``A ::= b a*`` (llama.cpp refuses left recursion; a regular expression has none).
+* :func:`without_empty_loops`: an unbounded repeat of something that may match nothing
+  (``("a" | "")*``) becomes a repeat of its non-empty strings (``"a"*``): llama.cpp
+  counts such a loop as left recursion.
 * :func:`solve_right_linear`: rules that recur only at their end (``A ::= "x" B | ""``,
   ``B ::= "y" A``: right-linear, as automata print themselves) describe a regular language.
   Each group of mutually recursive such rules is solved as a system of equations
@@ -15,10 +18,17 @@ Both keep the language of every rule.
 
 from __future__ import annotations
 
-import msgspec
-from ananke.ir.grammar import Alt, Empty, Expr, Grammar, Ref, Repeat, Rule, Seq, refs
+from collections.abc import Set as AbstractSet
 
-__all__ = ["solve_right_linear", "without_left_recursion"]
+import msgspec
+from ananke.ir.grammar import Alt, Empty, Expr, Grammar, Lit, Ref, Repeat, Rule, Seq, refs
+
+__all__ = [
+    "nullable_rules",
+    "solve_right_linear",
+    "without_empty_loops",
+    "without_left_recursion",
+]
 
 
 def without_left_recursion(grammar: Grammar) -> Grammar:
@@ -42,6 +52,95 @@ def without_left_recursion(grammar: Grammar) -> Grammar:
         body = seq(head, Repeat(item=alt_of(*tails), min=0, max=None)) if tails else head
         rules.append(msgspec.structs.replace(rule, body=body))
     return _with_rules(grammar, rules)
+
+
+def without_empty_loops(grammar: Grammar) -> Grammar:
+    """Every unbounded repeat of an item that may match the empty string
+    (``("a" | "")*``, ``b?+``) as a repeat of the item without it (``"a"*``): llama.cpp
+    reads such a loop as left recursion and refuses it. The language is the same."""
+    rules = {r.name: r for r in grammar.rules}
+    empty = nullable_rules(grammar)
+    names: dict[str, str] = {}  # rule -> the rule of its non-empty strings
+    taken = set(rules)
+
+    def can_be_empty(e: Expr) -> bool:
+        return _nullable(e, empty)
+
+    def non_empty(e: Expr) -> Expr | None:
+        """``e`` without the empty string; None for no string at all."""
+        if not can_be_empty(e):
+            return e
+        if isinstance(e, Ref):
+            if e.name not in names:
+                name = f"{e.name}_nonempty"
+                while name in taken:
+                    name += "_"
+                taken.add(name)
+                names[e.name] = name
+            return Ref(name=names[e.name])
+        if isinstance(e, Alt):
+            kept = [x for x in map(non_empty, e.items) if x is not None]
+            return alt_of(*kept) if kept else None
+        if isinstance(e, Seq):  # every item may be empty: one is the first non-empty
+            firsts = [(non_empty(x), e.items[i + 1 :]) for i, x in enumerate(e.items)]
+            kept = [seq(x, *rest) for x, rest in firsts if x is not None]
+            return alt_of(*kept) if kept else None
+        if isinstance(e, Repeat) and e.max != 0:
+            item = non_empty(e.item)
+            return None if item is None else Repeat(item=item, min=1, max=e.max)
+        return None  # Empty, "" and repeats of nothing
+
+    def fix(e: Expr) -> Expr:
+        if isinstance(e, Seq | Alt):
+            items = tuple(map(fix, e.items))
+            return e if items == e.items else type(e)(items=items)
+        if isinstance(e, Repeat):
+            item = fix(e.item)
+            if e.max is None and can_be_empty(item):
+                kept = non_empty(item)
+                return Empty() if kept is None else Repeat(item=kept, min=0, max=None)
+            return e if item == e.item else Repeat(item=item, min=e.min, max=e.max)
+        return e
+
+    out = [msgspec.structs.replace(r, body=fix(r.body)) for r in grammar.rules]
+    fixed = {r.name: r for r in out}
+    done: set[str] = set()
+    while len(done) < len(names):
+        for name in [n for n in names if n not in done]:
+            done.add(name)
+            body = non_empty(fixed[name].body)
+            new = Rule(name=names[name], body=Alt(items=()) if body is None else body)
+            out.append(msgspec.structs.replace(new, origins=fixed[name].origins))
+    return _with_rules(grammar, out)
+
+
+def nullable_rules(grammar: Grammar) -> frozenset[str]:
+    """The rules that may match the empty string."""
+    found: set[str] = set()
+    changed = True
+    while changed:
+        changed = False
+        for rule in grammar.rules:
+            if rule.name not in found and _nullable(rule.body, found):
+                found.add(rule.name)
+                changed = True
+    return frozenset(found)
+
+
+def _nullable(e: Expr, rules: AbstractSet[str]) -> bool:
+    if isinstance(e, Empty):
+        return True
+    if isinstance(e, Lit):
+        return not e.text
+    if isinstance(e, Ref):
+        return e.name in rules
+    if isinstance(e, Seq):
+        return all(_nullable(x, rules) for x in e.items)
+    if isinstance(e, Alt):
+        return any(_nullable(x, rules) for x in e.items)
+    if isinstance(e, Repeat):
+        return e.min == 0 or _nullable(e.item, rules)
+    return False  # classes; lexeme-level nodes are gone after char-level
 
 
 _Linear = tuple[dict[str, Expr], Expr | None]

@@ -18,11 +18,13 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass
 
+from ananke.ir.automata import scalar_ranges
 from ananke.ir.diagnostics import Diagnostics
 from ananke.ir.grammar import (
     Alt,
     And,
     CharClass,
+    Empty,
     Expr,
     Grammar,
     Lit,
@@ -79,24 +81,41 @@ class Regular:
             return None
 
         @functools.cache
-        def inline(expr: Expr) -> Expr:
+        def inline(expr: Expr) -> Expr | None:
+            """``expr`` with every rule inlined; None when it matches no string at all
+            (outlines-core refuses a pattern with a dead end, such as a class of nothing)."""
             if isinstance(expr, Ref):
                 return inline(rules[expr.name].body)
-            if isinstance(expr, Seq):
-                return Seq(items=tuple(map(inline, expr.items)))
+            if isinstance(expr, CharClass):
+                return expr if scalar_ranges(expr) else None
+            if isinstance(expr, Seq | And):
+                items = tuple(map(inline, expr.items))
+                return None if None in items else type(expr)(items=items)  # type: ignore[arg-type]
             if isinstance(expr, Alt):
-                return Alt(items=tuple(map(inline, expr.items)))
-            if isinstance(expr, And):
-                return And(items=tuple(map(inline, expr.items)))
+                kept = tuple(i for i in map(inline, expr.items) if i is not None)
+                return Alt(items=kept) if kept else None
             if isinstance(expr, Repeat):
-                return Repeat(item=inline(expr.item), min=expr.min, max=expr.max)
+                item = inline(expr.item)
+                if item is None:
+                    return Empty() if expr.min == 0 else None
+                return Repeat(item=item, min=expr.min, max=expr.max)
             if isinstance(expr, Not):
-                return Not(item=inline(expr.item))
+                item = inline(expr.item)
+                return Not(item=Alt(items=()) if item is None else item)
             return expr
 
         start = rules[grammar.start]
         origins = tuple(dict.fromkeys(o for r in grammar.rules for o in r.origins))
         body = inline(start.body)
+        if body is None:
+            diags.error(
+                "target-cannot-express",
+                "the grammar matches no string at all, and outlines-core refuses a regular "
+                "expression that matches nothing",
+                notes=_origins(rules, (grammar.start,)),
+                help="check the constraints for a contradiction; grammar targets take it",
+            )
+            return None
         one = Rule(name=start.name, body=body, lexeme=start.lexeme, origins=origins)
         return Grammar(start=grammar.start, rules=(one,), comment=grammar.comment)
 

@@ -94,8 +94,19 @@ def test_bounded_repeat_of_a_group_with_repeats_gets_rules_of_its_own() -> None:
         reject=["x" * 17 + ";", " " * 257 + ";", "x"],
     )
     text = emit(TARGET, grammar)
-    # The same whitespace repeat is one rule, expanded once by llama.cpp.
-    assert text.count("[ ]{0,256}") == 1, text
+    # Only the group over the limit became a rule; the repeat that fits stays where it is.
+    assert text.splitlines() == ['root ::= rep1{0,16} [ ]{0,256} ";"', 'rep1 ::= [ ]{0,256} "x"']
+
+
+def test_repeats_within_the_limit_stay_inline() -> None:
+    # A rule made needlessly would be a greedy lexeme for llguidance's GBNF converter, and
+    # `start ::= r "a"+` with `r ::= [a]{2,}` hangs llguidance 1.9.1.
+    grammar = rules(
+        start=seq(rep(cls("a"), 2), rep(A, 1), rep(seq(A, rep(cls("b"), 0, 99)), 0, 19))
+    )
+    # The group counts 100 rules (itself and 99 optional copies): 100 x 19 < 2,000.
+    assert emit(TARGET, grammar) == 'root ::= [a]{2,} "a"+ ("a" [b]{0,99}){0,19}\n'
+    validate(TARGET, grammar, ["aaa", "aaaabb", "aaaab" + "ab" * 18], ["aa", "aaaab" + "ab" * 19])
 
 
 def test_the_printer_alone_writes_what_llama_cpp_refuses() -> None:
@@ -108,6 +119,8 @@ def test_the_printer_alone_writes_what_llama_cpp_refuses() -> None:
         rules(start=rep(seq(rep(cls(" "), 0, 256), lit("x")), 0, 16)),
         rules(start=rep(A, 0, 2000)),
         rules(start=ref("lst"), lst=alt(lit("b"), seq(ref("lst"), A))),
+        rules(start=rep(alt(A, lit("")))),
+        rules(start=rep(seq(A, rep(cls("b"), 0, 99)), 0, 20)),  # 100 x 20: just over
     ):
         text = get_backend(TARGET).emit(CharLevel().run(grammar, Diagnostics()))
         with pytest.raises(EngineError, match=r"sane defaults|left recursion"):
@@ -121,3 +134,18 @@ def test_left_recursion_becomes_a_repeat() -> None:
     )
     validate(TARGET, grammar, ["b", "d", "baca", "dccc"], ["", "a", "ab", "bd", "bb"])
     assert 'lst ::= ("b" | "d") ("a" | "c")*' in emit(TARGET, grammar)
+
+
+def test_loops_over_what_may_match_nothing_become_loops_over_the_rest() -> None:
+    # llama.cpp counts `("a" | "")*` as left recursion; the same language is `"a"*`.
+    b_or_nothing = ref("opt")
+    grammar = rules(
+        start=seq(rep(alt(A, lit(""))), lit(";"), rep(seq(rep(A, 0, 1), b_or_nothing), 1)),
+        opt=alt(lit("b"), lit("")),
+    )
+    validate(
+        TARGET,
+        grammar,
+        accept=[";", "aaa;", ";ab", ";abbaab", "a;b", ";"],
+        reject=["", "b;", ";c", "aa"],
+    )

@@ -84,12 +84,39 @@ def _expr(names: list[str]) -> st.SearchStrategy[Expr]:
 
 
 @st.composite
+def _automaton(draw: st.DrawFn) -> list[Rule]:
+    """Rules s0..sm in the shape of an automaton (each alternative a class or literal, then
+    a state; ``""`` where a state accepts): right-linear recursion, which the regex target
+    solves back into a regular expression; and ``lst ::= a | lst b``, left recursion, which
+    llama.cpp refuses until it is rewritten into a repeat."""
+    m = draw(st.integers(1, 3))
+    states = [f"s{i}" for i in range(m)]
+    rules = []
+    for name in states:
+        alts: list[Expr] = [
+            Seq(items=(draw(_atom([])), Ref(name=draw(st.sampled_from(states)))))
+            for _ in range(draw(st.integers(1, 3)))
+        ]
+        if draw(st.booleans()) or name == states[-1]:
+            alts.append(Empty())
+        rules.append(Rule(name=name, body=Alt(items=tuple(alts))))
+    left = Alt(items=(draw(_atom([])), Seq(items=(Ref(name="lst"), draw(_atom(["s0"]))))))
+    return [*rules, Rule(name="lst", body=left)]
+
+
+@st.composite
 def grammars(draw: st.DrawFn) -> Grammar:
     """Rules r0..rk; a rule refers only to later ones (no recursion, so every target can
-    hold it, the regex one included); sometimes one recursive rule of balanced pairs."""
+    hold it, the regex one included); sometimes one recursive rule of balanced pairs, and
+    sometimes an automaton's right-linear rules and a left-recursive list."""
     k = draw(st.integers(1, 4))
     names = [f"r{i}" for i in range(k)]
     rules = [Rule(name=name, body=draw(_expr(names[i + 1 :]))) for i, name in enumerate(names)]
+    if draw(st.booleans()):
+        extra = draw(_automaton())
+        rules.extend(extra)
+        where = draw(st.sampled_from(["s0", "lst"]))
+        rules[k - 1] = Rule(name=names[k - 1], body=Seq(items=(rules[k - 1].body, Ref(name=where))))
     if draw(st.booleans()):
         # pair: "a" pair "b" | ε  — recursion that a regex cannot hold
         pair = Alt(items=(Seq(items=(Lit(text="a"), Ref(name="pair"), Lit(text="b"))), Empty()))
@@ -116,7 +143,16 @@ def _gbnf_reader(reference: Compiled) -> Deviation:
     )
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+# Derandomized: llguidance 1.9.1 hangs computing its first mask for some GBNF it reads
+# (`root ::= r r` with `r ::= "a"{2,}`, which its converter makes `R: /a{2,}/`; so does
+# `start: R R` with `R: /a+/` in its own Lark), and a random draw of such a grammar would
+# hang CI. The same 40 grammars every run; widen locally with max_examples.
+@settings(
+    max_examples=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+    derandomize=True,
+)
 @given(grammar=grammars())
 def test_random_grammars_every_engine_agrees(grammar: Grammar) -> None:
     grammar.verify()
@@ -127,7 +163,11 @@ def test_random_grammars_every_engine_agrees(grammar: Grammar) -> None:
         text = transpile_grammar(grammar, target, diags)
         if text is None:
             assert target == "regex", [d.message for d in diags]
-            assert {d.code for d in diags} <= {"not-regular", "regex-too-large"}
+            assert {d.code for d in diags} <= {
+                "not-regular",
+                "regex-too-large",
+                "target-cannot-express",
+            }
             continue
         assert not [d for d in diags if d.code == "lexeme-boundary"], text
         if target == "regex":
