@@ -471,6 +471,8 @@ def bench_soundness(r: Report) -> None:
             note=f"of {len(clean)} other accepted functions",
         )
 
+        d["llamacpp"] = llamacpp_soundness(r, accepted, violators)
+
         d["max_lines"] = {}
         ml_pool = accepted if r.quick else sample(accepted, 1500, seed=4)
         for n in MAX_LINES_N:
@@ -495,6 +497,59 @@ def bench_soundness(r: Report) -> None:
                 f"longer ones (the post check counts lines exactly)",
             )
     r.details["soundness"] = d
+
+
+def _gbnf_of_source(text: str) -> str:
+    from ananke.ariadne import compile_source
+    from ananke.ir.diagnostics import Diagnostics
+    from ananke.ir.source import SourceFile
+
+    from ananke.pipeline import emit, lower_for_target
+
+    diags = Diagnostics()
+    module = compile_source(SourceFile("bench.ariadne", text), diags)
+    lowered = None if module is None else lower_for_target(module, "gbnf", diags)
+    if lowered is None:
+        raise ValueError(f"benchmark source does not lower for gbnf: {text}")
+    return emit(lowered[0], "gbnf")
+
+
+def llamacpp_soundness(r: Report, accepted: list[Any], violators: list[Any]) -> dict[str, Any]:
+    """llama.cpp itself reading the gbnf target: functions llguidance's reference grammar
+    accepts, and functions that call a forbidden name."""
+    from ananke.languages.python.corpus import sample
+    from ananke.runtime.engines import get_engine
+
+    engine = get_engine("llamacpp-gbnf")
+    if not engine.available():
+        r.note("llama.cpp soundness", "not installed (npm ci --prefix runtime/llamacpp)")
+        return {}
+    plain = engine.compile(_gbnf_of_source("constraint plain { }"))
+    forbid = engine.compile(
+        _gbnf_of_source("constraint f { forbid: [" + ", ".join(f'"{n}"' for n in FORBID) + "]; }")
+    )
+    pool = sample(accepted, 100 if r.quick else 1000, seed=5)
+    t = time.perf_counter()
+    rejected = [f.key for f in pool if not plain.accepts(f.text)]
+    seconds = time.perf_counter() - t
+    bad = sample(violators, 30 if r.quick else 200, seed=6)
+    slipped = [f.key for f in bad if forbid.accepts(f.text)]
+    r.metric(
+        "llama.cpp reading gbnf, no constraint: functions llguidance accepts, rejected",
+        len(rejected),
+        "count",
+        0.0,
+        note=f"of {len(pool)} standard-library functions; {1000 * seconds / len(pool):.0f} ms "
+        "per function (llama.cpp parses the grammar again for each)",
+    )
+    r.metric(
+        "llama.cpp reading gbnf, forbid eval/exec/open/print: violators accepted",
+        len(slipped),
+        "count",
+        0.0,
+        note=f"of {len(bad)} violating functions",
+    )
+    return {"of": len(pool), "rejected": rejected[:50], "violators": len(bad), "slipped": slipped}
 
 
 # --- issue 3: emit per target, engines side by side, differential agreement ----------------
