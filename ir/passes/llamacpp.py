@@ -41,13 +41,18 @@ from ananke.ir.grammar import Alt, CharClass, Empty, Expr, Grammar, Lit, Ref, Re
 
 from .recursion import seq, without_empty_loops, without_left_recursion
 
-__all__ = ["LLAMACPP_MAX_BOUND", "LlamaCppShape", "bound"]
+__all__ = ["LLAMACPP_MAX_BOUND", "LlamaCppShape"]
 
 LLAMACPP_MAX_BOUND = 1999
 """The largest bound llama.cpp takes for a repeat of one symbol."""
 
 
-def bound(node: Repeat) -> int:
+_SYMBOL = (Ref, CharClass, Lit, Empty)
+"""What llama.cpp reads as one symbol, generating no rules (a literal is one even when the
+printer splits it into strings and classes: it is then one group with nothing inside)."""
+
+
+def _bound(node: Repeat) -> int:
     """The number llama.cpp multiplies the repeated symbol's rules by."""
     return node.max if node.max is not None and node.max > 0 else max(node.min, 1)
 
@@ -91,16 +96,14 @@ class _Rewriter:
                 return self.ref(
                     self.bounded(self.symbol(item, rule), expr.min, expr.max, rule), rule
                 )
-            if _generated(item) * bound(expr) > LLAMACPP_MAX_BOUND:
+            if _generated(item) * _bound(expr) > LLAMACPP_MAX_BOUND:
                 item = self.ref(item, rule)
             return expr if item == expr.item else Repeat(item=item, min=expr.min, max=expr.max)
         return expr
 
     def symbol(self, expr: Expr, rule: Rule) -> Expr:
         """``expr`` as one symbol that generates no rules in llama.cpp."""
-        if isinstance(expr, Ref | CharClass | Lit | Empty):
-            return expr
-        return self.ref(expr, rule)
+        return expr if isinstance(expr, _SYMBOL) else self.ref(expr, rule)
 
     def bounded(self, item: Expr, lo: int, hi: int | None, rule: Rule) -> Expr:
         """``item{lo,hi}`` with every bound under 2,000 (``item`` a symbol)."""
@@ -151,9 +154,7 @@ def _generated(item: Expr) -> int:
     """How many rules llama.cpp counts for ``item`` when a repeat applies to it: 1 for a
     single symbol; for a group, every rule generated while parsing it (the group itself,
     the groups inside it, and each repeat's expansion: one rule per optional copy)."""
-    if isinstance(item, Ref | CharClass | Lit | Empty):
-        return 1
-    return 1 + _inside(item)
+    return 1 if isinstance(item, _SYMBOL) else 1 + _inside(item)
 
 
 def _inside(expr: Expr) -> int:
@@ -165,6 +166,6 @@ def _inside(expr: Expr) -> int:
             for i in expr.items
         )
     if isinstance(expr, Repeat):
-        group = 0 if isinstance(expr.item, Ref | CharClass | Lit | Empty) else _generated(expr.item)
+        group = 0 if isinstance(expr.item, _SYMBOL) else _generated(expr.item)
         return group + (1 if expr.max is None else expr.max - expr.min)
     return 0
