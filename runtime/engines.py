@@ -432,17 +432,31 @@ def _llamacpp_server() -> _LlamaCppServer:
     return server
 
 
+def _llamacpp_load(server: _LlamaCppServer, text: str) -> tuple[int, float]:
+    """The grammar's id in ``server`` and llama.cpp's parse time in ms."""
+    reply = server.request(op="load", grammar=text)
+    if "error" in reply:
+        raise EngineError(reply["error"])
+    return int(reply["id"]), float(reply["ms"])
+
+
 class LlamaCppCompiled(Compiled):
     """A GBNF grammar loaded by llama.cpp; ``parse_ms`` is the time llama.cpp took to parse
     and check it (measured in the Node.js process)."""
 
-    def __init__(self, engine: str, text: str, grammar_id: int, parse_ms: float) -> None:
+    def __init__(self, engine: str, text: str) -> None:
         super().__init__(engine, text)
-        self._id = grammar_id
-        self.parse_ms = parse_ms
+        self._server = _llamacpp_server()
+        self._id, self.parse_ms = _llamacpp_load(self._server, text)
 
     def _accepts(self, s: str) -> bool:
-        reply = _llamacpp_server().request(op="check", id=self._id, texts=[s])
+        server = _llamacpp_server()
+        if server is not self._server:  # a forked child, or a server started again
+            self._server = server
+            self._id, _ = _llamacpp_load(server, self.text)
+        reply = server.request(op="check", id=self._id, texts=[s])
+        if "error" in reply:
+            raise EngineError(reply["error"])
         return bool(reply["results"][0])
 
 
@@ -455,10 +469,7 @@ class _LlamaCpp(Engine):
         return _llamacpp_entry() is not None
 
     def compile(self, text: str) -> Compiled:
-        reply = _llamacpp_server().request(op="load", grammar=text)
-        if "error" in reply:
-            raise EngineError(reply["error"])
-        return LlamaCppCompiled(self.name, text, int(reply["id"]), float(reply["ms"]))
+        return LlamaCppCompiled(self.name, text)
 
 
 # --- registry -----------------------------------------------------------------------------

@@ -231,3 +231,19 @@ def test_llamacpp_server_survives_a_refused_grammar_and_serves_later_ones() -> N
     with pytest.raises(EngineError):
         e.compile("root ::= (")
     assert first.accepts("a") and e.compile('root ::= "b"').accepts("b")
+
+
+def test_llamacpp_grammar_loaded_before_a_fork_works_in_the_child() -> None:
+    # `arc test` forks its workers: each child starts its own llama.cpp process (pipes are
+    # not shared) and loads there the grammars its parent had loaded.
+    import multiprocessing
+
+    compiled = engine("llamacpp-gbnf").compile('root ::= "a"+')
+    ctx = multiprocessing.get_context("fork")
+    results = ctx.Queue()
+    child = ctx.Process(target=lambda: results.put([compiled.accepts(s) for s in ("aaa", "b")]))
+    child.start()
+    got = results.get(timeout=60)
+    child.join(timeout=60)
+    assert got == [True, False] and child.exitcode == 0
+    assert compiled.accepts("a")
