@@ -6,8 +6,8 @@ grammar parser and matcher as built into node-llama-cpp 3.21.1, engine ``llamacp
 and llguidance 1.9.1.
 
 The printer takes a char-level grammar in llama.cpp's shape (lowerings ``char-level`` and
-``llamacpp-shape``: no left recursion, every bounded repeat a rule of its own, no bound of
-2,000 or more): lowercase rules whose
+``llamacpp-shape``: no left recursion, no repeated group over llama.cpp's rule count, no
+bound of 2,000 or more): lowercase rules whose
 bodies are ``Lit``, ``CharClass``, ``Ref``, ``Seq``, ``Alt``, ``Repeat`` and ``Empty``. It
 writes only the forms both readers accept: ``name ::= ...`` with the start rule named
 ``root``, names of ``[a-z0-9-]`` (starting with a letter, never ``start``, which the

@@ -11,11 +11,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ananke.ariadne import compile_source
-from ananke.backends import get_backend
 from ananke.ir.constraint import ConstraintSet, Module
 from ananke.ir.diagnostics import Diagnostics
-from ananke.ir.passes import lower
 from ananke.ir.source import SourceFile
+
+from ananke.pipeline import emit, lower_for_target
 
 if TYPE_CHECKING:
     from ananke.languages.python.corpus import FunctionSample
@@ -26,25 +26,27 @@ API_RETURN = "Result[Response, Error]"
 """The return annotation the seed example requires (``returns: Result<Response, Error>``)."""
 
 
-def grammar_of_set(cset: ConstraintSet) -> str:
-    """The llguidance grammar text ``arc emit`` produces for one constraint set."""
+def grammar_of_set(cset: ConstraintSet, target: str = "llguidance") -> str:
+    """The grammar text ``arc emit --target TARGET`` produces for one constraint set."""
     diags = Diagnostics()
-    (lowered,) = lower(Module(sets=(cset,)), target="llguidance", diags=diags)
-    return get_backend("llguidance").emit(lowered.grammar)
+    lowered = lower_for_target(Module(sets=(cset,)), target, diags)
+    if lowered is None:
+        raise ValueError(f"benchmark set {cset.name} does not lower for {target}")
+    return emit(lowered[0], target)
 
 
-def grammar_of_source(text: str, name: str = "bench.ariadne") -> str:
+def grammar_of_source(text: str, name: str = "bench.ariadne", target: str = "llguidance") -> str:
     """The grammar of the (single) constraint set in Ariadne source ``text``."""
     diags = Diagnostics()
     module = compile_source(SourceFile(name, text), diags)
     if module is None or len(module.sets) != 1:
         raise ValueError(f"benchmark source does not compile to one set: {name}")
-    return grammar_of_set(module.sets[0])
+    return grammar_of_set(module.sets[0], target)
 
 
-def unconstrained_grammar() -> str:
+def unconstrained_grammar(target: str = "llguidance") -> str:
     """What a constraint set with no constraints lowers to: the Python language alone."""
-    return grammar_of_set(ConstraintSet(name="unconstrained"))
+    return grammar_of_set(ConstraintSet(name="unconstrained"), target)
 
 
 def percentile(values: Sequence[float], q: float) -> float:

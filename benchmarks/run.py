@@ -41,6 +41,7 @@ from bench_common import (
 
 HERE = Path(__file__).resolve().parent
 FORBID = ("eval", "exec", "open", "print")
+FORBID_SOURCE = "constraint f { forbid: [" + ", ".join(f'"{n}"' for n in FORBID) + "]; }"
 MAX_LINES_N = (5, 20, 50, 100)
 
 
@@ -365,9 +366,7 @@ def bench_soundness(r: Report) -> None:
     funcs = sample(corpus, 300, seed=1) if r.quick else corpus
     grammars = {
         "plain": unconstrained_grammar(),
-        "forbid": grammar_of_source(
-            "constraint f { forbid: [" + ", ".join(f'"{n}"' for n in FORBID) + "]; }"
-        ),
+        "forbid": grammar_of_source(FORBID_SOURCE),
     }
     for n in MAX_LINES_N:
         grammars[f"max_lines_{n}"] = grammar_of_source(f"constraint m {{ max_lines: {n}; }}")
@@ -499,21 +498,6 @@ def bench_soundness(r: Report) -> None:
     r.details["soundness"] = d
 
 
-def _gbnf_of_source(text: str) -> str:
-    from ananke.ariadne import compile_source
-    from ananke.ir.diagnostics import Diagnostics
-    from ananke.ir.source import SourceFile
-
-    from ananke.pipeline import emit, lower_for_target
-
-    diags = Diagnostics()
-    module = compile_source(SourceFile("bench.ariadne", text), diags)
-    lowered = None if module is None else lower_for_target(module, "gbnf", diags)
-    if lowered is None:
-        raise ValueError(f"benchmark source does not lower for gbnf: {text}")
-    return emit(lowered[0], "gbnf")
-
-
 def llamacpp_soundness(r: Report, accepted: list[Any], violators: list[Any]) -> dict[str, Any]:
     """llama.cpp itself reading the gbnf target: functions llguidance's reference grammar
     accepts, and functions that call a forbidden name."""
@@ -524,10 +508,8 @@ def llamacpp_soundness(r: Report, accepted: list[Any], violators: list[Any]) -> 
     if not engine.available():
         r.note("llama.cpp soundness", "not installed (npm ci --prefix runtime/llamacpp)")
         return {}
-    plain = engine.compile(_gbnf_of_source("constraint plain { }"))
-    forbid = engine.compile(
-        _gbnf_of_source("constraint f { forbid: [" + ", ".join(f'"{n}"' for n in FORBID) + "]; }")
-    )
+    plain = engine.compile(unconstrained_grammar("gbnf"))
+    forbid = engine.compile(grammar_of_source(FORBID_SOURCE, target="gbnf"))
     pool = sample(accepted, 100 if r.quick else 1000, seed=5)
     t = time.perf_counter()
     rejected = [f.key for f in pool if not plain.accepts(f.text)]

@@ -36,6 +36,7 @@ import selectors
 import shutil
 import subprocess
 import threading
+import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -371,6 +372,8 @@ class _LlamaCppServer:
         )
         self._stderr: list[str] = []
         self._lock = threading.Lock()
+        self._replies = selectors.DefaultSelector()
+        self._replies.register(self._proc.stdout, selectors.EVENT_READ)  # type: ignore[arg-type]
         assert self._proc.stderr is not None
         threading.Thread(target=self._drain, args=(self._proc.stderr,), daemon=True).start()
         self._read()  # {"ready": true}
@@ -381,9 +384,7 @@ class _LlamaCppServer:
 
     def _read(self) -> dict[str, Any]:
         assert self._proc.stdout is not None
-        sel = selectors.DefaultSelector()
-        sel.register(self._proc.stdout, selectors.EVENT_READ)
-        if not sel.select(_LLAMACPP_TIMEOUT_S):
+        if not self._replies.select(_LLAMACPP_TIMEOUT_S):
             self._proc.kill()
             raise EngineError(f"llama.cpp did not answer within {_LLAMACPP_TIMEOUT_S:.0f} s")
         line = self._proc.stdout.readline()
@@ -411,7 +412,7 @@ class _LlamaCppServer:
             found = _REFUSAL.search("".join(self._stderr))
             if found:
                 return (found.group(1) or found.group(2)).strip()
-            threading.Event().wait(0.01)
+            time.sleep(0.01)
         return fallback
 
     def alive(self) -> bool:

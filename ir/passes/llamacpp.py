@@ -75,12 +75,7 @@ class _Rewriter:
     def run(self) -> Grammar:
         rules = []
         for rule in self.grammar.rules:
-            body = rule.body
-            if isinstance(body, Repeat) and max(body.min, body.max or 0) > LLAMACPP_MAX_BOUND:
-                item = self.symbol(self.convert(body.item, rule), rule)
-                body = self.bounded(item, body.min, body.max, rule)
-            else:
-                body = self.convert(body, rule)
+            body = self.convert(rule.body, rule)
             rules.append(rule if body == rule.body else msgspec.structs.replace(rule, body=body))
         return Grammar(
             start=self.grammar.start, rules=(*rules, *self.added), comment=self.grammar.comment
