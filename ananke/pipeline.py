@@ -177,9 +177,12 @@ def transpile_grammar(grammar: Grammar, target: str, diags: Diagnostics) -> str 
     the target cannot express is an error (an imported grammar has no constraints to
     demote); a lexeme boundary where the target's character-level matching would accept
     more than llguidance's greedy lexer is a warning (``lexeme-boundary``)."""
-    from ananke.ir.passes.boundaries import LexemeBoundaries
+    from ananke.ir.passes.boundaries import BoundaryReport, LexemeBoundaries
 
     backend = get_backend(target)
+    report = BoundaryReport(ambiguous=(), unanalysed=())
+    if "char-level" in backend.lowerings:
+        grammar, report = LexemeBoundaries().rewrite(grammar)
     try:
         lowered = _run_lowerings(grammar, backend.lowerings, diags)
     except CannotLower as exc:
@@ -191,21 +194,19 @@ def transpile_grammar(grammar: Grammar, target: str, diags: Diagnostics) -> str 
         return None
     if lowered is None:
         return None
-    if "char-level" in backend.lowerings:
-        report = LexemeBoundaries().run(grammar)
-        for b in report.ambiguous:
-            diags.warning(
-                "lexeme-boundary",
-                f"{target} may accept more than llguidance where {b.before} meets {b.after}",
-                notes=(b.describe(),),
-                help="make the two lexemes unable to run into each other (a separator "
-                "between them, or one lexeme for both), or emit for a target with a lexer",
-            )
-        if report.unanalysed:
-            diags.warning(
-                "lexeme-boundary",
-                f"lexeme boundaries of {', '.join(report.unanalysed)} were not analysed: "
-                "their automata are too large",
-                help="agreement with llguidance there is not proven; test it with real strings",
-            )
+    for b in report.ambiguous:
+        diags.warning(
+            "lexeme-boundary",
+            f"{target} may accept more than llguidance where {b.before} meets {b.after}",
+            notes=(b.describe(),),
+            help="make the two lexemes unable to run into each other (a separator "
+            "between them, or one lexeme for both), or emit for a target with a lexer",
+        )
+    if report.unanalysed:
+        diags.warning(
+            "lexeme-boundary",
+            f"lexeme boundaries of {', '.join(report.unanalysed)} were not analysed: "
+            "their automata are too large",
+            help="agreement with llguidance there is not proven; test it with real strings",
+        )
     return backend.emit(lowered)

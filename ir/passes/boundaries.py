@@ -28,7 +28,7 @@ grammars is measured instead, by the differential tests on real code.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -44,6 +44,8 @@ from ananke.ir.grammar import (
     Repeat,
     Seq,
 )
+
+from .greedy import Ranges, _minus, first_chars
 
 if TYPE_CHECKING:
     from ananke.ir.automata import DFA
@@ -90,6 +92,26 @@ class LexemeBoundaries:
 
     def run(self, grammar: Grammar) -> BoundaryReport:
         """Every ambiguous boundary of ``grammar`` (reference semantics), sorted."""
+        terms, dfa_of = self._analysis(grammar)
+        return self._report(terms, dfa_of, {})
+
+    def rewrite(self, grammar: Grammar) -> tuple[Grammar, BoundaryReport]:
+        """``grammar`` with the boundaries the greedy lexer settles written in
+        (:mod:`.greedy`), and the ambiguous boundaries left after that."""
+        from .greedy import banned_after, with_greedy_boundaries
+
+        terms, dfa_of = self._analysis(grammar)
+        banned = banned_after(grammar, terms, dfa_of)
+        rewritten = with_greedy_boundaries(grammar, terms, banned, dfa_of)
+        if rewritten is None:
+            return grammar, self._report(terms, dfa_of, {})
+        return rewritten, self._report(terms, dfa_of, banned)
+
+    def _analysis(
+        self, grammar: Grammar
+    ) -> tuple[_Terminals, Callable[[Iterable[str]], DFA | None]]:
+        """The grammar's terminals, and the automaton of a union of them (None: over the
+        state bound), cached."""
         from ananke.ir.automata import DFA, StateLimitExceeded
 
         terms = _Terminals(grammar)
@@ -106,6 +128,17 @@ class LexemeBoundaries:
                     dfas[names] = None
             return dfas[names]
 
+        return terms, dfa_of
+
+    def _report(
+        self,
+        terms: _Terminals,
+        dfa_of: Callable[[Iterable[str]], DFA | None],
+        banned: Mapping[str, Ranges],
+    ) -> BoundaryReport:
+        """The ambiguous boundaries, leaving out a character ``banned`` after the lexeme
+        before it (the rewrite keeps the two apart there)."""
+        lexemes = {n: r.body for n, r in terms.rules.items() if r.lexeme}
         found: dict[tuple[str, str], Boundary] = {}
         skipped: set[str] = set()
         sets = {_BOS: terms.first_of_start, **terms.follow}
@@ -124,7 +157,8 @@ class LexemeBoundaries:
                     if union is None or alone is None:
                         skipped.add(before)
                     continue
-                chars = {n: _first_chars(d) for n, d in firsts.items() if d is not None}
+                ban = banned.get(before, ())
+                chars = {n: _minus(first_chars(d), ban) for n, d in firsts.items() if d is not None}
                 for after, (witness, char) in _ambiguous(alone, union, chars).items():
                     if (
                         after == before
@@ -154,14 +188,7 @@ def _closed_under_concatenation(expr: Expr, lexemes: Mapping[str, Expr], limit: 
         return False
 
 
-def _first_chars(dfa: DFA) -> list[tuple[int, int]]:
-    live = dfa.live_states()
-    return [(lo, hi) for lo, hi, to in dfa.transitions(dfa.start) if to in live]
-
-
-def _ambiguous(
-    a: DFA, union: DFA, firsts: Mapping[str, list[tuple[int, int]]]
-) -> dict[str, tuple[str, str]]:
+def _ambiguous(a: DFA, union: DFA, firsts: Mapping[str, Ranges]) -> dict[str, tuple[str, str]]:
     """For each follower, the shortest string of ``a`` after which ``union`` continues with
     one of the follower's first characters."""
     live = union.live_states()
@@ -193,7 +220,7 @@ def _ambiguous(
     return result
 
 
-def _overlap(ranges: list[tuple[int, int]], moves: list[tuple[int, int, int]]) -> int | None:
+def _overlap(ranges: Ranges, moves: list[tuple[int, int, int]]) -> int | None:
     for lo, hi in ranges:
         for ulo, uhi, _ in moves:
             if ulo <= hi and lo <= uhi:
