@@ -13,12 +13,20 @@ express is an error (``target-cannot-express``): there is nothing to demote.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 
 from ananke.backends import get_backend
-from ananke.ir.constraint import Constraint, ConstraintSet, Module, Schema, SourceProvenance
+from ananke.ir.constraint import (
+    Constraint,
+    ConstraintSet,
+    Module,
+    OutputGrammar,
+    Schema,
+    SourceProvenance,
+)
 from ananke.ir.diagnostics import Diagnostics, Label
 from ananke.ir.grammar import Grammar, JsonSchema
+from ananke.ir.passes.boundaries import BoundaryReport, LexemeBoundaries
 from ananke.ir.passes.charlevel import CharLevel
 from ananke.ir.passes.errors import CannotLower
 from ananke.ir.passes.lower import LowerToGrammar
@@ -113,12 +121,19 @@ def _lower_set(
 ) -> Lowered | None:
     demote: dict[str, str] = {}
     by_id = {c.id: c for c in cset.constraints}
+    given = cset.of_kind(OutputGrammar)
+    boundaries: BoundaryReport | None = None
     while True:
         lowered = LowerToGrammar(target=target, max_nesting=max_nesting, demote=demote).lower_set(
             cset, diags, schemas
         )
+        source = lowered.grammar
+        if given and "char-level" in lowerings:
+            # A grammar someone wrote may have lexemes that run into each other; the
+            # grammars Ananke builds keep them apart by construction.
+            source, boundaries = LexemeBoundaries().rewrite(source)
         try:
-            grammar = _run_lowerings(lowered.grammar, lowerings, diags)
+            grammar = _run_lowerings(source, lowerings, diags)
         except CannotLower as exc:
             todo = [i for i in exc.origins if i not in demote and i in by_id]
             if not todo:
@@ -135,7 +150,26 @@ def _lower_set(
         if grammar is None:
             return None
         notes = lowered.notes
-        if "char-level" in lowerings:
+        if boundaries is not None:
+            labels = [
+                Label(span=c.provenance.span, message="the grammar is given here")
+                for c in given
+                if isinstance(c.provenance, SourceProvenance)
+            ]
+            _warn_boundaries(boundaries, target, diags, labels)
+            open_ = len(boundaries.ambiguous) + len(boundaries.unanalysed)
+            notes += (
+                "the target matches characters, without llguidance's greedy lexer: every "
+                "lexeme is written out as rules, and after a lexeme a character that always "
+                "continues it may not come next, as llguidance reads it; "
+                + (
+                    f"{open_} lexeme {'boundary is' if open_ == 1 else 'boundaries are'} "
+                    "left where the target may accept more (see the warnings)"
+                    if open_
+                    else "no lexeme boundary is left where the two may differ"
+                ),
+            )
+        elif "char-level" in lowerings:
             notes += (
                 "the target matches characters, without llguidance's greedy lexer: every "
                 "lexeme is written out as rules (negation and intersection through "
@@ -177,8 +211,6 @@ def transpile_grammar(grammar: Grammar, target: str, diags: Diagnostics) -> str 
     the target cannot express is an error (an imported grammar has no constraints to
     demote); a lexeme boundary where the target's character-level matching would accept
     more than llguidance's greedy lexer is a warning (``lexeme-boundary``)."""
-    from ananke.ir.passes.boundaries import BoundaryReport, LexemeBoundaries
-
     backend = get_backend(target)
     report = BoundaryReport(ambiguous=(), unanalysed=())
     if "char-level" in backend.lowerings:
@@ -194,10 +226,20 @@ def transpile_grammar(grammar: Grammar, target: str, diags: Diagnostics) -> str 
         return None
     if lowered is None:
         return None
+    _warn_boundaries(report, target, diags)
+    return backend.emit(lowered)
+
+
+def _warn_boundaries(
+    report: BoundaryReport, target: str, diags: Diagnostics, labels: Sequence[Label] = ()
+) -> None:
+    """A ``lexeme-boundary`` warning for each boundary the greedy rewrite left open, and
+    one for the lexemes too large to analyse."""
     for b in report.ambiguous:
         diags.warning(
             "lexeme-boundary",
             f"{target} may accept more than llguidance where {b.before} meets {b.after}",
+            *labels,
             notes=(b.describe(),),
             help="make the two lexemes unable to run into each other (a separator "
             "between them, or one lexeme for both), or emit for a target with a lexer",
@@ -207,6 +249,6 @@ def transpile_grammar(grammar: Grammar, target: str, diags: Diagnostics) -> str 
             "lexeme-boundary",
             f"lexeme boundaries of {', '.join(report.unanalysed)} were not analysed: "
             "their automata are too large",
+            *labels,
             help="agreement with llguidance there is not proven; test it with real strings",
         )
-    return backend.emit(lowered)

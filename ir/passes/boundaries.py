@@ -9,6 +9,10 @@ boundary of the grammar is *ambiguous*: no string ``a`` of a lexeme ``A``, follo
 first character ``c`` of a lexeme ``B`` that may come next, is itself the beginning of a
 lexeme the lexer is still considering.
 
+:meth:`LexemeBoundaries.rewrite` first writes what it can of the greedy reading into the
+grammar (:mod:`.greedy`: after a lexeme, characters that always continue it are banned),
+then reports the boundaries still ambiguous with those characters left out.
+
 This check decides that on automata, over-approximating the lexer's state (the lexemes
 allowed after the previous lexeme are all lexemes that may follow it anywhere in the
 grammar), so it never misses an ambiguous boundary; it may report one that is harmless

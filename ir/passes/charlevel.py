@@ -13,9 +13,10 @@ one whose rules are all CFG rules over characters:
   set"; more than ``max_states`` states is refused (``automaton-too-large``);
 * rules the start rule no longer reaches are dropped.
 
-The lexer's greedy boundaries are not rewritten here: :mod:`.boundaries` proves, for each
-grammar, that no lexeme boundary depends on them (so both semantics accept the same
-strings) or reports the boundaries where they differ.
+The lexer's greedy boundaries are not this pass's work. For an imported grammar,
+``arc transpile`` first writes them into the grammar (:mod:`.greedy`) and reports those it
+cannot (:mod:`.boundaries`); the grammars Ananke builds keep their lexemes from running
+into each other by construction.
 
 A failure raises :class:`CannotLower` with the rule and the constraints it was lowered
 from, so that the caller can demote those constraints to post-generation checks.

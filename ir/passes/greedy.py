@@ -9,30 +9,35 @@ start with ``c``: for ``start: WORD WORD`` they accept ``ab`` (as ``a`` then ``b
 llguidance reads as one ``WORD`` and rejects.
 
 This rewrite makes that rule part of the grammar. For each lexeme ``A`` (named, or a
-literal, class or regex written in a rule) it computes the characters that certainly
-continue it: those ``c`` such that, for every string ``a`` of ``A``, ``a + c`` is the
-beginning of a string of ``A``. The lexer is always considering ``A`` itself while it
-reads ``A``, so at every such boundary llguidance reads ``c`` on. Only characters that can
-start what follows ``A`` somewhere in the grammar are kept: the others never meet ``A``.
-Each such set is a *ban*: what follows ``A`` may not start with it.
+literal, class or regex written in a rule) it computes its *ban*: the characters ``c``
+such that, for every string ``a`` of ``A``, ``a + c`` begins a lexeme the lexer is surely
+considering while it reads ``A`` (:func:`surely_allowed`: ``A`` itself, and the lexemes
+the parser allows wherever ``A`` may start). llguidance never ends ``A`` before such a
+character. Only characters that can start what follows ``A`` somewhere are kept.
 
 The grammar is then rewritten so that every rule knows two things of the text it matches:
 which ban its first character must avoid (the ban of the lexeme before it) and which ban
 its last lexeme puts on what follows. Rule ``N`` becomes variants ``N__l_m`` (first
-character outside ban ``l``, last lexeme with ban ``m``), sequences thread the ban from
-one item to the next, and unbounded repeats become right-recursive rules over the same
-pairs. Parts of the grammar that hold no banned lexeme are kept as they are, with only
-their first lexemes restricted where a ban reaches them. The language is the character
-language of the grammar minus the strings whose only readings put a banned character
-right after a lexeme: exactly the splits llguidance never makes.
+character outside ban ``l``, last lexeme with ban ``m``, or ``x``: any), sequences pass
+the ban from one item to the next, unbounded repeats become right-recursive rules, and
+bounded repeats of up to ``MAX_UNROLL`` copies are unrolled. Parts that hold no lexeme
+with a ban are kept as they are, with only their first lexemes restricted where a ban
+reaches them. The language is the character language of the grammar minus the strings
+whose every reading puts a banned character right after a lexeme: splits llguidance
+never makes, so no string llguidance accepts is lost.
 
-What stays open is reported by :mod:`.boundaries`, told which characters are banned: a
-boundary where a lexeme other than ``A`` (one the lexer may be considering at that point)
-would read on, or where a character continues some strings of ``A`` but not all. The
-rewrite gives up, changing nothing, on a lexeme that may match the empty string, on an
-embedded JSON schema or special token, and on a bounded repeat of more than
-``MAX_UNROLL`` copies of something that holds a banned lexeme; the boundaries are then
-reported as they were.
+The shape matters to engines that follow every alternative at once (llama.cpp keeps a
+stack per alternative): an item is split by the ban it ends with only where what follows
+can start with a banned character, options with the same first item are joined
+(``x y?``, not ``x | x y``), and variants that came out equal are merged. Otherwise each
+level of nesting would double the stacks.
+
+What stays open is reported by :mod:`.boundaries`, told the bans: a boundary where a
+lexeme the lexer may or may not be considering would read on, or where a character
+continues some strings of ``A`` but not all. The rewrite gives up, changing nothing, on
+a lexeme that may match the empty string or is too large to analyse, on an embedded JSON
+schema or special token, and on a bounded repeat of more than ``MAX_UNROLL`` copies of
+something that holds a lexeme with a ban; every ambiguous boundary is then reported.
 """
 
 from __future__ import annotations
@@ -55,6 +60,7 @@ from ananke.ir.grammar import (
     Rule,
     Seq,
     rename,
+    walk,
 )
 
 from .charlevel import reachable
@@ -70,8 +76,8 @@ __all__ = ["MAX_UNROLL", "Ranges", "banned_after", "with_greedy_boundaries"]
 Ranges = tuple[tuple[int, int], ...]
 """Code points as sorted, disjoint, inclusive ranges."""
 
-ANY = -1
-"""The last lexeme's ban: any (what follows cannot start with a banned character)."""
+Last = frozenset[int]
+"""The bans a string's last lexeme may have (indices into the ban list; 0: none)."""
 
 MAX_UNROLL = 6
 """Most copies a bounded repeat of something holding a banned lexeme is unrolled into."""
@@ -137,8 +143,13 @@ def surely_allowed(grammar: Grammar, terms: _Terminals) -> dict[str, frozenset[s
     repeat, the copy's first terminals; at the start of a rule, what is allowed at every
     reference to it. Sets start full and shrink to a fixpoint (the start rule starts
     empty), so each holds only what every way of reaching the terminal allows.
+
+    Where a loop ``L*`` comes right before every other terminal of the grammar (``%ignore``
+    as it is imported), an item after such loops only is still at the start of its
+    sequence: reading ``L`` leaves every alternative that was allowed before it allowed.
     """
     rules = {r.name: r for r in grammar.rules if not r.lexeme}
+    skip = _skip_loop(grammar, terms)
     at_rule: dict[str, frozenset[str] | None] = dict.fromkeys(rules)  # None: not yet met
     at_rule[grammar.start] = frozenset()
     found: dict[str, frozenset[str]] = {}
@@ -167,7 +178,8 @@ def surely_allowed(grammar: Grammar, terms: _Terminals) -> dict[str, frozenset[s
                 visit(x, here | first(e))
         elif isinstance(e, Seq):
             for i, x in enumerate(e.items):
-                visit(x, here | first(e) if i == 0 else first(Seq(items=e.items[i:])))
+                at_start = all(item == skip for item in e.items[:i])
+                visit(x, here | first(e) if at_start else first(Seq(items=e.items[i:])))
         elif isinstance(e, Repeat):
             visit(e.item, first(e.item))
 
@@ -178,6 +190,43 @@ def surely_allowed(grammar: Grammar, terms: _Terminals) -> dict[str, frozenset[s
             if here is not None:
                 visit(rule.body, here | first(rule.body))
     return found
+
+
+def _skip_loop(grammar: Grammar, terms: _Terminals) -> Repeat | None:
+    """The loop ``L*`` of a lexeme ``L`` that comes right before every other terminal of
+    every rule, if there is one."""
+    loops = [
+        e
+        for r in grammar.rules
+        if not r.lexeme
+        for e in walk(r.body)
+        if isinstance(e, Repeat)
+        and (e.min, e.max) == (0, None)
+        and isinstance(e.item, Ref)
+        and terms._terminal(e.item) is not None
+    ]
+    if not loops:
+        return None
+    skip = max(set(loops), key=loops.count)
+
+    def ok(e: Expr, after_skip: bool) -> bool:
+        if e == skip:
+            return True
+        if terms._terminal(e) is not None:
+            return after_skip
+        if isinstance(e, Seq):
+            return all(
+                ok(x, after_skip if i == 0 else e.items[i - 1] == skip)
+                for i, x in enumerate(e.items)
+            )
+        if isinstance(e, Alt):
+            return all(ok(x, after_skip) for x in e.items)
+        if isinstance(e, Repeat):
+            return ok(e.item, False)  # a later copy follows the copy before it
+        return isinstance(e, Ref | Empty)  # rules are checked on their own
+
+    every = all(ok(r.body, False) for r in grammar.rules if not r.lexeme)
+    return skip if every else None
 
 
 def first_chars(dfa: DFA) -> Ranges:
@@ -216,11 +265,12 @@ class _Rewrite:
         self.rules = {r.name: r for r in self.grammar.rules}
         self.bans: list[Ranges] = [(), *sorted(set(self.banned.values()))]
         self.tag = {t: self.bans.index(b) for t, b in self.banned.items()}
+        self.every = frozenset(range(len(self.bans)))
         self.nullable = nullable_rules(self.grammar)
         self.taken = set(self.rules)
         self.new_rules: dict[str, Rule] = {}
-        self.variant: dict[tuple[Expr, int, int], str] = {}
-        self.memo: dict[tuple[Expr, int, int], Expr | None] = {}
+        self.variant: dict[tuple[Expr, int, Last], str] = {}
+        self.memo: dict[tuple[Expr, int, Last], Expr | None] = {}
         self._firsts: dict[Expr, Ranges] = {}
         for name in self.terms.expr:
             dfa = self.dfa_of([name])
@@ -235,6 +285,35 @@ class _Rewrite:
                 if not rule.lexeme and rule.name not in self.holding and self._holds(rule.body):
                     self.holding.add(rule.name)
                     changed = True
+        # The bans a rule's strings may end with.
+        self.rule_ends: dict[str, frozenset[int]] = {}
+        changed = True
+        while changed:
+            changed = False
+            for rule in self.grammar.rules:
+                ends = self._ends(rule.body)
+                if not rule.lexeme and ends != self.rule_ends.get(rule.name, frozenset()):
+                    self.rule_ends[rule.name] = ends
+                    changed = True
+
+    def _ends(self, e: Expr) -> frozenset[int]:
+        term = self.terms._terminal(e)
+        if term is not None:
+            return frozenset({self.tag.get(term, 0)})
+        if isinstance(e, Ref):
+            return self.rule_ends.get(e.name, frozenset())
+        if isinstance(e, Seq):
+            out: frozenset[int] = frozenset()
+            for x in reversed(e.items):
+                out |= self._ends(x)
+                if not self._eps(x):
+                    break
+            return out
+        if isinstance(e, Alt):
+            return frozenset().union(*map(self._ends, e.items))
+        if isinstance(e, Repeat) and e.max != 0:
+            return self._ends(e.item)
+        return frozenset()
 
     def _holds(self, e: Expr) -> bool:
         term = self.terms._terminal(e)
@@ -262,12 +341,13 @@ class _Rewrite:
         return self._firsts[e]
 
     def run(self) -> Grammar:
-        start = Ref(name=self.grammar.start)
-        kept = [p for p in (self.v(start, 0, ANY),) if p is not None]
-        if self._eps(start):
+        top = self.rules[self.grammar.start]
+        # The start rule's own body (a reference to the start rule could come back as it
+        # is); references to it inside the grammar take variants of the original body.
+        kept = [p for p in (self.v(top.body, 0, self.every),) if p is not None]
+        if self._eps(top.body):
             kept.append(Empty())
         body = alt_of(*kept) if kept else Alt(items=())
-        top = self.rules[self.grammar.start]
         rules = [
             Rule(name=top.name, body=body, origins=top.origins, comment=top.comment),
             *(r for r in self.grammar.rules if r.name != top.name),
@@ -280,38 +360,38 @@ class _Rewrite:
         )
         return _merge_equal_rules(out)
 
-    def v(self, e: Expr, first: int, last: int) -> Expr | None:
+    def v(self, e: Expr, first: int, last: Last) -> Expr | None:
         """The non-empty strings of ``e`` whose first character is outside ban ``first``
-        and whose last lexeme has ban ``last`` (any ban: ``ANY``), with no banned character
+        and whose last lexeme has one of the bans ``last``, with no banned character
         inside; None for no string."""
         if first and not intersect(self._first(e), self.bans[first]):
             first = 0
-        if not self._holds(e):
-            if last > 0:
-                return None
-            if not first and not self._eps(e):
-                return e
+        last &= self._ends(e)  # one variant however it is asked for
+        if not last:
+            return None
+        if not self._holds(e) and not first and not self._eps(e):
+            return e
         key = (e, first, last)
         if key not in self.memo:
             self.memo[key] = self._v(e, first, last)
         return self.memo[key]
 
-    def _v(self, e: Expr, first: int, last: int) -> Expr | None:
+    def _v(self, e: Expr, first: int, last: Last) -> Expr | None:
         if isinstance(e, Empty) or e == Lit(text=""):
             return None
         term = self.terms._terminal(e)
         if term is not None:
-            if last != ANY and self.tag.get(term, 0) != last:
+            if self.tag.get(term, 0) not in last:
                 return None
             if not first:
                 return e
-            rest = _minus(self._first(e), self.bans[first])
-            if not rest:
+            allowed = _minus(self._first(e), self.bans[first])
+            if not allowed:
                 return None
             name = e.name if isinstance(e, Ref) else "LEX"
             return self._rule(
-                (e, first, 0),
-                lambda: And(items=(e, Seq(items=(_class(rest), _ANY_RUN)))),
+                (e, first, last),
+                lambda: And(items=(e, Seq(items=(_class(allowed), _ANY_RUN)))),
                 name,
                 lexeme=True,
             )
@@ -332,9 +412,15 @@ class _Rewrite:
                     return self._rule((tail, f, last), lambda: self.v(tail, f, last), "seq")
                 return self.v(tail, f, last)
 
-            options = self._join(head, first, self._first(tail), rest)
-            if self._eps(head):
-                options.append(rest(first))
+            if not first and not self._holds(head):
+                # A head with no ban of its own, under none: the rest starts under none
+                # whether the head is empty or not, so the head stays as it is.
+                b = rest(0)
+                options = [None if b is None else seq(head, b)]
+            else:
+                options = self._join(head, first, self._first(tail), rest)
+                if self._eps(head):
+                    options.append(rest(first))
             if self._eps(tail):
                 options.append(self.v(head, first, last))
             return _alt(options)
@@ -342,13 +428,13 @@ class _Rewrite:
             return self._repeat(e, first, last)
         raise _GiveUp  # JsonSchema, Special: what they match is not known here
 
-    def _repeat(self, e: Repeat, first: int, last: int) -> Expr | None:
+    def _repeat(self, e: Repeat, first: int, last: Last) -> Expr | None:
         x = e.item
         if e.max == 0:
             return None
         if not self._holds(x):
             # Only the first non-empty copy meets the ban; the copies after it are free.
-            head = self.v(x, first, 0)
+            head = self.v(x, first, last)
             if head is None:
                 return None
             more = None if e.max is None else e.max - 1
@@ -367,7 +453,7 @@ class _Rewrite:
         optional = Alt(items=(x, Empty()))
         return self.v(Seq(items=(*[x] * least, *[optional] * (e.max - least))), first, last)
 
-    def _loop(self, x: Expr, first: int, last: int) -> Expr | None:
+    def _loop(self, x: Expr, first: int, last: Last) -> Expr | None:
         """``x*`` as a right-recursive rule: one non-empty copy, then the loop again with
         the ban that copy ends with."""
         star = Repeat(item=x, min=0, max=None)
@@ -384,15 +470,15 @@ class _Rewrite:
     ) -> list[Expr | None]:
         """``head`` followed by ``rest(ban)``, which starts with a character of ``then``
         and must avoid the ban ``head`` ends with. ``head`` is split by the ban it ends
-        with only where one of them can meet ``then``: a split is a guess the engine
-        carries until the end of ``head``, and guesses nested in each other multiply.
+        with only for bans that can meet ``then``, and the other endings stay together: a
+        split is a guess the engine carries until the end of ``head``, and guesses nested
+        in each other multiply.
         """
-        if not any(intersect(ban, then) for ban in self.bans):
-            a, b = self.v(head, first, ANY), rest(0)
-            return [] if a is None or b is None else [seq(a, b)]
+        ends = self._ends(head)
+        meets = sorted(m for m in ends if m and intersect(self.bans[m], then))
         options: list[Expr | None] = []
-        for middle in range(len(self.bans)):
-            a = self.v(head, first, middle)
+        for middle, endings in [*((m, frozenset({m})) for m in meets), (0, ends - set(meets))]:
+            a = self.v(head, first, endings) if endings else None
             if a is not None:
                 b = rest(middle)
                 options.append(None if b is None else seq(a, b))
@@ -400,7 +486,7 @@ class _Rewrite:
 
     def _rule(
         self,
-        key: tuple[Expr, int, int],
+        key: tuple[Expr, int, Last],
         body: Callable[[], Expr | None],
         base: str,
         *,
@@ -410,7 +496,10 @@ class _Rewrite:
         on first use."""
         if key not in self.variant:
             e, first, last = key
-            name = f"{base}__{first}_{'x' if last == ANY else last}"
+            ends = "x" if last >= self._ends(e) else "_".join(map(str, sorted(last)))
+            name = f"{base}__{first}_{ends}"
+            if lexeme:
+                name = name.upper()
             while name in self.taken:
                 name += "_"
             self.taken.add(name)
@@ -459,21 +548,59 @@ def _alt(options: Iterable[Expr | None]) -> Expr | None:
             kept.append(seq(first, Repeat(item=others, min=0, max=1)))
         else:
             kept.append(seq(first, others))
-    return alt_of(*kept) if kept else None
+    return alt_of(*_optional_heads(kept)) if kept else None
+
+
+def _optional_heads(options: list[Expr]) -> list[Expr]:
+    """``options`` with ``h x | x`` written ``h? x``, and ``h h* x | x`` written
+    ``h* x``."""
+    out = list(options)
+    i = 0
+    while i < len(out):
+        option = out[i]
+        items = option.items if isinstance(option, Seq) else ()
+        shapes = ((1, None), (2, Repeat(item=items[0], min=0, max=None))) if items else ()
+        for cut, head in shapes:
+            if len(items) <= cut or (head is not None and items[1] != head):
+                continue
+            rest = seq(*items[cut:])
+            if rest in out:
+                out[i] = seq(head or Repeat(item=items[0], min=0, max=1), rest)
+                del out[out.index(rest)]
+                i = -1  # start again: the merged option may merge further
+                break
+        i += 1
+    return out
 
 
 def _merge_equal_rules(grammar: Grammar) -> Grammar:
     """``grammar`` with rules of equal bodies merged into the first of them (variants that
-    differ only in a ban nothing in them meets)."""
+    differ only in a ban nothing in them meets), and rules that only name another rule
+    replaced by it."""
     while True:
         first: dict[tuple[Expr, bool], str] = {}
         alias: dict[str, str] = {}
         for r in grammar.rules:
             key = (r.body, r.lexeme)
-            if key in first and r.name != grammar.start:
+            if r.name == grammar.start:
+                first.setdefault(key, r.name)
+            elif isinstance(r.body, Ref) and not r.lexeme and r.body.name != r.name:
+                alias[r.name] = r.body.name
+            elif key in first:
                 alias[r.name] = first[key]
             else:
                 first.setdefault(key, r.name)
+        for name in list(alias):
+            seen = {name}
+            target = alias[name]
+            while target in alias and target not in seen:
+                seen.add(target)
+                target = alias[target]
+            if target in seen:  # rules that only name each other: left as they are
+                for n in seen:
+                    alias.pop(n, None)
+            else:
+                alias[name] = target
         if not alias:
             return grammar
         kept = tuple(r for r in grammar.rules if r.name not in alias)
@@ -516,7 +643,7 @@ def _prune(rules: list[Rule], start: str) -> list[Rule]:
             item = keep(e.item)
             if item is None:
                 return Empty() if e.min == 0 else None
-            return Repeat(item=item, min=e.min, max=e.max)
+            return Empty() if item == Empty() else Repeat(item=item, min=e.min, max=e.max)
         return e
 
     out: list[Rule] = []

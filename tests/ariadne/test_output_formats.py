@@ -136,6 +136,34 @@ def test_grammar_from_a_file_and_embedded(tmp_path: Path) -> None:
         assert compiled["b"].accepts("abcab") and not compiled["b"].accepts("abd")
 
 
+def test_a_given_grammar_is_read_greedily_by_every_target(tmp_path: Path) -> None:
+    """Lexemes of a given grammar that run into each other: the character-level targets
+    get llguidance's reading written in, and a boundary left open is a warning at the
+    `grammar` property."""
+    (tmp_path / "words.lark").write_text('start: WORD WORD\nWORD: /[a-z]+/\n%ignore " "\n')
+    (tmp_path / "num.lark").write_text(
+        'start: NUM "." NAME\nNUM: /[0-9]+(\\.[0-9]+)?/\nNAME: /[a-z]+/\n'
+    )
+    module = _ok(
+        'constraint words {\n    grammar: "words.lark";\n}\n'
+        'constraint num {\n    grammar: "num.lark";\n}\n',
+        tmp_path,
+    )
+    for target, engine in (("xgrammar", "xgrammar-ebnf"), ("gbnf", "llguidance-gbnf")):
+        diags = Diagnostics()
+        lowered = lower_for_target(module, target, diags)
+        assert lowered is not None
+        by_name = {low.set_name: low for low in lowered}
+        words = get_engine(engine).compile(emit(by_name["words"], target))
+        assert words.accepts("ab cd") and words.accepts(" a b ")
+        assert not words.accepts("abcd")  # one word to llguidance, two to characters
+        assert "no lexeme boundary is left" in by_name["words"].notes[-1]
+        [d] = [d for d in diags if d.code == "lexeme-boundary"]
+        assert d.message == f"{target} may accept more than llguidance where NUM meets '.'#0"
+        assert [(lb.span.line, lb.message) for lb in d.labels] == [(5, "the grammar is given here")]
+        assert "1 lexeme boundary is left" in by_name["num"].notes[-1]
+
+
 def test_grammar_errors_point_into_the_ariadne_file(tmp_path: Path) -> None:
     text = 'constraint h {\n    grammar: { lark: r"start: /(?=a)b/" };\n}\n'
     module, diags = _compile(text, tmp_path)
