@@ -49,7 +49,7 @@ from ananke.ir.grammar import (
     Seq,
 )
 
-from .greedy import Ranges, _minus, first_chars
+from .greedy import Ranges, banned_after, first_chars, minus, with_greedy_boundaries
 
 if TYPE_CHECKING:
     from ananke.ir.automata import DFA
@@ -102,8 +102,6 @@ class LexemeBoundaries:
     def rewrite(self, grammar: Grammar) -> tuple[Grammar, BoundaryReport]:
         """``grammar`` with the boundaries the greedy lexer settles written in
         (:mod:`.greedy`), and the ambiguous boundaries left after that."""
-        from .greedy import banned_after, with_greedy_boundaries
-
         terms, dfa_of = self._analysis(grammar)
         banned = banned_after(grammar, terms, dfa_of)
         rewritten = with_greedy_boundaries(grammar, terms, banned, dfa_of)
@@ -162,7 +160,7 @@ class LexemeBoundaries:
                         skipped.add(before)
                     continue
                 ban = banned.get(before, ())
-                chars = {n: _minus(first_chars(d), ban) for n, d in firsts.items() if d is not None}
+                chars = {n: minus(first_chars(d), ban) for n, d in firsts.items() if d is not None}
                 for after, (witness, char) in _ambiguous(alone, union, chars).items():
                     if (
                         after == before

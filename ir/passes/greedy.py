@@ -71,7 +71,17 @@ if TYPE_CHECKING:
 
     from .boundaries import _Terminals
 
-__all__ = ["MAX_UNROLL", "Ranges", "banned_after", "with_greedy_boundaries"]
+__all__ = [
+    "MAX_UNROLL",
+    "Ranges",
+    "banned_after",
+    "first_chars",
+    "intersect",
+    "minus",
+    "surely_allowed",
+    "union",
+    "with_greedy_boundaries",
+]
 
 Ranges = tuple[tuple[int, int], ...]
 """Code points as sorted, disjoint, inclusive ranges."""
@@ -230,6 +240,7 @@ def _skip_loop(grammar: Grammar, terms: _Terminals) -> Repeat | None:
 
 
 def first_chars(dfa: DFA) -> Ranges:
+    """The characters a string of ``dfa`` may start with."""
     live = dfa.live_states()
     return _norm((lo, hi) for lo, hi, to in dfa.transitions(dfa.start) if to in live)
 
@@ -385,7 +396,7 @@ class _Rewrite:
                 return None
             if not first:
                 return e
-            allowed = _minus(self._first(e), self.bans[first])
+            allowed = minus(self._first(e), self.bans[first])
             if not allowed:
                 return None
             name = e.name if isinstance(e, Ref) else "LEX"
@@ -686,7 +697,7 @@ def intersect(a: Ranges, b: Ranges) -> Ranges:
     return _norm(out)
 
 
-def _minus(a: Ranges, b: Ranges) -> Ranges:
+def minus(a: Ranges, b: Ranges) -> Ranges:
     out: list[tuple[int, int]] = []
     for lo, hi in a:
         cur = lo

@@ -175,6 +175,8 @@ def solve_right_linear(grammar: Grammar) -> Grammar:
 def _linear(expr: Expr, members: frozenset[str]) -> _Linear | None:
     if not refs(expr) & members:
         return {}, expr
+    if isinstance(expr, Repeat) and (expr.min, expr.max) == (0, 1):
+        return _linear(Alt(items=(expr.item, Empty())), members)  # `x R?` is `x | x R`
     if isinstance(expr, Ref):
         return {expr.name: Empty()}, None
     if isinstance(expr, Alt):

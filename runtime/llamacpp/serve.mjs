@@ -8,6 +8,17 @@
 // parse stack is empty at its end (node-llama-cpp's AddonGrammar.isTextCompatible).
 // No model is loaded: grammar parsing and matching need none.
 import {createInterface} from "node:readline";
+import {Worker} from "node:worker_threads";
+
+// A check can run for minutes inside llama.cpp (its matcher keeps a stack per open
+// alternative), and then neither a closed stdin nor a signal is seen until it returns. A
+// worker thread watches the parent: once the process that started this one is gone, it
+// ends this one, so a killed caller leaves nothing running.
+new Worker(
+    `const {workerData: w} = require("node:worker_threads");
+     setInterval(() => { if (process.ppid !== w.parent) process.kill(w.self, "SIGKILL"); }, 500);`,
+    {eval: true, workerData: {parent: process.ppid, self: process.pid}},
+).unref();
 
 // argv[2]: the file URL of node-llama-cpp's entry module.
 const {getLlama} = await import(process.argv[2]);

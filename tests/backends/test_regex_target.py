@@ -66,6 +66,13 @@ def test_right_linear_recursion_is_solved_into_repeats() -> None:
     assert out is not None and [r.name for r in out.rules] == ["start"]
 
 
+def test_recursion_at_the_end_of_an_optional_tail_is_solved() -> None:
+    # lst = "a" lst? -- written so where `lst = "a" | "a" lst` would make an engine that
+    # follows every alternative carry the "a" twice.
+    grammar = rules(start=seq(ref("lst"), lit(";")), lst=seq(lit("a"), rep(ref("lst"), 0, 1)))
+    validate(TARGET, grammar, accept=["a;", "aaa;"], reject=[";", "a", "ab;"])
+
+
 def test_left_recursion_is_solved_into_a_repeat() -> None:
     grammar = rules(start=ref("lst"), lst=alt(lit("b"), seq(ref("lst"), lit(","), lit("b"))))
     validate(TARGET, grammar, accept=["b", "b,b,b"], reject=["", ",b", "b,", "bb"])

@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
+from pathlib import Path
 
 import pytest
 from ananke.runtime.engines import Engine, EngineError, engine_names, get_engine
@@ -247,3 +249,43 @@ def test_llamacpp_grammar_loaded_before_a_fork_works_in_the_child() -> None:
     child.join(timeout=60)
     assert got == [True, False] and child.exitcode == 0
     assert compiled.accepts("a")
+
+
+def test_llamacpp_server_ends_when_its_caller_is_killed(tmp_path: Path) -> None:
+    # A check that runs for a long time inside llama.cpp (one stack per open alternative:
+    # here the two equal `<` alternatives double the stacks at each level) sees neither a
+    # closed stdin nor a signal; the server still ends once its caller is gone.
+    engine("llamacpp-gbnf")  # skips when llama.cpp is not installed
+    script = tmp_path / "caller.py"
+    script.write_text(
+        "from ananke.runtime.engines import get_engine\n"
+        "c = get_engine('llamacpp-gbnf').compile(\n"
+        '    \'root ::= s\\ns ::= i | i "," s\\ni ::= "<" s ">" | "<" s ">" | "a"\\n\')\n'
+        "print(c._server._proc.pid, flush=True)\n"
+        "c.accepts('<' * 60 + 'a' + '>' * 60)\n"
+    )
+    caller = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True)
+    assert caller.stdout is not None
+    server = int(caller.stdout.readline())
+    time.sleep(1)
+    assert _alive(server)  # still checking
+    caller.kill()
+    caller.wait()
+    deadline = time.monotonic() + 10
+    while _alive(server) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not _alive(server)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    # An ended child of a process that was killed is reaped by init; until then it is a
+    # zombie, which has ended.
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as f:
+            return f.read().split(") ")[-1][0] != "Z"
+    except FileNotFoundError:
+        return False
