@@ -14,6 +14,7 @@ express is an error (``target-cannot-express``): there is nothing to demote.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING
 
 from ananke.backends import get_backend
 from ananke.ir.constraint import (
@@ -26,11 +27,13 @@ from ananke.ir.constraint import (
 )
 from ananke.ir.diagnostics import Diagnostics, Label
 from ananke.ir.grammar import Grammar, JsonSchema
-from ananke.ir.passes.boundaries import BoundaryReport, LexemeBoundaries
 from ananke.ir.passes.charlevel import CharLevel
 from ananke.ir.passes.errors import CannotLower
 from ananke.ir.passes.lower import LowerToGrammar
 from ananke.ir.plan import Lowered
+
+if TYPE_CHECKING:
+    from ananke.ir.passes.boundaries import BoundaryReport
 
 __all__ = ["GRAMMAR_LOWERINGS", "emit", "lower_for_target", "transpile_grammar"]
 
@@ -129,6 +132,8 @@ def _lower_set(
         )
         source = lowered.grammar
         if given and "char-level" in lowerings:
+            from ananke.ir.passes.boundaries import LexemeBoundaries
+
             # A grammar someone wrote may have lexemes that run into each other; the
             # grammars Ananke builds keep them apart by construction.
             source, boundaries = LexemeBoundaries().rewrite(source)
@@ -211,6 +216,8 @@ def transpile_grammar(grammar: Grammar, target: str, diags: Diagnostics) -> str 
     the target cannot express is an error (an imported grammar has no constraints to
     demote); a lexeme boundary where the target's character-level matching would accept
     more than llguidance's greedy lexer is a warning (``lexeme-boundary``)."""
+    from ananke.ir.passes.boundaries import BoundaryReport, LexemeBoundaries
+
     backend = get_backend(target)
     report = BoundaryReport(ambiguous=(), unanalysed=())
     if "char-level" in backend.lowerings:
