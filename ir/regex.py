@@ -32,6 +32,7 @@ from __future__ import annotations
 import functools
 
 from ananke.ir.grammar import Alt, CharClass, Empty, Expr, Lit, Repeat, Seq
+from ananke.ir.ranges import Ranges, merge, minus
 
 __all__ = ["ANY_SCALAR", "RegexError", "parse_regex"]
 
@@ -71,31 +72,9 @@ class RegexError(ValueError):
         self.pos = pos
 
 
-def _merge(ranges: list[tuple[int, int]]) -> tuple[tuple[int, int], ...]:
-    out: list[tuple[int, int]] = []
-    for lo, hi in sorted(ranges):
-        if out and lo <= out[-1][1] + 1:
-            if hi > out[-1][1]:
-                out[-1] = (out[-1][0], hi)
-        else:
-            out.append((lo, hi))
-    return tuple(out)
-
-
-def _complement(ranges: tuple[tuple[int, int], ...]) -> tuple[tuple[int, int], ...]:
+def _complement(ranges: Ranges) -> Ranges:
     """Scalar values not in ``ranges`` (sorted, merged)."""
-    out: list[tuple[int, int]] = []
-    for slo, shi in ANY_SCALAR:
-        cur = slo
-        for lo, hi in ranges:
-            if hi < cur or lo > shi:
-                continue
-            if lo > cur:
-                out.append((cur, lo - 1))
-            cur = max(cur, hi + 1)
-        if cur <= shi:
-            out.append((cur, shi))
-    return tuple(out)
+    return minus(ANY_SCALAR, ranges)
 
 
 def _seq(items: list[Expr]) -> Expr:
@@ -404,7 +383,7 @@ class _Parser:
                 self.nest()
                 inner, inner_neg = self.class_body()
                 self.depth -= 1
-                ranges.extend(_complement(_merge(list(inner))) if inner_neg else inner)
+                ranges.extend(_complement(merge(list(inner))) if inner_neg else inner)
                 continue
             lo = self.class_atom()
             if self.p.startswith("--", self.i):
@@ -420,7 +399,7 @@ class _Parser:
                 ranges.append((lo, hi))
             else:
                 ranges.append((lo, lo))
-        merged = _merge(ranges)
+        merged = merge(ranges)
         if not merged and not negated:
             raise self.error("empty character class", open_pos)
         return merged, negated

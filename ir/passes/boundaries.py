@@ -48,8 +48,9 @@ from ananke.ir.grammar import (
     Repeat,
     Seq,
 )
+from ananke.ir.ranges import Ranges, minus
 
-from .greedy import Ranges, banned_after, first_chars, minus, with_greedy_boundaries
+from .greedy import banned_after, first_chars, with_greedy_boundaries
 
 if TYPE_CHECKING:
     from ananke.ir.automata import DFA

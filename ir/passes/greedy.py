@@ -62,6 +62,7 @@ from ananke.ir.grammar import (
     rename,
     walk,
 )
+from ananke.ir.ranges import Ranges, intersect, merge, minus, union
 
 from .charlevel import reachable
 from .recursion import _nullable, alt_of, nullable_rules, seq
@@ -71,20 +72,7 @@ if TYPE_CHECKING:
 
     from .boundaries import _Terminals
 
-__all__ = [
-    "MAX_UNROLL",
-    "Ranges",
-    "banned_after",
-    "first_chars",
-    "intersect",
-    "minus",
-    "surely_allowed",
-    "union",
-    "with_greedy_boundaries",
-]
-
-Ranges = tuple[tuple[int, int], ...]
-"""Code points as sorted, disjoint, inclusive ranges."""
+__all__ = ["MAX_UNROLL", "banned_after", "first_chars", "surely_allowed", "with_greedy_boundaries"]
 
 Last = frozenset[int]
 """The bans a string's last lexeme may have (indices into the ban list; 0: none)."""
@@ -132,7 +120,7 @@ def _continuing(dfa: DFA, considered: DFA) -> Ranges:
         qa, qc = todo.pop()
         moves = [(lo, hi, to) for lo, hi, to in considered.transitions(qc) if to in live]
         if qa in dfa.accepting:
-            here = _norm((lo, hi) for lo, hi, _ in moves)
+            here = merge((lo, hi) for lo, hi, _ in moves)
             common = here if common is None else intersect(common, here)
             if not common:
                 return ()
@@ -242,7 +230,7 @@ def _skip_loop(grammar: Grammar, terms: _Terminals) -> Repeat | None:
 def first_chars(dfa: DFA) -> Ranges:
     """The characters a string of ``dfa`` may start with."""
     live = dfa.live_states()
-    return _norm((lo, hi) for lo, hi, to in dfa.transitions(dfa.start) if to in live)
+    return merge((lo, hi) for lo, hi, to in dfa.transitions(dfa.start) if to in live)
 
 
 def with_greedy_boundaries(
@@ -669,44 +657,3 @@ def _prune(rules: list[Rule], start: str) -> list[Rule]:
         )
     kept = reachable(start, out)
     return [r for r in out if r.name in kept]
-
-
-# --- code point ranges -------------------------------------------------------------------
-
-
-def _norm(ranges: Iterable[tuple[int, int]]) -> Ranges:
-    merged: list[tuple[int, int]] = []
-    for lo, hi in sorted(ranges):
-        if merged and lo <= merged[-1][1] + 1:
-            merged[-1] = (merged[-1][0], max(hi, merged[-1][1]))
-        else:
-            merged.append((lo, hi))
-    return tuple(merged)
-
-
-def union(a: Ranges, b: Ranges) -> Ranges:
-    return _norm((*a, *b))
-
-
-def intersect(a: Ranges, b: Ranges) -> Ranges:
-    out = []
-    for lo, hi in a:
-        for blo, bhi in b:
-            if blo <= hi and lo <= bhi:
-                out.append((max(lo, blo), min(hi, bhi)))
-    return _norm(out)
-
-
-def minus(a: Ranges, b: Ranges) -> Ranges:
-    out: list[tuple[int, int]] = []
-    for lo, hi in a:
-        cur = lo
-        for blo, bhi in b:
-            if bhi < cur or blo > hi:
-                continue
-            if blo > cur:
-                out.append((cur, blo - 1))
-            cur = max(cur, bhi + 1)
-        if cur <= hi:
-            out.append((cur, hi))
-    return _norm(out)
