@@ -48,16 +48,15 @@ from ananke.ir.grammar import (
     Repeat,
     Seq,
 )
-from ananke.ir.ranges import Ranges, minus
-
-from .greedy import banned_after, first_chars, with_greedy_boundaries
+from ananke.ir.ranges import Ranges, merge, minus
 
 if TYPE_CHECKING:
     from ananke.ir.automata import DFA
 
-__all__ = ["Boundary", "BoundaryReport", "LexemeBoundaries"]
+__all__ = ["END", "Boundary", "BoundaryReport", "LexemeBoundaries", "Terminals", "first_chars"]
 
-_EOS = "<end>"
+END = "<end>"
+"""What follows the last terminal, in follow sets."""
 _BOS = "<start>"
 
 
@@ -103,6 +102,8 @@ class LexemeBoundaries:
     def rewrite(self, grammar: Grammar) -> tuple[Grammar, BoundaryReport]:
         """``grammar`` with the boundaries the greedy lexer settles written in
         (:mod:`.greedy`), and the ambiguous boundaries left after that."""
+        from .greedy import banned_after, with_greedy_boundaries
+
         terms, dfa_of = self._analysis(grammar)
         banned = banned_after(grammar, terms, dfa_of)
         rewritten = with_greedy_boundaries(grammar, terms, banned, dfa_of)
@@ -112,12 +113,12 @@ class LexemeBoundaries:
 
     def _analysis(
         self, grammar: Grammar
-    ) -> tuple[_Terminals, Callable[[Iterable[str]], DFA | None]]:
+    ) -> tuple[Terminals, Callable[[Iterable[str]], DFA | None]]:
         """The grammar's terminals, and the automaton of a union of them (None: over the
         state bound), cached."""
         from ananke.ir.automata import DFA, StateLimitExceeded
 
-        terms = _Terminals(grammar)
+        terms = Terminals(grammar)
         lexemes = {r.name: r.body for r in grammar.rules if r.lexeme}
         dfas: dict[tuple[str, ...], DFA | None] = {}
 
@@ -135,7 +136,7 @@ class LexemeBoundaries:
 
     def _report(
         self,
-        terms: _Terminals,
+        terms: Terminals,
         dfa_of: Callable[[Iterable[str]], DFA | None],
         banned: Mapping[str, Ranges],
     ) -> BoundaryReport:
@@ -145,12 +146,12 @@ class LexemeBoundaries:
         found: dict[tuple[str, str], Boundary] = {}
         skipped: set[str] = set()
         sets = {_BOS: terms.first_of_start, **terms.follow}
-        for allowed in sorted({frozenset(s - {_EOS}) for s in sets.values()}, key=sorted):
+        for allowed in sorted({frozenset(s - {END}) for s in sets.values()}, key=sorted):
             if not allowed:
                 continue
             union = dfa_of(allowed)
             for before in sorted(allowed):
-                nexts = sorted(terms.follow.get(before, set()) - {_EOS})
+                nexts = sorted(terms.follow.get(before, set()) - {END})
                 if not nexts:
                     continue
                 alone = dfa_of([before])
@@ -189,6 +190,12 @@ def _closed_under_concatenation(expr: Expr, lexemes: Mapping[str, Expr], limit: 
         return twice.intersect(once.complement()).is_empty()
     except StateLimitExceeded:
         return False
+
+
+def first_chars(dfa: DFA) -> Ranges:
+    """The characters a string of ``dfa`` may start with."""
+    live = dfa.live_states()
+    return merge((lo, hi) for lo, hi, to in dfa.transitions(dfa.start) if to in live)
 
 
 def _ambiguous(a: DFA, union: DFA, firsts: Mapping[str, Ranges]) -> dict[str, tuple[str, str]]:
@@ -231,7 +238,7 @@ def _overlap(ranges: Ranges, moves: list[tuple[int, int, int]]) -> int | None:
     return None
 
 
-class _Terminals:
+class Terminals:
     """FIRST and FOLLOW over the grammar's lexemes (named ones and the anonymous ones that
     literals and regexes in CFG rules are)."""
 
@@ -242,11 +249,11 @@ class _Terminals:
         self._nullable: dict[str, bool] = {}
         self._first: dict[str, set[str]] = {}
         self._fixpoint_first()
-        self.first_of_start = self._first_of(Ref(name=grammar.start))[0]
+        self.first_of_start = self.first_of(Ref(name=grammar.start))[0]
         self.follow: dict[str, set[str]] = {}
         self.self_follow: set[str] = set()
         """Terminals that may follow themselves other than inside their own ``X*``."""
-        rule_follow: dict[str, set[str]] = {grammar.start: {_EOS}}
+        rule_follow: dict[str, set[str]] = {grammar.start: {END}}
 
         def size() -> int:
             return sum(map(len, self.follow.values())) + sum(map(len, rule_follow.values()))
@@ -258,7 +265,9 @@ class _Terminals:
                 if not rule.lexeme:
                     self._walk(rule.body, set(rule_follow.get(rule.name, ())), rule_follow)
 
-    def _terminal(self, expr: Expr) -> str | None:
+    def terminal(self, expr: Expr) -> str | None:
+        """The terminal ``expr`` is (a lexeme's name, or a literal's, class's or regex's
+        own name), or None for a CFG expression."""
         if isinstance(expr, Ref) and self.rules[expr.name].lexeme:
             self.expr.setdefault(expr.name, expr)
             return expr.name
@@ -278,15 +287,16 @@ class _Terminals:
             for rule in self.rules.values():
                 if rule.lexeme:
                     continue
-                first, nullable = self._first_of(rule.body)
+                first, nullable = self.first_of(rule.body)
                 old = self._first.get(rule.name, set())
                 if first - old or nullable != self._nullable.get(rule.name, False):
                     self._first[rule.name] = old | first
                     self._nullable[rule.name] = nullable
                     changed = True
 
-    def _first_of(self, expr: Expr) -> tuple[set[str], bool]:
-        term = self._terminal(expr)
+    def first_of(self, expr: Expr) -> tuple[set[str], bool]:
+        """The terminals ``expr`` may start with, and whether it may match nothing."""
+        term = self.terminal(expr)
         if term is not None:
             return {term}, False
         match expr:
@@ -295,7 +305,7 @@ class _Terminals:
             case Seq():
                 out: set[str] = set()
                 for item in expr.items:
-                    first, nullable = self._first_of(item)
+                    first, nullable = self.first_of(item)
                     out |= first
                     if not nullable:
                         return out, False
@@ -304,19 +314,19 @@ class _Terminals:
                 out = set()
                 nullable = False
                 for item in expr.items:
-                    first, n = self._first_of(item)
+                    first, n = self.first_of(item)
                     out |= first
                     nullable |= n
                 return out, nullable
             case Repeat():
-                first, nullable = self._first_of(expr.item)
+                first, nullable = self.first_of(expr.item)
                 return first, nullable or expr.min == 0
             case Empty():
                 return set(), True
         return set(), False  # JsonSchema, Special: opaque
 
     def _walk(self, expr: Expr, follow: set[str], rule_follow: dict[str, set[str]]) -> None:
-        term = self._terminal(expr)
+        term = self.terminal(expr)
         if term is not None:
             self.follow.setdefault(term, set()).update(follow)
             if term in follow:
@@ -329,14 +339,14 @@ class _Terminals:
                 after = set(follow)
                 for item in reversed(expr.items):
                     self._walk(item, after, rule_follow)
-                    first, nullable = self._first_of(item)
+                    first, nullable = self.first_of(item)
                     after = first | after if nullable else set(first)
             case Alt():
                 for item in expr.items:
                     self._walk(item, follow, rule_follow)
             case Repeat():
-                first, _ = self._first_of(expr.item)
-                term = self._terminal(expr.item)
+                first, _ = self.first_of(expr.item)
+                term = self.terminal(expr.item)
                 if term is not None and expr.max is None:
                     # X* / X+: X follows X by the loop itself; note only other ways.
                     if term in follow:

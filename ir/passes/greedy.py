@@ -64,15 +64,14 @@ from ananke.ir.grammar import (
 )
 from ananke.ir.ranges import Ranges, intersect, merge, minus, union
 
+from .boundaries import END, Terminals, first_chars
 from .charlevel import reachable
-from .recursion import _nullable, alt_of, nullable_rules, seq
+from .recursion import alt_of, nullable, nullable_rules, seq
 
 if TYPE_CHECKING:
     from ananke.ir.automata import DFA
 
-    from .boundaries import _Terminals
-
-__all__ = ["MAX_UNROLL", "banned_after", "first_chars", "surely_allowed", "with_greedy_boundaries"]
+__all__ = ["MAX_UNROLL", "banned_after", "surely_allowed", "with_greedy_boundaries"]
 
 Last = frozenset[int]
 """The bans a string's last lexeme may have (indices into the ban list; 0: none)."""
@@ -80,11 +79,9 @@ Last = frozenset[int]
 MAX_UNROLL = 6
 """Most copies a bounded repeat of something holding a banned lexeme is unrolled into."""
 
-_EOS = "<end>"
-
 
 def banned_after(
-    grammar: Grammar, terms: _Terminals, dfa_of: Callable[[Iterable[str]], DFA | None]
+    grammar: Grammar, terms: Terminals, dfa_of: Callable[[Iterable[str]], DFA | None]
 ) -> dict[str, Ranges]:
     """For each terminal, the characters the greedy lexer always reads on into one of the
     lexemes it is surely considering, among those that can start a terminal following it;
@@ -92,7 +89,7 @@ def banned_after(
     sure = surely_allowed(grammar, terms)
     out: dict[str, Ranges] = {}
     for name in sorted(terms.follow):
-        nexts = terms.follow[name] - {_EOS}
+        nexts = terms.follow[name] - {END}
         dfa = dfa_of([name])
         if dfa is None or not nexts:
             continue
@@ -132,7 +129,7 @@ def _continuing(dfa: DFA, considered: DFA) -> Ranges:
     return common or ()
 
 
-def surely_allowed(grammar: Grammar, terms: _Terminals) -> dict[str, frozenset[str]]:
+def surely_allowed(grammar: Grammar, terms: Terminals) -> dict[str, frozenset[str]]:
     """For each terminal, terminals the parser allows wherever that terminal may start:
     the lexer is considering them all while it reads it.
 
@@ -153,7 +150,7 @@ def surely_allowed(grammar: Grammar, terms: _Terminals) -> dict[str, frozenset[s
     found: dict[str, frozenset[str]] = {}
 
     def first(e: Expr) -> frozenset[str]:
-        return frozenset(terms._first_of(e)[0])
+        return frozenset(terms.first_of(e)[0])
 
     def meet(table: dict[str, frozenset[str] | None], key: str, value: frozenset[str]) -> bool:
         old = table.get(key)
@@ -165,7 +162,7 @@ def surely_allowed(grammar: Grammar, terms: _Terminals) -> dict[str, frozenset[s
 
     def visit(e: Expr, here: frozenset[str]) -> None:
         nonlocal changed
-        term = terms._terminal(e)
+        term = terms.terminal(e)
         if term is not None:
             changed |= meet(found, term, here | {term})  # type: ignore[arg-type]
         elif isinstance(e, Ref):
@@ -190,7 +187,7 @@ def surely_allowed(grammar: Grammar, terms: _Terminals) -> dict[str, frozenset[s
     return found
 
 
-def _skip_loop(grammar: Grammar, terms: _Terminals) -> Repeat | None:
+def _skip_loop(grammar: Grammar, terms: Terminals) -> Repeat | None:
     """The loop ``L*`` of a lexeme ``L`` that comes right before every other terminal of
     every rule, if there is one."""
     loops = [
@@ -201,7 +198,7 @@ def _skip_loop(grammar: Grammar, terms: _Terminals) -> Repeat | None:
         if isinstance(e, Repeat)
         and (e.min, e.max) == (0, None)
         and isinstance(e.item, Ref)
-        and terms._terminal(e.item) is not None
+        and terms.terminal(e.item) is not None
     ]
     if not loops:
         return None
@@ -210,7 +207,7 @@ def _skip_loop(grammar: Grammar, terms: _Terminals) -> Repeat | None:
     def ok(e: Expr, after_skip: bool) -> bool:
         if e == skip:
             return True
-        if terms._terminal(e) is not None:
+        if terms.terminal(e) is not None:
             return after_skip
         if isinstance(e, Seq):
             return all(
@@ -227,15 +224,9 @@ def _skip_loop(grammar: Grammar, terms: _Terminals) -> Repeat | None:
     return skip if every else None
 
 
-def first_chars(dfa: DFA) -> Ranges:
-    """The characters a string of ``dfa`` may start with."""
-    live = dfa.live_states()
-    return merge((lo, hi) for lo, hi, to in dfa.transitions(dfa.start) if to in live)
-
-
 def with_greedy_boundaries(
     grammar: Grammar,
-    terms: _Terminals,
+    terms: Terminals,
     banned: Mapping[str, Ranges],
     dfa_of: Callable[[Iterable[str]], DFA | None],
 ) -> Grammar | None:
@@ -256,7 +247,7 @@ class _GiveUp(Exception):
 @dataclass
 class _Rewrite:
     grammar: Grammar
-    terms: _Terminals
+    terms: Terminals
     banned: Mapping[str, Ranges]
     dfa_of: Callable[[Iterable[str]], DFA | None]
 
@@ -290,13 +281,15 @@ class _Rewrite:
         while changed:
             changed = False
             for rule in self.grammar.rules:
+                if rule.lexeme:
+                    continue
                 ends = self._ends(rule.body)
-                if not rule.lexeme and ends != self.rule_ends.get(rule.name, frozenset()):
+                if ends != self.rule_ends.get(rule.name, frozenset()):
                     self.rule_ends[rule.name] = ends
                     changed = True
 
     def _ends(self, e: Expr) -> frozenset[int]:
-        term = self.terms._terminal(e)
+        term = self.terms.terminal(e)
         if term is not None:
             return frozenset({self.tag.get(term, 0)})
         if isinstance(e, Ref):
@@ -315,7 +308,7 @@ class _Rewrite:
         return frozenset()
 
     def _holds(self, e: Expr) -> bool:
-        term = self.terms._terminal(e)
+        term = self.terms.terminal(e)
         if term is not None:
             return term in self.banned
         if isinstance(e, Ref):
@@ -327,12 +320,12 @@ class _Rewrite:
         return False
 
     def _eps(self, e: Expr) -> bool:
-        return _nullable(e, self.nullable)
+        return nullable(e, self.nullable)
 
     def _first(self, e: Expr) -> Ranges:
         if e not in self._firsts:
             out: Ranges = ()
-            for name in self.terms._first_of(e)[0]:
+            for name in self.terms.first_of(e)[0]:
                 dfa = self.dfa_of([name])
                 assert dfa is not None  # checked in __post_init__
                 out = union(out, first_chars(dfa))
@@ -378,7 +371,7 @@ class _Rewrite:
     def _v(self, e: Expr, first: int, last: Last) -> Expr | None:
         if isinstance(e, Empty) or e == Lit(text=""):
             return None
-        term = self.terms._terminal(e)
+        term = self.terms.terminal(e)
         if term is not None:
             if self.tag.get(term, 0) not in last:
                 return None
@@ -504,9 +497,7 @@ class _Rewrite:
             self.taken.add(name)
             self.variant[key] = name
             made = body()
-            origins = (
-                self.rules[e.name].origins if isinstance(e, Ref) and e.name in self.rules else ()
-            )
+            origins = self.rules[e.name].origins if isinstance(e, Ref) else ()
             self.new_rules[name] = Rule(
                 name=name,
                 body=Alt(items=()) if made is None else made,

@@ -24,6 +24,7 @@ import msgspec
 from ananke.ir.grammar import Alt, Empty, Expr, Grammar, Lit, Ref, Repeat, Rule, Seq, refs
 
 __all__ = [
+    "nullable",
     "nullable_rules",
     "solve_right_linear",
     "without_empty_loops",
@@ -64,7 +65,7 @@ def without_empty_loops(grammar: Grammar) -> Grammar:
     taken = set(rules)
 
     def can_be_empty(e: Expr) -> bool:
-        return _nullable(e, empty)
+        return nullable(e, empty)
 
     def non_empty(e: Expr) -> Expr | None:
         """``e`` without the empty string; None for no string at all."""
@@ -121,13 +122,14 @@ def nullable_rules(grammar: Grammar) -> frozenset[str]:
     while changed:
         changed = False
         for rule in grammar.rules:
-            if rule.name not in found and _nullable(rule.body, found):
+            if rule.name not in found and nullable(rule.body, found):
                 found.add(rule.name)
                 changed = True
     return frozenset(found)
 
 
-def _nullable(e: Expr, rules: AbstractSet[str]) -> bool:
+def nullable(e: Expr, rules: AbstractSet[str]) -> bool:
+    """Whether ``e`` may match the empty string, given the nullable ``rules``."""
     if isinstance(e, Empty):
         return True
     if isinstance(e, Lit):
@@ -135,11 +137,11 @@ def _nullable(e: Expr, rules: AbstractSet[str]) -> bool:
     if isinstance(e, Ref):
         return e.name in rules
     if isinstance(e, Seq):
-        return all(_nullable(x, rules) for x in e.items)
+        return all(nullable(x, rules) for x in e.items)
     if isinstance(e, Alt):
-        return any(_nullable(x, rules) for x in e.items)
+        return any(nullable(x, rules) for x in e.items)
     if isinstance(e, Repeat):
-        return e.min == 0 or _nullable(e.item, rules)
+        return e.min == 0 or nullable(e.item, rules)
     return False  # classes; lexeme-level nodes are gone after char-level
 
 

@@ -20,7 +20,7 @@ from ananke.backends import get_backend
 from ananke.frontends.grammars import import_grammar
 from ananke.ir import Diagnostics, SourceFile
 from ananke.ir.grammar import Alt, Expr, Grammar, Lit, Ref, Regex, Repeat, Rule, Seq, walk
-from ananke.ir.passes.boundaries import LexemeBoundaries, _Terminals
+from ananke.ir.passes.boundaries import LexemeBoundaries, Terminals
 from ananke.ir.passes.greedy import banned_after, surely_allowed
 from harness import candidates, compile_or_skip
 from hypothesis import HealthCheck, given, settings
@@ -161,7 +161,7 @@ def test_without_the_rewrite_the_grammar_reads_differently(key: str) -> None:
 
 def test_banned_characters_are_those_every_string_continues_with() -> None:
     grammar = _grammar("numbers-and-names")
-    terms = _Terminals(grammar)
+    terms = Terminals(grammar)
     _, dfa_of = LexemeBoundaries()._analysis(grammar)
     banned = banned_after(grammar, terms, dfa_of)
     digits, lower = (ord("0"), ord("9")), (ord("a"), ord("z"))
@@ -176,7 +176,7 @@ def test_surely_allowed_reads_past_ignored_text() -> None:
     """After `%ignore`d text every alternative that was allowed before it still is, so the
     lexer reading `do` is considering names too (the rewrite then bans letters after it)."""
     grammar = _grammar("keyword-then-name")
-    terms = _Terminals(grammar)
+    terms = Terminals(grammar)
     sure = surely_allowed(grammar, terms)
     assert sure["'do'#0"] == {"'do'#0", "NAME", "IGNORE"}
     # After `do` and a space, only a name may come.
@@ -187,7 +187,7 @@ def test_surely_allowed_holds_what_every_path_allows() -> None:
     src = 'start: x | "b" "c"\nx: "a" | "b" "d"\n'
     grammar = import_grammar(SourceFile(name="t.lark", text=src), "lark", Diagnostics())
     assert grammar is not None
-    terms = _Terminals(grammar)
+    terms = Terminals(grammar)
     names = {terms.expr[n].text: n for n in terms.expr}  # type: ignore[union-attr]
     sure = {
         terms.expr[t].text: {terms.expr[n].text for n in s}
