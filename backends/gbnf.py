@@ -32,6 +32,20 @@ Known deviations:
   reads them. The char-level lowering never writes a repeat of a repeat for the grammars
   ``arc`` builds itself; an imported grammar that has one loads in llama.cpp only.
 * Surrogate code points are dropped from classes (no UTF-8 text contains them).
+
+Token by token (llama.cpp's grammar sampler over a model's vocabulary, compared with
+llguidance's masks in ``tests/differential/test_token_masks.py``):
+
+* llama.cpp never allows a token whose text starts with NUL, and reads a token with a NUL
+  inside as ending there, so a grammar whose strings need NUL cannot be completed through
+  llama.cpp. Every other token is allowed exactly where llguidance allows it on the
+  Python grammars.
+* llama.cpp reads bytes, not UTF-8: a token that ends inside a character is allowed when
+  some code point it could still become fits the class that comes next. Negated classes
+  are therefore written as the ranges they allow; through ``[^...]`` llama.cpp would let
+  bytes F5 to FF (never UTF-8) through. Overlong sequences (``E0 82``) still pass where a
+  class holds the code point they spell; no vocabulary trained on UTF-8 text has such a
+  token other than single bytes.
 """
 
 from __future__ import annotations
@@ -49,6 +63,7 @@ from ananke.ir.grammar import (
     Rule,
     Seq,
 )
+from ananke.ir.ranges import merge, minus
 
 from .base import CharLevelBackend, repeat_suffix, scalar_ranges
 
@@ -132,17 +147,24 @@ class GBNFBackend(CharLevelBackend):
         return parts
 
     def print_class(self, node: CharClass, rule: Rule) -> str:
-        ranges = scalar_ranges(node.ranges)
+        # A negated class is written as the ranges it allows: llama.cpp lets a token that
+        # ends inside a UTF-8 sequence through a negated class whenever the code points
+        # the sequence could still become are all outside it, and the first byte of one
+        # that is not UTF-8 (F5 to FF) reads as a code point above U+10FFFF. A positive
+        # class never allows those.
+        ranges = scalar_ranges(
+            minus(((0, _MAX),), merge(node.ranges)) if node.negated else node.ranges
+        )
         if not ranges:
-            # Nothing excluded: any character; nothing included: no string at all.
-            return self._range_class(0, _MAX, negated=not node.negated)
-        if not node.negated and len(ranges) == 1 and ranges[0][0] == ranges[0][1]:
+            # No string at all.
+            return self._range_class(0, _MAX, negated=True)
+        if len(ranges) == 1 and ranges[0][0] == ranges[0][1]:
             return self.single_class(ranges[0][0])
         body = "".join(
             self.class_char(lo) if lo == hi else f"{self.class_char(lo)}-{self.class_char(hi)}"
             for lo, hi in self.class_order(ranges)
         )
-        return f"[{'^' if node.negated else ''}{body}]"
+        return f"[{body}]"
 
     def _range_class(self, lo: int, hi: int, *, negated: bool) -> str:
         return f"[{'^' if negated else ''}{self.class_char(lo)}-{self.class_char(hi)}]"

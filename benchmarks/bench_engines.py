@@ -196,6 +196,89 @@ def xgr_time_masks(
     return run
 
 
+@dataclass
+class LlamaMaskRun(MaskRun):
+    """llama.cpp's masks along texts, each compared with llguidance's at the same token."""
+
+    check_ns: list[int] = field(default_factory=list)
+    """llama.cpp's check of the text's own next token alone (its sampler's first step)."""
+    masks: int = 0
+    differences: list[str] = field(default_factory=list)
+    """One entry per mask that differs from llguidance's (at most ten kept)."""
+    differing: int = 0
+
+
+def llamacpp_masks_against_llguidance(
+    vocab: Any,
+    gbnf: str,
+    tok: Any,
+    lark: str,
+    encoded: Sequence[tuple[str, Sequence[int]]],
+    *,
+    budget_s: float | None = None,
+) -> LlamaMaskRun:
+    """llama.cpp's grammar sampler (``vocab``: a :class:`LlamaVocab`) reading ``gbnf``
+    beside llguidance (``tok``) reading ``lark``, along every token of each text and the
+    end of sequence.
+
+    Timed: the whole-vocabulary mask (``llama_sampler_apply`` over every token, what
+    llama.cpp does when the sampled token is not allowed) and the check of the next token
+    alone. The grammar is parsed once; each text starts from a copy. Compared: the two
+    masks, over every token but those starting with NUL, which llama.cpp never allows
+    (``backends/gbnf.py``). A text that starts after ``budget_s`` seconds is not measured.
+    """
+    import llguidance
+    import numpy as np
+
+    n = vocab.n_tokens
+    same = np.array([not vocab.piece(i).startswith(b"\0") for i in range(n)])
+    words = np.zeros((n + 31) // 32, dtype=np.uint32)
+    base = vocab.grammar(gbnf)
+    run = LlamaMaskRun()
+    perf = time.perf_counter_ns
+    start = time.perf_counter()
+    for label, ids in encoded:
+        if budget_s is not None and time.perf_counter() - start > budget_s:
+            break
+        run.texts += 1
+        t0 = perf()
+        llama = base.clone()
+        run.build_ns.append(perf() - t0)
+        llg = llguidance.LLMatcher(tok, lark, log_level=0)
+        ok = True
+        for pos, tid in enumerate([*ids, vocab.eos]):
+            t0 = perf()
+            allowed = llama.allows(tid)
+            run.check_ns.append(perf() - t0)
+            t0 = perf()
+            mask = llama.mask()
+            run.times_ns.append(perf() - t0)
+            llg.unsafe_compute_mask_ptr(words.ctypes.data, words.nbytes)
+            theirs = np.unpackbits(words.view(np.uint8), bitorder="little")[:n].astype(bool)
+            run.masks += 1
+            if not np.array_equal(mask & same, theirs & same):
+                run.differing += 1
+                if len(run.differences) < 10:
+                    only = [vocab.piece(int(i)) for i in np.nonzero(mask & ~theirs & same)[0][:4]]
+                    not_ = [vocab.piece(int(i)) for i in np.nonzero(theirs & ~mask & same)[0][:4]]
+                    run.differences.append(
+                        f"{label}: token {pos}: llama.cpp alone allows {only}, "
+                        f"llguidance alone {not_}"
+                    )
+            if not (allowed and mask[tid]):
+                run.errors.append(f"{label}: token {pos} ({vocab.piece(tid)!r}) not allowed")
+                ok = False
+                break
+            if tid != vocab.eos:
+                llama.accept(tid)
+                llg.consume_token(tid)
+        if ok:
+            run.texts_ok += 1
+        llama.close()
+    base.close()
+    return run
+
+
 def lark_compile_s(text: str, timeout_s: float) -> float | None:
     """Seconds the lark package (Earley, dynamic lexer, as the ``lark`` engine builds it)
     takes to build a parser for ``text``, in a fresh process; None past ``timeout_s``."""

@@ -55,6 +55,7 @@ __all__ = [
     "LlamaCppCompiled",
     "engine_names",
     "get_engine",
+    "llamacpp_modules",
     "llamacpp_version",
 ]
 
@@ -338,13 +339,17 @@ _REFUSAL = re.compile(
 parsing (left recursion), which node-llama-cpp logs."""
 
 
+def llamacpp_modules() -> Path:
+    """The ``node_modules`` folder node-llama-cpp is looked for in."""
+    modules = os.environ.get(LLAMACPP_MODULES_ENV)
+    return Path(modules) if modules else Path(__file__).parent / "llamacpp" / "node_modules"
+
+
 def _llamacpp_entry() -> Path | None:
     """node-llama-cpp's entry module, or None when Node.js or the package is missing."""
     if shutil.which("node") is None:
         return None
-    modules = os.environ.get(LLAMACPP_MODULES_ENV)
-    folder = Path(modules) if modules else Path(__file__).parent / "llamacpp" / "node_modules"
-    entry = folder / "node-llama-cpp" / "dist" / "index.js"
+    entry = llamacpp_modules() / "node-llama-cpp" / "dist" / "index.js"
     return entry if entry.is_file() else None
 
 
