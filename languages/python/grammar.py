@@ -81,7 +81,7 @@ _NUMBER = (
     r"(?:0[xX](?:_?[0-9a-fA-F])+|0[oO](?:_?[0-7])+|0[bB](?:_?[01])+"
     rf"|(?:(?:{_DIGITS})?\.{_DIGITS}(?:{_EXP})?|{_DIGITS}\.(?:{_EXP})?|{_DIGITS}(?:{_EXP})?)[jJ]?)"
 )
-_ANY = r"(?s:.)"
+_ANY = r"[^\x00]"
 _ESC = rf"\\{_ANY}"
 _CONT = r"\\\r?\n"
 _OPCH = r"[!$%&*+,\-/:;<=>?@^`|~]"
@@ -121,13 +121,13 @@ _PREFIX1 = r"(?:[rRuUbBfF]|[rR][bBfF]|[bBfF][rR])"
 
 
 def _long_string(q: str) -> str:
-    c = rf"(?:[^{q}\\]|{_ESC})"
+    c = rf"(?:[^{q}\\\x00]|{_ESC})"
     return rf"{q}{q}{q}(?:{c}|{q}{c}|{q}{q}{c})*{q}{q}{q}"
 
 
 def _short_string(q: str) -> str:
     """A short string with at least one character (the empty one is handled apart)."""
-    return rf"{q}(?:[^{q}\\\r\n]|{_ESC})+{q}"
+    return rf"{q}(?:[^{q}\\\r\n\x00]|{_ESC})+{q}"
 
 
 def _strings(b: _Builder, fstrings: dict[str, Expr] | None) -> Expr:
@@ -191,7 +191,7 @@ def _fstring_lexemes(b: _Builder, forbid: Sequence[str]) -> dict[str, Expr]:
         for multi in (True, False):
             k = f"{qname}{'L' if multi else ''}"
             nl = "" if multi else r"\r\n"
-            fnw = b.add(f"FNW{k}", _rx(rf"[^{q}\\{nl}{{}}0-9A-Za-z_\x80-\x{{10FFFF}}]"))
+            fnw = b.add(f"FNW{k}", _rx(rf"[^{q}\\{nl}{{}}0-9A-Za-z_\x00\x80-\x{{10FFFF}}]"))
             word = Ref(name="FWORD")
             fin = b.add(
                 f"FIN{k}",
@@ -214,7 +214,7 @@ def _fstring_lexemes(b: _Builder, forbid: Sequence[str]) -> dict[str, Expr]:
             )
             char = b.add(
                 f"FCHAR{k}",
-                _alt(_rx(rf"[^{q}\\{nl}{{}}]|\{{\{{|\}}\}}|{_ESC}"), field),
+                _alt(_rx(rf"[^{q}\\{nl}{{}}\x00]|\{{\{{|\}}\}}|{_ESC}"), field),
             )
             if multi:
                 alts.append(
@@ -326,7 +326,7 @@ def _lexemes(b: _Builder, has_forbid: bool, depth: int) -> None:
     b.add("NUM", _rx(_NUMBER))
     # Inside brackets a comment runs to the end of its line and takes the newline: with
     # the newline outside it, a shorter match ("#" then "(") read a bracket in the comment.
-    b.add("COMMENT", _rx(r"#[^\r\n]*\r?\n"))
+    b.add("COMMENT", _rx(r"#[^\x00\r\n]*\r?\n"))
     b.add("WORDA", _alt(Ref(name="IDOK"), Ref(name="NUM")), comment="a word in bare position")
     b.add("WORDD", _alt(Ref(name="ID"), Ref(name="NUM")), comment="a word after a dot")
 
@@ -408,7 +408,7 @@ def _lexemes(b: _Builder, has_forbid: bool, depth: int) -> None:
     )
     if not has_forbid:
         _relaxed_runs(b)
-    b.add("EOL", _rx(rf"{_HWS}(?:#[^\r\n]*)?\r?\n"))
+    b.add("EOL", _rx(rf"{_HWS}(?:#[^\x00\r\n]*)?\r?\n"))
     b.add(
         "SIMPLE",
         _seq(_alt(_seq(R("FIRST0"), _opt(R("ENDX"))), R("ENDXS")), R("EOL")),
@@ -468,7 +468,7 @@ def _relaxed_runs(b: _Builder) -> None:
     llguidance reuse the previous mask (its mask cache is keyed by lexer state).
     """
     cont = r"\\\r?\n"
-    code = r"()\[\]{}\"'#\\\r\n"
+    code = r"()\[\]{}\"'#\\\r\n\x00"
     blank = r" \t\f"
     # Every run of whitespace is bounded: whitespace, then one character that is not.
     ws = rf"(?:[{blank}]|{cont})"
@@ -611,7 +611,7 @@ def _def_lexemes(b: _Builder, shape: FunctionShape) -> None:
 
 
 _BLANK = rf"{_HWS}\r?\n"
-_COMMENT_LINE = rf"{_HWS}#[^\r\n]*\r?\n"
+_COMMENT_LINE = rf"{_HWS}#[^\x00\r\n]*\r?\n"
 _BLANK_LINES = (
     rf"(?:(?:{_BLANK}){{0,{MAX_BLANK_LINES}}}{_COMMENT_LINE})*(?:{_BLANK}){{0,{MAX_BLANK_LINES}}}"
 )

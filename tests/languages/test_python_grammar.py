@@ -313,3 +313,25 @@ def test_adjacent_strings_split_as_python_tokenizes(opts: PythonGrammarOptions) 
                 if (_parses(code) and not accepted) or (accepted and not _tokenizes(code)):
                     wrong.append(code)
     assert wrong == []
+
+
+NUL_PLACES = {
+    "string": "def f():\n    return 'a\0b'\n",
+    "docstring": 'def f():\n    """a\0b"""\n',
+    "escape": "def f():\n    return 'a\\\0'\n",
+    "f-string": "def f(x):\n    return f'{x}\0'\n",
+    "comment": "def f():\n    # a\0b\n    return 1\n",
+    "trailing comment": "def f():\n    return 1  # \0\n",
+    "code": "def f():\n    return a\0b\n",
+}
+
+
+@pytest.mark.parametrize("opts", [PLAIN, FORBID], ids=["plain", "forbid"])
+@pytest.mark.parametrize("name", NUL_PLACES)
+def test_nul_is_rejected_wherever_python_rejects_it(name: str, opts: PythonGrammarOptions) -> None:
+    """Python refuses source with a NUL character anywhere, strings and comments included."""
+    code = NUL_PLACES[name]
+    with pytest.raises((SyntaxError, ValueError)):
+        compile(code, "f.py", "exec")
+    assert accepts(code.replace("\0", "x"), opts)
+    assert not accepts(code, opts)
