@@ -27,7 +27,7 @@ from typing import Any
 
 from ananke.ir.constraint import Module
 from ananke.ir.diagnostics import DiagnosticError, Diagnostics
-from bench_common import ROOT
+from bench_common import ROOT, summary
 from bench_masks import MaskRun
 
 DIFFERENTIAL = ROOT / "tests" / "differential"
@@ -277,6 +277,43 @@ def llamacpp_masks_against_llguidance(
         llama.close()
     base.close()
     return run
+
+
+def llamacpp_engine_run(
+    library: Path,
+    tokenizer_json: Path,
+    cache: Path,
+    texts: dict[str, str],
+    tok: Any,
+    encoded: Sequence[tuple[str, Sequence[int]]],
+    runs: int,
+    budget_s: float,
+) -> dict[str, Any]:
+    """llama.cpp's row for one vocabulary: grammar sampler construction (parse and first
+    stacks) ``runs`` times, then :func:`llamacpp_masks_against_llguidance` on the gbnf
+    target beside llguidance on the llguidance target."""
+    from ananke.runtime.llamacpp_sampler import LlamaVocab, vocab_gguf
+
+    with LlamaVocab(library, vocab_gguf(tokenizer_json, cache)) as vocab:
+        times = []
+        for _ in range(runs):
+            t = time.perf_counter()
+            vocab.grammar(texts["gbnf"]).close()
+            times.append((time.perf_counter() - t) * 1000)
+        run = llamacpp_masks_against_llguidance(
+            vocab, texts["gbnf"], tok, texts["llguidance"], encoded, budget_s=budget_s
+        )
+    return {
+        "compile_ms": summary(times),
+        "mask_us": summary([x / 1000 for x in run.times_ns]),
+        "check_us": summary([x / 1000 for x in run.check_ns]),
+        "texts": run.texts,
+        "texts_ok": run.texts_ok,
+        "errors": run.errors[:10],
+        "masks": run.masks,
+        "masks_equal": run.masks - run.differing,
+        "differences": run.differences,
+    }
 
 
 def lark_compile_s(text: str, timeout_s: float) -> float | None:
