@@ -38,8 +38,8 @@ llguidance's masks in ``tests/differential/test_token_masks.py``):
 
 * llama.cpp never allows a token whose text starts with NUL, and reads a token with a NUL
   inside as ending there, so a grammar whose strings need NUL cannot be completed through
-  llama.cpp. Every other token is allowed exactly where llguidance allows it on the
-  Python grammars.
+  llama.cpp. (The Python grammars refuse NUL, as Python does; on them every token is
+  allowed exactly where llguidance allows it.)
 * llama.cpp reads bytes, not UTF-8: a token that ends inside a character is allowed when
   some code point it could still become fits the class that comes next. Negated classes
   are therefore written as the ranges they allow; through ``[^...]`` llama.cpp would let

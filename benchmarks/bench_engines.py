@@ -224,14 +224,13 @@ def llamacpp_masks_against_llguidance(
     Timed: the whole-vocabulary mask (``llama_sampler_apply`` over every token, what
     llama.cpp does when the sampled token is not allowed) and the check of the next token
     alone. The grammar is parsed once; each text starts from a copy. Compared: the two
-    masks, over every token but those starting with NUL, which llama.cpp never allows
-    (``backends/gbnf.py``). A text that starts after ``budget_s`` seconds is not measured.
+    masks, over the whole vocabulary. A text that starts after ``budget_s`` seconds is not
+    measured.
     """
     import llguidance
     import numpy as np
 
     n = vocab.n_tokens
-    same = np.array([not vocab.piece(i).startswith(b"\0") for i in range(n)])
     words = np.zeros((n + 31) // 32, dtype=np.uint32)
     base = vocab.grammar(gbnf)
     run = LlamaMaskRun()
@@ -256,11 +255,11 @@ def llamacpp_masks_against_llguidance(
             llg.unsafe_compute_mask_ptr(words.ctypes.data, words.nbytes)
             theirs = np.unpackbits(words.view(np.uint8), bitorder="little")[:n].astype(bool)
             run.masks += 1
-            if not np.array_equal(mask & same, theirs & same):
+            if not np.array_equal(mask, theirs):
                 run.differing += 1
                 if len(run.differences) < 10:
-                    only = [vocab.piece(int(i)) for i in np.nonzero(mask & ~theirs & same)[0][:4]]
-                    not_ = [vocab.piece(int(i)) for i in np.nonzero(theirs & ~mask & same)[0][:4]]
+                    only = [vocab.piece(int(i)) for i in np.nonzero(mask & ~theirs)[0][:4]]
+                    not_ = [vocab.piece(int(i)) for i in np.nonzero(theirs & ~mask)[0][:4]]
                     run.differences.append(
                         f"{label}: token {pos}: llama.cpp alone allows {only}, "
                         f"llguidance alone {not_}"

@@ -713,8 +713,8 @@ def bench_engines(r: Report, cache: Path) -> None:
                     "%",
                     100.0,
                     higher_is_better=True,
-                    note=f"{v['masks_equal']} of {v['masks']} masks, every token but those "
-                    "starting with NUL, which llama.cpp never allows"
+                    note=f"{v['masks_equal']} of {v['masks']} masks over the whole vocabulary, "
+                    "the end of sequence included"
                     + (f"; first difference: {v['differences'][0]}" if v["differences"] else ""),
                 )
             if xgr:

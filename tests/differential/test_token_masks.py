@@ -6,9 +6,9 @@ Agreement on whole strings (the other differential tests) does not imply this: a
 meets the grammar one token at a time, and tokens cross lexeme boundaries, end inside a
 UTF-8 sequence, or stop at the end of sequence. llama.cpp reads only code points and has
 two documented token-level deviations (``backends/gbnf.py``): no token that starts with
-NUL is ever allowed, and bytes that are not UTF-8 are read as code points. The first is
-left out of the comparison (the Python grammars do not allow NUL anyway); the second
-must not show here.
+NUL is ever allowed, and bytes that are not UTF-8 are read as code points. Neither may
+show here: the Python grammars refuse NUL as Python does, and the gbnf backend writes no
+negated class. The masks are compared over the whole vocabulary.
 """
 
 from __future__ import annotations
