@@ -9,7 +9,9 @@ BPE tokenizers, and the agreement of the differential corpus.
   is built once per vocabulary and timed apart.
 - Masks: XGrammar's ``fill_next_token_bitmask`` timed alone before each token (and the
   final stop token) of a text, then ``accept_token``; a fresh ``GrammarMatcher`` per text.
-  llguidance's masks are timed by :func:`bench_masks.time_masks`.
+  llguidance's masks are timed by :func:`bench_masks.time_masks`. llama.cpp: its grammar
+  sampler over the whole vocabulary (:func:`llamacpp_masks_against_llguidance`), each mask
+  compared with llguidance's.
 - Agreement: the corpora and reading logic of the differential tests, counted instead of
   asserted.
 """

@@ -9,7 +9,8 @@ wall time, llguidance mask time per token with byte-level BPE vocabularies of 32
 tokens (Python grammars and a JSON-schema baseline), the soundness of the Python
 grammar on the standard library's top-level functions, and, for the seed example, emit
 time per target, compile and mask time per engine (llguidance reading each of its dialects,
-XGrammar) with the same vocabularies, and the agreement of the differential corpus.
+XGrammar, llama.cpp's grammar sampler) with the same vocabularies, and the agreement of the
+differential corpus.
 """
 
 from __future__ import annotations

@@ -20,7 +20,8 @@ Every engine decides exact whole-string membership with no model and no download
   library of the npm package node-llama-cpp (pinned in ``runtime/llamacpp/package.json``),
   run by Node.js as one long-lived process per Python process (``serve.mjs``). A string is
   accepted when, fed code point by code point from ``root``, it leaves an empty parse
-  stack (node-llama-cpp's ``isTextCompatible``). No model is needed.
+  stack (node-llama-cpp's ``isTextCompatible``). No model is needed. (Token by token, over
+  a vocabulary, llama.cpp is driven by :mod:`ananke.runtime.llamacpp_sampler`.)
 
 Engines are imported lazily, inside methods: importing this module is cheap.
 """
