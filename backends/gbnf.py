@@ -45,7 +45,9 @@ llguidance's masks in ``tests/differential/test_token_masks.py``):
   are therefore written as the ranges they allow; through ``[^...]`` llama.cpp would let
   bytes F5 to FF (never UTF-8) through. Overlong sequences (``E0 82``) still pass where a
   class holds the code point they spell; no vocabulary trained on UTF-8 text has such a
-  token other than single bytes.
+  token other than single bytes. The one negated class left is the one that matches
+  nothing, ``[^\\x00-\\U0010ffff]`` (GBNF has no empty class): llama.cpp reads the bytes
+  F5 to FF through it too. Ananke's own grammars never contain it.
 """
 
 from __future__ import annotations
