@@ -158,8 +158,7 @@ class GBNFBackend(CharLevelBackend):
             minus(((0, _MAX),), merge(node.ranges)) if node.negated else node.ranges
         )
         if not ranges:
-            # No string at all.
-            return self._range_class(0, _MAX, negated=True)
+            return self._nothing()
         if len(ranges) == 1 and ranges[0][0] == ranges[0][1]:
             return self.single_class(ranges[0][0])
         body = "".join(
@@ -168,8 +167,9 @@ class GBNFBackend(CharLevelBackend):
         )
         return f"[{body}]"
 
-    def _range_class(self, lo: int, hi: int, *, negated: bool) -> str:
-        return f"[{'^' if negated else ''}{self.class_char(lo)}-{self.class_char(hi)}]"
+    def _nothing(self) -> str:
+        """A class that matches no character (GBNF has no empty class)."""
+        return f"[^{self.class_char(0)}-{self.class_char(_MAX)}]"
 
     def print_ref(self, node: Ref, rule: Rule) -> str:
         return self._names[node.name]
@@ -184,7 +184,7 @@ class GBNFBackend(CharLevelBackend):
 
     def print_alt(self, node: Alt, rule: Rule) -> str:
         if not node.items:
-            return self._range_class(0, _MAX, negated=True)
+            return self._nothing()
         return " | ".join(
             f"({self.print_expr(item, rule)})" if _is_alt(item) else self.print_expr(item, rule)
             for item in node.items

@@ -22,7 +22,7 @@ import subprocess
 import sys
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -150,6 +150,19 @@ def xgr_compile(info: Any, text: str) -> tuple[Any, float]:
     return compiled, (time.perf_counter() - t) * 1000
 
 
+def _within_budget(
+    encoded: Sequence[tuple[str, Sequence[int]]], budget_s: float | None, run: MaskRun
+) -> Iterator[tuple[str, Sequence[int]]]:
+    """The texts of ``encoded`` that start within ``budget_s`` seconds of the first (all
+    of them for None), each counted in ``run.texts``."""
+    start = time.perf_counter()
+    for label, ids in encoded:
+        if budget_s is not None and time.perf_counter() - start > budget_s:
+            return
+        run.texts += 1
+        yield label, ids
+
+
 def xgr_time_masks(
     compiled: Any,
     vocab_size: int,
@@ -169,11 +182,7 @@ def xgr_time_masks(
     words = bitmask.numpy()[0]  # shares memory with the tensor
     run = MaskRun()
     perf = time.perf_counter_ns
-    start = time.perf_counter()
-    for label, ids in encoded:
-        if budget_s is not None and time.perf_counter() - start > budget_s:
-            break
-        run.texts += 1
+    for label, ids in _within_budget(encoded, budget_s, run):
         t0 = perf()
         m = xgrammar.GrammarMatcher(compiled)
         run.build_ns.append(perf() - t0)
@@ -237,11 +246,7 @@ def llamacpp_masks_against_llguidance(
     base = vocab.grammar(gbnf)
     run = LlamaMaskRun()
     perf = time.perf_counter_ns
-    start = time.perf_counter()
-    for label, ids in encoded:
-        if budget_s is not None and time.perf_counter() - start > budget_s:
-            break
-        run.texts += 1
+    for label, ids in _within_budget(encoded, budget_s, run):
         t0 = perf()
         llama = base.clone()
         run.build_ns.append(perf() - t0)

@@ -27,6 +27,7 @@ import contextlib
 import ctypes
 import functools
 import io
+import json
 import math
 import os
 import re
@@ -180,8 +181,6 @@ def vocab_gguf(tokenizer_json: Path, cache_dir: Path) -> Path:
     token strings are stored as they are in ``tokenizer.json``), and the added tokens are
     control tokens, the first of them the end of sequence.
     """
-    import json
-
     out = cache_dir / f"{tokenizer_json.stem}.vocab-v{_GGUF_FORMAT}.gguf"
     if out.exists() and out.stat().st_mtime >= tokenizer_json.stat().st_mtime:
         return out

@@ -15,11 +15,6 @@ pytest.importorskip("tokenizers")
 
 
 @pytest.fixture(scope="module")
-def bpe32k(request: pytest.FixtureRequest) -> Path:
-    return train_bpe(32000, Path(request.config.cache.mkdir("ananke-bpe")))
-
-
-@pytest.fixture(scope="module")
 def llg32k(bpe32k: Path) -> Any:
     return llg_tokenizer(bpe32k)
 

@@ -4,34 +4,14 @@ masks themselves are compared with llguidance's in tests/differential/test_token
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from ananke.runtime.bpe import train_bpe
-from ananke.runtime.engines import llamacpp_modules
-from ananke.runtime.llamacpp_sampler import LlamaVocab, library_path, vocab_gguf
-
-pytest.importorskip("tokenizers")
-pytest.importorskip("gguf")
-LIBRARY = library_path(llamacpp_modules())
-pytestmark = pytest.mark.skipif(LIBRARY is None, reason="llama.cpp (node-llama-cpp) not installed")
+from ananke.runtime.llamacpp_sampler import LlamaVocab
 
 
-@pytest.fixture(scope="module")
-def bpe32k(request: pytest.FixtureRequest) -> Path:
-    return train_bpe(32000, Path(request.config.cache.mkdir("ananke-bpe")))
-
-
-@pytest.fixture(scope="module")
-def vocab(bpe32k: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LlamaVocab]:
-    assert LIBRARY is not None
-    with LlamaVocab(LIBRARY, vocab_gguf(bpe32k, tmp_path_factory.mktemp("gguf"))) as v:
-        yield v
-
-
-def gpt2_bytes(piece: str) -> bytes:
-    """The bytes of a byte-level BPE token string (GPT-2's byte-to-character table)."""
+def _gpt2_chars() -> dict[str, int]:
+    """GPT-2's byte-to-character table, reversed: how byte-level BPE writes each byte."""
     printable = [*range(ord("!"), ord("~") + 1), *range(0xA1, 0xAD), *range(0xAE, 0x100)]
     chars = {b: b for b in printable}
     extra = 0
@@ -39,35 +19,42 @@ def gpt2_bytes(piece: str) -> bytes:
         if b not in chars:
             chars[b] = 0x100 + extra
             extra += 1
-    decode = {chr(c): b for b, c in chars.items()}
-    return bytes(decode[ch] for ch in piece)
+    return {chr(c): b for b, c in chars.items()}
 
 
-def test_the_vocabulary_is_the_tokenizers(bpe32k: Path, vocab: LlamaVocab) -> None:
+_GPT2_BYTE = _gpt2_chars()
+
+
+def gpt2_bytes(piece: str) -> bytes:
+    """The bytes of a byte-level BPE token string."""
+    return bytes(_GPT2_BYTE[ch] for ch in piece)
+
+
+def test_the_vocabulary_is_the_tokenizers(bpe32k: Path, llama32k: LlamaVocab) -> None:
     spec = json.loads(bpe32k.read_text(encoding="utf-8"))
-    assert vocab.n_tokens == len(spec["model"]["vocab"]) == 32000
-    assert vocab.eos == 0
-    want = {i: gpt2_bytes(p) for p, i in spec["model"]["vocab"].items() if i != vocab.eos}
-    got = {i: vocab.piece(i) for i in want}
+    assert llama32k.n_tokens == len(spec["model"]["vocab"]) == 32000
+    assert llama32k.eos == 0
+    want = {i: gpt2_bytes(p) for p, i in spec["model"]["vocab"].items() if i != llama32k.eos}
+    got = {i: llama32k.piece(i) for i in want}
     assert [i for i in want if got[i] != want[i]] == []
-    assert vocab.piece(vocab.eos) == b""  # a control token has no text
+    assert llama32k.piece(llama32k.eos) == b""  # a control token has no text
 
 
-def test_a_grammar_llama_cpp_refuses_gives_its_reason(vocab: LlamaVocab) -> None:
+def test_a_grammar_llama_cpp_refuses_gives_its_reason(llama32k: LlamaVocab) -> None:
     with pytest.raises(ValueError, match="Undefined rule identifier 'digits'"):
-        vocab.grammar("root ::= digits")
+        llama32k.grammar("root ::= digits")
     with pytest.raises(ValueError, match="empty"):
-        vocab.grammar("  ")
+        llama32k.grammar("  ")
 
 
-def test_accept_checks_first_and_clones_are_independent(vocab: LlamaVocab) -> None:
-    pieces = {vocab.piece(i): i for i in range(vocab.n_tokens)}
-    g = vocab.grammar('root ::= "ab" [0-9]+')
-    assert {vocab.piece(int(i)) for i in g.mask().nonzero()[0]} == {b"a", b"ab"}
+def test_accept_checks_first_and_clones_are_independent(llama32k: LlamaVocab) -> None:
+    pieces = {llama32k.piece(i): i for i in range(llama32k.n_tokens)}
+    g = llama32k.grammar('root ::= "ab" [0-9]+')
+    assert {llama32k.piece(int(i)) for i in g.mask().nonzero()[0]} == {b"a", b"ab"}
     with pytest.raises(ValueError, match="not allowed"):
         g.accept(pieces[b"b"])
     with pytest.raises(ValueError, match="not allowed"):
-        g.accept(vocab.eos)  # would abort the process inside llama.cpp
+        g.accept(llama32k.eos)  # would abort the process inside llama.cpp
     g.accept(pieces[b"ab"])
     copy = g.clone()
     copy.accept(pieces[b"1"])

@@ -1,0 +1,36 @@
+"""Fixtures shared across test folders: the 32k BPE vocabulary trained on the standard
+library, and the same vocabulary loaded into llama.cpp."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+
+if TYPE_CHECKING:
+    from ananke.runtime.llamacpp_sampler import LlamaVocab
+
+
+@pytest.fixture(scope="session")
+def bpe32k(request: pytest.FixtureRequest) -> Path:
+    """The tokenizer.json of a 32k byte-level BPE, trained once and kept in pytest's cache."""
+    pytest.importorskip("tokenizers")
+    from ananke.runtime.bpe import train_bpe
+
+    return train_bpe(32000, Path(request.config.cache.mkdir("ananke-bpe")))
+
+
+@pytest.fixture(scope="session")
+def llama32k(bpe32k: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LlamaVocab]:
+    """:func:`bpe32k` loaded into llama.cpp (skips when llama.cpp or gguf is missing)."""
+    pytest.importorskip("gguf")
+    from ananke.runtime.engines import llamacpp_modules
+    from ananke.runtime.llamacpp_sampler import LlamaVocab, library_path, vocab_gguf
+
+    library = library_path(llamacpp_modules())
+    if library is None:
+        pytest.skip("llama.cpp (node-llama-cpp) is not installed")
+    with LlamaVocab(library, vocab_gguf(bpe32k, tmp_path_factory.mktemp("gguf"))) as vocab:
+        yield vocab
