@@ -10,7 +10,6 @@ Known deviations: none (this target defines the reference semantics).
 
 from __future__ import annotations
 
-import functools
 import json
 import re
 from typing import ClassVar
@@ -103,6 +102,32 @@ def _lark_names(grammar: Grammar) -> Grammar:
     return rename(grammar, names)
 
 
+_KNOWN: dict[Rule, str] = {}
+"""Printed rules whose names are Lark names, by rule. Grammars lowered from one file
+share most rule objects, and rules cache their hashes, so looking a rule up here is a
+dictionary probe that ends at the object itself."""
+
+
+def _remember(backend: LLGuidanceBackend, rule: Rule) -> str:
+    text = _KNOWN.get(rule)
+    if text is None:
+        if len(_KNOWN) > 1 << 16:
+            _KNOWN.clear()
+        text = _KNOWN[rule] = _rule_text(backend, rule)
+    return text
+
+
+def _start_first(grammar: Grammar) -> tuple[Rule, ...]:
+    # llguidance and vLLM read a grammar as Lark by its start rule, so it comes first.
+    rules = grammar.rules
+    if rules and rules[0].name == grammar.start:
+        return rules
+    return (
+        *(r for r in rules if r.name == grammar.start),
+        *(r for r in rules if r.name != grammar.start),
+    )
+
+
 def _rule_text(backend: LLGuidanceBackend, rule: Rule) -> str:
     # Grammars lowered from many constraint sets share most rules: print each once. The
     # key leaves out the rule's origins, which differ from one set to the next.
@@ -127,18 +152,22 @@ class LLGuidanceBackend(Backend):
     supports_special_tokens: ClassVar[bool] = True
 
     def emit(self, grammar: Grammar) -> str:
-        grammar = _lark_names(grammar)
+        rules = _start_first(grammar)
+        try:
+            texts = list(map(_KNOWN.__getitem__, rules))
+        except KeyError:
+            named = _lark_names(grammar)
+            if named is grammar:
+                texts = [_remember(self, r) for r in rules]
+            else:  # names imported from GBNF, rewritten: printed, not remembered
+                grammar, rules = named, _start_first(named)
+                texts = [_rule_text(self, r) for r in rules]
         lines: list[str] = []
         if grammar.comment:
             lines.extend(f"// {c}" for c in grammar.comment.splitlines())
         if grammar.start != "start":
             lines.append(f"start: {grammar.start}")
-        # The start rule first: llguidance and vLLM read a grammar as Lark by its start rule.
-        rules = grammar.rules
-        if not rules or rules[0].name != grammar.start:
-            first = [r for r in rules if r.name == grammar.start]
-            rules = (*first, *(r for r in rules if r.name != grammar.start))
-        lines.extend(map(functools.partial(_rule_text, self), rules))
+        lines.extend(texts)
         return "\n".join(lines) + "\n"
 
     # --- one printer per node tag ------------------------------------------------------

@@ -57,6 +57,23 @@ def test_precedence_of_sequences_alternatives_and_repeats() -> None:
     assert not m.accepts("aeeee"), "e{2,3}"
 
 
+def test_grammars_sharing_rules_print_them_alike() -> None:
+    # Lowering a file prints many grammars that share rule objects; each prints as if alone.
+    word = Rule(name="WORD", body=Regex(pattern="[a-z]+"), lexeme=True)
+    start = Rule(name="start", body=Ref(name="WORD"))
+    plain = BACKEND.emit(Grammar(start="start", rules=(start, word)))
+    assert BACKEND.emit(Grammar(start="start", rules=(word, start))).startswith("start:")
+    dash = Rule(name="a-b", body=Lit(text="-"))
+    odd = Grammar(
+        start="start",
+        rules=(Rule(name="start", body=Seq(items=(Ref(name="WORD"), Ref(name="a-b")))), word, dash),
+    )
+    text = BACKEND.emit(odd)
+    assert "a-b" not in text, "a GBNF name is renamed even beside rules printed before"
+    assert ByteMatcher(text).accepts("abc-")
+    assert BACKEND.emit(Grammar(start="start", rules=(start, word))) == plain
+
+
 def test_lexeme_negation_intersection_and_classes() -> None:
     m = language(
         Rule(name="start", body=Seq(items=(Ref(name="WORD"), Lit(text=";")))),
