@@ -54,6 +54,12 @@ def _llamacpp_shape(grammar: Grammar, diags: Diagnostics) -> Grammar | None:
     return LlamaCppShape().run(grammar, diags)
 
 
+def _small_repeats(grammar: Grammar, diags: Diagnostics) -> Grammar | None:
+    from ananke.ir.passes.repeats import SmallRepeats
+
+    return SmallRepeats().run(grammar, diags)
+
+
 def _json_only(grammar: Grammar, diags: Diagnostics) -> Grammar | None:
     if not isinstance(grammar.rule(grammar.start).body, JsonSchema):
         raise CannotLower(
@@ -70,6 +76,7 @@ GRAMMAR_LOWERINGS: Mapping[str, Callable[[Grammar, Diagnostics], Grammar | None]
     "char-level": _char_level,
     "regular": _regular,
     "llamacpp-shape": _llamacpp_shape,
+    "small-repeats": _small_repeats,
     "json-only": _json_only,
 }
 """GrammarIR → GrammarIR lowerings by the name backends list them under."""

@@ -2,8 +2,10 @@
 
 Spec: XGrammar ``docs/defining_structures/ebnf_grammar.md`` ("compatible with GBNF, with
 extensions"); checked against xgrammar 0.2.8. The printed grammar is the GBNF printer's
-(same rules, ``root``, classes, ``{m,n}`` repeats, never ``{,n}``, never ``.``), so this
-backend only changes escaping, where the two readers disagree:
+(same rules, ``root``, classes, ``{m,n}`` repeats, never ``{,n}``, never ``.``), after
+the ``small-repeats`` lowering (no bound above 16: XGrammar precomputes a token mask for
+every copy a bound unrolls into). This backend only changes escaping, where the two
+readers disagree:
 
 * XGrammar reads ``\\x`` with as many hex digits as follow (``"\\x41B"`` is U+041B), so
   every escape here is ``\\uXXXX`` or ``\\UXXXXXXXX``, which have fixed widths;
@@ -41,9 +43,10 @@ class XGrammarBackend(GBNFBackend):
     name: ClassVar[str] = "xgrammar"
     file_extension: ClassVar[str] = ".ebnf"
     reserved_names: ClassVar[tuple[str, ...]] = ()
-    lowerings: ClassVar[tuple[str, ...]] = ("char-level",)
-    """XGrammar reads left recursion and repeats of any shape and size: no
-    ``llamacpp-shape``."""
+    lowerings: ClassVar[tuple[str, ...]] = ("char-level", "small-repeats")
+    """XGrammar reads left recursion and repeats of any shape and size (no
+    ``llamacpp-shape``), but unrolls a repeat's bound into rules and precomputes a token
+    mask for each: ``small-repeats`` keeps every bound at 16 or less."""
 
     def string_char(self, ch: str) -> str | None:
         if ch == "\0":

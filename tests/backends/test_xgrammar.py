@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from ananke.backends import get_backend
-from backend_helpers import CORPUS, Case, cls, lit, rep, rules, seq, validate
+from backend_helpers import CORPUS, Case, cls, emit, lit, rep, rules, seq, validate
 
 TARGET = "xgrammar"
 
@@ -34,3 +36,23 @@ def test_latin1_character_before_a_hex_digit() -> None:
         accept=["éB\x7f0caf\x01é1B\x01", "éB\x7f0caf\x01é1é7"],
         reject=["éB\x7f0caf\x01é1\x007", "éB"],
     )
+
+
+@pytest.mark.parametrize(
+    ("lo", "hi", "accept", "reject"),
+    [
+        (0, 256, [0, 1, 16, 17, 255, 256], [257]),
+        (1, 100, [1, 10, 11, 99, 100], [0, 101]),
+        (40, 40, [40], [39, 41]),
+        (20, None, [20, 21, 300], [19]),
+    ],
+)
+def test_large_bounds_are_split_with_the_same_language(
+    lo: int, hi: int | None, accept: list[int], reject: list[int]
+) -> None:
+    # XGrammar unrolls a bound into rules and precomputes a mask for each copy; the
+    # small-repeats lowering keeps every bound at 16 or less.
+    grammar = rules(start=seq(lit("<"), rep(seq(cls(" "), lit("x")), lo, hi), lit(">")))
+    text = emit(TARGET, grammar)
+    assert max(int(b) for b in re.findall(r"\d+(?=[,}])", text)) <= 16, text
+    validate(TARGET, grammar, [f"<{' x' * n}>" for n in accept], [f"<{' x' * n}>" for n in reject])
