@@ -39,7 +39,7 @@ __all__ = ["XGRAMMAR_MAX_BOUND", "RepeatSplitter", "SmallRepeats"]
 XGRAMMAR_MAX_BOUND = 16
 """The largest bound ``small-repeats`` leaves in place. The seed example's grammar, whose
 whitespace runs are bounded at 256 and whose blocks at 100 statements, compiled in 5.9 s
-at 32k tokens as it was written, and in about 0.5 s split with any bound from 8 to 32."""
+at 32k tokens as it was written, and in about 0.5 s split with any bound from 4 to 32."""
 
 SYMBOL = (Ref, CharClass, Lit, Empty)
 """What a repeat applies to without a group: one reference, class, literal or nothing (a
