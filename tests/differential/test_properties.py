@@ -245,6 +245,7 @@ _KEYWORDS = frozenset(__import__("keyword").kwlist)
 @given(word=_PY_WORDS)
 @example(word="eval")
 @example(word="f")
+@example(word="x")
 @example(word="é")
 @example(word='a"b')
 def test_a_forbidden_name_is_rejected_by_every_target(word: str) -> None:
@@ -261,14 +262,16 @@ def test_a_forbidden_name_is_rejected_by_every_target(word: str) -> None:
             assert {d.code for d in diags} == {"invalid-value"}, [d.message for d in diags]
         return
     assert module is not None, [d.message for d in diags]
-    # The function's own name is longer than any drawn word: `def f` would be forbidden
-    # too when the word is `f` (the def binds the name).
+    # The function's own name and its parameter's are longer than any drawn word: `def f`
+    # would be forbidden too when the word is `f` (the def binds the name), and so would
+    # a parameter `x` when the word is `x`.
     uses = [
-        f"def handler(x):\n    return {w}(x)\n"
+        f"def handler(values):\n    return {w}(values)\n"
         for w in (word, "ｅ" + word[1:] if word[0] == "e" else word)
     ]
     neighbours = [
-        f"def handler(x):\n    return {n}(x)\n" for n in (word + "a", "a" + word, word + "_")
+        f"def handler(values):\n    return {n}(values)\n"
+        for n in (word + "a", "a" + word, word + "_")
     ]
     for target, engine in (
         ("llguidance", "llguidance-lark"),
