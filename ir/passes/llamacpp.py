@@ -34,7 +34,7 @@ import functools
 from dataclasses import dataclass
 
 from ananke.ir.diagnostics import Diagnostics
-from ananke.ir.grammar import Alt, Expr, Grammar, Repeat, Rule, Seq
+from ananke.ir.grammar import Alt, Expr, Grammar, Repeat, Seq
 
 from .recursion import without_empty_loops, without_left_recursion
 from .repeats import SYMBOL, RepeatSplitter
@@ -56,17 +56,17 @@ class LlamaCppShape:
 
     def run(self, grammar: Grammar, diags: Diagnostics) -> Grammar:
         grammar = without_empty_loops(without_left_recursion(grammar))
-        return _Rewriter(grammar, LLAMACPP_MAX_BOUND, rules=True).run()
+        return _Rewriter(LLAMACPP_MAX_BOUND, rules=True).run(grammar)
 
 
 class _Rewriter(RepeatSplitter):
     """Splits bounds of 2,000 or more, and makes a rule of each repeated group whose
     generated rules times the bound would reach 2,000."""
 
-    def repeat(self, expr: Repeat, item: Expr, rule: Rule) -> Expr:
+    def repeat(self, expr: Repeat, item: Expr) -> Expr:
         if _generated(item) * _bound(expr) > self.limit:
-            item = self.ref(item, rule)
-        return super().repeat(expr, item, rule)
+            item = self.ref(item)
+        return super().repeat(expr, item)
 
 
 @functools.cache

@@ -26,6 +26,8 @@ parts left inline as groups, so there they stay inline.
 
 from __future__ import annotations
 
+import functools
+import operator
 from dataclasses import dataclass
 
 import msgspec
@@ -48,71 +50,70 @@ reads one group with nothing inside)."""
 
 
 class RepeatSplitter:
-    """Rewrites every repeat of ``grammar`` whose bound exceeds ``limit``. With ``rules``,
-    each distinct part it makes is one new rule (``rep1``, ``rep2``, ...); without, parts
-    stay inline as groups."""
+    """Rewrites every repeat whose bound exceeds ``limit``. With ``rules``, each distinct
+    part it makes is one new rule (``rep1``, ``rep2``, ...) of the grammar being run;
+    without, parts stay inline as groups and :meth:`convert` depends on nothing but the
+    expression."""
 
-    def __init__(self, grammar: Grammar, limit: int, *, rules: bool) -> None:
-        self.grammar = grammar
+    def __init__(self, limit: int, *, rules: bool) -> None:
         self.limit = limit
         self.rules = rules
-        self.taken = {r.name for r in grammar.rules}
+        self.taken: set[str] = set()
         self.made: dict[Expr, str] = {}
         self.added: list[Rule] = []
+        self.origins: tuple[str, ...] = ()
+        """The origins of the rule being converted, given to the rules made for it."""
 
-    def run(self) -> Grammar:
+    def run(self, grammar: Grammar) -> Grammar:
+        self.taken = {r.name for r in grammar.rules}
         rules = []
-        for rule in self.grammar.rules:
-            body = self.convert(rule.body, rule)
-            rules.append(rule if body == rule.body else msgspec.structs.replace(rule, body=body))
-        return Grammar(
-            start=self.grammar.start, rules=(*rules, *self.added), comment=self.grammar.comment
-        )
+        for rule in grammar.rules:
+            self.origins = rule.origins
+            body = self.convert(rule.body)
+            rules.append(rule if body is rule.body else msgspec.structs.replace(rule, body=body))
+        return Grammar(start=grammar.start, rules=(*rules, *self.added), comment=grammar.comment)
 
-    def convert(self, expr: Expr, rule: Rule) -> Expr:
+    def convert(self, expr: Expr) -> Expr:
         if isinstance(expr, Seq | Alt):
-            items = tuple(self.convert(i, rule) for i in expr.items)
-            if items == expr.items:
+            items = tuple(map(self.convert, expr.items))
+            if all(map(operator.is_, items, expr.items)):
                 return expr
             return seq(*items) if isinstance(expr, Seq) else Alt(items=items)
         if isinstance(expr, Repeat):
-            item = self.convert(expr.item, rule)
+            item = self.convert(expr.item)
             if max(expr.min, expr.max or 0) > self.limit:
-                return self.ref(
-                    self.bounded(self.symbol(item, rule), expr.min, expr.max, rule), rule
-                )
-            return self.repeat(expr, item, rule)
+                return self.ref(self.bounded(self.symbol(item), expr.min, expr.max))
+            return self.repeat(expr, item)
         return expr
 
-    def repeat(self, expr: Repeat, item: Expr, rule: Rule) -> Expr:
+    def repeat(self, expr: Repeat, item: Expr) -> Expr:
         """``expr``, its bounds within the limit, with ``item`` (converted) repeated."""
-        return expr if item == expr.item else Repeat(item=item, min=expr.min, max=expr.max)
+        return expr if item is expr.item else Repeat(item=item, min=expr.min, max=expr.max)
 
-    def symbol(self, expr: Expr, rule: Rule) -> Expr:
+    def symbol(self, expr: Expr) -> Expr:
         """``expr`` as one symbol: itself if it is one, else a reference to a new rule."""
-        return expr if isinstance(expr, SYMBOL) else self.ref(expr, rule)
+        return expr if isinstance(expr, SYMBOL) else self.ref(expr)
 
-    def bounded(self, item: Expr, lo: int, hi: int | None, rule: Rule) -> Expr:
+    def bounded(self, item: Expr, lo: int, hi: int | None) -> Expr:
         """``item{lo,hi}`` with every bound within the limit (``item`` a symbol)."""
         b = self.limit
         if max(lo, hi or 0) <= b:
             return Repeat(item=item, min=lo, max=hi)
         if lo == hi:  # X{k} = (X{B}){q} X{r}
             q, r = divmod(lo, b)
-            block = self.ref(Repeat(item=item, min=b, max=b), rule)
-            return seq(self.part(block, q, q, rule), self.part(item, r, r, rule))
+            block = self.ref(Repeat(item=item, min=b, max=b))
+            return seq(self.part(block, q, q), self.part(item, r, r))
         if lo > 0:  # X{m,n} = X{m} X{0,n-m}; X{m,} = X{m} X*
             rest = None if hi is None else hi - lo
-            return seq(self.part(item, lo, lo, rule), self.part(item, 0, rest, rule))
+            return seq(self.part(item, lo, lo), self.part(item, 0, rest))
         assert hi is not None
         width = next((w for w in range(b, 1, -1) if (hi + 1) % w == 0), None)
         if width is None:  # X{0,n} = "" | X X{0,n-1}
-            return Alt(items=(Empty(), seq(item, self.part(item, 0, hi - 1, rule))))
-        block = self.ref(Repeat(item=item, min=width, max=width), rule)
-        whole = self.part(block, 0, (hi + 1) // width - 1, rule)
-        return seq(whole, self.part(item, 0, width - 1, rule))
+            return Alt(items=(Empty(), seq(item, self.part(item, 0, hi - 1))))
+        block = self.ref(Repeat(item=item, min=width, max=width))
+        return seq(self.part(block, 0, (hi + 1) // width - 1), self.part(item, 0, width - 1))
 
-    def part(self, item: Expr, lo: int, hi: int | None, rule: Rule) -> Expr:
+    def part(self, item: Expr, lo: int, hi: int | None) -> Expr:
         """``item{lo,hi}`` as one symbol, or a repeat of one within the limit."""
         if hi == 0:
             return Empty()
@@ -120,9 +121,9 @@ class RepeatSplitter:
             return item
         if max(lo, hi or 0) <= self.limit:
             return Repeat(item=item, min=lo, max=hi)
-        return self.ref(self.bounded(item, lo, hi, rule), rule)
+        return self.ref(self.bounded(item, lo, hi))
 
-    def ref(self, body: Expr, rule: Rule) -> Expr:
+    def ref(self, body: Expr) -> Expr:
         """A reference to a rule with ``body``, made once per distinct body (``body``
         itself without ``rules``)."""
         if not self.rules:
@@ -136,8 +137,18 @@ class RepeatSplitter:
                 name = f"rep{n}"
             self.taken.add(name)
             self.made[body] = name
-            self.added.append(Rule(name=name, body=body, origins=rule.origins))
+            self.added.append(Rule(name=name, body=body, origins=self.origins))
         return Ref(name=name)
+
+
+_INLINE = RepeatSplitter(XGRAMMAR_MAX_BOUND, rules=False)
+
+
+@functools.lru_cache(maxsize=1 << 14)
+def _small(body: Expr) -> Expr:
+    """``body`` with no bound above the limit (cached: the grammars of many constraint
+    sets share their rules)."""
+    return _INLINE.convert(body)
 
 
 @dataclass(frozen=True)
@@ -147,4 +158,8 @@ class SmallRepeats:
     name = "small-repeats"
 
     def run(self, grammar: Grammar, diags: Diagnostics) -> Grammar:
-        return RepeatSplitter(grammar, XGRAMMAR_MAX_BOUND, rules=False).run()
+        rules = []
+        for rule in grammar.rules:
+            body = _small(rule.body)
+            rules.append(rule if body is rule.body else msgspec.structs.replace(rule, body=body))
+        return Grammar(start=grammar.start, rules=tuple(rules), comment=grammar.comment)

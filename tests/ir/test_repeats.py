@@ -68,7 +68,7 @@ def bounds(grammar: Grammar) -> list[int]:
 def split(lo: int, hi: int | None, limit: int, rules: bool) -> tuple[Grammar, Grammar]:
     body = Seq(items=(Repeat(item=A, min=lo, max=hi), Repeat(item=A, min=0, max=1)))
     grammar = Grammar(start="start", rules=(Rule(name="start", body=body),))
-    return grammar, RepeatSplitter(grammar, limit, rules=rules).run()
+    return grammar, RepeatSplitter(limit, rules=rules).run(grammar)
 
 
 @settings(max_examples=300, deadline=None)
