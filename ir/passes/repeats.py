@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import functools
 import operator
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import msgspec
@@ -66,12 +67,11 @@ class RepeatSplitter:
 
     def run(self, grammar: Grammar) -> Grammar:
         self.taken = {r.name for r in grammar.rules}
-        rules = []
+        bodies = []
         for rule in grammar.rules:
             self.origins = rule.origins
-            body = self.convert(rule.body)
-            rules.append(rule if body is rule.body else msgspec.structs.replace(rule, body=body))
-        return Grammar(start=grammar.start, rules=(*rules, *self.added), comment=grammar.comment)
+            bodies.append(self.convert(rule.body))
+        return _rebuilt(grammar, bodies, self.added)
 
     def convert(self, expr: Expr) -> Expr:
         if isinstance(expr, Seq | Alt):
@@ -158,8 +158,14 @@ class SmallRepeats:
     name = "small-repeats"
 
     def run(self, grammar: Grammar, diags: Diagnostics) -> Grammar:
-        rules = []
-        for rule in grammar.rules:
-            body = _small(rule.body)
-            rules.append(rule if body is rule.body else msgspec.structs.replace(rule, body=body))
-        return Grammar(start=grammar.start, rules=tuple(rules), comment=grammar.comment)
+        return _rebuilt(grammar, [_small(r.body) for r in grammar.rules])
+
+
+def _rebuilt(grammar: Grammar, bodies: Sequence[Expr], added: Sequence[Rule] = ()) -> Grammar:
+    """``grammar`` with each rule's body replaced by the one at its place in ``bodies``
+    (rules whose body is the same object are kept), then the ``added`` rules."""
+    rules = (
+        rule if body is rule.body else msgspec.structs.replace(rule, body=body)
+        for rule, body in zip(grammar.rules, bodies, strict=True)
+    )
+    return Grammar(start=grammar.start, rules=(*rules, *added), comment=grammar.comment)
