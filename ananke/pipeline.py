@@ -54,6 +54,12 @@ def _llamacpp_shape(grammar: Grammar, diags: Diagnostics) -> Grammar | None:
     return LlamaCppShape().run(grammar, diags)
 
 
+def _lark_shape(grammar: Grammar, diags: Diagnostics) -> Grammar | None:
+    from ananke.ir.passes.larkshape import LarkShape
+
+    return LarkShape().run(grammar, diags)
+
+
 def _small_repeats(grammar: Grammar, diags: Diagnostics) -> Grammar | None:
     from ananke.ir.passes.repeats import SmallRepeats
 
@@ -77,6 +83,7 @@ GRAMMAR_LOWERINGS: Mapping[str, Callable[[Grammar, Diagnostics], Grammar | None]
     "regular": _regular,
     "llamacpp-shape": _llamacpp_shape,
     "small-repeats": _small_repeats,
+    "lark-shape": _lark_shape,
     "json-only": _json_only,
 }
 """GrammarIR → GrammarIR lowerings by the name backends list them under."""

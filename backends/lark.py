@@ -19,8 +19,12 @@ The same text loads in XGrammar's Lark reader (``Grammar.from_lark``), which has
 ``\\x`` or ``\\U`` in strings and reads a class's ``\\x`` with every hex digit that
 follows: escapes are fixed-width, and the differential tests read this target with both.
 
+Lark writes groups, optional parts and bounded repeats in place as alternatives of the
+rule that holds them, and these multiply; the ``lark-shape`` lowering
+(:mod:`ananke.ir.passes.larkshape`) splits rules so that each expands into a few.
+
 Known deviations: surrogate code points are dropped from classes (no UTF-8 text holds
-them). Lark expands ``x~m..n`` into alternatives, so large bounds make large parsers.
+them).
 """
 
 from __future__ import annotations
@@ -96,6 +100,7 @@ class LarkBackend(CharLevelBackend):
     name: ClassVar[str] = "lark"
     file_extension: ClassVar[str] = ".lark"
     supports_bounded_repeat: ClassVar[bool] = True
+    lowerings: ClassVar[tuple[str, ...]] = ("char-level", "lark-shape")
     dialect: ClassVar[str] = "plain Lark"
     start_name: ClassVar[str] = "start"
     name_sep: ClassVar[str] = "_"

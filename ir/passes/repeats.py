@@ -9,6 +9,9 @@ Two engines expand a bounded repeat ``X{m,n}`` into one rule per optional copy o
   position of every copy, a walk of the whole vocabulary each. The ``small-repeats``
   lowering (for ``xgrammar``) splits every bound above :data:`XGRAMMAR_MAX_BOUND`.
 
+The lark package writes a bound below 50 in place, as one alternative per count; the
+``lark-shape`` lowering (:mod:`.larkshape`) splits every bound above 4 with this class.
+
 With ``B`` the largest bound kept:
 
 * ``X{k}`` = ``(X{B}){q} X{r}`` for ``k = qB + r``;
@@ -55,6 +58,9 @@ class RepeatSplitter:
     part it makes is one new rule (``rep1``, ``rep2``, ...) of the grammar being run;
     without, parts stay inline as groups and :meth:`convert` depends on nothing but the
     expression."""
+
+    prefix = "rep"
+    """How the names of the rules made start."""
 
     def __init__(self, limit: int, *, rules: bool) -> None:
         self.limit = limit
@@ -131,10 +137,10 @@ class RepeatSplitter:
         name = self.made.get(body)
         if name is None:
             n = len(self.made) + 1
-            name = f"rep{n}"
+            name = f"{self.prefix}{n}"
             while name in self.taken:
                 n += 1
-                name = f"rep{n}"
+                name = f"{self.prefix}{n}"
             self.taken.add(name)
             self.made[body] = name
             self.added.append(Rule(name=name, body=body, origins=self.origins))

@@ -20,8 +20,8 @@ CAP = 1200
 A = Lit(text="a")
 
 
-def lengths(grammar: Grammar) -> frozenset[int]:
-    """The lengths of the strings of ``grammar`` (over ``a`` alone), up to :data:`CAP`."""
+def lengths(grammar: Grammar, cap: int = CAP) -> frozenset[int]:
+    """The lengths of the strings of ``grammar`` (over ``a`` alone), up to ``cap``."""
     by_name = {r.name: r.body for r in grammar.rules}
 
     @functools.cache
@@ -36,16 +36,16 @@ def lengths(grammar: Grammar) -> frozenset[int]:
             case Seq(items=items):
                 out = frozenset({0})
                 for item in items:
-                    out = frozenset(a + b for a in out for b in of(item) if a + b <= CAP)
+                    out = frozenset(a + b for a in out for b in of(item) if a + b <= cap)
                 return out
             case Alt(items=items):
                 return frozenset().union(*map(of, items))
             case Repeat(item=item, min=lo, max=hi):
                 one, reached, now = of(item), set(), frozenset({0})
-                for count in range(CAP + 1 if hi is None else hi + 1):
+                for count in range(cap + 1 if hi is None else hi + 1):
                     if count >= lo:
                         reached |= now
-                    now = frozenset(a + b for a in now for b in one if a + b <= CAP)
+                    now = frozenset(a + b for a in now for b in one if a + b <= cap)
                     if not now or (hi is None and now <= reached and count >= lo):
                         break
                 return frozenset(reached)
