@@ -80,8 +80,8 @@ def test_every_sequence_and_repeat_expands_into_few_alternatives(body: Expr) -> 
 
 
 def test_a_grammar_lark_could_not_expand_builds_small() -> None:
-    # Six optional runs of `a | b` in one sequence: lark would write 17^6 alternatives, and
-    # a bounded block of statements would repeat the whole sequence 40 times.
+    # Six runs of `a | b` in one sequence: lark would write (2^17 - 1)^6 alternatives for
+    # it, and a bounded block of such lines repeats the whole sequence up to 40 times.
     ab = Alt(items=(Lit(text="a"), Lit(text="b")))
     line = Seq(items=(*[Repeat(item=ab, min=0, max=16)] * 6, Lit(text=";")))
     body = Seq(items=(Repeat(item=Ref(name="line"), min=1, max=40), Lit(text=".")))
