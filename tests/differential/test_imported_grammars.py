@@ -12,11 +12,10 @@ Two documented deviations, nothing else is excused:
 * `lexeme-boundary`: where `arc transpile` warned that a character-level target may accept
   more than llguidance at a lexeme boundary, a string that the target accepts and the
   reference rejects;
-* `llguidance-gbnf-reader`: the GBNF target is meant for llama.cpp, which is not runnable
-  here, so llguidance's GBNF reader reads it; that reader makes every non-recursive rule a
-  greedy lexeme (`backends/gbnf.py`), so it may reject a string llama.cpp and the
-  reference accept. Such rejections are excused; an acceptance the reference rejects is
-  not.
+* `llguidance-gbnf-reader`: the GBNF target is meant for llama.cpp, which reads it here
+  too; llguidance's GBNF reader makes every non-recursive rule a greedy lexeme
+  (`backends/gbnf.py`), so it may reject a string llama.cpp and the reference accept.
+  Such rejections by llguidance are excused; an acceptance the reference rejects is not.
 """
 
 from __future__ import annotations
