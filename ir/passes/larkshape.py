@@ -90,7 +90,6 @@ class _Shaper(RepeatSplitter):
         self.converted: dict[Expr, Expr] = {}
         """What each expression became: rules repeat the same parts (one run of blanks in
         hundreds of places), each converted once."""
-        self.split: dict[tuple[Expr, int, int | None], Expr] = {}
 
     def convert(self, expr: Expr) -> Expr:
         out = self.converted.get(expr)
@@ -107,10 +106,7 @@ class _Shaper(RepeatSplitter):
         return self.narrow(Seq(items=items))
 
     def bounded(self, item: Expr, lo: int, hi: int | None) -> Expr:
-        key = (item, lo, hi)
-        if key not in self.split:
-            self.split[key] = self.narrow(super().bounded(item, lo, hi))
-        return self.split[key]
+        return self.narrow(super().bounded(item, lo, hi))
 
     def narrow(self, expr: Expr) -> Expr:
         """``expr`` with the widest parts of a sequence made rules, one at a time, until it
