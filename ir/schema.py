@@ -6,6 +6,7 @@ or ``python -m ananke.ir.schema --check`` to fail when it is stale.
 
 from __future__ import annotations
 
+import inspect
 import json
 import sys
 from pathlib import Path
@@ -21,14 +22,34 @@ DEFAULT_PATH = Path("spec") / "ir.schema.json"
 
 
 def schema() -> dict[str, Any]:
-    """The JSON Schema (draft 2020-12) of a JSON ``.cir`` file."""
-    generated = msgspec.json.schema(Module)
+    """The JSON Schema (draft 2020-12) of a JSON ``.cir`` file.
+
+    Descriptions come from docstrings, which msgspec passes on as Python gives them: with
+    their indentation up to msgspec 0.19, cleaned from 0.20 on (and by Python itself from
+    3.13). They are cleaned here with :func:`inspect.cleandoc`, so that the committed file
+    does not depend on either version.
+    """
+    generated = _cleaned(msgspec.json.schema(Module))
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "title": f"Ananke ConstraintIR module (IR version {IR_VERSION})",
         "description": "A .cir file written by `arc compile --format json`; see spec/ir.md.",
         **generated,
     }
+
+
+def _cleaned(node: Any) -> Any:
+    """``node`` with every ``description`` and ``title`` string cleaned like a docstring."""
+    if isinstance(node, dict):
+        return {
+            k: inspect.cleandoc(v)
+            if k in ("description", "title") and isinstance(v, str)
+            else _cleaned(v)
+            for k, v in node.items()
+        }
+    if isinstance(node, list):
+        return [_cleaned(v) for v in node]
+    return node
 
 
 def schema_text() -> str:

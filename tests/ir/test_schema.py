@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
+import pytest
 from ananke.ir import IR_VERSION
 from ananke.ir.schema import main, schema_text
 
@@ -39,3 +41,34 @@ def test_check_mode_detects_a_stale_file(tmp_path: Path) -> None:
     assert main(["--check", str(target)]) == 0
     target.write_text("{}\n", encoding="utf-8")
     assert main(["--check", str(target)]) == 1
+
+
+def test_schema_does_not_depend_on_how_msgspec_renders_docstrings(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """msgspec up to 0.19 kept docstrings' indentation, later versions clean it: the
+    generated schema is the same either way."""
+    import msgspec
+    from ananke.ir import schema as schema_module
+
+    real = msgspec.json.schema
+
+    def indent(node: Any) -> Any:
+        if isinstance(node, dict):
+            return {
+                k: v.replace("\n", "\n    ")
+                if k == "description" and isinstance(v, str)
+                else indent(v)
+                for k, v in node.items()
+            }
+        return [indent(v) for v in node] if isinstance(node, list) else node
+
+    def cleaned_first(t: Any) -> Any:
+        return schema_module._cleaned(real(t))
+
+    monkeypatch.setattr(msgspec.json, "schema", cleaned_first)
+    clean = schema_text()
+    monkeypatch.setattr(msgspec.json, "schema", lambda t: indent(real(t)))
+    indented = schema_text()
+    assert "\\n    " in json.dumps(indent(real(schema_module.Module)))  # the case is real
+    assert clean == indented
