@@ -40,6 +40,8 @@ from bench_common import (
     unconstrained_grammar,
 )
 
+from ananke._files import write_atomic
+
 HERE = Path(__file__).resolve().parent
 FORBID = ("eval", "exec", "open", "print")
 FORBID_SOURCE = "constraint f { forbid: [" + ", ".join(f'"{n}"' for n in FORBID) + "]; }"
@@ -891,13 +893,6 @@ def bench_arc_test(r: Report) -> None:
 # --- report ------------------------------------------------------------------------------
 
 
-def _write_atomic(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        fh.write(text)
-    os.replace(tmp, path)
-
-
 def render_md(r: Report, meta: dict[str, Any]) -> str:
     lines = [
         "# Ananke benchmark report",
@@ -980,8 +975,9 @@ def main(argv: list[str] | None = None) -> int:
     }
     args.out.mkdir(parents=True, exist_ok=True)
     payload = {"meta": meta, "metrics": r.rows, "details": r.details}
-    _write_atomic(args.out / "report.json", json.dumps(payload, indent=2, default=str) + "\n")
-    _write_atomic(args.out / "report.md", render_md(r, meta))
+    report_json = json.dumps(payload, indent=2, default=str) + "\n"
+    write_atomic(args.out / "report.json", report_json.encode("utf-8"))
+    write_atomic(args.out / "report.md", render_md(r, meta).encode("utf-8"))
     failed = [row["metric"] for row in r.rows if row["pass"] is False]
     print(f"wrote {args.out / 'report.md'} in {meta['seconds']} s; {len(failed)} targets missed")
     return 0
