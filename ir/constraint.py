@@ -309,10 +309,12 @@ Constraint = (
 class Resolution(Node, kw_only=True, frozen=True):
     """A decision of the composition passes: ``kept`` stands, ``dropped`` are gone.
 
-    ``rule`` says why: ``override`` (a child's ``override``), ``intersect`` (limits of one
-    metric: the smallest stands), ``duplicate`` (the same constraint twice), ``strength``
-    (hard beats soft), ``priority`` (the higher wins), ``provenance`` (the team's own file
-    above a library, above extracted, above LLM-proposed constraints).
+    ``rule`` says why: ``override`` (a child's ``override``, or a child's ``name``,
+    ``params`` or ``returns`` refining an inherited signature, which drops nothing),
+    ``intersect`` (limits of one metric: the smallest stands), ``duplicate`` (the same
+    constraint twice), ``strength`` (hard beats soft), ``priority`` (the higher wins),
+    ``provenance`` (the team's own file above a library, above extracted, above
+    LLM-proposed constraints).
     """
 
     rule: Literal["override", "intersect", "duplicate", "strength", "priority", "provenance"]

@@ -97,7 +97,8 @@ def _set(cset: ConstraintSet) -> list[str]:
     lines = [head + _at(cset.span)]
     lines.extend(f"{_INDENT * 2}{_constraint(c)}" for c in cset.constraints)
     lines.extend(
-        f"{_INDENT * 2}(resolved {r.rule} {r.kept} over {' '.join(r.dropped)})"
+        f"{_INDENT * 2}(resolved {r.rule} {r.kept}"
+        + (f" over {' '.join(r.dropped)})" if r.dropped else ")")
         for r in cset.resolutions
     )
     lines.extend(

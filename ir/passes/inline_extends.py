@@ -7,6 +7,13 @@ of that property (recorded as an ``override`` resolution); without ``override`` 
 child's constraints are added next to the inherited ones, and the later passes merge or
 weigh them. A cycle of ``extends`` is an error that shows the chain.
 
+One exception: a child's own ``name``, ``params`` or ``returns`` refines an inherited
+``signature`` rather than contradicting it. The signature takes the child's value for that
+part and keeps the rest (its async-ness, the other parts), so ``name: process`` under
+``signature: async handle(request: Request) -> Response`` pins
+``async process(request: Request) -> Response``. It is recorded as an ``override``
+resolution that drops nothing.
+
 The pass is idempotent: a constraint whose id the set already holds is not added again.
 """
 
@@ -21,8 +28,12 @@ import msgspec
 from ..constraint import (
     Constraint,
     ConstraintSet,
+    FunctionName,
     Module,
+    Params,
     Resolution,
+    Returns,
+    Signature,
     SourceProvenance,
     property_of,
 )
@@ -108,13 +119,18 @@ class InlineExtends:
                 continue
             replaced = [i for i in kept_inherited if property_of(i) == property_of(c)]
             if not replaced:
-                # On a second run the replaced constraints are gone already (recorded).
-                if not _already(resolutions, c.id):
+                # On a second run the replaced constraints are gone already (recorded); a
+                # part of an inherited signature is refined below.
+                refines = isinstance(c, _PARTS) and any(
+                    isinstance(i, Signature) for i in kept_inherited
+                )
+                if not refines and not _already(resolutions, c.id):
                     self._nothing_to_override(cset, c, diags)
                 continue
             gone_now = {r.id for r in replaced}
             kept_inherited = [i for i in kept_inherited if i.id not in gone_now]
             _record(resolutions, c, replaced)
+        kept_inherited = _refined(kept_inherited, own, resolutions)
         result = msgspec.structs.replace(
             cset,
             constraints=(*kept_inherited, *own),
@@ -152,8 +168,55 @@ class InlineExtends:
             "nothing-to-override",
             f"`override {prop}` in `{cset.name}`, but {parents} gives no `{prop}`",
             *([Label(span=span, message="overrides nothing")] if span else []),
-            help="remove `override`: the property is simply added",
+            help="remove `override`: the property is simply added next to what the set "
+            "inherits",
         )
+
+
+_PARTS = (FunctionName, Params, Returns)
+"""The properties that pin one part of a signature."""
+
+
+def _refined(
+    inherited: list[Constraint], own: list[Constraint], resolutions: list[Resolution]
+) -> list[Constraint]:
+    """``inherited`` with every signature refined by the set's own name, parameters and
+    return type; each change recorded."""
+    parts = [c for c in own if isinstance(c, _PARTS)]
+    if not parts:
+        return inherited
+    out: list[Constraint] = []
+    for i in inherited:
+        if isinstance(i, Signature):
+            for c in parts:
+                before = i
+                if isinstance(c, FunctionName) and c.name != i.name:
+                    i = msgspec.structs.replace(i, name=c.name)
+                elif isinstance(c, Params) and c.params != i.params:
+                    i = msgspec.structs.replace(i, params=c.params)
+                elif isinstance(c, Returns) and c.type != i.returns:
+                    i = msgspec.structs.replace(i, returns=c.type)
+                if i is not before:
+                    resolutions.append(
+                        Resolution(
+                            rule="override",
+                            kept=c.id,
+                            kept_provenance=c.provenance,
+                            dropped=(),
+                            dropped_provenance=(),
+                            summary=f"{describe(c)} refines the inherited {describe(before)}: "
+                            f"the function is {_shown(i)}",
+                        )
+                    )
+        out.append(i)
+    return out
+
+
+def _shown(s: Signature) -> str:
+    """``async process(request, ...) -> Response``: the signature in short."""
+    params = ", ".join(p.name for p in s.params)
+    returns = f" -> {s.returns}" if s.returns is not None else ""
+    return f"{'async ' if s.is_async else ''}{s.name}({params}){returns}"
 
 
 def _spans(cset: ConstraintSet) -> list[Span | None]:
