@@ -18,6 +18,9 @@ from typing import Any
 
 import msgspec
 from ananke.ir.constraint import (
+    CODE_PROPERTIES,
+    LIMIT_CAPS,
+    MAX_PRIORITY,
     Constraint,
     ConstraintSet,
     Doc,
@@ -46,6 +49,7 @@ from ananke.ir.constraint import (
 )
 from ananke.ir.diagnostics import Diagnostics, Label
 from ananke.ir.source import SourceFile, Span
+from ananke.ir.verify import python_default
 
 from ._ast import (
     Annotation,
@@ -74,31 +78,13 @@ _NEVER_REJECT = frozenset({"doc", "note", "language"})
 _LIST_PROPERTIES = frozenset({"forbid", "require"})
 """Properties with one constraint per item (``forbid.eval``)."""
 
-LIMIT_CAPS: dict[str, int] = {"lines": 100_000, "chars": 10_000_000, "tokens": 1_000_000}
-"""Largest accepted value per limit metric; anything above is surely a mistake."""
 
 NAMING_STYLES: tuple[NamingStyle, ...] = ("snake", "camel", "pascal", "screaming")
 SUPPORTED_LANGUAGES: tuple[Language, ...] = ("python", "json")
 
 _ANNOTATIONS = ("soft", "hard", "priority")
-MAX_PRIORITY = 1_000_000
-"""Largest ``@priority`` magnitude accepted (the IR stores it as a 64-bit integer)."""
 _NOT_CONSTRAINTS = frozenset({"language"})
 
-_CODE_PROPERTIES = frozenset(
-    {
-        "name",
-        "params",
-        "signature",
-        "forbid",
-        "require",
-        "max_lines",
-        "naming",
-        "imports",
-        "validates",
-    }
-)
-"""Properties that constrain generated code, meaningless for JSON or a grammar's strings."""
 
 _DOTTED_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*\Z")
 
@@ -470,6 +456,18 @@ class _Checker:
             default = (
                 self.source.text[p.default.start : p.default.end] if p.default is not None else None
             )
+            if p.default is not None and default is not None and not python_default(default):
+                self.diags.error(
+                    "invalid-value",
+                    f"the default of `{p.name.text}` is not a Python expression",
+                    Label(
+                        span=self.source.span(p.default.start, p.default.end),
+                        message="the code must write this default as it is written here",
+                    ),
+                    help="write the default as Python writes it (a string escape such as "
+                    '`"\\u{1F600}"` is `"\\U0001F600"` in Python)',
+                )
+                ok = False
             out.append(
                 Param(
                     name=p.name.text,
@@ -967,7 +965,7 @@ class _Checker:
         output = "JSON" if grammar is None else "a string of its grammar"
         why = "`language: json`" if grammar is None else "`grammar`"
         for key, prop in b.seen.items():
-            if key in _CODE_PROPERTIES or (key == "returns" and grammar is not None):
+            if key in CODE_PROPERTIES or (key == "returns" and grammar is not None):
                 self.diags.error(
                     "inapplicable-property",
                     f"`{key}` constrains Python code, and the output of `{b.name}` is {output}",

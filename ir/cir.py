@@ -9,7 +9,8 @@ MessagePack) and turns every failure into a diagnostic:
 - ``cir-version``: the ``version`` field is missing, not an integer, or not one this
   release can read (newer than :data:`~ananke.ir.IR_VERSION`, or below 1);
 - ``cir-invalid``: well-formed, right version, but not a valid module (a wrong type, an
-  unknown field, a broken invariant).
+  unknown field, a broken invariant, or a value the Ariadne checker refuses in source:
+  :func:`ananke.ir.verify.problems`), one diagnostic per field, at the field in a JSON file.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import msgspec
 from .constraint import IR_VERSION, Module
 from .diagnostics import Diagnostics, Label
 from .source import SourceFile, Span
+from .verify import problems
 
 __all__ = ["CirFormat", "detect_format", "dumps", "loads", "source_of"]
 
@@ -137,7 +139,7 @@ def loads(data: bytes, file: str, diags: Diagnostics) -> Module | None:
         return None
     decoder = _JSON_MODULE if fmt == "json" else _MSGPACK_MODULE
     try:
-        return decoder.decode(data)
+        module = decoder.decode(data)
     except (msgspec.ValidationError, msgspec.DecodeError, UnicodeDecodeError, RecursionError) as e:
         _report(
             diags,
@@ -145,10 +147,23 @@ def loads(data: bytes, file: str, diags: Diagnostics) -> Module | None:
             f"`{file}` is not a valid IR module: {e}",
             file,
             data,
-            None,
+            _field_offset(data, _msgspec_path(str(e))) if fmt == "json" else None,
             help="recompile the source with `arc compile`",
         )
         return None
+    found = problems(module)
+    for problem in found:
+        _report(
+            diags,
+            "cir-invalid",
+            f"`{file}` is not a valid IR module: `{problem.path}`: {problem.message}",
+            file,
+            data,
+            _field_offset(data, problem.path) if fmt == "json" else None,
+            help="recompile the source with `arc compile`; a .cir file holds what the "
+            "checker accepts in source",
+        )
+    return None if found else module
 
 
 _NAMES: dict[CirFormat, str] = {"json": "JSON", "msgpack": "MessagePack"}
@@ -172,6 +187,100 @@ def _error_offset(message: str, data: bytes) -> int | None:
     if m:
         return int(m.group(1))
     return len(data) if "truncated" in message else None
+
+
+_PATH_PART = re.compile(r"\.([A-Za-z_][A-Za-z0-9_]*)|\[(\d+)\]")
+
+
+def _msgspec_path(message: str) -> str:
+    """The field path in a msgspec validation message (``at `$.sets[0].name```)."""
+    m = re.search(r"`\$((?:\.[A-Za-z_][A-Za-z0-9_]*|\[\d+\])*)`", message)
+    return m.group(1).lstrip(".") if m else ""
+
+
+def _field_offset(data: bytes, path: str) -> int | None:
+    """Byte offset of the value at ``path`` (``sets[0].constraints[2].max``) in a JSON
+    document; None when it cannot be found."""
+    parts: list[str | int] = [
+        m.group(1) if m.group(1) else int(m.group(2))
+        for m in _PATH_PART.finditer("." + path if path and path[0] != "[" else path)
+    ]
+    try:
+        return _JsonWalk(data).find(parts)
+    except (IndexError, ValueError):
+        return None
+
+
+class _JsonWalk:
+    """Finds a value's offset in JSON text without decoding the rest."""
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+        self.i = 0
+
+    def blank(self) -> None:
+        while self.data[self.i : self.i + 1] in (b" ", b"\t", b"\r", b"\n"):
+            self.i += 1
+
+    def find(self, parts: list[str | int]) -> int | None:
+        self.blank()
+        for part in parts:
+            opener = self.data[self.i : self.i + 1]
+            self.i += 1
+            index = 0
+            while True:
+                self.blank()
+                if self.data[self.i : self.i + 1] in (b"}", b"]"):
+                    return None
+                if opener == b"{":
+                    key = self.string()
+                    self.blank()
+                    self.i += 1  # ':'
+                    self.blank()
+                    here = key == part
+                else:
+                    here = index == part
+                if here:
+                    break
+                self.skip()
+                self.blank()
+                self.i += 1  # ','
+                index += 1
+        return self.i
+
+    def string(self) -> str:
+        start = self.i
+        self.i += 1
+        while self.data[self.i : self.i + 1] != b'"':
+            self.i += 2 if self.data[self.i : self.i + 1] == b"\\" else 1
+            if self.i >= len(self.data):
+                raise ValueError("unterminated string")
+        self.i += 1
+        value: str = msgspec.json.decode(self.data[start : self.i])
+        return value
+
+    def skip(self) -> None:
+        depth = 0
+        while self.i < len(self.data):
+            ch = self.data[self.i : self.i + 1]
+            if ch == b'"':
+                self.string()
+                if depth == 0:
+                    return
+                continue
+            if ch in (b"{", b"["):
+                depth += 1
+            elif ch in (b"}", b"]"):
+                if depth == 0:
+                    return
+                depth -= 1
+                if depth == 0:
+                    self.i += 1
+                    return
+            elif ch == b"," and depth == 0:
+                return
+            self.i += 1
+        raise ValueError("truncated")
 
 
 def source_of(data: bytes, file: str) -> SourceFile | None:

@@ -19,7 +19,12 @@ from .grammar import Grammar
 from .source import Span
 
 __all__ = [
+    "CODE_PROPERTIES",
     "IR_VERSION",
+    "LIMIT_CAPS",
+    "MAX_PRIORITY",
+    "MAX_TYPE_DEPTH",
+    "PROPERTY_NAMES",
     "Conflict",
     "Constraint",
     "ConstraintSet",
@@ -57,6 +62,47 @@ __all__ = [
 
 IR_VERSION = 1
 """Version of the serialized ConstraintIR; readers reject a newer one."""
+
+LIMIT_CAPS: dict[str, int] = {"lines": 100_000, "chars": 10_000_000, "tokens": 1_000_000}
+"""Largest accepted value per limit metric; anything above is surely a mistake."""
+MAX_PRIORITY = 1_000_000
+"""Largest ``priority`` magnitude accepted."""
+MAX_TYPE_DEPTH = 32
+"""Deepest nesting of type arguments (Ariadne values nest at most 32 levels)."""
+PROPERTY_NAMES: tuple[str, ...] = (
+    "language",
+    "name",
+    "params",
+    "signature",
+    "returns",
+    "forbid",
+    "require",
+    "max_lines",
+    "max_chars",
+    "max_tokens",
+    "naming",
+    "imports",
+    "matches",
+    "validates",
+    "doc",
+    "note",
+    "grammar",
+)
+"""Every Ariadne property, as written in source and as :func:`property_of` names it."""
+CODE_PROPERTIES = frozenset(
+    {
+        "name",
+        "params",
+        "signature",
+        "forbid",
+        "require",
+        "max_lines",
+        "naming",
+        "imports",
+        "validates",
+    }
+)
+"""Properties that constrain generated code, meaningless for JSON or a grammar's strings."""
 
 Strength = Literal["hard", "soft"]
 Language = Literal["python", "json"]
@@ -443,32 +489,21 @@ class Module(Node, kw_only=True, omit_defaults=False, frozen=True):
         return None
 
     def verify(self) -> None:
-        """Check the invariants the passes keep; ``ValueError`` names the first broken one.
+        """Check every invariant of the module; ``ValueError`` names the first broken one
+        by its field (``sets[0].constraints[2].max: ...``).
 
         Set names are unique; within a set, constraint ids are unique; ``extends`` names
         sets of the module, with a span per parent (or none at all); every conflict names
-        constraints the set holds, with one role each; what a resolution dropped is not in the
-        set.
+        constraints the set holds, with one role each; what a resolution dropped is not in
+        the set; and every value is one the Ariadne checker accepts in source (limits and
+        priorities in range, names that are identifiers, patterns that compile, grammars
+        whose rules are all defined). :func:`ananke.ir.verify.problems` lists them all.
         """
-        names = [s.name for s in self.sets]
-        if len(set(names)) != len(names):
-            raise ValueError("two sets have the same name")
-        for s in self.sets:
-            ids = [c.id for c in s.constraints]
-            if len(set(ids)) != len(ids):
-                raise ValueError(f"set {s.name}: two constraints have the same id")
-            missing = [p for p in s.extends if p not in names]
-            if missing:
-                raise ValueError(f"set {s.name} extends unknown {missing[0]}")
-            if s.extends_spans and len(s.extends_spans) != len(s.extends):
-                raise ValueError(f"set {s.name}: extends_spans and extends differ in length")
-            have = set(ids)
-            for k in s.conflicts:
-                if not set(k.ids) <= have or len(k.roles) != len(k.ids):
-                    raise ValueError(f"set {s.name}: conflict {k.kind} names unknown ids")
-            for r in s.resolutions:
-                if set(r.dropped) & have:
-                    raise ValueError(f"set {s.name}: resolution of {r.kept} is not applied")
+        from .verify import problems
+
+        found = problems(self)
+        if found:
+            raise ValueError(str(found[0]))
 
     @property
     def own_sets(self) -> tuple[ConstraintSet, ...]:

@@ -168,8 +168,7 @@ class InlineExtends:
             "nothing-to-override",
             f"`override {prop}` in `{cset.name}`, but {parents} gives no `{prop}`",
             *([Label(span=span, message="overrides nothing")] if span else []),
-            help="remove `override`: the property is simply added next to what the set "
-            "inherits",
+            help="remove `override`: the property is simply added next to what the set inherits",
         )
 
 

@@ -208,6 +208,12 @@ CASES = [
         (1, 27, 1, 28),
     ),
     (
+        'constraint a { params: (x = "\\u{1F600}"); }',
+        "invalid-value",
+        "the default of `x` is not a Python expression",
+        (1, 29, 1, 40),
+    ),
+    (
         "constraint a { max_tokens: -3; }",
         "invalid-value",
         "`max_tokens: -3` is not a size; a limit is at least 1",

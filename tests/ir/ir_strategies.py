@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import keyword
+import re
+import warnings
+
 from ananke.ir import (
     ConstraintSet,
     Doc,
@@ -29,8 +33,25 @@ from ananke.ir import (
 from ananke.ir.constraint import Constraint
 from hypothesis import strategies as st
 
-names = st.from_regex(r"[A-Za-z_][A-Za-z0-9_]{0,8}", fullmatch=True)
+names = st.from_regex(r"[A-Za-z_][A-Za-z0-9_]{0,8}", fullmatch=True).filter(
+    lambda n: not keyword.iskeyword(n)
+)
 texts = st.text(max_size=20)
+
+
+def _compiles(pattern: str) -> bool:
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            re.compile(pattern)
+    except (re.error, OverflowError, RecursionError, ValueError):
+        return False
+    return True
+
+
+patterns = texts.filter(_compiles)
+"""Regular expressions Python's ``re`` compiles (what ``naming:`` and ``matches:`` hold)."""
+defaults = st.sampled_from(["None", "1", "-1.5", "'utf-8'", "[]", "f(x=1)", "a.b[0]", "{1: 2}"])
 
 
 @st.composite
@@ -71,14 +92,40 @@ provenances = st.one_of(
     st.builds(LLMProvenance, model=names, prompt_hash=texts),
 )
 
-params = st.builds(
-    Param,
-    name=names,
-    type=st.none() | type_exprs,
-    default=st.none() | texts,
-    kind=st.sampled_from(["positional", "var_positional", "keyword_only", "var_keyword"]),
-)
-param_tuples = st.lists(params, max_size=4).map(tuple)
+
+@st.composite
+def param_tuples(draw: st.DrawFn) -> tuple[Param, ...]:
+    """Parameters in an order Python allows: positional (no default after a default),
+    ``*args``, keyword-only, ``**kwargs``; distinct names."""
+    unique = draw(st.lists(names, max_size=5, unique=True))
+    out: list[Param] = []
+    had_default = False
+    star = kw = False
+    for name in unique:
+        kind = draw(
+            st.sampled_from(["positional", "var_positional", "keyword_only", "var_keyword"])
+        )
+        if kind == "var_keyword" or kw:
+            if kw:
+                break
+            kw = True
+            out.append(Param(name=name, type=draw(st.none() | type_exprs), kind="var_keyword"))
+            continue
+        if kind == "var_positional":
+            if star:
+                continue  # one `*` at most, before every keyword-only parameter
+            star = True
+            out.append(Param(name=name, type=draw(st.none() | type_exprs), kind="var_positional"))
+            continue
+        if kind == "keyword_only" or star:
+            default = draw(st.none() | defaults)
+            kind = "keyword_only"
+            star = True  # a keyword-only parameter follows `*` or `*args`
+        else:
+            default = draw(defaults) if had_default else draw(st.none() | defaults)
+            had_default = default is not None
+        out.append(Param(name=name, type=draw(st.none() | type_exprs), default=default, kind=kind))
+    return tuple(out)
 
 
 @st.composite
@@ -107,11 +154,11 @@ def _with(c: Constraint, common: dict[str, object]) -> Constraint:
 _BUILDERS = {
     "returns": _b(Returns, type=type_exprs, provenance=provenances),
     "name": _b(FunctionName, name=names, provenance=provenances),
-    "params": _b(Params, params=param_tuples, provenance=provenances),
+    "params": _b(Params, params=param_tuples(), provenance=provenances),
     "signature": _b(
         Signature,
         name=names,
-        params=param_tuples,
+        params=param_tuples(),
         returns=st.none() | type_exprs,
         is_async=st.booleans(),
         provenance=provenances,
@@ -121,7 +168,7 @@ _BUILDERS = {
     "limit": _b(
         Limit,
         metric=st.sampled_from(["lines", "chars", "tokens"]),
-        max=st.integers(1, 10**6),
+        max=st.integers(1, 100_000),
         provenance=provenances,
     ),
     "naming": _b(
@@ -130,27 +177,28 @@ _BUILDERS = {
         pattern=st.none(),
         provenance=provenances,
     ),
-    "naming_re": _b(Naming, style=st.none(), pattern=texts, provenance=provenances),
+    "naming_re": _b(Naming, style=st.none(), pattern=patterns, provenance=provenances),
     "imports": _b(
         ImportPolicy,
         allow=st.none() | st.lists(names, max_size=3).map(tuple),
-        deny=st.lists(names, max_size=3).map(tuple),
+        deny=st.lists(names.map(lambda n: n + "_denied"), max_size=3).map(tuple),
         provenance=provenances,
     ),
-    "matches": _b(Matches, pattern=texts, provenance=provenances),
-    "validates": _b(Validates, target=names, schema=st.none() | names, provenance=provenances),
+    "matches": _b(Matches, pattern=patterns, provenance=provenances),
+    "validates": _b(Validates, target=names, provenance=provenances),
     "doc": _b(Doc, text=texts, role=st.sampled_from(["doc", "note"]), provenance=provenances),
 }
 
 
 @st.composite
-def constraint_sets(draw: st.DrawFn) -> ConstraintSet:
-    name = draw(names)
+def constraint_sets(draw: st.DrawFn, name: str, parents: list[str]) -> ConstraintSet:
+    drawn = draw(st.lists(constraints(name), max_size=6))
+    unique = list({c.id: c for c in drawn}.values())
     return ConstraintSet(
         name=name,
-        constraints=tuple(draw(st.lists(constraints(name), max_size=6))),
+        constraints=tuple(unique),
         span=draw(st.none() | spans()),
-        extends=tuple(draw(st.lists(names, max_size=2))),
+        extends=tuple(draw(st.lists(st.sampled_from(parents), max_size=2))) if parents else (),
     )
 
 
@@ -166,13 +214,32 @@ schemas = st.builds(
             span=st.none() | spans(),
         ),
         max_size=3,
+        unique_by=lambda f: f.name,
     ).map(tuple),
     span=st.none() | spans(),
 )
 
-modules = st.builds(
-    Module,
-    sources=st.lists(texts, max_size=2).map(tuple),
-    sets=st.lists(constraint_sets(), max_size=3).map(tuple),
-    schemas=st.lists(schemas, max_size=2).map(tuple),
-)
+
+@st.composite
+def _modules(draw: st.DrawFn) -> Module:
+    """Valid modules: what the Ariadne checker could have built (every set it extends
+    defined, every schema named by ``validates`` declared)."""
+    import msgspec
+
+    declared = draw(st.lists(schemas, max_size=2, unique_by=lambda s: s.name))
+    sets: list[ConstraintSet] = []
+    for name in draw(st.lists(names, max_size=3, unique=True)):
+        cset = draw(constraint_sets(name, [s.name for s in sets]))
+        fixed = [
+            msgspec.structs.replace(c, schema=draw(st.sampled_from(declared)).name)
+            if isinstance(c, Validates) and declared and draw(st.booleans())
+            else c
+            for c in cset.constraints
+        ]
+        sets.append(msgspec.structs.replace(cset, constraints=tuple(fixed)))
+    return Module(
+        sources=tuple(draw(st.lists(texts, max_size=2))), sets=tuple(sets), schemas=tuple(declared)
+    )
+
+
+modules = _modules()
