@@ -126,3 +126,20 @@ def test_standard_library_outside_the_checkout(installed: Path, tmp_path: Path) 
     result = _run([installed / "arc", "explain", "web.ariadne"], tmp_path)
     assert "std.python.safe.forbid.eval" in result.stdout
     assert "std.python.safe.forbid.subprocess.run" in result.stdout
+
+
+def test_every_dependency_is_bounded_above() -> None:
+    """A release pip resolves tomorrow must not change what arc prints or what the suite
+    checks: every requirement has an upper bound or an exact pin."""
+    from packaging.requirements import Requirement
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    requirements = [*project["dependencies"]]
+    for extra in project["optional-dependencies"].values():
+        requirements.extend(extra)
+    unbounded = [
+        r
+        for r in map(Requirement, requirements)
+        if not any(s.operator in ("<", "<=", "==", "~=") for s in r.specifier)
+    ]
+    assert unbounded == []
