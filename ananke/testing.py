@@ -530,6 +530,11 @@ def _judge(
 ) -> tuple[bool, str, tuple[str, ...]]:
     """Whether one engine's outcome is what the example expects: (passed, how it went or
     why it failed, what rejects it)."""
+    undecided = [v for v in violations if v.undecided]
+    if undecided:  # neither outcome is known: whatever the example expects, it fails
+        by = tuple(dict.fromkeys(v.constraint_id for v in violations if not v.undecided))
+        why = "; ".join(f"{v.constraint_id}: {v.message}" for v in undecided)
+        return False, f"the post checks cannot decide it: {why}", by
     if accepts:
         by = tuple(dict.fromkeys(v.constraint_id for v in violations))
         how = "the grammar accepts it"
@@ -698,7 +703,9 @@ def failure_diagnostic(
     if not labels:
         labels.append(Label(span=e.span))
     code = (
-        "example-rejected"
+        "example-undecided"
+        if any(v.undecided for v in r.violations)
+        else "example-rejected"
         if e.accept
         else "example-accepted"
         if not r.rejected_by
@@ -813,6 +820,7 @@ def report_json(results: Sequence[FileResult]) -> str:
                     "message": v.message,
                     "line": v.line,
                     "column": v.column,
+                    "undecided": v.undecided,
                 }
                 for v in r.violations
             ],

@@ -199,6 +199,21 @@ class _Checker:
         except (OverflowError, RecursionError, ValueError) as err:
             self.diags.error("invalid-regex", f"invalid regular expression: {err}", self.label(lit))
             return False
+        from ananke.ir.pyre import UnsupportedPattern, compile_pattern
+
+        try:
+            compile_pattern(lit.value)
+        except UnsupportedPattern as err:
+            self.diags.error(
+                "unsupported-regex",
+                f"this pattern cannot be checked in linear time: {err.reason}",
+                self.label(lit, "this pattern"),
+                help="use smaller counts: `x{m,n}` is matched with n copies of `x`"
+                if err.too_large
+                else "the post checks match without backtracking: write the pattern without "
+                "backreferences, conditionals, atomic groups and possessive quantifiers",
+            )
+            return False
         return True
 
     def names(

@@ -40,6 +40,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 from ananke.ir.constraint import (
+    Constraint,
     ConstraintSet,
     Forbid,
     FunctionName,
@@ -61,7 +62,9 @@ from ananke.languages.python.naming import NAMING_STYLES
 from ananke.languages.python.types import render_type
 
 __all__ = [
+    "DEFAULT_BUDGET",
     "NAMING_STYLES",
+    "Budget",
     "Occurrence",
     "Report",
     "Skipped",
@@ -87,6 +90,27 @@ class Violation:
     column: int = 1
     text: str = ""
     """The offending text (empty when the problem is something missing)."""
+    undecided: bool = False
+    """The check could not decide within its budget (:class:`Budget`): the text is not
+    known to break the constraint, but it is not known to keep it either."""
+
+
+@dataclass(frozen=True, slots=True)
+class Budget:
+    """What the post checks may spend on one text, so that no text makes them hang.
+
+    Past a bound, a check ends in a violation with ``undecided=True``, never in a wait.
+    """
+
+    max_input_chars: int = 1_000_000
+    """Longer texts are not read: every check but ``max_lines`` and ``max_chars`` (which
+    only measure) is undecided."""
+    max_pattern_steps: int = 10_000_000
+    """Work one ``matches`` or ``naming`` pattern may do on the text (see
+    :mod:`ananke.ir.pyre`: a character read or an automaton state visited is a step)."""
+
+
+DEFAULT_BUDGET = Budget()
 
 
 @dataclass(frozen=True, slots=True)
@@ -352,8 +376,15 @@ def _position(code: str, index: int) -> tuple[int, int]:
     return line, index - (before.rfind("\n") + 1) + 1
 
 
-def check(code: str, cset: ConstraintSet, *, tokenizer: TokenCounter | None = None) -> Report:
+def check(
+    code: str,
+    cset: ConstraintSet,
+    *,
+    tokenizer: TokenCounter | None = None,
+    budget: Budget | None = None,
+) -> Report:
     """Check ``code`` against every constraint of ``cset``; see :func:`validate`."""
+    budget = budget or DEFAULT_BUDGET
     report = Report()
     v = report.violations
     tree: ast.Module | None = None
@@ -365,8 +396,15 @@ def check(code: str, cset: ConstraintSet, *, tokenizer: TokenCounter | None = No
         if python
         else tuple(c for c in cset.constraints if isinstance(c, Limit | Matches))
     )
+    too_long = len(code) > budget.max_input_chars
+    unread = (
+        f"not decided: the text has {len(code):,} characters, more than the "
+        f"{budget.max_input_chars:,} the post checks read"
+    )
+    if too_long and python:
+        v.append(Violation(f"{cset.name}.syntax", "syntax", unread, undecided=True))
     try:
-        tree = ast.parse(code) if python else None
+        tree = ast.parse(code) if python and not too_long else None
     except (SyntaxError, ValueError) as e:
         line = getattr(e, "lineno", None) or 1
         col = getattr(e, "offset", None) or 1
@@ -398,6 +436,9 @@ def check(code: str, cset: ConstraintSet, *, tokenizer: TokenCounter | None = No
         return [o for o in plain_uses() if o.name == name]
 
     for c in constraints:
+        if too_long and _reads_text(c, tokenizer):
+            v.append(Violation(c.id, _kind(c), unread, undecided=True))
+            continue
         match c:
             case Forbid():
                 for o in uses_of(c.name):
@@ -450,11 +491,14 @@ def check(code: str, cset: ConstraintSet, *, tokenizer: TokenCounter | None = No
                         v.append(Violation(c.id, "limit", f"{n} tokens, at most {c.max} allowed"))
             case Matches():
                 try:
-                    ok = re.search(c.pattern, code) is not None
+                    steps = budget.max_pattern_steps
+                    found = _search(c.pattern, code, False, steps, steps)
                 except re.error as e:
                     report.skipped.append(Skipped(c.id, f"the pattern does not compile: {e}"))
                     continue
-                if not ok:
+                if isinstance(found, str):
+                    v.append(Violation(c.id, "matches", found, undecided=True))
+                elif not found[0]:
                     v.append(Violation(c.id, "matches", f"the code does not match /{c.pattern}/"))
             case Naming():
                 if fn is None:
@@ -464,12 +508,18 @@ def check(code: str, cset: ConstraintSet, *, tokenizer: TokenCounter | None = No
                 what = f"style {c.style}" if c.style else f"/{pattern}/"
                 defined = [(fn.name, fn.lineno, fn.col_offset + 1)]
                 defined += [(p.name, p.line, p.column) for p in _def_params(fn)]
+                steps = budget.max_pattern_steps
                 for name, line, col in defined:
                     try:
-                        ok = re.fullmatch(pattern, name) is not None
+                        found = _search(pattern, name, True, steps, budget.max_pattern_steps)
                     except re.error as e:
                         report.skipped.append(Skipped(c.id, f"the pattern does not compile: {e}"))
                         break
+                    if isinstance(found, str):
+                        v.append(Violation(c.id, "naming", found, line, col, name, undecided=True))
+                        break
+                    ok, spent = found
+                    steps -= spent
                     if not ok:
                         v.append(
                             Violation(
@@ -515,6 +565,49 @@ def check(code: str, cset: ConstraintSet, *, tokenizer: TokenCounter | None = No
     return report
 
 
+def _kind(c: Constraint) -> str:
+    kind = c.__struct_config__.tag
+    assert isinstance(kind, str)
+    return kind
+
+
+def _reads_text(c: Constraint, tokenizer: TokenCounter | None) -> bool:
+    """Whether checking ``c`` reads the text (so costs more than measuring it)."""
+    if isinstance(c, Limit):
+        return c.metric == "tokens" and tokenizer is not None
+    return isinstance(
+        c,
+        Forbid
+        | Require
+        | Validates
+        | Matches
+        | Naming
+        | ImportPolicy
+        | Returns
+        | FunctionName
+        | Params
+        | Signature,
+    )
+
+
+def _search(
+    pattern: str, text: str, whole: bool, max_steps: int, budget: int
+) -> tuple[bool, int] | str:
+    """Whether ``re.search(pattern, text)`` (``re.fullmatch`` if ``whole``) finds a match,
+    and the steps it took, decided in linear time (:mod:`ananke.ir.pyre`) in ``max_steps``
+    (what is left of the check's ``budget``); or why it is not decided. ``re.error`` when
+    the pattern does not compile."""
+    from ananke.ir.pyre import BudgetExceeded, UnsupportedPattern, compile_pattern
+
+    try:
+        result = compile_pattern(pattern, fullmatch=whole).search(text, max_steps=max_steps)
+    except UnsupportedPattern as e:
+        return f"not decided: /{pattern}/ cannot be checked in linear time: {e.reason}"
+    except BudgetExceeded:
+        return f"not decided: /{pattern}/ needs more than {budget:,} steps on this text"
+    return result.matched, result.steps
+
+
 def _shape_violations(
     c: Returns | FunctionName | Params | Signature, fn: ast.FunctionDef | ast.AsyncFunctionDef
 ) -> list[Violation]:
@@ -554,14 +647,20 @@ def _shape_violations(
 
 
 def validate(
-    code: str, cset: ConstraintSet, *, tokenizer: TokenCounter | None = None
+    code: str,
+    cset: ConstraintSet,
+    *,
+    tokenizer: TokenCounter | None = None,
+    budget: Budget | None = None,
 ) -> list[Violation]:
     """Every violation of ``cset`` by ``code`` (a generated function), in constraint order.
 
     ``code`` must parse as exactly one (possibly async, decorated) function definition,
     else a ``syntax`` violation is reported and checks that need the syntax tree are
-    skipped. ``matches`` uses ``re.search`` with no flags (anchor the pattern yourself, as
-    ``spec/ariadne.md`` says). ``tokenizer`` counts tokens for ``max_tokens``; without it
-    that check is skipped (see :func:`check` for the skipped list).
+    skipped. ``matches`` decides ``re.search`` with no flags (anchor the pattern yourself,
+    as ``spec/ariadne.md`` says) without backtracking. ``tokenizer`` counts tokens for
+    ``max_tokens``; without it that check is skipped (see :func:`check` for the skipped
+    list). ``budget`` bounds the work (:class:`Budget`, default :data:`DEFAULT_BUDGET`): a
+    check past it is a violation with ``undecided=True``.
     """
-    return check(code, cset, tokenizer=tokenizer).violations
+    return check(code, cset, tokenizer=tokenizer, budget=budget).violations
