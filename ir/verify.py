@@ -276,6 +276,13 @@ def _regex(pattern: str, at: str) -> Iterator[Problem]:
             re.compile(pattern)
     except (re.error, OverflowError, RecursionError, ValueError) as e:
         yield Problem(at, f"invalid regular expression: {e}")
+        return
+    from .pyre import UnsupportedPattern, compile_pattern
+
+    try:
+        compile_pattern(pattern)
+    except UnsupportedPattern as e:
+        yield Problem(at, f"this pattern cannot be checked in linear time: {e.reason}")
 
 
 @functools.lru_cache(maxsize=4096)

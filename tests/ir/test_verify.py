@@ -104,6 +104,10 @@ CASES: dict[str, tuple[Callable[[dict[str, Any]], None], str]] = {
     ),
     "naming pattern": (lambda d: _c(d, "naming").update(pattern="[a-"), "naming].pattern"),
     "matches pattern": (lambda d: _c(d, "matches").update(pattern="(x"), "matches].pattern"),
+    "backtracking pattern": (
+        lambda d: _c(d, "matches").update(pattern=r"(a)\1"),
+        "matches].pattern",
+    ),
     "unknown schema": (lambda d: _c(d, "validates").update(schema="Nobody"), "validates].schema"),
     "priority": (lambda d: _c(d, "forbid").update(priority=-(10**7)), "forbid].priority"),
     "extends unknown": (lambda d: d["sets"][0].update(extends=["ghost"]), "sets[0].extends[0]"),
@@ -223,6 +227,10 @@ BROKEN = {
         '"default": "\\"\\\\u{1F600}\\""',
     ),
     "pattern_invalid.cir": ("sets[0].constraints[3].pattern", '"pattern": "(unclosed"'),
+    "pattern_backreference.cir": (
+        "sets[0].constraints[3].pattern",
+        '"pattern": "(a+)\\\\1"',
+    ),
 }
 
 
