@@ -596,13 +596,13 @@ def _each_target(
 def _skipped(target: str, set_name: str, sub: _Report, report: _Report) -> bool:
     """Move ``sub``'s diagnostics into ``report``; True when ``target`` failed for a reason
     other than a demotion under --strict, which becomes one ``target-skipped`` warning."""
-    from ananke.ir import Diagnostics
+    from ananke.ir import Diagnostics, quote
 
     errors = [d for d in sub.diags if d.severity == "error"]
     if errors and not any(d.code == "demoted-to-post" for d in errors):
         skipped = Diagnostics()
         first = errors[0].message.removeprefix(
-            f"{target} cannot express constraint set `{set_name}`: "
+            f"{target} cannot express constraint set {quote(set_name)}: "
         )
         what = f"target `{target}` skipped" + (f" for `{set_name}`" if set_name else "")
         skipped.warning(

@@ -36,7 +36,7 @@ from ananke.ir.constraint import (
     SourceProvenance,
     Validates,
 )
-from ananke.ir.diagnostics import Diagnostics, Label
+from ananke.ir.diagnostics import Diagnostics, Label, quote
 from ananke.ir.grammar import Expr, Grammar, JsonSchema, Rule
 from ananke.ir.plan import Enforcement, Level, Lowered
 
@@ -66,7 +66,7 @@ class LowerToGrammar:
                 f = forbidden[c.name]
                 diags.error(
                     "conflicting-properties",
-                    f"the function must be named `{c.name}`, which is also forbidden",
+                    f"the function must be named {quote(c.name)}, which is also forbidden",
                     *_span_label(c, "the name is pinned here", True),
                     *_span_label(f, "and forbidden here", False),
                     help="rename the function or drop the name from `forbid`",
@@ -282,8 +282,8 @@ class LowerToGrammar:
                 except UnknownType as exc:
                     diags.error(
                         "unknown-schema",
-                        f"`{c.type}` has no JSON schema: {exc}",
-                        *_span_label(c, f"`{exc.name}` is unknown here", True),
+                        f"{quote(str(c.type))} has no JSON schema: {exc}",
+                        *_span_label(c, f"{quote(exc.name)} is unknown here", True),
                         help="declare it with `schema NAME { ... }` or use a JSON type "
                         "(str, int, float, bool, List<T>, Dict<str, T>, Optional<T>)",
                     )
