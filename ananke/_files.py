@@ -1,13 +1,29 @@
-"""Writing output files atomically: a reader never sees half a file, and a failed write
-leaves the old one in place."""
+"""Files on disk: finding ``.ariadne`` files under folders, and writing output files
+atomically (a reader never sees half a file, and a failed write leaves the old one in
+place)."""
 
 from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-__all__ = ["write_atomic"]
+__all__ = ["ariadne_files", "write_atomic"]
+
+
+def ariadne_files(paths: Iterable[Path]) -> Iterator[Path]:
+    """``.ariadne`` files: each path given, and those under each folder (sorted, hidden
+    folders skipped)."""
+    for path in paths:
+        if path.is_dir():
+            for root, dirs, files in os.walk(path):
+                dirs[:] = sorted(d for d in dirs if not d.startswith(".") and d != "__pycache__")
+                for f in sorted(files):
+                    if f.endswith(".ariadne"):
+                        yield Path(root) / f
+        else:
+            yield path
 
 
 def write_atomic(path: Path, data: bytes) -> None:

@@ -86,7 +86,9 @@ class LowerToGrammar:
 
         plan: list[Enforcement] = []
 
-        def level(c: Constraint, lvl: Level, reason: str, detail: str = "") -> None:
+        def level(
+            c: Constraint, lvl: Level, reason: str, detail: str = "", narrows: bool = False
+        ) -> None:
             plan.append(
                 Enforcement(
                     constraint_id=c.id,
@@ -95,6 +97,8 @@ class LowerToGrammar:
                     reason=reason,
                     target=self.target,
                     detail=detail,
+                    narrows=narrows,
+                    demoted=c.id in self.demote,
                 )
             )
 
@@ -169,6 +173,7 @@ class LowerToGrammar:
                         f"the grammar allows at most {c.max} statements in any one block; the "
                         f"post check counts physical lines of the whole function "
                         f"(at most {c.max}, a final newline does not start a line)",
+                        narrows=True,
                     )
                 case Limit(metric="chars"):
                     level(c, "post", "character counts are checked after generation")
@@ -197,7 +202,13 @@ class LowerToGrammar:
                         )
                     else:
                         detail = "the function name is pinned by another constraint"
-                    level(c, "post", "parameter names are checked after generation", detail)
+                    level(
+                        c,
+                        "post",
+                        "parameter names are checked after generation",
+                        detail,
+                        narrows=c.id in name_origins,
+                    )
                 case ImportPolicy():
                     level(c, "post", "import statements are checked after generation")
                 case Matches():
@@ -309,6 +320,7 @@ class LowerToGrammar:
                     reason=reason,
                     target=self.target,
                     detail=detail,
+                    demoted=c.id in self.demote,
                 )
             )
         if grammar is None:
