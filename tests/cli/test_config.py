@@ -202,7 +202,7 @@ def test_a_broken_configuration_is_an_error_with_its_place(
     # The full format shows the line of the file.
     _, _, err = run_arc(capsys, "check", "api.ariadne")
     line = int(where.split(":")[1])
-    shown = (text.splitlines() + [""])[line - 1]
+    shown = [*text.splitlines(), ""][line - 1]
     assert f"\n{line} | {shown}".rstrip() + "\n" in err
 
 
