@@ -21,6 +21,7 @@ import click
 
 from . import __version__
 from ._files import ariadne_files as _ariadne_files
+from ._files import is_dir as _is_dir
 from ._files import write_atomic as _write_atomic
 
 if TYPE_CHECKING:
@@ -187,6 +188,13 @@ def _configure(ctx: click.Context) -> None:
 
 
 # --- reading inputs -----------------------------------------------------------------------
+
+
+def _q(text: str) -> str:
+    """A command-line argument quoted as messages quote input: bounded and escaped."""
+    from ananke.ir import quote
+
+    return quote(text)
 
 
 def _is_stdin(path: Path) -> bool:
@@ -433,7 +441,7 @@ def _select(module: Module, constraint: str | None) -> Module:
     if chosen is None:
         names = ", ".join(s.name for s in module.sets) or "(none)"
         raise click.UsageError(
-            f"no constraint set named `{constraint}`; the input defines: {names}"
+            f"no constraint set named {_q(constraint)}; the input defines: {names}"
         )
     return msgspec.structs.replace(module, sets=(chosen,))
 
@@ -482,7 +490,7 @@ def _check_target(ctx: click.Context, param: click.Parameter, target: str) -> st
     if target not in allowed:
         known = ", ".join(sorted(allowed)) or "(none)"
         raise click.BadParameter(
-            f"unknown target `{target}`; known targets: {known}", ctx=ctx, param=param
+            f"unknown target {_q(target)}; known targets: {known}", ctx=ctx, param=param
         )
     return target
 
@@ -513,7 +521,7 @@ def _check_passes(ctx: Any, param: Any, value: str | None) -> tuple[str, ...] | 
     names = tuple(n.strip() for n in value.split(",") if n.strip())
     unknown = [n for n in names if n not in pass_names()]
     if unknown or not names:
-        what = f"unknown pass `{unknown[0]}`" if unknown else "no pass named"
+        what = f"unknown pass {_q(unknown[0])}" if unknown else "no pass named"
         raise click.BadParameter(f"{what}; the passes are {', '.join(pass_names())}")
     return names
 
@@ -628,10 +636,10 @@ def _inputs(paths: Sequence[Path]) -> list[Path]:
         raise click.UsageError("`-` (standard input) can be read only once")
     out: list[Path] = []
     for path in paths:
-        if not _is_stdin(path) and path.is_dir():
+        if not _is_stdin(path) and _is_dir(path):
             found = list(_ariadne_files([path]))
             if not found:
-                raise click.UsageError(f"no .ariadne files in `{path}`")
+                raise click.UsageError(f"no .ariadne files in {_q(str(path))}")
             out.extend(found)
         else:
             out.append(path)
@@ -753,7 +761,7 @@ def emit(
     if len(module.sets) > 1 and not to_folder:
         names = ", ".join(s.name for s in module.sets)
         raise click.UsageError(
-            f"`{_shown(file)}` defines {len(module.sets)} constraint sets ({names}); choose "
+            f"{_q(_shown(file))} defines {len(module.sets)} constraint sets ({names}); choose "
             "one with --constraint NAME, or give -o a folder to write one file per set"
         )
     lowered = _lower(module, target, report, strict=strict, max_nesting=max_nesting)
@@ -918,8 +926,8 @@ def transpile(
         raise click.UsageError(
             "standard input has no extension to tell its dialect: pass --from lark, gbnf or ebnf"
             if _is_stdin(file)
-            else f"cannot tell the dialect of `{file}` from its extension: pass --from lark, "
-            "gbnf or ebnf"
+            else f"cannot tell the dialect of {_q(str(file))} from its extension: pass --from "
+            "lark, gbnf or ebnf"
         )
     report = _Report(output_format)
     source: SourceFile | None
@@ -1033,8 +1041,8 @@ def test_cmd(
 
     roots = paths or (Path("."),)
     for p in roots:
-        if not p.exists():
-            raise click.UsageError(f"no such file or folder: `{p}`")
+        if not os.path.exists(p):  # False, not an error, for a name too long
+            raise click.UsageError(f"no such file or folder: {_q(str(p))}")
     chosen = _names_option(engines, tuple(c.engine for c in testing.CHECKS), "engine")
     wanted = _names_option(targets, target_names(), "target")
     config = testing.Config(
@@ -1067,7 +1075,7 @@ def _names_option(values: Sequence[str], known: Sequence[str], what: str) -> tup
     for name in names:
         if name not in known:
             raise click.BadParameter(
-                f"unknown {what} `{name}`; known: {', '.join(known)}", param_hint=f"--{what}"
+                f"unknown {what} {_q(name)}; known: {', '.join(known)}", param_hint=f"--{what}"
             )
     return names
 

@@ -107,7 +107,7 @@ def _target(value: object, commands: tuple[str, ...]) -> object:
         raise _Invalid(f"a target name: {', '.join(names)}")
     if value not in names:
         raise _Invalid(
-            message=f"unknown target `{value}`; known: {', '.join(names)}",
+            message=f"unknown target {_quote(value)}; known: {', '.join(names)}",
             hint=_close(value, names),
         )
     return value
@@ -123,7 +123,7 @@ def _names(
         for v in value:
             if v not in names:
                 raise _Invalid(
-                    message=f"unknown {what} `{v}`; known: {', '.join(names)}",
+                    message=f"unknown {what} {_quote(v)}; known: {', '.join(names)}",
                     hint=_close(v, names),
                 )
         return tuple(value)
@@ -269,7 +269,8 @@ class _Loader:
                 if key not in COMMANDS:
                     hint = _close(key, COMMANDS)
                     self.fail(
-                        f"unknown section `{key}`" + (f"; did you mean `{hint}`?" if hint else ""),
+                        f"unknown section {_quote(key)}"
+                        + (f"; did you mean `{hint}`?" if hint else ""),
                         self.locate((*self.prefix, key)),
                         help=f"sections are named after commands: {', '.join(COMMANDS)}",
                     )
@@ -290,7 +291,8 @@ class _Loader:
             hint = _close(key, known)
             scope = f" of `arc {command}`" if command else ""
             self.fail(
-                f"unknown setting `{key}`{scope}" + (f"; did you mean `{hint}`?" if hint else ""),
+                f"unknown setting {_quote(key)}{scope}"
+                + (f"; did you mean `{hint}`?" if hint else ""),
                 where,
                 help=f"the settings{scope} are {', '.join(known)}",
             )
@@ -330,6 +332,13 @@ class _Loader:
         diags = Diagnostics()
         diagnostic = diags.error(CODE, message, Label(span=span), help=help)
         raise ConfigError(diagnostic, self.source)
+
+
+def _quote(text: str) -> str:
+    # A key or value of the file, shown bounded and escaped like any input.
+    from ananke.ir import quote
+
+    return quote(text)
 
 
 def _close(word: str, known: Sequence[str]) -> str | None:

@@ -241,3 +241,41 @@ def test_the_documented_settings_are_the_settings() -> None:
     assert [(key, tuple(commands.split(", "))) for key, commands in rows] == [
         (s.key, s.commands) for s in config.SETTINGS
     ]
+
+
+@pytest.mark.parametrize(
+    ("text", "written"),
+    [
+        ("k" * 5000 + " = 1\n", "k" * 5000),
+        ('[test]\ntargets = ["' + "\\u0007" * 3000 + '"]\n', "\x07" * 3000),
+        ("[" + "s" * 5000 + "]\nstrict = true\n", "s" * 5000),
+    ],
+)
+def test_the_file_is_quoted_bounded_and_escaped(
+    project: Path, capsys: pytest.CaptureFixture[str], text: str, written: str
+) -> None:
+    _settings(project, text)
+    code, _, err = run_arc(capsys, "check", "api.ariadne", "--output-format", "short")
+    assert code == 2
+    [line] = err.splitlines()
+    assert len(line) < 400, line
+    assert "\x07" not in err
+    assert f"({len(written):,} characters)" in line
+
+
+def test_command_line_arguments_are_quoted_bounded(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    name = "q" * 4000
+    for args in (
+        ("emit", "api.ariadne", "-c", name),
+        ("emit", "api.ariadne", "--target", name),
+        ("check", name + "/"),
+        ("test", name, "--engine", "llguidance-lark"),
+    ):
+        code, out, err = run_arc(capsys, *args)
+        assert (code, out) == (2, ""), args
+        # The message quotes the argument bounded; a location line (`--> PATH`) names
+        # the file as given, for editors to open.
+        message = next(line for line in err.splitlines() if "(4,00" in line)
+        assert name not in message and len(message) < 400, (args, err[:300])
