@@ -1,5 +1,6 @@
-"""Writing output files atomically: a reader never sees half a file, and a failed write
-leaves the old one in place."""
+"""Files on disk: finding ``.ariadne`` files under folders, and writing output files
+atomically (a reader never sees half a file, and a failed write leaves the old one in
+place)."""
 
 from __future__ import annotations
 
@@ -7,9 +8,34 @@ import os
 import stat
 import tempfile
 import threading
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-__all__ = ["write_atomic"]
+__all__ = ["ariadne_files", "is_dir", "write_atomic"]
+
+
+def is_dir(path: Path) -> bool:
+    """``path`` is a folder; False for a path the file system refuses (a name too long),
+    which reading it then reports."""
+    try:
+        return path.is_dir()
+    except OSError:
+        return False
+
+
+def ariadne_files(paths: Iterable[Path]) -> Iterator[Path]:
+    """``.ariadne`` files: each path given, and those under each folder (sorted, hidden
+    folders skipped)."""
+    for path in paths:
+        if is_dir(path):
+            for root, dirs, files in os.walk(path):
+                dirs[:] = sorted(d for d in dirs if not d.startswith(".") and d != "__pycache__")
+                for f in sorted(files):
+                    if f.endswith(".ariadne"):
+                        yield Path(root) / f
+        else:
+            yield path
+
 
 _UMASK_LOCK = threading.Lock()
 

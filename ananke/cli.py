@@ -1,7 +1,8 @@
 """The ``arc`` command line.
 
 Exit codes: 0 clean (warnings allowed), 1 findings (errors in the constraints), 2 usage or
-input errors (bad flags, unreadable or corrupt files), 3 internal error (a bug in arc).
+input errors (bad flags, unreadable or corrupt files, a broken configuration), 3 internal
+error (a bug in arc).
 
 Only ``click`` is imported with this module, so ``arc --version`` stays fast; the compiler
 stages are imported by the commands that need them.
@@ -19,18 +20,34 @@ from typing import IO, TYPE_CHECKING, Any, NamedTuple, NoReturn
 import click
 
 from . import __version__
+from ._files import ariadne_files as _ariadne_files
+from ._files import is_dir as _is_dir
 from ._files import write_atomic as _write_atomic
 
 if TYPE_CHECKING:
-    from ananke.ir import Diagnostic, Lowered, Module, SourceFile
+    from ananke.ir import Diagnostic, Enforcement, Lowered, Module, SourceFile
     from ananke.ir.constraint import Resolution
 
-__all__ = ["EXIT_FINDINGS", "EXIT_INTERNAL", "EXIT_OK", "EXIT_USAGE", "cli", "main"]
+__all__ = [
+    "EXIT_FINDINGS",
+    "EXIT_INTERNAL",
+    "EXIT_OK",
+    "EXIT_USAGE",
+    "STDIN",
+    "cli",
+    "explain_json",
+    "explain_matrix",
+    "explain_table",
+    "main",
+]
 
 EXIT_OK = 0
 EXIT_FINDINGS = 1
 EXIT_USAGE = 2
 EXIT_INTERNAL = 3
+
+STDIN = "<stdin>"
+"""The name diagnostics give the input read from standard input (a FILE of ``-``)."""
 
 _FORMATS = ("full", "short", "json")
 _TARGETS = (
@@ -74,14 +91,14 @@ class _Report:
 
     def io_error(self, code: str, path: str, exc: OSError) -> None:
         """``unreadable-file`` or ``unwritable-file`` for ``path``, at its start."""
-        from ananke.ir import Label, Span
+        from ananke.ir import Label, Span, quote
 
         reason = exc.strerror or type(exc).__name__
         span = Span.start_of(path)
         what = "read" if code == "unreadable-file" else "write"
         self.diags.error(
             code,
-            f"cannot {what} `{path}`: {reason}",
+            f"cannot {what} {quote(path)}: {reason}",
             Label(span=span),
             help="check the path and its permissions",
         )
@@ -99,8 +116,11 @@ class _Report:
                 if name in self.sources:
                     continue
                 source = std_source(name)
-                if source is None and Path(name).is_file():
-                    source = read_source(Path(name), Diagnostics())
+                try:
+                    if source is None and name != STDIN and Path(name).is_file():
+                        source = read_source(Path(name), Diagnostics())
+                except OSError:  # a name the file system refuses: shown by position only
+                    continue
                 if source is not None:
                     self.sources[name] = source
 
@@ -115,7 +135,9 @@ class _Report:
             return
         self._attach_label_sources()
         stream = sys.stderr
-        text = render(self.diags, self.sources, self.fmt, _use_color(stream))  # type: ignore[arg-type]
+        # The same problem met twice (a file checked, and imported by another) shows once.
+        unique = list(dict.fromkeys(self.diags))
+        text = render(unique, self.sources, self.fmt, _use_color(stream))  # type: ignore[arg-type]
         stream.write(text)
         stream.flush()
 
@@ -127,6 +149,126 @@ class _Report:
         raise SystemExit(EXIT_FINDINGS if self.diags.has_errors else EXIT_OK)
 
 
+# --- settings -----------------------------------------------------------------------------
+
+
+class _Command(click.Command):
+    """A command whose options not given on the command line take the project's settings
+    (:mod:`ananke.config`) before its defaults."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        _configure(ctx)
+        return super().invoke(ctx)
+
+
+class _Group(click.Group):
+    command_class = _Command
+
+
+def _configure(ctx: click.Context) -> None:
+    from click.core import ParameterSource
+
+    from ananke import config
+
+    try:
+        settings = config.load(Path.cwd()).for_command(ctx.command.name or "")
+    except config.ConfigError as e:
+        report = _Report(str(ctx.params.get("output_format") or "full"))
+        report.diags.add(e.diagnostic)
+        if e.source is not None:
+            report.sources[e.source.name] = e.source
+        report.input_error = True
+        report.exit()
+    for name, value in settings.items():
+        if name in ctx.params and ctx.get_parameter_source(name) in (
+            ParameterSource.DEFAULT,
+            None,
+        ):
+            ctx.params[name] = value
+
+
+# --- reading inputs -----------------------------------------------------------------------
+
+
+def _q(text: str) -> str:
+    """A command-line argument quoted as messages quote input: bounded and escaped."""
+    from ananke.ir import quote
+
+    return quote(text)
+
+
+def _is_stdin(path: Path) -> bool:
+    return str(path) == "-"
+
+
+def _shown(path: Path) -> str:
+    """How diagnostics and messages name an input."""
+    return STDIN if _is_stdin(path) else str(path)
+
+
+def _read_stdin(report: _Report) -> bytes | None:
+    """Standard input, whole; None (reported) when it cannot be read or is too large."""
+    from ananke.ariadne import MAX_SOURCE_CHARS as MAX_SOURCE_BYTES
+    from ananke.ir import Label, Span
+
+    try:
+        data: bytes = sys.stdin.buffer.read(MAX_SOURCE_BYTES + 1)
+    except (OSError, AttributeError, ValueError) as e:
+        # No usable standard input (closed, or text only): an input error all the same.
+        reason = e if isinstance(e, OSError) else OSError(0, "standard input is not readable")
+        report.io_error("unreadable-file", STDIN, reason)
+        return None
+    if len(data) > MAX_SOURCE_BYTES:
+        report.diags.error(
+            "file-too-large",
+            f"standard input is larger than the limit of {MAX_SOURCE_BYTES:,} bytes",
+            Label(span=Span.start_of(STDIN), message="refused"),
+            help="split the constraints into several files",
+        )
+        report.input_error = True
+        return None
+    return data
+
+
+def _decoded(name: str, data: bytes, report: _Report) -> SourceFile | None:
+    """``data`` decoded as Ariadne source; on failure its text decoded lossily is kept,
+    so that the diagnostics show the line (their spans index that text)."""
+    from ananke.ariadne import decode_source
+    from ananke.ir import SourceFile
+
+    source = decode_source(name, data, report.diags)
+    if source is None:
+        report.input_error = True
+        lossy = data.removeprefix(b"\xef\xbb\xbf").decode("utf-8", errors="replace")
+        report.sources[name] = SourceFile(name, lossy)
+        return None
+    report.sources[name] = source
+    return source
+
+
+def _source(path: Path, report: _Report) -> SourceFile | None:
+    """The ``.ariadne`` text of ``path`` (standard input for ``-``); None (reported)
+    when it cannot be read or decoded."""
+    from ananke.ariadne import read_source
+
+    if _is_stdin(path):
+        data = _read_stdin(report)
+        return None if data is None else _decoded(STDIN, data, report)
+    source = read_source(path, report.diags)
+    if source is None:
+        report.input_error = True
+        _attach_undecodable(path, report)
+        return None
+    report.sources[source.name] = source
+    return source
+
+
+def _looks_like_cir(head: bytes) -> bool:
+    """The first bytes of a ``.cir`` file: JSON (``{``) or a MessagePack map."""
+    first = head.lstrip(b" \t\r\n")[:1]
+    return first in (b"{", b"\xde", b"\xdf") or (first != b"" and 0x80 <= first[0] <= 0x8F)
+
+
 def _is_cir(path: Path) -> bool:
     """A ``.cir`` file by extension; for other extensions, by the first byte."""
     if path.suffix == ".cir":
@@ -135,24 +277,33 @@ def _is_cir(path: Path) -> bool:
         return False
     try:
         with path.open("rb") as f:
-            head = f.read(4096).lstrip(b" \t\r\n")[:1]
+            return _looks_like_cir(f.read(4096))
     except OSError:
         return False
-    return head in (b"{", b"\xde", b"\xdf") or (head != b"" and 0x80 <= head[0] <= 0x8F)
+
+
+class _Compose(NamedTuple):
+    """Which composition passes run (None: all), the provenance precedence, and the one
+    constraint set asked for (``-c NAME``; None: all of them)."""
+
+    passes: tuple[str, ...] | None = None
+    precedence: tuple[str, ...] | None = None
+    only: str | None = None
 
 
 def _compile(path: Path, report: _Report, compose: _Compose | None = None) -> Module | None:
-    """An ``.ariadne`` file and its imports compiled, then composed (all passes unless
-    ``compose`` says otherwise)."""
-    from ananke.ariadne import compile_source, read_source
+    """An ``.ariadne`` file (standard input for ``-``) and its imports compiled, then
+    composed (all passes unless ``compose`` says otherwise)."""
+    source = _source(path, report)
+    return None if source is None else _compile_source(source, report, compose)
+
+
+def _compile_source(
+    source: SourceFile, report: _Report, compose: _Compose | None = None
+) -> Module | None:
+    from ananke.ariadne import compile_source
     from ananke.ir import DiagnosticError
 
-    source = read_source(path, report.diags)
-    if source is None:
-        report.input_error = True
-        _attach_undecodable(path, report)
-        return None
-    report.sources[source.name] = source
     try:
         module = compile_source(source, report.diags)
     except DiagnosticError as e:
@@ -161,27 +312,70 @@ def _compile(path: Path, report: _Report, compose: _Compose | None = None) -> Mo
     return _composed(module, report, compose or _Compose())
 
 
-class _Compose(NamedTuple):
-    """Which composition passes run (None: all) and the provenance precedence."""
-
-    passes: tuple[str, ...] | None = None
-    precedence: tuple[str, ...] | None = None
-
-
 def _composed(module: Module | None, report: _Report, compose: _Compose) -> Module | None:
-    from ananke.ir.passes import PRECEDENCE
+    """``module`` through the composition passes. With ``compose.only``, what concerns
+    other sets fails nothing: their errors are reported as warnings, and the set asked
+    for is composed from what it extends alone."""
+    from ananke.ir import Diagnostics
+    from ananke.ir.passes import PRECEDENCE, pass_names
     from ananke.ir.passes import compose as run_passes
 
     if module is None:
         return None
-    errors = report.diags.error_count
-    module = run_passes(
-        module,
-        report.diags,
-        passes=compose.passes,
-        precedence=compose.precedence or PRECEDENCE,
+    precedence = compose.precedence or PRECEDENCE
+    every = Diagnostics()
+    composed = run_passes(module, every, passes=compose.passes, precedence=precedence)
+    only = compose.only
+    if not every.has_errors or only is None or module.get_set(only) is None:
+        report.add(list(every))
+        return None if every.has_errors else composed
+    mine = Diagnostics()
+    # Inheritance first, among the set and its ancestors; then the rest of the pipeline
+    # on the set alone, so that its ancestors' own conflicts are not its errors.
+    family = _lineage(module, only)
+    inlined = run_passes(family, mine, passes=("inline-extends",), precedence=precedence)
+    alone: Module | None = None
+    if not mine.has_errors:
+        chosen = inlined.get_set(only)
+        assert chosen is not None
+        rest = [p for p in compose.passes or pass_names() if p != "inline-extends"]
+        alone = run_passes(_with_sets(inlined, (chosen,)), mine, passes=rest, precedence=precedence)
+    own = list(mine)
+    report.add(own)
+    report.add([_elsewhere(d, only) for d in every if d not in own])
+    return None if mine.has_errors else alone
+
+
+def _lineage(module: Module, name: str) -> Module:
+    """``module`` with only the set ``name`` and the sets it extends, at any depth."""
+    keep: set[str] = set()
+    todo = [name]
+    while todo:
+        current = module.get_set(todo.pop())
+        if current is None or current.name in keep:
+            continue
+        keep.add(current.name)
+        todo.extend(current.extends)
+    return _with_sets(module, tuple(s for s in module.sets if s.name in keep))
+
+
+def _with_sets(module: Module, sets: tuple[Any, ...]) -> Module:
+    import msgspec
+
+    return msgspec.structs.replace(module, sets=sets)
+
+
+def _elsewhere(d: Diagnostic, only: str) -> Diagnostic:
+    """An error of a set other than ``only`` (the one asked for), as a warning."""
+    import msgspec
+
+    if d.severity != "error":
+        return d
+    note = (
+        f"a warning here: it concerns another constraint set than `{only}`, the one asked "
+        "for with --constraint"
     )
-    return None if report.diags.error_count > errors else module
+    return msgspec.structs.replace(d, severity="warning", notes=(*d.notes, note))
 
 
 def _attach_undecodable(path: Path, report: _Report) -> None:
@@ -204,23 +398,35 @@ def _attach_undecodable(path: Path, report: _Report) -> None:
 
 
 def _load(path: Path, report: _Report, compose: _Compose | None = None) -> Module | None:
-    """An ``.ariadne`` file compiled, or a ``.cir`` file decoded; composed either way."""
-    if not _is_cir(path):
-        return _compile(path, report, compose)
+    """An ``.ariadne`` file compiled, or a ``.cir`` file decoded (standard input for
+    ``-``: either, told apart by its first byte); composed either way."""
     from ananke.ir import cir
 
-    try:
-        data = path.read_bytes()
-    except OSError as e:
-        report.io_error("unreadable-file", str(path), e)
-        return None
-    module = cir.loads(data, str(path), report.diags)
+    compose = compose or _Compose()
+    if _is_stdin(path):
+        data = _read_stdin(report)
+        if data is None:
+            return None
+        if not _looks_like_cir(data[:4096]):
+            source = _decoded(STDIN, data, report)
+            return None if source is None else _compile_source(source, report, compose)
+        name = STDIN
+    elif not _is_cir(path):
+        return _compile(path, report, compose)
+    else:
+        name = str(path)
+        try:
+            data = path.read_bytes()
+        except OSError as e:
+            report.io_error("unreadable-file", name, e)
+            return None
+    module = cir.loads(data, name, report.diags)
     if module is None:
         report.input_error = True
-        source = cir.source_of(data, str(path))
+        source = cir.source_of(data, name)
         if source is not None:
             report.sources[source.name] = source
-    return _composed(module, report, compose or _Compose())
+    return _composed(module, report, compose)
 
 
 def _select(module: Module, constraint: str | None) -> Module:
@@ -235,7 +441,7 @@ def _select(module: Module, constraint: str | None) -> Module:
     if chosen is None:
         names = ", ".join(s.name for s in module.sets) or "(none)"
         raise click.UsageError(
-            f"no constraint set named `{constraint}`; the input defines: {names}"
+            f"no constraint set named {_q(constraint)}; the input defines: {names}"
         )
     return msgspec.structs.replace(module, sets=(chosen,))
 
@@ -284,17 +490,18 @@ def _check_target(ctx: click.Context, param: click.Parameter, target: str) -> st
     if target not in allowed:
         known = ", ".join(sorted(allowed)) or "(none)"
         raise click.BadParameter(
-            f"unknown target `{target}`; known targets: {known}", ctx=ctx, param=param
+            f"unknown target {_q(target)}; known targets: {known}", ctx=ctx, param=param
         )
     return target
 
 
 def _lowering_options(f: Any) -> Any:
     f = click.option(
-        "--strict",
-        is_flag=True,
-        help="A constraint the target cannot enforce in its grammar is an error, "
-        "not a warning (demoted-to-post).",
+        "--strict/--no-strict",
+        default=False,
+        help="Make `demoted-to-post` an error: a constraint the target cannot enforce in "
+        "its grammar (which would be checked after generation only) fails the command "
+        "(exit 1) instead of a warning. No other diagnostic changes.",
     )(f)
     return click.option(
         "--max-nesting",
@@ -314,7 +521,7 @@ def _check_passes(ctx: Any, param: Any, value: str | None) -> tuple[str, ...] | 
     names = tuple(n.strip() for n in value.split(",") if n.strip())
     unknown = [n for n in names if n not in pass_names()]
     if unknown or not names:
-        what = f"unknown pass `{unknown[0]}`" if unknown else "no pass named"
+        what = f"unknown pass {_q(unknown[0])}" if unknown else "no pass named"
         raise click.BadParameter(f"{what}; the passes are {', '.join(pass_names())}")
     return names
 
@@ -368,18 +575,31 @@ def _target_option(f: Any) -> Any:
     )(f)
 
 
-_EPILOG = "Diagnostics go to stderr. Exit codes: 0 clean, 1 findings, 2 usage or input error."
+_EPILOG = (
+    "FILE may be - to read standard input (shown as <stdin>; its imports are relative to "
+    "the current folder). Diagnostics go to stderr. Exit codes: 0 clean (warnings "
+    "allowed), 1 errors in the constraints, 2 usage or input error, 3 internal error (a "
+    "bug in arc; please report it)."
+)
 
 
 @click.group(
+    cls=_Group,
     context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
-    epilog=_EPILOG,
+    epilog="Exit codes: 0 clean (warnings allowed), 1 errors in the constraints, 2 usage or "
+    "input error (bad flags, unreadable or corrupt files, a broken ananke.toml), 3 internal "
+    "error (a bug in arc; please report it).",
 )
 @click.version_option(
     __version__, "--version", "-V", prog_name="arc", message="%(prog)s %(version)s"
 )
 def cli() -> None:
     """arc: compile Ariadne constraints into grammars that LLM inference engines enforce.
+
+    Options not given on the command line come from the nearest ananke.toml (or
+    [tool.ananke] in pyproject.toml) at or above the current folder: its top-level keys
+    apply to every command with that option, a [COMMAND] section to that command
+    (spec/ariadne.md, "Settings").
 
     \b
     Example:
@@ -393,17 +613,37 @@ def cli() -> None:
 def check(files: tuple[Path, ...], output_format: str) -> None:
     """Compile FILES and report their diagnostics; write nothing.
 
-    Exits 0 when clean (warnings allowed), 1 when a file has errors, 2 when a file cannot
-    be read.
+    A folder stands for the .ariadne files under it (hidden folders skipped), as with
+    `arc test`. Exits 0 when clean (warnings allowed), 1 when a file has errors, 2 when a
+    file cannot be read.
 
     \b
-    Example:
+    Examples:
       arc check examples/api_handler.ariadne --output-format short
+      arc check constraints/
+      generate-constraints | arc check -
     """
     report = _Report(output_format)
-    for path in files:
+    for path in _inputs(files):
         _compile(path, report)
     report.exit()
+
+
+def _inputs(paths: Sequence[Path]) -> list[Path]:
+    """The files named, each folder replaced by the ``.ariadne`` files under it; standard
+    input (``-``) at most once."""
+    if sum(_is_stdin(p) for p in paths) > 1:
+        raise click.UsageError("`-` (standard input) can be read only once")
+    out: list[Path] = []
+    for path in paths:
+        if not _is_stdin(path) and _is_dir(path):
+            found = list(_ariadne_files([path]))
+            if not found:
+                raise click.UsageError(f"no .ariadne files in {_q(str(path))}")
+            out.extend(found)
+        else:
+            out.append(path)
+    return out
 
 
 @cli.command("compile", epilog=_EPILOG)
@@ -476,7 +716,8 @@ def compile_cmd(
     "--constraint",
     "-c",
     metavar="NAME",
-    help="Emit only this constraint set (needed when FILE has several and -o is no folder).",
+    help="Emit only this constraint set (needed when FILE has several and -o is no "
+    "folder); what only other sets get wrong is then a warning.",
 )
 @_lowering_options
 @_precedence_option
@@ -504,7 +745,7 @@ def emit(
       arc emit handlers.ariadne --target all -o grammars/
     """
     report = _Report(output_format)
-    module = _load(file, report, _Compose(precedence=precedence))
+    module = _load(file, report, _Compose(precedence=precedence, only=constraint))
     if module is None or report.failed:
         report.exit()
     module = _select(module, constraint)
@@ -520,8 +761,8 @@ def emit(
     if len(module.sets) > 1 and not to_folder:
         names = ", ".join(s.name for s in module.sets)
         raise click.UsageError(
-            f"`{file}` defines {len(module.sets)} constraint sets ({names}); choose one "
-            "with --constraint NAME, or give -o a folder to write one file per set"
+            f"{_q(_shown(file))} defines {len(module.sets)} constraint sets ({names}); choose "
+            "one with --constraint NAME, or give -o a folder to write one file per set"
         )
     lowered = _lower(module, target, report, strict=strict, max_nesting=max_nesting)
     if lowered is None:
@@ -554,10 +795,11 @@ def _emit_all(
     """Every target into ``folder/TARGET/SET.EXT``."""
     from ananke.backends import get_backend
 
-    for target, lowered in _each_target(module, report, strict=strict, max_nesting=max_nesting):
+    each, _ = _each_target(module, report, strict=strict, max_nesting=max_nesting)
+    for target, lowered in each:
         sub = _Report(report.fmt)
         texts = _emit_texts(list(lowered.values()), target, sub)
-        if _skipped(target, "", sub, report):
+        if _skipped(target, "", sub, report) is not None:
             continue
         extension = get_backend(target).file_extension
         try:
@@ -569,42 +811,50 @@ def _emit_all(
             return
 
 
+_Each = list[tuple[str, dict[str, "Lowered"]]]
+
+
 def _each_target(
     module: Module, report: _Report, *, strict: bool, max_nesting: int | None
-) -> list[tuple[str, dict[str, Lowered]]]:
-    """Every constraint set lowered for every target (set name → lowered, per target). A
-    set a target cannot express at all is skipped for it with a warning
-    (``target-skipped``); demotions are reported as usual."""
-    import msgspec
-
+) -> tuple[_Each, dict[tuple[str, str], str]]:
+    """Every constraint set lowered for every target (set name → lowered, per target),
+    and why a target was skipped for a set ((target, set name) → reason). A set a target
+    cannot express at all is skipped for it with a warning (``target-skipped``);
+    demotions are reported as usual."""
     from ananke.backends import target_names
 
-    out: list[tuple[str, dict[str, Lowered]]] = []
+    out: _Each = []
+    skipped: dict[tuple[str, str], str] = {}
     for target in target_names():
         done: dict[str, Lowered] = {}
         for cset in module.sets:
             sub = _Report(report.fmt)
-            one = msgspec.structs.replace(module, sets=(cset,))
-            lowered = _lower(one, target, sub, strict=strict, max_nesting=max_nesting)
-            if not _skipped(target, cset.name, sub, report) and lowered is not None:
+            lowered = _lower(
+                _with_sets(module, (cset,)), target, sub, strict=strict, max_nesting=max_nesting
+            )
+            why = _skipped(target, cset.name, sub, report)
+            if why is not None:
+                skipped[(target, cset.name)] = why
+            elif lowered is not None:
                 done[cset.name] = lowered[0]
         if done:
             out.append((target, done))
-    return out
+    return out, skipped
 
 
-def _skipped(target: str, set_name: str, sub: _Report, report: _Report) -> bool:
-    """Move ``sub``'s diagnostics into ``report``; True when ``target`` failed for a reason
-    other than a demotion under --strict, which becomes one ``target-skipped`` warning."""
-    from ananke.ir import Diagnostics
+def _skipped(target: str, set_name: str, sub: _Report, report: _Report) -> str | None:
+    """Move ``sub``'s diagnostics into ``report``. When ``target`` failed for a reason
+    other than a demotion under --strict, that becomes one ``target-skipped`` warning,
+    and the reason is returned."""
+    from ananke.ir import Diagnostics, quote
 
     errors = [d for d in sub.diags if d.severity == "error"]
     if errors and not any(d.code == "demoted-to-post" for d in errors):
         skipped = Diagnostics()
         first = errors[0].message.removeprefix(
-            f"{target} cannot express constraint set `{set_name}`: "
+            f"{target} cannot express constraint set {quote(set_name)}: "
         )
-        what = f"target `{target}` skipped" + (f" for `{set_name}`" if set_name else "")
+        what = f"target `{target}` skipped" + (f" for {quote(set_name)}" if set_name else "")
         skipped.warning(
             "target-skipped",
             f"{what}: {first}",
@@ -612,9 +862,9 @@ def _skipped(target: str, set_name: str, sub: _Report, report: _Report) -> bool:
             help=f"run `arc emit --target {target}` for the full diagnostics",
         )
         report.add(list(skipped))
-        return True
+        return first
     report.add(list(sub.diags))
-    return bool(errors)
+    return "it cannot be lowered without errors" if errors else None
 
 
 @cli.command(epilog=_EPILOG)
@@ -625,16 +875,19 @@ def _skipped(target: str, set_name: str, sub: _Report, report: _Report) -> bool:
     type=click.Choice(("lark", "gbnf", "ebnf")),
     default=None,
     help="Dialect of FILE: lark (llguidance's or the lark package's), gbnf (llama.cpp) or "
-    "ebnf (XGrammar). Default: by its extension (.lark, .gbnf, .ebnf).",
+    "ebnf (XGrammar). Default: by its extension (.lark, .gbnf, .ebnf); needed for -.",
 )
 @click.option(
+    "--target",
+    "-t",
     "--to",
     "target",
     default="llguidance",
     show_default=True,
-    metavar="TARGET",
+    metavar="NAME",
     callback=_check_target,
-    help="Target to print the grammar for (any `arc emit` target).",
+    help="Target to print the grammar for (any `arc emit` target but all); --to is the "
+    "same option.",
 )
 @click.option("--start", metavar="RULE", help="Start rule (default: start, or root for GBNF).")
 @click.option(
@@ -659,22 +912,30 @@ def transpile(
 
     \b
     Examples:
-      arc transpile json.lark --to xgrammar
-      arc transpile arithmetic.gbnf --to lark-vllm -o arithmetic.lark
+      arc transpile json.lark --target xgrammar
+      arc transpile arithmetic.gbnf -t lark-vllm -o arithmetic.lark
+      make-grammar | arc transpile - --from gbnf --target xgrammar
     """
     from ananke.ariadne import read_source
     from ananke.frontends.grammars import dialect_for_path, import_grammar
     from ananke.ir import DiagnosticError
     from ananke.pipeline import transpile_grammar
 
-    dialect = from_ or dialect_for_path(str(file))
+    dialect = from_ or (None if _is_stdin(file) else dialect_for_path(str(file)))
     if dialect is None:
         raise click.UsageError(
-            f"cannot tell the dialect of `{file}` from its extension: pass --from lark, "
-            "gbnf or ebnf"
+            "standard input has no extension to tell its dialect: pass --from lark, gbnf or ebnf"
+            if _is_stdin(file)
+            else f"cannot tell the dialect of {_q(str(file))} from its extension: pass --from "
+            "lark, gbnf or ebnf"
         )
     report = _Report(output_format)
-    source = read_source(file, report.diags)
+    source: SourceFile | None
+    if _is_stdin(file):
+        data = _read_stdin(report)
+        source = None if data is None else _decoded(STDIN, data, report)
+    else:
+        source = read_source(file, report.diags)
     if source is None:
         report.input_error = True
         report.exit()
@@ -700,7 +961,9 @@ def transpile(
 
 
 @cli.command(
-    "test", epilog="Exit codes: 0 every check passed, 1 a check failed, 2 usage or input error."
+    "test",
+    epilog="Exit codes: 0 every check passed, 1 a check failed, 2 usage or input error, 3 "
+    "internal error (a bug in arc; please report it).",
 )
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
 @click.option("--update", is_flag=True, help="Write the golden files instead of comparing them.")
@@ -718,7 +981,7 @@ def transpile(
     multiple=True,
     metavar="NAME",
     help="Targets whose grammar and explain table are golden files (repeat, or separate with "
-    "commas). Default: the configuration's, else llguidance.",
+    "commas). Default: llguidance.",
 )
 @click.option(
     "--max-nesting",
@@ -765,8 +1028,7 @@ def test_cmd(
     rejection is explained (where, which grammar rule, which constraint). Golden files
     (NAME.golden/ beside NAME.ariadne: the IR text, the explain table and the grammar of
     each configured target) are compared when the folder exists; --update writes them.
-    Settings: [tool.ananke.test] in pyproject.toml or [test] in ananke.toml (targets,
-    engines, max-nesting).
+    Their paths are relative to the .ariadne file, so any folder gives the same result.
 
     \b
     Examples:
@@ -774,27 +1036,18 @@ def test_cmd(
       arc test constraints/ --update
       arc test --engine llguidance-lark --junit-xml arc-test.xml
     """
-    import dataclasses
-
     from ananke import testing
     from ananke.backends import target_names
 
     roots = paths or (Path("."),)
     for p in roots:
-        if not p.exists():
-            raise click.UsageError(f"no such file or folder: `{p}`")
-    try:
-        config = testing.load_config(Path.cwd())
-    except testing.ConfigError as e:
-        raise click.UsageError(e.args[0]) from None
+        if not os.path.exists(p):  # False, not an error, for a name too long
+            raise click.UsageError(f"no such file or folder: {_q(str(p))}")
     chosen = _names_option(engines, tuple(c.engine for c in testing.CHECKS), "engine")
     wanted = _names_option(targets, target_names(), "target")
-    if chosen:
-        config = dataclasses.replace(config, engines=chosen)
-    if wanted:
-        config = dataclasses.replace(config, targets=wanted)
-    if max_nesting is not None:
-        config = dataclasses.replace(config, max_nesting=max_nesting)
+    config = testing.Config(
+        targets=wanted or testing.Config.targets, engines=chosen or None, max_nesting=max_nesting
+    )
     files = list(testing.find_files(roots))
     if not files:
         raise click.UsageError(f"no .ariadne files in {', '.join(str(p) for p in roots)}")
@@ -822,18 +1075,18 @@ def _names_option(values: Sequence[str], known: Sequence[str], what: str) -> tup
     for name in names:
         if name not in known:
             raise click.BadParameter(
-                f"unknown {what} `{name}`; known: {', '.join(known)}", param_hint=f"--{what}"
+                f"unknown {what} {_q(name)}; known: {', '.join(known)}", param_hint=f"--{what}"
             )
     return names
 
 
 def _no_sets(report: _Report, file: Path) -> None:
-    from ananke.ir import Label, Span
+    from ananke.ir import Label, Span, quote
 
-    span = Span.start_of(str(file))
+    span = Span.start_of(_shown(file))
     report.diags.error(
         "no-constraint-set",
-        f"`{file}` defines no constraint set, so there is nothing to emit",
+        f"{quote(_shown(file))} defines no constraint set, so there is nothing to emit",
         Label(span=span),
         help="add a `constraint NAME { ... }` block",
     )
@@ -843,10 +1096,23 @@ def _no_sets(report: _Report, file: Path) -> None:
 @cli.command(epilog=_EPILOG)
 @click.argument("file", type=click.Path(path_type=Path))
 @_target_option
-@click.option("--constraint", "-c", metavar="NAME", help="Explain only this constraint set.")
+@click.option(
+    "--constraint",
+    "-c",
+    metavar="NAME",
+    help="Explain only this constraint set; what only other sets get wrong is then a warning.",
+)
 @_lowering_options
 @_precedence_option
-@_output_format
+@click.option(
+    "--output-format",
+    type=click.Choice(_FORMATS),
+    default="full",
+    show_default=True,
+    help="full or short: the plan as tables on stdout, diagnostics on stderr (with source "
+    "excerpts, or one line each); json: the plan as one JSON document on stdout "
+    '(spec/ir.md, "The plan as JSON"), diagnostics as one JSON array on stderr.',
+)
 def explain(
     file: Path,
     target: str,
@@ -860,30 +1126,41 @@ def explain(
 
     Levels: token (the grammar makes every violation impossible), post (checked after
     generation; the detail says what the grammar still narrows), prompt (advice only).
-    With --target all, one table per target.
+    With --target all, one table per constraint set with a column per target, where
+    post/narrowed (the grammar narrows it, the check after generation decides) and
+    post/demoted (this target's grammar cannot enforce it: only the check after
+    generation does) tell the two kinds of post apart.
 
     \b
     Examples:
       arc explain examples/api_handler.ariadne
       arc explain examples/multi.ariadne --target gbnf
+      arc explain examples/multi.ariadne --target all --output-format json
     """
     report = _Report(output_format)
-    module = _load(file, report, _Compose(precedence=precedence))
+    module = _load(file, report, _Compose(precedence=precedence, only=constraint))
     if module is None or report.failed:
         report.exit()
     module = _select(module, constraint)
     if not module.sets:
         _no_sets(report, file)
+    decisions = {s.name: s.resolutions for s in module.sets}
+    names = [s.name for s in module.sets]
     if target == "all":
-        each = _each_target(module, report, strict=strict, max_nesting=max_nesting)
-        text = explain_matrix(
-            [s.name for s in module.sets], each, {s.name: s.resolutions for s in module.sets}
-        )
+        each, skipped = _each_target(module, report, strict=strict, max_nesting=max_nesting)
     else:
         lowered = _lower(module, target, report, strict=strict, max_nesting=max_nesting)
         if lowered is None:
             report.exit()
-        text = explain_table(lowered, {s.name: s.resolutions for s in module.sets})
+        each, skipped = [(target, {low.set_name: low for low in lowered})], {}
+    if report.failed:
+        report.exit()
+    if output_format == "json":
+        text = explain_json(_shown(file), names, each, skipped, decisions)
+    elif target == "all":
+        text = explain_matrix(names, each, decisions)
+    else:
+        text = explain_table(list(each[0][1].values()), decisions)
     click.echo(text, nl=False)
     report.exit()
 
@@ -919,15 +1196,33 @@ def _aligned(rows: Sequence[Sequence[str]]) -> list[str]:
     ]
 
 
+_KINDS_OF_POST = {
+    "post/narrowed": "the grammar narrows it, and the check after generation decides",
+    "post/demoted": "this target's grammar cannot enforce it (demoted-to-post), so only the "
+    "check after generation does",
+}
+
+
+def _cell(e: Enforcement) -> str:
+    """A constraint's level in the matrix: ``post`` tells narrowing and demotion apart."""
+    if e.demoted:
+        return "post/demoted"
+    if e.narrows:
+        return "post/narrowed"
+    return e.level
+
+
 def explain_matrix(
     set_names: Sequence[str],
     each: Sequence[tuple[str, Mapping[str, Lowered]]],
     decisions: Mapping[str, Sequence[Resolution]] | None = None,
 ) -> str:
     """Per constraint set, one row per constraint and one column per target that can
-    express the set: its level. Where a target enforces a constraint otherwise than the
-    first one (the reference), how follows the table; notes that only some targets have
-    name them; then what composition decided (``decisions``, per set name)."""
+    express the set: its level (``post/narrowed`` and ``post/demoted`` for the two kinds
+    of ``post`` that involve the grammar, then a legend). Where a target enforces a
+    constraint otherwise than the first one (the reference), how follows the table;
+    notes that only some targets have name them; then what composition decided
+    (``decisions``, per set name)."""
     blocks: list[str] = []
     for set_name in set_names:
         per_target = {t: low[set_name] for t, low in each if set_name in low}
@@ -944,12 +1239,17 @@ def explain_matrix(
                 t: next(x for x in low.enforcements if x.constraint_id == e.constraint_id)
                 for t, low in per_target.items()
             }
-            rows.append((e.constraint_id, e.kind, *(levels[t].level for t in targets)))
+            rows.append((e.constraint_id, e.kind, *(_cell(levels[t]) for t in targets)))
             for t, x in levels.items():
                 if (x.level, x.reason) != (e.level, e.reason):
                     detail = f" ({x.detail})" if x.detail else ""
                     differs.append(f"{e.constraint_id} on {t}: {x.level}, {x.reason}{detail}")
         lines = [f"constraint set {set_name}", *_aligned(rows)]
+        shown = {cell for row in rows[1:] for cell in row[2:]}
+        legend = [f"{k}: {v}" for k, v in _KINDS_OF_POST.items() if k in shown]
+        if legend:
+            lines.append("")
+            lines.extend(f"  {line}" for line in legend)
         if differs:
             lines.append("")
             lines.extend(f"  differs: {d}" for d in differs)
@@ -970,6 +1270,80 @@ def _decided(resolutions: Sequence[Resolution]) -> list[str]:
     if not resolutions:
         return []
     return ["", *(f"  decided ({r.rule}): {r.summary}" for r in resolutions)]
+
+
+EXPLAIN_JSON_VERSION = 1
+"""Version of the document ``arc explain --output-format json`` prints (spec/ir.md)."""
+
+
+def _grammar_role(e: Enforcement) -> str:
+    if e.level == "token":
+        return "enforces"
+    if e.demoted:
+        return "demoted"
+    return "narrows" if e.narrows else "none"
+
+
+def explain_json(
+    file: str,
+    set_names: Sequence[str],
+    each: Sequence[tuple[str, Mapping[str, Lowered]]],
+    skipped: Mapping[tuple[str, str], str],
+    decisions: Mapping[str, Sequence[Resolution]],
+) -> str:
+    """The plan as one JSON document (``arc explain --output-format json``): per
+    constraint set, per target, every constraint's level, what the grammar does about it
+    and why; the targets that cannot express the set, with the reason; what composition
+    decided."""
+    import json
+
+    from ananke.backends import target_names
+
+    lowered = {(t, name): low for t, lows in each for name, low in lows.items()}
+    present = {t for t, _ in each} | {t for t, _ in skipped}
+    targets = [t for t in target_names() if t in present]
+    sets = []
+    for name in set_names:
+        plans: list[dict[str, object]] = []
+        for t in targets:
+            low = lowered.get((t, name))
+            if low is not None:
+                plans.append(
+                    {
+                        "target": t,
+                        "constraints": [
+                            {
+                                "id": e.constraint_id,
+                                "kind": e.kind,
+                                "level": e.level,
+                                "grammar": _grammar_role(e),
+                                "reason": e.reason,
+                                "detail": e.detail,
+                            }
+                            for e in low.enforcements
+                        ],
+                        "notes": list(low.notes),
+                    }
+                )
+            elif (t, name) in skipped:
+                plans.append({"target": t, "skipped": skipped[(t, name)]})
+        sets.append(
+            {
+                "name": name,
+                "targets": plans,
+                "decided": [
+                    {
+                        "rule": r.rule,
+                        "kept": r.kept,
+                        "dropped": list(r.dropped),
+                        "summary": r.summary,
+                    }
+                    for r in decisions.get(name, ())
+                ],
+            }
+        )
+    doc = {"version": EXPLAIN_JSON_VERSION, "file": file, "sets": sets}
+    return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
 
 
 def _internal_error(exc: BaseException) -> None:

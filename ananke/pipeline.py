@@ -25,7 +25,7 @@ from ananke.ir.constraint import (
     Schema,
     SourceProvenance,
 )
-from ananke.ir.diagnostics import Diagnostics, Label
+from ananke.ir.diagnostics import Diagnostics, Label, quote
 from ananke.ir.grammar import Grammar, JsonSchema
 from ananke.ir.passes.charlevel import CharLevel
 from ananke.ir.passes.errors import CannotLower
@@ -158,7 +158,7 @@ def _lower_set(
             if not todo:
                 diags.error(
                     exc.code,
-                    f"{target} cannot express constraint set `{cset.name}`: {exc.message}",
+                    f"{target} cannot express constraint set {quote(cset.name)}: {exc.message}",
                     help="`arc explain FILE --target all` shows what each target can enforce",
                 )
                 return None
@@ -212,7 +212,7 @@ def _report_demotion(
     report = diags.error if strict else diags.warning
     report(
         "demoted-to-post",
-        f"{target} cannot enforce `{c.id}` in its grammar; it is checked after generation",
+        f"{target} cannot enforce {quote(c.id)} in its grammar; it is checked after generation",
         *labels,
         notes=(reason,),
         help="emit for llguidance or lark-vllm to enforce it while generating"
@@ -241,7 +241,7 @@ def transpile_grammar(grammar: Grammar, target: str, diags: Diagnostics) -> str 
     except CannotLower as exc:
         diags.error(
             exc.code,
-            f"{target} cannot express rule `{exc.rule}`: {exc.message}",
+            f"{target} cannot express rule {quote(exc.rule)}: {exc.message}",
             help="emit for a target with a lexer (llguidance, lark-vllm)",
         )
         return None

@@ -20,6 +20,8 @@ Golden artifacts live in a folder beside the file, ``NAME.golden/`` for ``NAME.a
 ``explain.TARGET.txt`` (the ``arc explain`` table) and ``SET.TARGET.EXT`` (the emitted
 grammar) for each configured target. They are compared when the folder exists;
 ``update=True`` writes them (and removes files of the folder that no longer belong).
+They hold what ``arc`` shows when run from the ``.ariadne`` file's folder (file names in
+spans relative to it), so that ``arc test`` gives the same result from any folder.
 """
 
 from __future__ import annotations
@@ -28,7 +30,6 @@ import difflib
 import functools
 import os
 import re
-import tomllib
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,6 +37,7 @@ from typing import TYPE_CHECKING, Literal
 
 import msgspec
 
+from ananke.config import ConfigError
 from ananke.ir import Diagnostics, Example, Label, Lowered, Module, SourceFile, Span
 from ananke.ir.constraint import ConstraintSet, property_of
 from ananke.ir.diagnostics import Diagnostic
@@ -102,7 +104,9 @@ REFERENCE = CHECKS[0]
 
 @dataclass(frozen=True)
 class Config:
-    """``[tool.ananke.test]`` in ``pyproject.toml``, or ``[test]`` in ``ananke.toml``."""
+    """What ``arc test`` runs: from the command line, else the project's settings
+    (``[test]`` in ``ananke.toml``, ``[tool.ananke.test]`` in ``pyproject.toml``, or
+    their top-level keys; see :mod:`ananke.config`)."""
 
     targets: tuple[str, ...] = ("llguidance",)
     """Targets whose emitted grammar and explain table are golden artifacts."""
@@ -111,61 +115,20 @@ class Config:
     max_nesting: int | None = None
 
 
-class ConfigError(Exception):
-    """A configuration file that cannot be used; the argument says why."""
-
-
 def load_config(start: Path) -> Config:
-    """The configuration of the nearest folder at or above ``start`` that has an
-    ``ananke.toml``, or a ``pyproject.toml`` with a ``[tool.ananke]`` table."""
-    from ananke.backends import target_names
+    """The ``arc test`` settings of the project that ``start`` (a folder) is in;
+    :class:`ConfigError` when its configuration file is broken."""
+    from ananke.config import load
 
-    for folder in [start, *start.parents]:
-        for name, keys in (("ananke.toml", ("test",)), ("pyproject.toml", ("tool", "ananke"))):
-            path = folder / name
-            if not path.is_file():
-                continue
-            try:
-                data = tomllib.loads(path.read_text(encoding="utf-8"))
-            except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as e:
-                raise ConfigError(f"cannot read `{path}`: {e}") from None
-            table: object = data
-            for k in keys:
-                table = table.get(k) if isinstance(table, dict) else None
-            if table is None:
-                continue
-            if name == "pyproject.toml":
-                table = table.get("test", {}) if isinstance(table, dict) else None
-            if not isinstance(table, dict):
-                raise ConfigError(f"`{path}`: the test settings must be a table")
-            unknown = set(table) - {"targets", "engines", "max-nesting"}
-            if unknown:
-                raise ConfigError(f"`{path}`: unknown test setting `{sorted(unknown)[0]}`")
-            targets = _names(table, "targets", path, target_names())
-            engines = _names(table, "engines", path, tuple(c.engine for c in CHECKS))
-            nesting = table.get("max-nesting")
-            if nesting is not None and (type(nesting) is not int or not 1 <= nesting <= 64):
-                raise ConfigError(f"`{path}`: max-nesting must be an integer from 1 to 64")
-            return Config(
-                targets=targets or Config.targets,
-                engines=engines,
-                max_nesting=nesting,
-            )
-    return Config()
-
-
-def _names(
-    table: dict[str, object], key: str, path: Path, known: Sequence[str]
-) -> tuple[str, ...] | None:
-    value = table.get(key)
-    if value is None:
-        return None
-    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise ConfigError(f"`{path}`: {key} must be a list of strings")
-    for v in value:
-        if v not in known:
-            raise ConfigError(f"`{path}`: unknown {key[:-1]} `{v}`; known: {', '.join(known)}")
-    return tuple(value)
+    values = load(start).for_command("test")
+    targets = values.get("targets")
+    engines = values.get("engines")
+    nesting = values.get("max_nesting")
+    return Config(
+        targets=tuple(targets) if isinstance(targets, tuple) and targets else Config.targets,
+        engines=tuple(engines) if isinstance(engines, tuple) else None,
+        max_nesting=nesting if isinstance(nesting, int) else None,
+    )
 
 
 # --- results ------------------------------------------------------------------------------
@@ -246,15 +209,9 @@ class FileResult:
 def find_files(paths: Iterable[Path]) -> Iterator[Path]:
     """``.ariadne`` files: each path given, and those under each folder (sorted, hidden
     folders skipped)."""
-    for path in paths:
-        if path.is_dir():
-            for root, dirs, files in os.walk(path):
-                dirs[:] = sorted(d for d in dirs if not d.startswith(".") and d != "__pycache__")
-                for f in sorted(files):
-                    if f.endswith(".ariadne"):
-                        yield Path(root) / f
-        else:
-            yield path
+    from ananke._files import ariadne_files
+
+    return ariadne_files(paths)
 
 
 def run_paths(
@@ -406,6 +363,23 @@ def run_file(path: Path, config: Config, *, update: bool = False) -> FileResult:
             _run_set(result, module, cset, mine, config, lowerings)
     _goldens(result, path, module, config, lowerings, update)
     return result
+
+
+def _from_its_folder(path: Path, module: Module) -> Module | None:
+    """``module`` (``path`` compiled) as compiled from ``path``'s folder: the file names
+    in its spans, and in what composition decided, are then relative to that folder.
+    None when it does not compile from there (it does from here: not expected)."""
+    if not path.is_absolute() and str(path.parent) in ("", "."):
+        return module
+    here = os.getcwd()
+    try:
+        os.chdir(path.parent)
+        _, again = load(Path(path.name), Diagnostics())
+    except OSError:
+        return None
+    finally:
+        os.chdir(here)
+    return again
 
 
 def _run_set(
@@ -623,7 +597,11 @@ def _goldens(
     folder = golden_folder(path)
     if not update and not folder.is_dir():
         return
-    expected = _artifacts(module, config, lowerings, result)
+    relative = _from_its_folder(path, module)
+    if relative is None:
+        result.skipped[f"golden files of {path}"] = "it does not compile from its own folder"
+        return
+    expected = _artifacts(relative, config, lowerings, result)
     try:
         present = {p.name for p in folder.iterdir() if p.is_file()} if folder.is_dir() else set()
         for name, text in expected.items():
@@ -729,28 +707,40 @@ def _span_at(source: SourceFile, line: int, column: int, length: int = 1) -> Spa
 
 
 def summary(results: Sequence[FileResult]) -> str:
-    """One line: what failed and passed, and over what."""
+    """One line: ``PASSED`` or ``FAILED``, what failed first (files with errors, golden
+    files that do not match and how many ``.ariadne`` files they belong to), then what
+    passed and over what."""
     examples = [r for f in results for r in f.examples]
     goldens = [g for f in results for g in f.goldens]
-    broken = [f for f in results if f.diagnostics.has_errors]
+    broken = sum(f.diagnostics.has_errors for f in results)
+    mismatched = sum(any(not g.passed for g in f.goldens) for f in results)
     failed = sum(not r.passed for r in examples)
     engines = list(dict.fromkeys(r.engine for r in examples))
     count = len({(r.file, r.set_name, r.index) for r in examples})
-    parts = [f"{failed} failed, {len(examples) - failed} passed" if examples else "no examples"]
-    files = f"{len(results)} file" + ("s" if len(results) != 1 else "")
-    scope = f"{count} example" + ("s" if count != 1 else "") + f" in {files}"
+    parts = []
+    if broken:
+        parts.append(f"{_files(broken)} with errors")
+    if mismatched:
+        bad = sum(not g.passed for g in goldens)
+        parts.append(
+            f"{bad} golden file{'s' if bad != 1 else ''} mismatched in {_files(mismatched)}"
+        )
+    scope = f"{count} example" + ("s" if count != 1 else "") + f" in {_files(len(results))}"
     if engines:
         scope += f"; engines {', '.join(engines)}"
-    parts[0] += f" ({scope})"
-    if broken:
-        parts.append(f"{len(broken)} file{'s' if len(broken) != 1 else ''} with errors")
+    tally = f"{failed} failed, {len(examples) - failed} passed" if examples else "no examples"
+    parts.append(f"{tally} ({scope})")
     if goldens:
         counts: dict[str, int] = {}
         for g in goldens:
             counts[g.status] = counts.get(g.status, 0) + 1
         parts.append("golden files: " + ", ".join(f"{n} {s}" for s, n in counts.items()))
-    ok = not failed and not broken and all(g.passed for g in goldens)
+    ok = not failed and not broken and not mismatched
     return ("PASSED " if ok else "FAILED ") + "; ".join(parts)
+
+
+def _files(n: int) -> str:
+    return f"{n} file" + ("s" if n != 1 else "")
 
 
 def report_text(results: Sequence[FileResult], fmt: str, color: bool = False) -> str:

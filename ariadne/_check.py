@@ -47,7 +47,7 @@ from ananke.ir.constraint import (
     TypeExpr,
     Validates,
 )
-from ananke.ir.diagnostics import Diagnostics, Label
+from ananke.ir.diagnostics import Diagnostics, Label, quote
 from ananke.ir.source import SourceFile, Span
 from ananke.ir.verify import python_default
 
@@ -232,9 +232,9 @@ class _Checker:
         if not isinstance(v, ListValue):
             shown = "eval"
             if isinstance(v, TypeValue) and not v.args:
-                shown = v.name
+                shown = quote(v.name, ticks=False)
             elif isinstance(v, StringValue) and _DOTTED_RE.match(v.value):
-                shown = v.value
+                shown = quote(v.value, ticks=False)
             example = f'{key}: ["{shown}"];'
             self.diags.error(
                 "type-mismatch",
@@ -261,7 +261,7 @@ class _Checker:
                         out.append((name, where))
                 continue
             if not isinstance(item, StringValue):
-                hint = item.name if isinstance(item, TypeValue) else "name"
+                hint = quote(item.name, ticks=False) if isinstance(item, TypeValue) else "name"
                 self.diags.error(
                     "type-mismatch",
                     f"`{key}` items are strings, found {_kind_of(item)}",
@@ -274,9 +274,9 @@ class _Checker:
                 non_ascii = all(p.isidentifier() for p in item.value.split("."))
                 self.invalid(
                     item,
-                    f"`{item.value}` is not an ASCII identifier or dotted name"
+                    f"{quote(item.value)} is not an ASCII identifier or dotted name"
                     if non_ascii
-                    else f"`{item.value}` is not an identifier or dotted name",
+                    else f"{quote(item.value)} is not an identifier or dotted name",
                     "expected a name like `eval` or `os.system`",
                     help="names in these lists are ASCII; Python reads other spellings "
                     "through NFKC, which `forbid` covers (`ｅval` is `eval`)"
@@ -288,7 +288,7 @@ class _Checker:
             if item.value in firsts:
                 self.diags.warning(
                     "duplicate-item",
-                    f"`{item.value}` is listed twice in `{key}`",
+                    f"{quote(item.value)} is listed twice in `{key}`",
                     self.label(item, "listed again here"),
                     Label(span=firsts[item.value].span, message="first listed here", primary=False),
                     help="remove the repeated entry",
@@ -319,7 +319,7 @@ class _Checker:
         if v.name not in SUPPORTED_LANGUAGES:
             self.diags.error(
                 "unsupported-language",
-                f"unsupported language `{v.name}`",
+                f"unsupported language {quote(v.name)}",
                 self.label(v, "not supported"),
                 help=f"supported languages: {', '.join(SUPPORTED_LANGUAGES)}",
             )
@@ -336,7 +336,7 @@ class _Checker:
             if dialect is None:
                 self.invalid(
                     v,
-                    f"cannot tell the dialect of grammar file `{v.value}`",
+                    f"cannot tell the dialect of grammar file {quote(v.value)}",
                     "no .lark, .gbnf or .ebnf extension",
                     help='rename the file, or embed the grammar: `grammar: { lark: r"..." };`',
                 )
@@ -384,11 +384,15 @@ class _Checker:
             self.invalid(v, f"{what} names are one line, with no NUL", "not a file name")
             return None
         path = pathlib.Path(self.source.name).parent / v.value
-        if not path.exists():
+        try:
+            missing = "not found" if not path.exists() else ""
+        except OSError as e:  # a name the file system refuses (too long, say)
+            missing = f"cannot be read: {e.strerror or type(e).__name__}"
+        if missing:
             self.diags.error(
                 "unreadable-file",
-                f"{what} `{v.value}` not found",
-                self.label(v, f"looked for {path.as_posix()}"),
+                f"{what} {quote(v.value)} {missing}",
+                self.label(v, f"looked for {quote(path.as_posix(), ticks=False)}"),
                 help="paths are relative to the folder of this .ariadne file",
             )
             return None
@@ -403,9 +407,9 @@ class _Checker:
             line = self.source.span(v.start, v.end).line
             return SourceFile(name=f"{self.source.name} (grammar at line {line})", text=v.value)
         body = literal.lstrip("rR")
-        quote = '"""' if body.startswith('"""') else body[:1]
-        inner_start = v.start + (len(literal) - len(body)) + len(quote)
-        inner_end = v.end - len(quote)
+        delimiter = '"""' if body.startswith('"""') else body[:1]
+        inner_start = v.start + (len(literal) - len(body)) + len(delimiter)
+        inner_end = v.end - len(delimiter)
         if self.source.text[inner_start:inner_end] == v.value:
             text = self.source.text
             blank = "".join(ch if ch == "\n" else " " for ch in text)
@@ -450,7 +454,7 @@ class _Checker:
             if p.name.text in seen:
                 self.diags.error(
                     "invalid-value",
-                    f"parameter `{p.name.text}` appears twice",
+                    f"parameter {quote(p.name.text)} appears twice",
                     self.label(p.name, "again here"),
                     Label(span=self.span(seen[p.name.text]), message="first here", primary=False),
                 )
@@ -465,7 +469,8 @@ class _Checker:
                 elif had_default:
                     self.invalid(
                         p.name,
-                        f"parameter `{p.name.text}` without a default follows one with a default",
+                        f"parameter {quote(p.name.text)} without a default follows one with a "
+                        "default",
                     )
                     ok = False
             default = (
@@ -565,12 +570,13 @@ class _Checker:
         cap = LIMIT_CAPS[metric]
         value = -1 if len(digits) > 18 else int(digits)
         if v.negative or value == 0:
-            shown = f"-{v.text}" if v.negative else v.text
+            shown = quote(f"-{v.text}" if v.negative else v.text, ticks=False)
             why = "allows no output" if value == 0 else "is not a size"
             self.invalid(v, f"`{key}: {shown}` {why}; a limit is at least 1", "must be at least 1")
             return
         if value < 0 or value > cap:
-            self.invalid(v, f"`{key}` is at most {cap:,}, found {digits}", f"at most {cap:,}")
+            found = quote(digits, ticks=False)
+            self.invalid(v, f"`{key}` is at most {cap:,}, found {found}", f"at most {cap:,}")
             return
         b.out.append(
             Limit(id=f"{b.name}.{key}", provenance=self.prov(prop), metric=metric, max=value)
@@ -600,7 +606,7 @@ class _Checker:
             styles = ", ".join(NAMING_STYLES)
             self.invalid(
                 v,
-                f"unknown naming style `{v.name}`",
+                f"unknown naming style {quote(v.name)}",
                 "unknown style",
                 help=(f"{suggestion} " if suggestion else "")
                 + f"styles: {styles}, or a regex string",
@@ -627,7 +633,7 @@ class _Checker:
             if key not in ("allow", "deny"):
                 self.invalid(
                     entry.key,
-                    f"unknown key `{key}` in `imports`",
+                    f"unknown key {quote(key)} in `imports`",
                     "unknown key",
                     help=_did_you_mean(key, ["allow", "deny"]) or "the keys are `allow` and `deny`",
                 )
@@ -656,7 +662,7 @@ class _Checker:
             if name in allowed:
                 self.diags.error(
                     "invalid-value",
-                    f"module `{name}` is both allowed and denied",
+                    f"module {quote(name)} is both allowed and denied",
                     Label(span=where.span, message="denied here"),
                     Label(span=allowed[name].span, message="allowed here", primary=False),
                 )
@@ -695,10 +701,10 @@ class _Checker:
             known = [n.rpartition(".")[2] for n in self.scope.schemas if n.startswith(module + ".")]
             self.diags.error(
                 "unknown-schema",
-                f"module `{module}` declares no schema `{short}`",
+                f"module {quote(module)} declares no schema {quote(short)}",
                 self.label(v, "not declared there"),
-                help=_did_you_mean(short, known, f"`{module}.{{}}`")
-                or f"schemas of `{module}`: {', '.join(sorted(known)) or 'none'}",
+                help=_did_you_mean(short, known, f"`{quote(module, ticks=False)}.{{}}`")
+                or f"schemas of {quote(module)}: {', '.join(sorted(known)) or 'none'}",
             )
             return
         if schema is None and self.schemas:
@@ -706,7 +712,7 @@ class _Checker:
             if close is not None:
                 self.diags.warning(
                     "unknown-schema",
-                    f"`{target}` is not a schema declared in this file",
+                    f"{quote(target)} is not a schema declared in this file",
                     self.label(v, f"did you mean `{close}`?"),
                     Label(
                         span=self.span(self.schemas[close].name),
@@ -758,7 +764,7 @@ class _Checker:
             if handler is None:
                 self.diags.error(
                     "unknown-property",
-                    f"unknown property `{key}` in constraint `{b.name}`",
+                    f"unknown property {quote(key)} in constraint {quote(b.name)}",
                     self.label(prop.name, "unknown property"),
                     help=_did_you_mean(key, PROPERTIES),
                     notes=(f"known properties: {', '.join(PROPERTIES)}",),
@@ -768,7 +774,7 @@ class _Checker:
             if first is not None:
                 self.diags.error(
                     "duplicate-property",
-                    f"property `{key}` is given twice in constraint `{b.name}`",
+                    f"property `{key}` is given twice in constraint {quote(b.name)}",
                     self.label(prop.name, "given again here"),
                     Label(span=self.span(first.name), message="first given here", primary=False),
                     help="give each property once; list several names in one list",
@@ -801,11 +807,11 @@ class _Checker:
         for word, want in ((item.verdict, ("accept", "reject")), (item.file_word, ("file",))):
             if word is not None and word.text not in want:
                 shown = " or ".join(f"`{w}`" for w in want)
-                self._bad_example(word, f"expected {shown}, found `{word.text}`", "here")
+                self._bad_example(word, f"expected {shown}, found {quote(word.text)}", "here")
                 ok = False
         if item.by_word is not None and item.by_word.text != "by":
             self._bad_example(
-                item.by_word, f"expected `by` or `;`, found `{item.by_word.text}`", "here"
+                item.by_word, f"expected `by` or `;`, found {quote(item.by_word.text)}", "here"
             )
             ok = False
         accept = item.verdict.text == "accept"
@@ -822,7 +828,7 @@ class _Checker:
             if head not in (*PROPERTIES, "syntax") or head in _NEVER_REJECT:
                 self._bad_example(
                     item.by,
-                    f"`{by}` names nothing that can reject a text: an example is rejected "
+                    f"{quote(by)} names nothing that can reject a text: an example is rejected "
                     "`by` a property (`forbid`), one of its items (`forbid.eval`) or `syntax`",
                     "not a property that rejects",
                     _did_you_mean(head, [p for p in PROPERTIES if p not in _NEVER_REJECT])
@@ -833,7 +839,7 @@ class _Checker:
                 self._bad_example(
                     item.by,
                     f"`{head}` has no items: only `forbid` and `require` name one of theirs "
-                    f"(`{head}.{item.by.parts[1].text}`)",
+                    f"({quote(head + '.' + item.by.parts[1].text)})",
                     "no such item",
                     f"write `by {head}`",
                 )
@@ -849,10 +855,10 @@ class _Checker:
             lit = item.text
             text = lit.value
             body = lit.raw.lstrip("#r")
-            quote = 3 if body.startswith('"""') else 1
-            opening = lit.start + len(lit.raw) - len(body) + quote
+            width = 3 if body.startswith('"""') else 1
+            opening = lit.start + len(lit.raw) - len(body) + width
             newline = self.source.text.find("\n", opening, lit.end)
-            if quote == 3 and newline != -1:  # the text starts on the next line, indented
+            if width == 3 and newline != -1:  # the text starts on the next line, indented
                 first = newline + 1
                 line = self.source.position(first)[0]
                 # A first line shorter than the indentation (blank) still maps columns
@@ -885,7 +891,7 @@ class _Checker:
             return found
         self.diags.error(
             "unknown-constraint",
-            f"no constraint set `{ref.name}` to extend",
+            f"no constraint set {quote(ref.name)} to extend",
             self.label(ref, "not defined or imported"),
             help=_did_you_mean(ref.name, self.scope.sets)
             or "define it in this file, or import the file that does "
@@ -902,7 +908,7 @@ class _Checker:
             if name not in _ANNOTATIONS:
                 self.diags.error(
                     "invalid-annotation",
-                    f"unknown annotation `@{name}`",
+                    f"unknown annotation {quote('@' + name)}",
                     self.label(a, "unknown annotation"),
                     help=_did_you_mean(name, _ANNOTATIONS, "`@{}`")
                     or "annotations are `@soft`, `@hard` and `@priority(N)`",
@@ -983,7 +989,8 @@ class _Checker:
             if key in CODE_PROPERTIES or (key == "returns" and grammar is not None):
                 self.diags.error(
                     "inapplicable-property",
-                    f"`{key}` constrains Python code, and the output of `{b.name}` is {output}",
+                    f"`{key}` constrains Python code, and the output of {quote(b.name)} is "
+                    f"{output}",
                     self.label(prop, "does not apply"),
                     Label(
                         span=self.span(b.seen["language"] if grammar is None else grammar),
@@ -1002,14 +1009,20 @@ class _Checker:
         checks: list[tuple[str, bool, str]] = []
         for c in b.out:
             if isinstance(c, FunctionName):
-                checks.append(("name", c.name == sig.name, f"the signature names `{sig.name}`"))
+                checks.append(
+                    ("name", c.name == sig.name, f"the signature names {quote(sig.name)}")
+                )
             elif isinstance(c, Params):
                 checks.append(
                     ("params", c.params == sig.params, "the signature's parameters differ")
                 )
             elif isinstance(c, Returns) and sig.returns is not None:
                 checks.append(
-                    ("returns", c.type == sig.returns, f"the signature returns `{sig.returns}`")
+                    (
+                        "returns",
+                        c.type == sig.returns,
+                        f"the signature returns {quote(str(sig.returns))}",
+                    )
                 )
         for key, agrees, why in checks:
             if not agrees:
@@ -1028,7 +1041,8 @@ class _Checker:
             if f.name.text in seen:
                 self.diags.error(
                     "duplicate-definition",
-                    f"field `{f.name.text}` is defined twice in schema `{block.name.text}`",
+                    f"field {quote(f.name.text)} is defined twice in schema "
+                    f"{quote(block.name.text)}",
                     self.label(f.name, "defined again here"),
                     Label(
                         span=self.span(seen[f.name.text]),
@@ -1166,7 +1180,7 @@ def check(
         if first is not None:
             diags.error(
                 "duplicate-definition",
-                f"{kind} `{item.name.text}` is defined twice",
+                f"{kind} {quote(item.name.text)} is defined twice",
                 Label(
                     span=source.span(item.name.start, item.name.end), message="defined again here"
                 ),
@@ -1184,11 +1198,11 @@ def check(
         if imported is not None:
             diags.error(
                 "duplicate-definition",
-                f"let `{name}` is defined here and in an imported file",
+                f"let {quote(name)} is defined here and in an imported file",
                 Label(span=source.span(let.name.start, let.name.end), message="defined here"),
                 Label(
                     span=imported.source.span(imported.value.start, imported.value.end),
-                    message=f"and in {imported.source.name}",
+                    message=f"and in {quote(imported.source.name, ticks=False)}",
                     primary=False,
                 ),
                 help="rename one of them",

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ananke.ir.constraint import Module
-from ananke.ir.diagnostics import Diagnostics, Label
+from ananke.ir.diagnostics import Diagnostics, Label, quote
 from ananke.ir.source import SourceFile, Span
 
 from ._ast import ImportItem, StringValue, TypeValue
@@ -44,7 +44,10 @@ def std_source(name: str) -> SourceFile | None:
     if not _STD_NAME.fullmatch(name):
         return None
     resource = importlib.resources.files(__package__).joinpath(*name.split("/"))
-    if not resource.is_file():
+    try:
+        if not resource.is_file():
+            return None
+    except OSError:  # a name the file system refuses (too long, say): no such module
         return None
     return SourceFile(name, resource.read_text("utf-8"))
 
@@ -143,17 +146,21 @@ class _Loader:
                     self.unresolved(
                         importer,
                         where,
-                        f"no module `{qualifier}` in the standard library",
+                        f"no module {quote(qualifier)} in the standard library",
                         f"the standard library has {', '.join(STD_MODULES)}",
                     )
                     return None
                 return f"std:{qualifier}", std, qualifier
             path = here.joinpath(*parts[:-1], parts[-1] + ".ariadne")
-        if not path.is_file():
+        try:
+            missing = "" if path.is_file() else "no such file"
+        except OSError as e:  # a name the file system refuses (too long, say)
+            missing = e.strerror or type(e).__name__
+        if missing:
             self.unresolved(
                 importer,
                 where,
-                f"cannot import `{path.as_posix()}`: no such file",
+                f"cannot import {quote(path.as_posix())}: {missing}",
                 "paths are relative to the importing file",
             )
             return None
@@ -214,7 +221,7 @@ def compile_source(source: SourceFile, diags: Diagnostics) -> Module | None:
         if first is not s.span:
             diags.error(
                 "duplicate-definition",
-                f"constraint `{s.name}` is defined in two files",
+                f"constraint {quote(s.name)} is defined in two files",
                 *([Label(span=s.span, message="defined again here")] if s.span else []),
                 *(
                     [Label(span=first, message="first defined here", primary=False)]

@@ -13,7 +13,7 @@ import importlib.resources
 import re
 from typing import cast
 
-from ananke.ir.diagnostics import Diagnostics, Label
+from ananke.ir.diagnostics import Diagnostics, Label, quote
 from ananke.ir.source import SourceFile
 from lark import Lark, UnexpectedInput
 
@@ -142,7 +142,7 @@ def decode_string(lit: StringValue, source: SourceFile, diags: Diagnostics) -> s
             shown = "\\" + esc
             diags.error(
                 "invalid-escape",
-                f"invalid escape `{shown}` in string",
+                f"invalid escape {quote(shown)} in string",
                 Label(span=source.span(base + m.start(), base + m.end()), message="here"),
                 help=(
                     'valid escapes: \\n \\t \\r \\0 \\" \\\\ and \\u{XXXX} (1 to 6 hex digits); '

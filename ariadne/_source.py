@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import pathlib
 
-from ananke.ir.diagnostics import Diagnostics, Label
+from ananke.ir.diagnostics import Diagnostics, Label, quote
 from ananke.ir.source import SourceFile, Span
 
 from ._parser import MAX_SOURCE_CHARS
@@ -38,7 +38,7 @@ def read_source(path: str | os.PathLike[str], diags: Diagnostics) -> SourceFile 
         reason = err.strerror or type(err).__name__
         diags.error(
             "unreadable-file",
-            f"cannot read `{name}`: {reason}",
+            f"cannot read {quote(name)}: {reason}",
             Label(span=Span.start_of(name)),
             help="check the path and its permissions",
         )

@@ -13,7 +13,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from ananke.ir.diagnostics import Diagnostic, Label
+from ananke.ir.diagnostics import Diagnostic, Label, quote
 from ananke.ir.source import SourceFile
 from lark import UnexpectedCharacters, UnexpectedInput, UnexpectedToken
 
@@ -141,13 +141,14 @@ def _scan(text: str, upto: int) -> _Context:
 def _open(tok: _Tok, toks: list[_Tok], stack: list[_Open], member: str | None, sch: bool) -> _Open:
     if tok.text == "{" and not stack:
         if len(toks) >= 2 and toks[-2].text in ("constraint", "schema"):
-            owner = f"{toks[-2].text} `{toks[-1].text}`"
+            owner = f"{toks[-2].text} {quote(toks[-1].text)}"
             return _Open("{", tok.start, owner, owner, is_block=True)
         return _Open("{", tok.start, "a block", "a block", is_block=True)
     if member is None:
         return _Open(tok.text, tok.start, "a value", "a value")
-    what = f"the type of field `{member}`" if sch else f"the value of `{member}`"
-    return _Open(tok.text, tok.start, what, f"field `{member}`" if sch else f"`{member}`")
+    shown = quote(member)
+    what = f"the type of field {shown}" if sch else f"the value of {shown}"
+    return _Open(tok.text, tok.start, what, f"field {shown}" if sch else shown)
 
 
 def _found(exc: UnexpectedToken) -> str:
@@ -156,12 +157,12 @@ def _found(exc: UnexpectedToken) -> str:
         return "end of file"
     text = str(tok)
     if tok.type in ("STRING", "RAW_STRING"):
-        return f"string `{text if len(text) <= 20 else text[:17] + '...'}`"
+        return f"string {quote(text, limit=20)}"
     if tok.type == "TEXT_BLOCK":
         return "a text block"
     if tok.type in ("INT", "FLOAT"):
-        return f"number `{text}`"
-    return f"`{text}`"
+        return f"number {quote(text)}"
+    return quote(text)
 
 
 def _expected(exc: UnexpectedToken) -> set[str]:
@@ -254,11 +255,12 @@ def _next_block_inside_block(e: _Err) -> Diagnostic | None:
         or (e.ctx.prev2 is not None and e.ctx.prev2.text not in (";", "{"))
     ):
         return None
+    header = f"{p.text} {e.text}"
     return _diag(
         f"unclosed `{{` of {b.owner}",
-        Label(span=e.source.span(p.start, e.end), message=f"`{p.text} {e.text}` starts here"),
+        Label(span=e.source.span(p.start, e.end), message=f"{quote(header)} starts here"),
         e.opened_here(b, f"{b.owner} opened here"),
-        help=f"add `}}` before `{p.text} {e.text}`",
+        help=f"add `}}` before {quote(header)}",
     )
 
 
@@ -275,7 +277,7 @@ def _missing_semicolon(e: _Err) -> Diagnostic | None:
         return None
     after = "the type of field" if e.ctx.in_schema else "the value of"
     return _diag(
-        f"expected `;` after {after} `{e.ctx.member}`, found {e.found}",
+        f"expected `;` after {after} {quote(e.ctx.member)}, found {e.found}",
         e.after_prev("expected `;` here"),
     )
 
@@ -287,9 +289,10 @@ def _missing_colon(e: _Err) -> Diagnostic | None:
     what = "field name" if e.ctx.in_schema else "property name"
     help = None
     if e.kind == "EQUAL":
-        help = f"write `{p.text}: value;`" if not e.ctx.in_schema else f"write `{p.text}: Type;`"
+        value = "Type" if e.ctx.in_schema else "value"
+        help = f"write `{quote(p.text, ticks=False)}: {value};`"
     return _diag(
-        f"expected `:` after {what} `{p.text}`, found {e.found}",
+        f"expected `:` after {what} {quote(p.text)}, found {e.found}",
         e.tok_label("expected `:`"),
         help=help,
     )
@@ -300,7 +303,7 @@ def _missing_value(e: _Err) -> Diagnostic | None:
     if p is None or p.text != ":" or e.ctx.member is None or "NAME" not in e.expected:
         return None
     thing = "a type" if e.ctx.in_schema or not (e.expected >= _VALUE_START) else "a value"
-    return _diag(f"expected {thing} for `{e.ctx.member}`, found {e.found}", e.tok_label())
+    return _diag(f"expected {thing} for {quote(e.ctx.member)}, found {e.found}", e.tok_label())
 
 
 def _python_generics(e: _Err) -> Diagnostic | None:
@@ -310,7 +313,7 @@ def _python_generics(e: _Err) -> Diagnostic | None:
     return _diag(
         "type arguments are written with `<...>`, found `[`",
         e.tok_label("expected `<`"),
-        help=f"for example `{name}<str>`",
+        help=f"for example `{quote(name, ticks=False)}<str>`",
     )
 
 
@@ -340,9 +343,9 @@ def _block_header(e: _Err) -> Diagnostic | None:
     if p.text in ("constraint", "schema") and e.expected == {"NAME"}:
         return _diag(f"expected a name after `{p.text}`, found {e.found}", e.tok_label())
     if e.expected in ({"LBRACE"}, {"LBRACE", "EXTENDS"}) and e.ctx.prev2 is not None:
-        header = f"{e.ctx.prev2.text} {p.text}"
+        header = quote(f"{e.ctx.prev2.text} {p.text}")
         what = "`{` or `extends`" if "EXTENDS" in e.expected else "`{`"
-        return _diag(f"expected {what} after `{header}`, found {e.found}", e.tok_label())
+        return _diag(f"expected {what} after {header}, found {e.found}", e.tok_label())
     return None
 
 

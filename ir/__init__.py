@@ -31,7 +31,7 @@ from .constraint import (
     TypeExpr,
     Validates,
 )
-from .diagnostics import Diagnostic, DiagnosticError, Diagnostics, Label, Severity
+from .diagnostics import Diagnostic, DiagnosticError, Diagnostics, Label, Severity, quote
 from .plan import Enforcement, Level, Lowered
 from .source import SourceFile, Span
 
@@ -72,4 +72,5 @@ __all__ = [
     "Span",
     "TypeExpr",
     "Validates",
+    "quote",
 ]

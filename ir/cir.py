@@ -21,7 +21,7 @@ from typing import Literal
 import msgspec
 
 from .constraint import IR_VERSION, Module
-from .diagnostics import Diagnostics, Label
+from .diagnostics import Diagnostics, Label, quote
 from .source import SourceFile, Span
 from .verify import problems
 
@@ -70,7 +70,7 @@ def loads(data: bytes, file: str, diags: Diagnostics) -> Module | None:
     """Decode a ``.cir`` file; on failure add one diagnostic to ``diags`` and return None."""
     fmt = detect_format(data)
     if not data.strip(_WHITESPACE):
-        _report(diags, "cir-corrupt", f"`{file}` is empty, not a .cir file", file, data, None)
+        _report(diags, "cir-corrupt", f"{quote(file)} is empty, not a .cir file", file, data, None)
         return None
     header_decoder = _JSON_HEADER if fmt == "json" else _MSGPACK_HEADER
     try:
@@ -80,7 +80,7 @@ def loads(data: bytes, file: str, diags: Diagnostics) -> Module | None:
             _report(
                 diags,
                 "cir-version",
-                f"`{file}` has a malformed IR version: {e}",
+                f"{quote(file)} has a malformed IR version: {e}",
                 file,
                 data,
                 _version_offset(data, fmt),
@@ -90,7 +90,7 @@ def loads(data: bytes, file: str, diags: Diagnostics) -> Module | None:
             _report(
                 diags,
                 "cir-corrupt",
-                f"`{file}` is not a .cir file: {e}",
+                f"{quote(file)} is not a .cir file: {e}",
                 file,
                 data,
                 None,
@@ -99,14 +99,18 @@ def loads(data: bytes, file: str, diags: Diagnostics) -> Module | None:
         return None
     except RecursionError:
         _report(
-            diags, "cir-corrupt", f"`{file}` is nested too deeply to be a .cir file", file, data
+            diags,
+            "cir-corrupt",
+            f"{quote(file)} is nested too deeply to be a .cir file",
+            file,
+            data,
         )
         return None
     except (msgspec.DecodeError, UnicodeDecodeError) as e:
         _report(
             diags,
             "cir-corrupt",
-            f"`{file}` is not valid {_NAMES[fmt]}: {_strip_position(str(e))}",
+            f"{quote(file)} is not valid {_NAMES[fmt]}: {_strip_position(str(e))}",
             file,
             data,
             _error_offset(str(e), data) if fmt == "json" else None,
@@ -117,7 +121,7 @@ def loads(data: bytes, file: str, diags: Diagnostics) -> Module | None:
         _report(
             diags,
             "cir-version",
-            f"`{file}` has no IR version",
+            f"{quote(file)} has no IR version",
             file,
             data,
             None,
@@ -129,7 +133,7 @@ def loads(data: bytes, file: str, diags: Diagnostics) -> Module | None:
         _report(
             diags,
             "cir-version",
-            f"`{file}` has IR version {header.version}; this release of arc reads "
+            f"{quote(file)} has IR version {header.version}; this release of arc reads "
             f"version {IR_VERSION}" + (" and older" if IR_VERSION > 1 else ""),
             file,
             data,
@@ -144,7 +148,7 @@ def loads(data: bytes, file: str, diags: Diagnostics) -> Module | None:
         _report(
             diags,
             "cir-invalid",
-            f"`{file}` is not a valid IR module: {e}",
+            f"{quote(file)} is not a valid IR module: {e}",
             file,
             data,
             _field_offset(data, _msgspec_path(str(e))) if fmt == "json" else None,

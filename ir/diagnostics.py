@@ -15,14 +15,57 @@ import msgspec
 from .source import Span
 
 __all__ = [
+    "MAX_QUOTED",
     "Diagnostic",
     "DiagnosticError",
     "Diagnostics",
     "Label",
     "Severity",
+    "quote",
 ]
 
 Severity = Literal["error", "warning", "note"]
+
+MAX_QUOTED = 80
+"""Most characters of user input a diagnostic quotes (after escaping): a line's worth."""
+
+_ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def _escaped(ch: str) -> str:
+    if ch.isprintable():
+        return ch
+    if ch in _ESCAPES:
+        return _ESCAPES[ch]
+    code = ord(ch)
+    return (
+        f"\\x{code:02x}"
+        if code < 0x100
+        else f"\\u{code:04x}"
+        if code < 0x10000
+        else f"\\U{code:08x}"
+    )
+
+
+def quote(text: str, *, limit: int = MAX_QUOTED, ticks: bool = True) -> str:
+    """User input as a message shows it: in backticks (unless ``ticks`` is false), with
+    control and other invisible characters escaped (``\\x1b``, ``\\u202e``), and at most
+    ``limit`` characters of it; longer input is cut with ``…`` and its length follows
+    (`` `99999…` (5,000 characters)``). Only the shown part is scanned, so quoting a
+    megabyte costs as little as quoting a word."""
+    pieces: list[str] = []
+    used = 0
+    for ch in text:
+        piece = _escaped(ch)
+        if used + len(piece) > limit:
+            shown = "".join(pieces) + "\u2026"
+            tail = f" ({len(text):,} characters)"
+            break
+        pieces.append(piece)
+        used += len(piece)
+    else:
+        shown, tail = "".join(pieces), ""
+    return (f"`{shown}`" if ticks else shown) + tail
 
 
 class Label(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
@@ -94,8 +137,8 @@ class Diagnostics:
         notes: tuple[str, ...],
         help: str | None,
     ) -> Diagnostic:
-        # A message quotes what it is about, and a quoted string may hold a line break.
-        message = message.replace("\r", "\\r").replace("\n", "\\n")
+        # A message is one line of visible text, whatever the input it quotes holds.
+        message = "".join(map(_escaped, message)) if not message.isprintable() else message
         d = Diagnostic(
             code=code, severity=severity, message=message, labels=labels, notes=notes, help=help
         )

@@ -21,7 +21,9 @@ class Enforcement(
     ``level`` is ``token`` when the grammar makes every violation impossible, ``post`` when
     the validator checks it after generation, ``prompt`` when it is advice only. A
     constraint that the grammar bounds only partly (an over-approximation) is ``post``
-    and ``detail`` says what the grammar still narrows.
+    with ``narrows`` set, and ``detail`` says what the grammar still narrows; one the
+    target's grammar cannot enforce although the reference's does is ``post`` with
+    ``demoted`` set: the grammar was lowered without it.
     """
 
     constraint_id: str
@@ -30,6 +32,8 @@ class Enforcement(
     reason: str
     target: str
     detail: str = ""
+    narrows: bool = False
+    demoted: bool = False
 
 
 class Lowered(

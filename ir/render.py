@@ -177,15 +177,20 @@ def _width(text: str) -> int:
     return total
 
 
+_BIDI_CONTROLS = frozenset({"LRE", "RLE", "LRO", "RLO", "PDF", "LRI", "RLI", "FSI", "PDI"})
+
+
 def _display(text: str) -> str:
-    """A source line as shown: tabs expanded, other control characters made visible."""
+    """A source line as shown: tabs expanded, other control characters (and bidi
+    controls) made visible."""
     chars: list[str] = []
     for ch in text:
         if ch == "\t":
             chars.append(_TAB)
         elif ch == "\r":
             continue
-        elif unicodedata.category(ch) == "Cc":
+        elif unicodedata.category(ch) == "Cc" or unicodedata.bidirectional(ch) in _BIDI_CONTROLS:
+            # Bidi controls too: they would reorder the excerpt the caret points into.
             chars.append("\ufffd")
         else:
             chars.append(ch)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from ananke.ir.diagnostics import Diagnostics, Label
+from ananke.ir.diagnostics import Diagnostics, Label, quote
 from ananke.ir.grammar import Alt, Expr, Lit, Regex
 from ananke.ir.source import SourceFile
 
@@ -57,7 +57,7 @@ def missing_start(diags: Diagnostics, source: SourceFile, start: str) -> None:
     error(
         diags,
         UNDEFINED,
-        f"start rule `{start}` is not defined",
+        f"start rule {quote(start)} is not defined",
         source,
         0,
         0,

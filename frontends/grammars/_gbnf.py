@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 
-from ananke.ir.diagnostics import Diagnostics
+from ananke.ir.diagnostics import Diagnostics, quote
 from ananke.ir.grammar import (
     Alt,
     CharClass,
@@ -230,10 +230,12 @@ class _Parser:
                     break
             i += 1
         if i >= len(self.text):
-            raise self.fail(f"unclosed `(` after `{name}`", args_start)
+            raise self.fail(f"unclosed `(` after {quote(name)}", args_start)
         self.pos = i + 1
         if name != "Regex":
-            self.unsupported(f"`{name}(...)` has no equivalent in GrammarIR", start, self.pos)
+            self.unsupported(
+                f"{quote(name + '(...)')} has no equivalent in GrammarIR", start, self.pos
+            )
             return Empty()
         self.pos = args_start + 1
         self.skip()
@@ -441,7 +443,7 @@ def import_gbnf(
             error(
                 diags,
                 DUPLICATE,
-                f"`{name}` is defined twice",
+                f"{quote(name)} is defined twice",
                 source,
                 s,
                 e,
@@ -453,7 +455,7 @@ def import_gbnf(
         bodies[name] = body
     for name, s, e in parser.refs:
         if name not in bodies:
-            error(diags, UNDEFINED, f"`{name}` is not defined", source, s, e)
+            error(diags, UNDEFINED, f"{quote(name)} is not defined", source, s, e)
             bad = True
     if start not in bodies:
         missing_start(diags, source, start)

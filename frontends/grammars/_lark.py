@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ananke.ir.diagnostics import Diagnostics
+from ananke.ir.diagnostics import Diagnostics, quote
 from ananke.ir.grammar import (
     Alt,
     And,
@@ -256,25 +256,36 @@ class _Importer:
         old = module.defs.get(name)
         if replace == "extend":
             if old is None and name in module.imports:
-                message = f"`%extend` of imported `{name}` is not supported: copy its definition"
+                message = (
+                    f"`%extend` of imported {quote(name)} is not supported: copy its definition"
+                )
                 error(self.diags, UNSUPPORTED, message, src, start, end)
                 module.declared.add(name)
                 return
             if old is None:
-                error(self.diags, UNDEFINED, f"`%extend` of undefined `{name}`", src, start, end)
+                error(
+                    self.diags, UNDEFINED, f"`%extend` of undefined {quote(name)}", src, start, end
+                )
                 return
             body = Tree("expansions", [old.body, body])
         elif replace == "override":
             if old is None and name in module.imports:
                 del module.imports[name]  # the local definition replaces the imported one
             elif old is None:
-                error(self.diags, UNDEFINED, f"`%override` of undefined `{name}`", src, start, end)
+                error(
+                    self.diags,
+                    UNDEFINED,
+                    f"`%override` of undefined {quote(name)}",
+                    src,
+                    start,
+                    end,
+                )
                 return
         elif old is not None:
             error(
                 self.diags,
                 DUPLICATE,
-                f"`{name}` is defined twice",
+                f"{quote(name)} is defined twice",
                 src,
                 start,
                 end,
@@ -289,13 +300,13 @@ class _Importer:
         assert isinstance(part, Tree)
         s, e = part.meta.start_pos, part.meta.end_pos
         if part.data == "template_params":
-            error(self.diags, UNSUPPORTED, f"template `{name}` has no equivalent", src, s, e)
+            error(self.diags, UNSUPPORTED, f"template {quote(name)} has no equivalent", src, s, e)
         elif part.data == "priority":
             if terminal:
                 warning(
                     self.diags,
                     IGNORED,
-                    f"priority of terminal `{name}` ignored: llguidance's lexer has no "
+                    f"priority of terminal {quote(name)} ignored: llguidance's lexer has no "
                     "terminal priorities",
                     src,
                     s,
@@ -312,7 +323,7 @@ class _Importer:
                 error(
                     self.diags,
                     UNSUPPORTED,
-                    f"lexeme option `{key}` has no equivalent",
+                    f"lexeme option {quote(key)} has no equivalent",
                     src,
                     opt.meta.start_pos,
                     opt.meta.end_pos,
@@ -345,7 +356,7 @@ class _Importer:
         target = self._resolve(src, dots, mod_parts)
         if target is None:
             dotted = "." * dots + ".".join(mod_parts)
-            error(self.diags, IMPORT, f"cannot find grammar module `{dotted}`", src, s, e)
+            error(self.diags, IMPORT, f"cannot find grammar module {quote(dotted)}", src, s, e)
             module.declared.update(alias or name for name, alias in imported_names)
             return
         other = self.load(target, mod_parts[-1])
@@ -358,7 +369,7 @@ class _Importer:
                 error(
                     self.diags,
                     IMPORT,
-                    f"grammar module `{'.'.join(mod_parts)}` has no rule `{name}`",
+                    f"grammar module {quote('.'.join(mod_parts))} has no rule {quote(name)}",
                     src,
                     s,
                     e,
@@ -546,9 +557,11 @@ class _Converter:
         if ir is None:
             if raw in self.module.declared:
                 return Empty()  # already reported at `%declare`
-            return self._err(tok, f"`{raw}` is not defined", UNDEFINED)
+            return self._err(tok, f"{quote(raw)} is not defined", UNDEFINED)
         if self.d.terminal and ir not in self.imp.lexemes:
-            return self._err(tok, f"terminal `{self.d.name}` refers to rule `{raw}`", TERMINAL)
+            return self._err(
+                tok, f"terminal {quote(self.d.name)} refers to rule {quote(raw)}", TERMINAL
+            )
         return Ref(name=ir)
 
     def string(self, tok: object) -> Expr:
@@ -630,7 +643,7 @@ class _Converter:
             )
         if raw.startswith("<|"):
             return Special(name=raw[2:-2])
-        return self._err(node, f"`{raw}` is not a special token `<|name|>`", SYNTAX)
+        return self._err(node, f"{quote(raw)} is not a special token `<|name|>`", SYNTAX)
 
 
 @functools.lru_cache(maxsize=4096)
@@ -663,9 +676,7 @@ def _describe_token(kind: str, value: str) -> str:
     if kind in ("_NL", "_VBAR") and not value.strip("\r\n\t |"):
         return "end of line" if kind == "_NL" else "`|`"
     text = value.strip()
-    if "\n" in text or len(text) > 40:
-        text = text.split("\n", 1)[0][:40] + "..."
-    return f"`{text}`"
+    return quote(text.split("\n", 1)[0] + ("\u2026" if "\n" in text else ""), limit=40)
 
 
 def _pos(node: object) -> tuple[int, int]:
@@ -783,6 +794,11 @@ def _check_terminals(imp: _Importer, source: SourceFile, diags: Diagnostics) -> 
         if state.get(n) is None and visit(n):
             d = imp.defs_by_ir[n]
             error(
-                diags, TERMINAL, f"terminal `{d.name}` refers to itself", d.source, d.start, d.end
+                diags,
+                TERMINAL,
+                f"terminal {quote(d.name)} refers to itself",
+                d.source,
+                d.start,
+                d.end,
             )
             return

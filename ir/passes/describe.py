@@ -22,12 +22,17 @@ from ..constraint import (
     SourceProvenance,
     property_of,
 )
+from ..diagnostics import quote
 
 __all__ = ["describe", "value_of", "where"]
 
 
 def value_of(c: Constraint) -> str:
-    """The constraint's value as Ariadne writes it, in short."""
+    """The constraint's value as Ariadne writes it, in short: a line's worth at most."""
+    return quote(_value(c), ticks=False)
+
+
+def _value(c: Constraint) -> str:
     match c:
         case Limit():
             return str(c.max)

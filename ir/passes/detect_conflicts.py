@@ -52,7 +52,7 @@ from ..constraint import (
     Signature,
     SourceProvenance,
 )
-from ..diagnostics import Diagnostics, Label
+from ..diagnostics import Diagnostics, Label, quote
 from .describe import value_of
 
 if TYPE_CHECKING:
@@ -130,7 +130,7 @@ class DetectConflicts:
             diags.warning(
                 "undecided-conflict",
                 f"cannot tell whether `{prop}` {value_of(c)} agrees with the other "
-                f"constraints of `{cset.name}`: {e}",
+                f"constraints of {quote(cset.name)}: {e}",
                 *_labels(c, "this rule"),
                 help="write the pattern without `\\w`, `\\d`, `\\s`, inner anchors and "
                 "lookaround to let Ananke compare it (for example `[A-Za-z0-9_]` for `\\w` "
@@ -168,7 +168,7 @@ class DetectConflicts:
                             "the name is pinned here",
                             by_id[i],
                             "the naming rule is here",
-                            f"the function must be named `{p.name}`, which the naming "
+                            f"the function must be named {quote(p.name)}, which the naming "
                             f"rule {value_of(by_id[i])} rejects",
                             help="rename the function, or change or weigh the naming rule",
                         )
@@ -249,7 +249,7 @@ class DetectConflicts:
                             "the output must match this",
                             p,
                             "the function is pinned here",
-                            f"no function named `{p.name}` matches the pattern "
+                            f"no function named {quote(p.name)} matches the pattern "
                             f"{value_of(by_id[mid])}",
                             help="change the pattern, or the pinned name, or mark one `@soft`",
                         )
@@ -349,10 +349,10 @@ def _forbid_require(cset: _Kinds) -> list[Conflict]:
         prefixes = [".".join(parts[: k + 1]) for k in range(len(parts))]
         for f in (f for p in prefixes for f in forbidden.get(p, ())):
             message = (
-                f"`{r.name}` is both required and forbidden in `{cset.name}`"
+                f"{quote(r.name)} is both required and forbidden in {quote(cset.name)}"
                 if r.name == f.name
-                else f"`{r.name}` is required in `{cset.name}`, and using it names "
-                f"`{f.name}`, which is forbidden"
+                else f"{quote(r.name)} is required in {quote(cset.name)}, and using it names "
+                f"{quote(f.name)}, which is forbidden"
             )
             out.append(_pair("forbid-require", f, "forbidden here", r, "required here", message))
     for p in cset.pins():
@@ -364,8 +364,8 @@ def _forbid_require(cset: _Kinds) -> list[Conflict]:
                     "forbidden here",
                     p,
                     "the name is pinned here",
-                    f"the function must be named `{p.name}`, which is also forbidden in "
-                    f"`{cset.name}`",
+                    f"the function must be named {quote(p.name)}, which is also forbidden in "
+                    f"{quote(cset.name)}",
                 )
             )
     return out
@@ -384,10 +384,10 @@ def _imports(cset: _Kinds) -> list[Conflict]:
                     _pair(
                         "import-require",
                         p,
-                        f"`{denied[0]}` is denied here",
+                        f"{quote(denied[0])} is denied here",
                         r,
                         "required here",
-                        f"`{r.name}` is required, and importing `{denied[0]}` is denied",
+                        f"{quote(r.name)} is required, and importing {quote(denied[0])} is denied",
                     )
                 )
             elif p.allow is not None and not any(a.split(".")[0] == top for a in p.allow):
@@ -398,7 +398,7 @@ def _imports(cset: _Kinds) -> list[Conflict]:
                         "the allowed imports are listed here",
                         r,
                         "required here",
-                        f"`{r.name}` is required, and `{top}` is not among the modules "
+                        f"{quote(r.name)} is required, and {quote(top)} is not among the modules "
                         "the code may import",
                     )
                 )
@@ -416,15 +416,15 @@ def _shape(cset: _Kinds) -> list[Conflict]:
     params: list[tuple[Constraint, object]] = [(c, c.params) for c in cset.of(Params)]
     params += [(s, s.params) for s in sigs]
     for kind, values, role in (
-        ("name", names, "the function is named `{}` here"),
-        ("returns", returns, "returns `{}` here"),
+        ("name", names, "the function is named {} here"),
+        ("returns", returns, "returns {} here"),
         ("params", params, "these parameters here"),
     ):
         # By id, so that the message does not depend on the order of the constraints.
         for (a, va), (b, vb) in itertools.combinations(sorted(values, key=lambda x: x[0].id), 2):
             if va != vb:
-                shown_a = value_of(a) if kind == "params" else va
-                shown_b = value_of(b) if kind == "params" else vb
+                shown_a = quote(value_of(a) if kind == "params" else str(va))
+                shown_b = quote(value_of(b) if kind == "params" else str(vb))
                 out.append(
                     _pair(
                         kind,
@@ -432,8 +432,8 @@ def _shape(cset: _Kinds) -> list[Conflict]:
                         role.format(shown_a),
                         b,
                         role.format(shown_b),
-                        f"`{cset.name}` gives two different {_WHAT[kind]}: "
-                        f"`{shown_a}` and `{shown_b}`",
+                        f"{quote(cset.name)} gives two different {_WHAT[kind]}: "
+                        f"{shown_a} and {shown_b}",
                     )
                 )
     for a, b in itertools.combinations(sigs, 2):
@@ -445,7 +445,7 @@ def _shape(cset: _Kinds) -> list[Conflict]:
                     "async here" if a.is_async else "not async here",
                     b,
                     "async here" if b.is_async else "not async here",
-                    f"`{cset.name}` pins the function both async and not async",
+                    f"{quote(cset.name)} pins the function both async and not async",
                 )
             )
     return out
@@ -475,7 +475,7 @@ def _limits(cset: _Kinds) -> list[Conflict]:
                     part,
                     "pinned here",
                     f"`max_chars: {lim.max}` is below the {need} characters that the "
-                    f"pinned signature of `{cset.name}` needs",
+                    f"pinned signature of {quote(cset.name)} needs",
                     help=f"raise `max_chars` to at least {need}, or unpin the signature",
                 )
             )

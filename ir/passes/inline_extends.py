@@ -37,7 +37,7 @@ from ..constraint import (
     SourceProvenance,
     property_of,
 )
-from ..diagnostics import Diagnostics, Label
+from ..diagnostics import Diagnostics, Label, quote
 from ..source import Span
 from .describe import describe
 
@@ -79,7 +79,8 @@ class InlineExtends:
             if parent_name not in by_name:
                 diags.error(
                     "unknown-constraint",
-                    f"`{cset.name}` extends `{parent_name}`, which the module does not define",
+                    f"{quote(cset.name)} extends {quote(parent_name)}, which the module does not "
+                    "define",
                     *([Label(span=span, message="not defined")] if span else []),
                 )
                 continue
@@ -89,7 +90,7 @@ class InlineExtends:
             if parent.language != cset.language:
                 diags.error(
                     "conflicting-properties",
-                    f"`{cset.name}` ({cset.language} output) extends `{parent_name}` "
+                    f"{quote(cset.name)} ({cset.language} output) extends {quote(parent_name)} "
                     f"({parent.language} output)",
                     *([Label(span=span, message=f"a {parent.language} set")] if span else []),
                     help="extend sets that describe the same kind of output",
@@ -149,12 +150,15 @@ class InlineExtends:
                 if p == parent and span is not None:
                     labels.append(
                         Label(
-                            span=span, message=f"`{child}` extends `{parent}`", primary=not labels
+                            span=span,
+                            message=f"{quote(child)} extends {quote(parent)}",
+                            primary=not labels,
                         )
                     )
         diags.error(
             "extends-cycle",
-            "cycle of `extends`: " + " extends ".join(f"`{n}`" for n in chain),
+            "cycle of `extends`: "
+            + quote(" extends ".join(quote(n) for n in chain), ticks=False, limit=300),
             *labels,
             help="a set cannot inherit from itself; move what they share into a third set "
             "that both extend",
@@ -163,10 +167,10 @@ class InlineExtends:
     def _nothing_to_override(self, cset: ConstraintSet, c: Constraint, diags: Diagnostics) -> None:
         prop = property_of(c)
         span = c.provenance.span if isinstance(c.provenance, SourceProvenance) else None
-        parents = ", ".join(f"`{p}`" for p in cset.extends) or "no set"
+        parents = quote(", ".join(quote(p) for p in cset.extends), ticks=False) or "no set"
         diags.error(
             "nothing-to-override",
-            f"`override {prop}` in `{cset.name}`, but {parents} gives no `{prop}`",
+            f"`override {prop}` in {quote(cset.name)}, but {parents} gives no `{prop}`",
             *([Label(span=span, message="overrides nothing")] if span else []),
             help="remove `override`: the property is simply added next to what the set inherits",
         )

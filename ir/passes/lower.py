@@ -36,7 +36,7 @@ from ananke.ir.constraint import (
     SourceProvenance,
     Validates,
 )
-from ananke.ir.diagnostics import Diagnostics, Label
+from ananke.ir.diagnostics import Diagnostics, Label, quote
 from ananke.ir.grammar import Expr, Grammar, JsonSchema, Rule
 from ananke.ir.plan import Enforcement, Level, Lowered
 
@@ -66,7 +66,7 @@ class LowerToGrammar:
                 f = forbidden[c.name]
                 diags.error(
                     "conflicting-properties",
-                    f"the function must be named `{c.name}`, which is also forbidden",
+                    f"the function must be named {quote(c.name)}, which is also forbidden",
                     *_span_label(c, "the name is pinned here", True),
                     *_span_label(f, "and forbidden here", False),
                     help="rename the function or drop the name from `forbid`",
@@ -86,7 +86,9 @@ class LowerToGrammar:
 
         plan: list[Enforcement] = []
 
-        def level(c: Constraint, lvl: Level, reason: str, detail: str = "") -> None:
+        def level(
+            c: Constraint, lvl: Level, reason: str, detail: str = "", narrows: bool = False
+        ) -> None:
             plan.append(
                 Enforcement(
                     constraint_id=c.id,
@@ -95,6 +97,8 @@ class LowerToGrammar:
                     reason=reason,
                     target=self.target,
                     detail=detail,
+                    narrows=narrows,
+                    demoted=c.id in self.demote,
                 )
             )
 
@@ -169,6 +173,7 @@ class LowerToGrammar:
                         f"the grammar allows at most {c.max} statements in any one block; the "
                         f"post check counts physical lines of the whole function "
                         f"(at most {c.max}, a final newline does not start a line)",
+                        narrows=True,
                     )
                 case Limit(metric="chars"):
                     level(c, "post", "character counts are checked after generation")
@@ -197,7 +202,13 @@ class LowerToGrammar:
                         )
                     else:
                         detail = "the function name is pinned by another constraint"
-                    level(c, "post", "parameter names are checked after generation", detail)
+                    level(
+                        c,
+                        "post",
+                        "parameter names are checked after generation",
+                        detail,
+                        narrows=c.id in name_origins,
+                    )
                 case ImportPolicy():
                     level(c, "post", "import statements are checked after generation")
                 case Matches():
@@ -282,8 +293,8 @@ class LowerToGrammar:
                 except UnknownType as exc:
                     diags.error(
                         "unknown-schema",
-                        f"`{c.type}` has no JSON schema: {exc}",
-                        *_span_label(c, f"`{exc.name}` is unknown here", True),
+                        f"{quote(str(c.type))} has no JSON schema: {exc}",
+                        *_span_label(c, f"{quote(exc.name)} is unknown here", True),
                         help="declare it with `schema NAME { ... }` or use a JSON type "
                         "(str, int, float, bool, List<T>, Dict<str, T>, Optional<T>)",
                     )
@@ -309,6 +320,7 @@ class LowerToGrammar:
                     reason=reason,
                     target=self.target,
                     detail=detail,
+                    demoted=c.id in self.demote,
                 )
             )
         if grammar is None:

@@ -19,7 +19,7 @@ import functools
 from dataclasses import dataclass
 
 from ananke.ir.automata import scalar_ranges
-from ananke.ir.diagnostics import Diagnostics
+from ananke.ir.diagnostics import Diagnostics, quote
 from ananke.ir.grammar import (
     Alt,
     And,
@@ -54,10 +54,10 @@ class Regular:
         rules = {r.name: r for r in solve_right_linear(without_left_recursion(grammar)).rules}
         cycle = _find_cycle(grammar.start, rules)
         if cycle:
-            path = " -> ".join(f"`{n}`" for n in cycle)
+            path = quote(" -> ".join(quote(n) for n in cycle), ticks=False, limit=300)
             diags.error(
                 "not-regular",
-                f"rule `{cycle[0]}` refers to itself ({path}) other than at its start or end; "
+                f"rule {quote(cycle[0])} refers to itself ({path}) other than at its start or end; "
                 "a regular expression cannot express that recursion",
                 notes=_origins(rules, cycle),
                 help="use a grammar target (llguidance, xgrammar, gbnf, lark), or bound the "

@@ -258,3 +258,30 @@ def test_json_output_needs_a_json_capable_target(target: str, tmp_path: Path) ->
     [d] = list(diags)
     assert d.code == "target-cannot-express"
     assert d.message.startswith(f"{target} cannot express constraint set `u`: rule start embeds")
+
+
+def test_explain_json_of_a_json_document(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from ananke.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "u.ariadne").write_text(
+        SCHEMAS
+        + "constraint u {\n    language: json;\n    returns: User;\n    max_chars: 500;\n}\n"
+    )
+    with pytest.raises(SystemExit) as exc:
+        main(["explain", "u.ariadne", "--target", "all", "--output-format", "json"])
+    out, err = capsys.readouterr()
+    assert exc.value.code == 0
+    [entry] = json.loads(out)["sets"]
+    plans = {p["target"]: p for p in entry["targets"]}
+    # The JSON-capable targets have a plan; the character-level grammars cannot embed a
+    # JSON schema, and say so.
+    for target in ("llguidance", "json-schema", "vllm", "sglang", "llamacpp"):
+        levels = {c["id"]: (c["level"], c["grammar"]) for c in plans[target]["constraints"]}
+        assert levels == {"u.returns": ("token", "enforces"), "u.max_chars": ("post", "none")}
+    for target in ("xgrammar", "gbnf", "lark", "regex"):
+        assert "rule start embeds" in plans[target]["skipped"]
+    skipped = [d for d in json.loads(err) if d["code"] == "target-skipped"]
+    assert {d["message"].split("`")[1] for d in skipped} == {"xgrammar", "gbnf", "lark", "regex"}

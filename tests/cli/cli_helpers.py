@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+import sys
 from pathlib import Path
 
 import pytest
@@ -16,3 +18,14 @@ def run_arc(capsys: pytest.CaptureFixture[str], *args: str | Path) -> tuple[int,
     out, err = capsys.readouterr()
     assert isinstance(exc.value.code, int)
     return exc.value.code, out, err
+
+
+def run_arc_stdin(
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    data: bytes,
+    *args: str | Path,
+) -> tuple[int, str, str]:
+    """`arc ARGS...` with ``data`` on its standard input."""
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(data), encoding="utf-8"))
+    return run_arc(capsys, *args)

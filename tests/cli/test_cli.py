@@ -388,3 +388,28 @@ def test_arc_script_runs(tmp_path: Path) -> None:
         [str(script), "check", str(API)], capture_output=True, text=True, env=env, cwd=tmp_path
     )
     assert (r.returncode, r.stdout, r.stderr) == (0, "", "")
+
+
+# --- the README's command table -----------------------------------------------------------
+
+
+def test_readme_command_table_names_real_commands_and_options() -> None:
+    import re
+
+    from ananke.cli import cli
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    rows = re.findall(r"^\| `(arc [^`]*)` \|", readme, re.M)
+    assert rows
+    seen = set()
+    for row in rows:
+        words = row.replace("\\|", "|").split()
+        if words[1].startswith("-"):
+            assert words[1] in ("--version", "-V"), row
+            continue
+        command = cli.commands[words[1]]
+        seen.add(words[1])
+        options = {o for p in command.params for o in (*p.opts, *p.secondary_opts)}
+        for flag in re.findall(r"(?<![\w-])(--?[a-z][a-z-]*)", " ".join(words[2:])):
+            assert flag in options, (row, flag)
+    assert seen == set(cli.commands)

@@ -170,3 +170,58 @@ def test_a_warning_is_given_once_when_resolution_runs_again(
     code, _, err = run_arc(capsys, "check", "w.ariadne", "--output-format", "short")
     assert code == 0
     assert err.count("warning[undecided-conflict]") == 1
+
+
+TWO = """\
+constraint good {
+    forbid: ["eval"];
+}
+constraint bad {
+    forbid: ["print"];
+    require: ["print"];
+}
+constraint child extends bad {
+    max_lines: 10;
+}
+constraint cousin extends good {
+    max_lines: 10;
+}
+"""
+
+
+@pytest.mark.parametrize("command", ["emit", "explain"])
+def test_a_conflict_in_another_set_does_not_fail_the_one_asked_for(
+    command: str, project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (project / "two.ariadne").write_text(TWO)
+    (project / "good.ariadne").write_text(TWO.split("constraint bad")[0])
+    code, out, err = run_arc(capsys, command, "two.ariadne", "-c", "good")
+    assert code == 0, err
+    # What it prints is what the set alone gives.
+    assert out == run_arc(capsys, command, "good.ariadne")[1]
+    # The other sets' conflicts are warnings here, each saying why.
+    assert err.count("warning[constraint-conflict]: `print` is both required and forbidden") == 2
+    assert "error" not in err.replace("\n", " ").split("warning[")[0]
+    assert err.count("it concerns another constraint set than `good`, the one asked for") == 2
+    # A set that extends a healthy one is fine; one that inherits the conflict fails.
+    assert run_arc(capsys, command, "two.ariadne", "-c", "cousin")[0] == 0
+    code, _, err = run_arc(
+        capsys, command, "two.ariadne", "-c", "child", "--output-format", "short"
+    )
+    assert code == 1
+    assert "error[constraint-conflict]: `print` is both required and forbidden in `child`" in err
+    # `bad`'s own conflict is not `child`'s: a warning.
+    assert "warning[constraint-conflict]: `print` is both required and forbidden in `bad`" in err
+    code, _, err = run_arc(capsys, command, "two.ariadne", "-c", "bad", "--output-format", "short")
+    assert code == 1 and "error[constraint-conflict]" in err
+
+
+def test_without_a_choice_every_conflict_fails(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (project / "two.ariadne").write_text(TWO)
+    code, _, err = run_arc(capsys, "check", "two.ariadne", "--output-format", "short")
+    assert code == 1 and err.count("error[constraint-conflict]") == 2
+    code, _, err = run_arc(capsys, "emit", "two.ariadne", "-o", "out/", "--output-format", "short")
+    assert code == 1 and err.count("error[constraint-conflict]") == 2
+    assert not (project / "out").exists()

@@ -221,6 +221,49 @@ def test_golden_files_update_compare_and_diff(tmp_path: Path) -> None:
     assert stale.returncode == 0 and not (folder / "old.llguidance.lark").exists()
 
 
+LIB = 'constraint api {\n    max_lines: 100;\n    forbid: ["eval"];\n}\n'
+WEB = """\
+import "lib/api.ariadne";
+constraint web extends api {
+    max_lines: 80;
+    example accept \"\"\"
+        def f(x):
+            return x
+        \"\"\";
+}
+"""
+
+
+def test_golden_files_give_the_same_result_from_any_folder(tmp_path: Path) -> None:
+    project = _tree(tmp_path / "project", {"web.ariadne": WEB, "lib/api.ariadne": LIB})
+    engine = ("--engine", "llguidance-lark")
+    assert _arc(project, ".", "--update", *engine).returncode == 0
+    ir = (project / "web.golden" / "ir.txt").read_text()
+    # Spans name files relative to the .ariadne file, whatever folder ran `arc test`.
+    assert '(sources "web.ariadne" "lib/api.ariadne")' in ir
+    assert "@lib/api.ariadne:3:14 library" in ir
+    explain = (project / "web.golden" / "explain.llguidance.txt").read_text()
+    assert "from web.ariadne:3 intersected with 100 from lib/api.ariadne:2" in explain
+    assert '(sources "api.ariadne")' in (project / "lib" / "api.golden" / "ir.txt").read_text()
+    for cwd, paths in (
+        (project / "lib", [".."]),
+        (tmp_path, ["project/web.ariadne", "project/lib"]),
+    ):
+        done = _arc(cwd, *paths, *engine)
+        assert done.returncode == 0, done.stdout
+        assert done.stdout.splitlines()[0].endswith("golden files: 6 same"), done.stdout
+    # A change in the library: both files' golden files no longer match.
+    (project / "lib" / "api.ariadne").write_text(LIB.replace('"eval"', '"eval", "exec"'))
+    done = _arc(tmp_path, "project", *engine)
+    assert done.returncode == 1
+    first = done.stdout.splitlines()[0]
+    mismatches = done.stdout.count("error[golden-mismatch]")
+    assert mismatches >= 3
+    assert first.startswith(f"FAILED {mismatches} golden files mismatched in 2 files; 0 failed"), (
+        first
+    )
+
+
 def test_usage_errors_exit_2(tmp_path: Path) -> None:
     _tree(tmp_path, {"f.ariadne": FAILING})
     assert _arc(tmp_path, "missing.ariadne").returncode == 2
