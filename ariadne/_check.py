@@ -479,7 +479,7 @@ class _Checker:
             if p.default is not None and default is not None and not python_default(default):
                 self.diags.error(
                     "invalid-value",
-                    f"the default of `{p.name.text}` is not a Python expression",
+                    f"the default of {quote(p.name.text)} is not a Python expression",
                     Label(
                         span=self.source.span(p.default.start, p.default.end),
                         message="the code must write this default as it is written here",
