@@ -609,7 +609,7 @@ class _Checker:
 
     def naming_style(self, v: TypeValue) -> NamingStyle | None:
         if v.name in NAMING_STYLES:
-            return v.name  # type: ignore[return-value]
+            return v.name
         suggestion = _did_you_mean(v.name, NAMING_STYLES)
         styles = ", ".join(NAMING_STYLES)
         self.invalid(
@@ -695,7 +695,7 @@ class _Checker:
                     "`all`: also its local variables and nested functions",
                 )
                 return
-            scope = sv.name  # type: ignore[assignment]
+            scope = sv.name
         b.out.append(
             Naming(
                 id=f"{b.name}.naming",

@@ -26,8 +26,8 @@ class Escape:
     what: str
     example: str
     """Python code, shown in backquotes."""
-    more: str
-    """More examples for the documentation (Python code; may be empty)."""
+    more: tuple[str, ...]
+    """More examples for the documentation (Python code)."""
     closers: tuple[str, ...]
     """Plain names that, all forbidden, make the grammar reject every instance of it; empty
     when no grammar can close it."""
@@ -45,7 +45,7 @@ ESCAPES: tuple[Escape, ...] = (
     Escape(
         "the `builtins` module",
         "builtins.eval(x)",
-        '__builtins__["eval"](x); b = builtins; b.eval(x)',
+        ('__builtins__["eval"](x)', "b = builtins; b.eval(x)"),
         ("builtins", "__builtins__"),
         "reported, also through an alias",
         "closes it in the grammar",
@@ -54,7 +54,7 @@ ESCAPES: tuple[Escape, ...] = (
     Escape(
         "an alias made in the function",
         "import os as o; o.system(x)",
-        "m = os; m.system(x); from os import system as s; s(x)",
+        ("m = os; m.system(x)", "from os import system as s; s(x)"),
         (),
         "reported at each use through the alias",
         "nothing more: the check after generation reports it",
@@ -63,7 +63,7 @@ ESCAPES: tuple[Escape, ...] = (
     Escape(
         "an attribute named by a constant string",
         'getattr(os, "system")(x)',
-        'vars(os)["system"]',
+        ('vars(os)["system"]',),
         ("getattr", "vars"),
         "reported when the object is a module or `builtins`",
         "closes it in the grammar",
@@ -71,7 +71,7 @@ ESCAPES: tuple[Escape, ...] = (
     Escape(
         "an attribute looked up through a method or a `__dict__`",
         'os.__dict__["system"]',
-        'object.__getattribute__(os, "system"); operator.attrgetter("system")(os)',
+        ('object.__getattribute__(os, "system")', 'operator.attrgetter("system")(os)'),
         (),
         "reported when the name is a constant and the object a module or `builtins`",
         "forbids `.__getattribute__`, `operator.attrgetter` and `operator.methodcaller` "
@@ -81,7 +81,7 @@ ESCAPES: tuple[Escape, ...] = (
     Escape(
         "a namespace looked up by a constant string",
         'globals()["eval"](x)',
-        'locals()["eval"]; vars()["eval"]',
+        ('locals()["eval"]', 'vars()["eval"]'),
         ("globals", "locals", "vars"),
         "reported",
         "closes it in the grammar",
@@ -89,7 +89,7 @@ ESCAPES: tuple[Escape, ...] = (
     Escape(
         "a module imported by a constant string",
         '__import__("os").system(x)',
-        'importlib.import_module("os")',
+        ('importlib.import_module("os")',),
         ("__import__", "importlib"),
         "reported",
         "closes it in the grammar",
@@ -97,7 +97,7 @@ ESCAPES: tuple[Escape, ...] = (
     Escape(
         "a module taken from `sys.modules`",
         'sys.modules["os"].system(x)',
-        "",
+        (),
         (),
         "reported when the key is a constant",
         "forbids `sys.modules` after generation",
@@ -106,7 +106,7 @@ ESCAPES: tuple[Escape, ...] = (
     Escape(
         "introspection of functions, frames and classes",
         "().__class__.__base__.__subclasses__()",
-        'f.__globals__["eval"]; sys._getframe().f_globals',
+        ('f.__globals__["eval"]', "sys._getframe().f_globals"),
         (),
         "a constant name looked up in `__globals__`, `f_globals` or `__builtins__` is "
         "reported; the walk itself only where its attributes are forbidden",
@@ -117,7 +117,7 @@ ESCAPES: tuple[Escape, ...] = (
     Escape(
         "code run from text or bytes by a builtin or a module",
         "pickle.loads(b)",
-        'exec(compile(s, "f", "exec")); marshal.loads(b); runpy.run_path(p)',
+        ('exec(compile(s, "f", "exec"))', "marshal.loads(b)", "runpy.run_path(p)"),
         ("compile", "exec", "pickle", "marshal", "shelve", "runpy"),
         "reported where forbidden",
         "closes it in the grammar",
@@ -125,7 +125,7 @@ ESCAPES: tuple[Escape, ...] = (
     Escape(
         "a standard-library function that runs text",
         "timeit.timeit(s)",
-        "types.FunctionType(code, {})(); pydoc.locate(s); code.InteractiveInterpreter()",
+        ("types.FunctionType(code, {})()", "pydoc.locate(s)", "code.InteractiveInterpreter()"),
         (),
         "reported where forbidden",
         "forbids the ones it lists (`timeit.timeit`, `types.FunctionType`, ...) after generation",
@@ -134,7 +134,7 @@ ESCAPES: tuple[Escape, ...] = (
     Escape(
         "a name built at run time",
         'getattr(x, "ev" + "al")',
-        "obj.__dict__[name]; sys.modules[name]",
+        ("obj.__dict__[name]", "sys.modules[name]"),
         (),
         "open: no reading of the text can tell the name",
         "narrows it (`getattr`, `globals`, `vars`, `sys.modules` are forbidden); "
@@ -143,7 +143,7 @@ ESCAPES: tuple[Escape, ...] = (
     Escape(
         "code outside the function's text",
         "logging.config.dictConfig(d)",
-        "",
+        (),
         (),
         "open: `forbid` reads the function's own text",
         "open",
@@ -212,7 +212,7 @@ def markdown_table() -> str:
         "| --- | --- | --- | --- | --- |",
     ]
     for e in ESCAPES:
-        examples = "; ".join(x for x in (e.example, e.more) if x).replace("|", "\\|")
+        examples = ", ".join(f"`{x}`" for x in (e.example, *e.more)).replace("|", "\\|")
         what = e.what + {"plain": " (plain names)", "dotted": " (dotted names)"}.get(e.applies, "")
-        rows.append(f"| {what} | `{examples}` | {_in_grammar(e, None)} | {e.post} | {e.std} |")
+        rows.append(f"| {what} | {examples} | {_in_grammar(e, None)} | {e.post} | {e.std} |")
     return "\n".join(rows) + "\n"

@@ -524,6 +524,8 @@ class _Reader:
             return self._lookup(self.resolve(node.value), _const(node.slice))
         if isinstance(node, ast.Call):
             return self._call(node)
+        if isinstance(node, ast.NamedExpr):
+            return self.resolve(node.value)
         return None
 
     def _lookup(self, mapping: _Ref | None, key: str | None) -> _Ref | None:
