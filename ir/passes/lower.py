@@ -171,7 +171,15 @@ class LowerToGrammar:
                         "strings (see the notes)",
                     )
                 case Require():
-                    level(c, "post", "a grammar cannot require a name somewhere in the body")
+                    level(
+                        c,
+                        "post",
+                        "a grammar cannot require a name somewhere in the body",
+                        f"a use of `{c.name}` or an attribute of that name "
+                        f"(`x.{c.name}`) satisfies it"
+                        if "." not in c.name
+                        else f"a use of `{c.name}`, also through an alias, satisfies it",
+                    )
                 case Limit(metric="lines"):
                     block_lines = c.max if block_lines is None else min(block_lines, c.max)
                     block_origins.append(c.id)

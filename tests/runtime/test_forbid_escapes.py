@@ -181,6 +181,17 @@ def test_require_dotted_name_is_not_satisfied_by_another_module() -> None:
     assert (v.line, v.column) == (2, 5)
 
 
+def test_explain_says_what_satisfies_require() -> None:
+    text = 'constraint t { require: ["validate_input", "json.loads"]; }\n'
+    diags = Diagnostics()
+    module = compile_source(SourceFile("t.ariadne", text), diags)
+    assert module is not None
+    (lowered,) = lower(module, diags=diags)
+    detail = {e.constraint_id: e.detail for e in lowered.enforcements}
+    assert "an attribute of that name" in detail["t.require.validate_input"]
+    assert "an attribute" not in detail["t.require.json.loads"]
+
+
 # --- the fixtures, at each level --------------------------------------------------------------
 
 
