@@ -34,6 +34,7 @@ from ananke.ir.constraint import (
     Matches,
     Module,
     Naming,
+    NamingScope,
     NamingStyle,
     OutputGrammar,
     Param,
@@ -54,6 +55,7 @@ from ananke.ir.verify import python_default
 from ._ast import (
     Annotation,
     ConstraintBlock,
+    Entry,
     ExampleItem,
     FileAst,
     Ident,
@@ -80,6 +82,8 @@ _LIST_PROPERTIES = frozenset({"forbid", "require"})
 
 
 NAMING_STYLES: tuple[NamingStyle, ...] = ("snake", "camel", "pascal", "screaming")
+NAMING_SCOPES: tuple[NamingScope, ...] = ("signature", "all")
+NAMING_KEYS = ("style", "pattern", "scope")
 SUPPORTED_LANGUAGES: tuple[Language, ...] = ("python", "json")
 
 _ANNOTATIONS = ("soft", "hard", "priority")
@@ -87,6 +91,8 @@ _NOT_CONSTRAINTS = frozenset({"language"})
 
 
 _DOTTED_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*\Z")
+_ATTRIBUTE_RE = re.compile(r"\.[A-Za-z_][A-Za-z0-9_]*\Z")
+"""``forbid``'s attribute of any object: ``.__globals__``."""
 
 
 def _kind_of(v: Value) -> str:
@@ -270,18 +276,30 @@ class _Checker:
                 )
                 ok = False
                 continue
-            if not _DOTTED_RE.match(item.value):
-                non_ascii = all(p.isidentifier() for p in item.value.split("."))
+            attribute = key == "forbid" and _ATTRIBUTE_RE.match(item.value) is not None
+            if not (_DOTTED_RE.match(item.value) or attribute):
+                bare = item.value.removeprefix(".") if key == "forbid" else item.value
+                non_ascii = not bare.isascii() and all(p.isidentifier() for p in bare.split("."))
+                expected = "expected a name like `eval` or `os.system`"
+                help = None
+                if non_ascii:
+                    help = (
+                        "names in these lists are ASCII; Python reads other spellings "
+                        "through NFKC, which `forbid` covers (`ｅval` is `eval`)"
+                    )
+                elif key == "forbid":
+                    expected = "expected a name like `eval`, `os.system` or `.__globals__`"
+                    if item.value.startswith("."):
+                        help = "an attribute is one name after the dot: `.__globals__`"
+                elif item.value.startswith(".") and _ATTRIBUTE_RE.match(item.value):
+                    help = "only `forbid` takes an attribute of any object (`.name`)"
                 self.invalid(
                     item,
                     f"{quote(item.value)} is not an ASCII identifier or dotted name"
                     if non_ascii
                     else f"{quote(item.value)} is not an identifier or dotted name",
-                    "expected a name like `eval` or `os.system`",
-                    help="names in these lists are ASCII; Python reads other spellings "
-                    "through NFKC, which `forbid` covers (`ｅval` is `eval`)"
-                    if non_ascii
-                    else None,
+                    expected,
+                    help=help,
                 )
                 ok = False
                 continue
@@ -594,6 +612,9 @@ class _Checker:
     def p_naming(self, b: _Block, prop: Property) -> None:
         v = prop.value
         ident = f"{b.name}.naming"
+        if isinstance(v, ObjectValue):
+            self._naming_object(b, prop, v)
+            return
         if isinstance(v, StringValue):
             if self.regex(v):
                 b.out.append(Naming(id=ident, provenance=self.prov(prop), pattern=v.value))
@@ -601,19 +622,108 @@ class _Checker:
         if not (isinstance(v, TypeValue) and v.is_plain_name):
             self.mismatch(prop, "a naming style or a regex string", "naming: snake;")
             return
-        if v.name not in NAMING_STYLES:
-            suggestion = _did_you_mean(v.name, NAMING_STYLES)
-            styles = ", ".join(NAMING_STYLES)
+        style = self.naming_style(v)
+        if style is not None:
+            b.out.append(Naming(id=ident, provenance=self.prov(prop), style=style))
+
+    def naming_style(self, v: TypeValue) -> NamingStyle | None:
+        if v.name in NAMING_STYLES:
+            return v.name
+        suggestion = _did_you_mean(v.name, NAMING_STYLES)
+        styles = ", ".join(NAMING_STYLES)
+        self.invalid(
+            v,
+            f"unknown naming style {quote(v.name)}",
+            "unknown style",
+            help=(f"{suggestion} " if suggestion else "") + f"styles: {styles}, or a regex string",
+        )
+        return None
+
+    def _naming_object(self, b: _Block, prop: Property, v: ObjectValue) -> None:
+        """``naming: { style: snake, scope: all };`` (or ``pattern: r"..."``)."""
+        example = "naming: { style: snake, scope: all };"
+        given: dict[str, Entry] = {}
+        ok = True
+        for entry in v.entries:
+            key = entry.key.text
+            if key not in NAMING_KEYS:
+                self.invalid(
+                    entry.key,
+                    f"unknown key {quote(key)} in `naming`",
+                    "unknown key",
+                    help=_did_you_mean(key, NAMING_KEYS)
+                    or "the keys are `style` or `pattern`, and `scope`",
+                )
+                ok = False
+            elif key in given:
+                self.diags.error(
+                    "duplicate-property",
+                    f"`{key}` is given twice in `naming`",
+                    self.label(entry.key, "given again here"),
+                    Label(
+                        span=self.span(given[key].key), message="first given here", primary=False
+                    ),
+                )
+                ok = False
+            else:
+                given[key] = entry
+        if not ok:
+            return
+        rules = [k for k in ("style", "pattern") if k in given]
+        if len(rules) != 1:
             self.invalid(
-                v,
-                f"unknown naming style {quote(v.name)}",
-                "unknown style",
-                help=(f"{suggestion} " if suggestion else "")
-                + f"styles: {styles}, or a regex string",
+                v if not rules else given[rules[1]].key,
+                "`naming` needs exactly one of `style` and `pattern`",
+                "a style or a pattern" if not rules else "given with `style`",
+                help=f"for example `{example}`",
             )
             return
-        style = v.name
-        b.out.append(Naming(id=ident, provenance=self.prov(prop), style=style))
+        style: NamingStyle | None = None
+        pattern: str | None = None
+        entry = given[rules[0]]
+        rule = entry.value
+        sub = Property(entry.key, rule, entry.start, entry.end)
+        if rules[0] == "style":
+            if not (isinstance(rule, TypeValue) and rule.is_plain_name):
+                self.mismatch(sub, "a naming style", example)
+                return
+            style = self.naming_style(rule)
+            if style is None:
+                return
+        else:
+            if not isinstance(rule, StringValue):
+                self.mismatch(sub, "a regex string", 'naming: { pattern: r"[a-z_]+", scope: all };')
+                return
+            if not self.regex(rule):
+                return
+            pattern = rule.value
+        scope: NamingScope = "signature"
+        if "scope" in given:
+            sv = given["scope"].value
+            if not (isinstance(sv, TypeValue) and sv.is_plain_name and sv.name in NAMING_SCOPES):
+                shown = sv.name if isinstance(sv, TypeValue) else _kind_of(sv)
+                suggestion = _did_you_mean(shown, NAMING_SCOPES)
+                self.invalid(
+                    sv,
+                    f"unknown naming scope {quote(shown)}"
+                    if isinstance(sv, TypeValue)
+                    else f"`scope` expects `signature` or `all`, found {shown}",
+                    "expected `signature` or `all`",
+                    help=(f"{suggestion} " if suggestion else "")
+                    + "`signature`: the function's name and parameters (the default); "
+                    "`all`: also its local variables and nested functions",
+                )
+                return
+            scope = sv.name
+        b.out.append(
+            Naming(
+                id=f"{b.name}.naming",
+                provenance=self.prov(prop),
+                style=style,
+                pattern=pattern,
+                scope=scope,
+            )
+        )
 
     def p_imports(self, b: _Block, prop: Property) -> None:
         v = prop.value

@@ -100,3 +100,68 @@ def causes(texts: Sequence[str], results: Sequence[tuple[bool, int, str]]) -> di
         if not ok:
             c[classify(t, off, err)] += 1
     return dict(c.most_common())
+
+
+def composed_set(text: str, name: str) -> Any:
+    """The constraint set ``name`` of Ariadne ``text`` once composed (its parents inlined)."""
+    from ananke.ariadne import compile_source
+    from ananke.ir.diagnostics import Diagnostics
+    from ananke.ir.passes import compose
+    from ananke.ir.source import SourceFile
+
+    diags = Diagnostics()
+    module = compile_source(SourceFile("bench.ariadne", text), diags)
+    module = compose(module, diags) if module is not None else None
+    cset = module.get_set(name) if module is not None else None
+    if cset is None or diags.has_errors:
+        raise ValueError(f"benchmark source does not compose: {[d.message for d in diags]}")
+    return cset
+
+
+NO_DYNAMIC_CODE = "import std.python;\nconstraint n extends std.python.no_dynamic_code {}\n"
+
+
+def no_dynamic_code_cost(
+    texts: Sequence[str], keys: Sequence[str], results: Sequence[tuple[bool, int, str]], cset: Any
+) -> dict[str, Any]:
+    """What ``std.python.no_dynamic_code`` costs on real functions: those its grammar rejects
+    (``results``, from the real matcher), counted under every plain forbidden name they
+    use, and those the check after generation then reports, under every forbidden name;
+    also every finding made through a reference (an alias, a constant string), to review
+    for false positives (by the validator's reading)."""
+    from ananke.ir.constraint import Forbid
+    from ananke.runtime.validate import check
+
+    names = {c.id: c.name for c in cset.constraints if isinstance(c, Forbid)}
+    grammar: Counter[str] = Counter()
+    post: Counter[str] = Counter()
+    through: list[dict[str, Any]] = []
+    g_rejected = p_rejected = 0
+    unexplained: list[str] = []
+    for text, key, (ok, _, _) in zip(texts, keys, results, strict=True):
+        report = check(text, cset)
+        found = sorted({names.get(v.constraint_id, v.kind) for v in report.violations})
+        for v in report.violations:
+            n = names.get(v.constraint_id)
+            if n is not None and v.text not in (n, n.lstrip(".")):
+                through.append({"function": key, "name": n, "text": v.text, "line": v.line})
+        if not ok:
+            g_rejected += 1
+            # The grammar rejects plain names only: a rejection it cannot account for
+            # would be a fault of the grammar.
+            plain = [n for n in found if "." not in n]
+            grammar.update(plain)
+            if not plain:
+                unexplained.append(key)
+        elif found:
+            p_rejected += 1
+            post.update(found)
+    return {
+        "functions": len(texts),
+        "grammar_rejected": g_rejected,
+        "grammar_by_name": dict(grammar.most_common()),
+        "grammar_unexplained": unexplained[:50],
+        "post_rejected": p_rejected,
+        "post_by_name": dict(post.most_common()),
+        "reported_through_references": through,
+    }

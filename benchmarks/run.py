@@ -33,6 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_common import (
     EXAMPLE,
     adapted_for_api_handler,
+    grammar_of_set,
     grammar_of_source,
     mask_functions,
     percentile,
@@ -362,7 +363,7 @@ def bench_soundness(r: Report) -> None:
         stdlib_functions,
     )
     from ananke.runtime.validate import name_uses
-    from bench_soundness import Checker, causes
+    from bench_soundness import NO_DYNAMIC_CODE, Checker, causes, composed_set
 
     print("soundness", flush=True)
     corpus = stdlib_functions()
@@ -370,6 +371,7 @@ def bench_soundness(r: Report) -> None:
     grammars = {
         "plain": unconstrained_grammar(),
         "forbid": grammar_of_source(FORBID_SOURCE),
+        "no_dynamic_code": grammar_of_set(composed_set(NO_DYNAMIC_CODE, "n")),
     }
     for n in MAX_LINES_N:
         grammars[f"max_lines_{n}"] = grammar_of_source(f"constraint m {{ max_lines: {n}; }}")
@@ -475,6 +477,8 @@ def bench_soundness(r: Report) -> None:
 
         d["llamacpp"] = llamacpp_soundness(r, accepted, violators)
 
+        d["no_dynamic_code"] = no_dynamic_code_soundness(r, ck, accepted)
+
         d["max_lines"] = {}
         ml_pool = accepted if r.quick else sample(accepted, 1500, seed=4)
         for n in MAX_LINES_N:
@@ -499,6 +503,32 @@ def bench_soundness(r: Report) -> None:
                 f"longer ones (the post check counts lines exactly)",
             )
     r.details["soundness"] = d
+
+
+def no_dynamic_code_soundness(r: Report, ck: Any, accepted: list[Any]) -> dict[str, Any]:
+    """What `std.python.no_dynamic_code` rejects among the functions the plain grammar
+    accepts, by forbidden name, in the grammar and after generation."""
+    from bench_soundness import NO_DYNAMIC_CODE, composed_set, no_dynamic_code_cost
+
+    texts = [f.text for f in accepted]
+    res = ck.run("no_dynamic_code", texts)
+    cset = composed_set(NO_DYNAMIC_CODE, "n")
+    d = no_dynamic_code_cost(texts, [f.key for f in accepted], res, cset)
+    top = ", ".join(f"{k} {v}" for k, v in list(d["grammar_by_name"].items())[:8])
+    r.metric(
+        "std.python.no_dynamic_code: functions the grammar rejects",
+        d["grammar_rejected"],
+        "count",
+        note=f"of {len(texts)} accepted without constraints; by name: {top or 'none'}",
+    )
+    top = ", ".join(f"{k} {v}" for k, v in list(d["post_by_name"].items())[:8])
+    r.metric(
+        "std.python.no_dynamic_code: further functions the post check rejects",
+        d["post_rejected"],
+        "count",
+        note=f"by name: {top or 'none'}",
+    )
+    return d
 
 
 def llamacpp_soundness(r: Report, accepted: list[Any], violators: list[Any]) -> dict[str, Any]:

@@ -41,6 +41,7 @@ __all__ = [
     "Matches",
     "Module",
     "Naming",
+    "NamingScope",
     "NamingStyle",
     "Node",
     "OutputGrammar",
@@ -108,6 +109,7 @@ Strength = Literal["hard", "soft"]
 Language = Literal["python", "json"]
 LimitMetric = Literal["lines", "chars", "tokens"]
 NamingStyle = Literal["snake", "camel", "pascal", "screaming"]
+NamingScope = Literal["signature", "all"]
 
 _T = TypeVar("_T")
 
@@ -283,10 +285,13 @@ class Limit(_ConstraintBase, tag_field="kind", tag="limit", kw_only=True, frozen
 
 
 class Naming(_ConstraintBase, tag_field="kind", tag="naming", kw_only=True, frozen=True):
-    """Names the code defines (function and parameter names) follow a style or a regex."""
+    """Names the code defines follow a style or a regex: the function's name and its
+    parameters (``scope`` ``signature``), or also local variables and nested functions
+    (``all``)."""
 
     style: NamingStyle | None = None
     pattern: str | None = None
+    scope: NamingScope = "signature"
 
     def __post_init__(self) -> None:
         super().__post_init__()

@@ -168,7 +168,8 @@ def _signature(c: Signature) -> str:
 
 
 def _naming(c: Naming) -> str:
-    return f"style {c.style}" if c.style is not None else f"pattern {_q(c.pattern or '')}"
+    rule = f"style {c.style}" if c.style is not None else f"pattern {_q(c.pattern or '')}"
+    return rule if c.scope == "signature" else f"{rule} scope {c.scope}"
 
 
 def _imports(c: ImportPolicy) -> str:

@@ -50,6 +50,8 @@ __all__ = ["Problem", "problems", "python_default"]
 
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 _DOTTED = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*\Z")
+_ATTRIBUTE = re.compile(r"\.[A-Za-z_][A-Za-z0-9_]*\Z")
+"""``forbid``'s attribute of any object: ``.__globals__``."""
 _RULE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 _KIND_ORDER = {"positional": 0, "var_positional": 1, "keyword_only": 2, "var_keyword": 3}
 
@@ -152,7 +154,8 @@ def _constraint(c: Constraint, at: str, language: str, schemas: set[str]) -> Ite
         case Returns():
             yield from _type(c.type, f"{at}.type")
         case Forbid() | Require():
-            if not _DOTTED.match(c.name):
+            attribute = isinstance(c, Forbid) and _ATTRIBUTE.match(c.name) is not None
+            if not (_DOTTED.match(c.name) or attribute):
                 yield Problem(f"{at}.name", f"{_show(c.name)} is not an identifier or dotted name")
         case ImportPolicy():
             for key, items in (("allow", c.allow or ()), ("deny", c.deny)):
@@ -249,7 +252,10 @@ def _example(e: Example, at: str) -> Iterator[Problem]:
         yield Problem(f"{at}.by", "an accepted example has nothing to be rejected by")
     elif head not in (*PROPERTY_NAMES, "syntax") or head in ("doc", "note", "language"):
         yield Problem(f"{at}.by", f"{_show(e.by)} names nothing that can reject a text")
-    elif item and (head not in ("forbid", "require") or not _DOTTED.match(item)):
+    elif item and not (
+        (head in ("forbid", "require") and _DOTTED.match(item))
+        or (head == "forbid" and _ATTRIBUTE.match(item))
+    ):
         yield Problem(f"{at}.by", f"{_show(e.by)} names no item of a list property")
 
 

@@ -19,9 +19,25 @@ How names are read (``forbid``, ``require``, ``validates``), precisely:
   by the same token rule, so names there count exactly as in ordinary code.
 * A **use of a dotted name** ``a.b`` is the token sequence ``NAME(a) . NAME(b)`` where
   ``a`` is itself a use of a plain name, or an import of it (``import a.b``,
-  ``from a import b``, also ``from a.b import x``). Limitation: aliases are not followed,
-  so ``import os as o; o.system()`` is not detected as a use of ``os.system``, nor is
-  ``getattr(os, "system")``.
+  ``from a import b``, also ``from a.b import x``).
+* A **use through a reference**: an expression that names ``a.b`` (or the builtin ``n``)
+  without spelling it, as :mod:`ananke.languages.python.references` reads them: through
+  an alias the function makes (``import os as o; o.system()``, ``m = os; m.system``,
+  ``from os import system as s; s()``), through the ``builtins`` module
+  (``builtins.eval``, ``__builtins__.eval``), or through a lookup by a constant string
+  (``getattr(os, "system")``, ``globals()["eval"]``, ``__import__("os").system``,
+  ``sys.modules["os"].system``, ...). It is a use of ``a.b`` when it names ``a.b`` or
+  something inside it (``a.b.c``); of the plain name ``n`` when it names ``n`` or
+  ``builtins.n``. A name built at run time (``getattr(x, "ev" + "al")``) is no use of
+  anything: the text cannot say what it is.
+* An **attribute** ``.a`` (``forbid: [".__globals__"]``) is used by ``x.a`` on any ``x``,
+  and by ``a`` as a constant string in ``getattr``, ``setattr``, ``delattr``,
+  ``__getattribute__``, ``operator.attrgetter`` or ``operator.methodcaller`` (not
+  ``hasattr``, which only tells whether it exists).
+
+``forbid`` reports every use of each kind. ``require`` is satisfied by any use, and a
+plain name also by the attribute of that name (``validators.validate_input(x)``
+satisfies ``require: ["validate_input"]``); a failure points at the function's body.
 
 Other definitions: lines are physical lines counted by
 :func:`ananke.languages.python.corpus.physical_lines` (``\\n``-separated, a final newline
@@ -59,6 +75,13 @@ from ananke.ir.constraint import (
 )
 from ananke.languages.python.corpus import physical_lines
 from ananke.languages.python.naming import NAMING_STYLES
+from ananke.languages.python.references import (
+    AttributeUse,
+    Reference,
+    attribute_uses,
+    defined_names,
+    references,
+)
 from ananke.languages.python.types import render_type
 
 __all__ = [
@@ -225,21 +248,36 @@ def name_uses(code: str) -> list[Occurrence]:
 
 def dotted_uses(code: str, dotted: str) -> list[Occurrence]:
     """Uses of the qualified name ``dotted`` (``a.b.c``) as a token sequence, in order."""
-    parts = dotted.split(".")
-    toks = [(t, s, ln, c) for t, s, ln, c in _significant(code)]
-    out: list[Occurrence] = []
-    want: list[tuple[int, str]] = []
-    for i, p in enumerate(parts):
-        if i:
-            want.append((tokenize.OP, "."))
-        want.append((tokenize.NAME, p))
-    n = len(want)
-    for i in range(len(toks) - n + 1):
-        if i > 0 and toks[i - 1][0] == tokenize.OP and toks[i - 1][1] == ".":
-            continue
-        if all(toks[i + k][0] == want[k][0] and toks[i + k][1] == want[k][1] for k in range(n)):
-            out.append(Occurrence(dotted, toks[i][2], toks[i][3] + 1))
-    return out
+    return _Tokens(code).dotted(dotted)
+
+
+class _Tokens:
+    """The significant tokens of a code text, indexed by the names that start a reference
+    (a name not after a dot), to find many dotted names in one reading."""
+
+    def __init__(self, code: str) -> None:
+        self.toks = list(_significant(code))
+        self.starts: dict[str, list[int]] = {}
+        for i, (t, s, _, _) in enumerate(self.toks):
+            after_dot = i > 0 and self.toks[i - 1][0] == tokenize.OP and self.toks[i - 1][1] == "."
+            if t == tokenize.NAME and not after_dot:
+                self.starts.setdefault(s, []).append(i)
+
+    def dotted(self, dotted: str) -> list[Occurrence]:
+        parts = dotted.split(".")
+        want: list[tuple[int, str]] = []
+        for k, p in enumerate(parts):
+            if k:
+                want.append((tokenize.OP, "."))
+            want.append((tokenize.NAME, p))
+        toks, n = self.toks, len(want)
+        out: list[Occurrence] = []
+        for i in self.starts.get(parts[0], ()):
+            if i + n <= len(toks) and all(
+                toks[i + k][0] == want[k][0] and toks[i + k][1] == want[k][1] for k in range(n)
+            ):
+                out.append(Occurrence(dotted, toks[i][2], toks[i][3] + 1))
+        return out
 
 
 def _imports(tree: ast.AST) -> Iterator[tuple[ast.Import | ast.ImportFrom, list[str]]]:
@@ -261,14 +299,124 @@ def _covered(module: str, entries: Sequence[str]) -> bool:
     return any(module == e or module.startswith(e + ".") for e in entries)
 
 
-def _import_uses(tree: ast.AST | None, dotted: str) -> list[Occurrence]:
+def _import_uses(
+    tree: ast.AST | None,
+    dotted: str,
+    imports: Sequence[tuple[ast.Import | ast.ImportFrom, list[str]]] | None = None,
+) -> list[Occurrence]:
     if tree is None:
         return []
     out = []
-    for node, mods in _imports(tree):
+    for node, mods in _imports(tree) if imports is None else imports:
         if any(_covered(m, [dotted]) for m in mods):
             out.append(Occurrence(dotted, node.lineno, node.col_offset + 1))
     return out
+
+
+class _Names:
+    """How one code text names things, each reading done once and only when asked."""
+
+    def __init__(self, code: str, tree: ast.Module | None) -> None:
+        self.code = code
+        self.tree = tree
+        self._plain: list[Occurrence] | None = None
+        self._tokens: _Tokens | None = None
+        self._imports: list[tuple[ast.Import | ast.ImportFrom, list[str]]] | None = None
+        self._references: list[Reference] | None = None
+        self._attributes: list[AttributeUse] | None = None
+
+    def uses_of(self, name: str) -> list[Occurrence]:
+        """Uses of a plain or dotted name as written (tokens and imports)."""
+        if "." in name:
+            if self._tokens is None:
+                self._tokens = _Tokens(self.code)
+                self._imports = [] if self.tree is None else list(_imports(self.tree))
+            found = self._tokens.dotted(name)
+            lines = {o.line for o in found}
+            imported = _import_uses(self.tree, name, self._imports)
+            found += [o for o in imported if o.line not in lines]
+            return sorted(found, key=lambda o: (o.line, o.column))
+        if self._plain is None:
+            self._plain = name_uses(self.code)
+        return [o for o in self._plain if o.name == name]
+
+    def references(self) -> list[Reference]:
+        if self._references is None:
+            self._references = [] if self.tree is None else references(self.tree, self.code)
+        return self._references
+
+    def attributes(self) -> list[AttributeUse]:
+        if self._attributes is None:
+            tree = self.tree
+            self._attributes = [] if tree is None else attribute_uses(tree, self.code)
+        return self._attributes
+
+    def used(self, name: str) -> bool:
+        """Whether ``require: [name]`` is satisfied (see the module docstring)."""
+        if self.uses_of(name):
+            return True
+        if "." not in name and any(a.name == name and not a.by_string for a in self.attributes()):
+            return True
+        return any(_reaches(r, name) for r in self.references())
+
+
+def _reaches(r: Reference, name: str, *, first: bool = False) -> bool:
+    """Whether ``r`` names the forbidden or required ``name`` (or something inside it);
+    with ``first``, only where the part it extends does not already."""
+    targets = (name,) if "." in name else (name, f"builtins.{name}")
+
+    def hit(path: str) -> bool:
+        return any(path == t or path.startswith(t + ".") for t in targets)
+
+    return hit(r.path) and not (first and r.base is not None and hit(r.base))
+
+
+def _forbidden(c: Forbid, names: _Names) -> list[Violation]:
+    """Every use of a forbidden name: as written, through a reference, or (for ``.attr``)
+    as an attribute of any object."""
+    if c.name.startswith("."):
+        attr = c.name[1:]
+        return [
+            Violation(
+                c.id,
+                "forbid",
+                f"`{a.text}` names the attribute `{attr}`, which is forbidden"
+                if a.by_string
+                else f"the attribute `{attr}` is forbidden",
+                a.line,
+                a.column,
+                a.text,
+            )
+            for a in names.attributes()
+            if a.name == attr
+        ]
+    out = [
+        Violation(c.id, "forbid", f"`{c.name}` is forbidden", o.line, o.column, c.name)
+        for o in names.uses_of(c.name)
+    ]
+    seen = {(x.line, x.column) for x in out}
+    for r in names.references():
+        if (r.line, r.column) in seen or not _reaches(r, c.name, first=True):
+            continue
+        through = f" through {', '.join(r.through)}" if r.through else ""
+        message = (
+            f"`{r.text}` reaches `{c.name}`, which is forbidden"
+            if r.text == r.path
+            else f"`{r.text}` is `{r.path}`{through}: `{c.name}` is forbidden"
+        )
+        out.append(Violation(c.id, "forbid", message, r.line, r.column, r.text))
+    return sorted(out, key=lambda x: (x.line, x.column))
+
+
+def _body_position(fn: ast.FunctionDef | ast.AsyncFunctionDef | None, code: str) -> tuple[int, int]:
+    """1-based (line, column) of the first statement of the function's body (1:1 without
+    a function), for a check about the body as a whole."""
+    if fn is None or not fn.body:
+        return 1, 1
+    first = fn.body[0]
+    text = code.split("\n")[first.lineno - 1] if first.lineno <= code.count("\n") + 1 else ""
+    prefix = text.encode("utf-8")[: first.col_offset].decode("utf-8", "ignore")
+    return first.lineno, len(prefix) + 1
 
 
 # --- the function's shape -----------------------------------------------------------------
@@ -419,21 +567,8 @@ def check(
                 "the code must be exactly one function definition",
             )
         )
-    uses: list[Occurrence] | None = None
-
-    def plain_uses() -> list[Occurrence]:
-        nonlocal uses
-        if uses is None:
-            uses = name_uses(code)
-        return uses
-
-    def uses_of(name: str) -> list[Occurrence]:
-        if "." in name:
-            found = dotted_uses(code, name)
-            lines = {o.line for o in found}
-            found += [o for o in _import_uses(tree, name) if o.line not in lines]
-            return sorted(found, key=lambda o: (o.line, o.column))
-        return [o for o in plain_uses() if o.name == name]
+    names = _Names(code, tree)
+    uses_of = names.uses_of
 
     for c in constraints:
         if too_long and _reads_text(c, tokenizer):
@@ -441,21 +576,30 @@ def check(
             continue
         match c:
             case Forbid():
-                for o in uses_of(c.name):
+                v.extend(_forbidden(c, names))
+            case Require():
+                if not names.used(c.name):
+                    line, col = _body_position(fn, code)
                     v.append(
                         Violation(
-                            c.id, "forbid", f"`{c.name}` is forbidden", o.line, o.column, c.name
+                            c.id,
+                            "require",
+                            f"`{c.name}` must be used; the function never uses it",
+                            line,
+                            col,
                         )
                     )
-            case Require():
-                if not uses_of(c.name):
-                    v.append(Violation(c.id, "require", f"`{c.name}` must be used"))
             case Validates():
                 body_start = (
                     (fn.body[0].lineno, fn.body[0].col_offset + 1) if fn is not None else (0, 0)
                 )
                 if not [o for o in uses_of(c.target) if (o.line, o.column) >= body_start]:
-                    v.append(Violation(c.id, "validates", f"the body must reference `{c.target}`"))
+                    line, col = _body_position(fn, code)
+                    v.append(
+                        Violation(
+                            c.id, "validates", f"the body must reference `{c.target}`", line, col
+                        )
+                    )
             case Limit(metric="lines"):
                 n = physical_lines(code)
                 if n > c.max:
@@ -509,6 +653,8 @@ def check(
                 defined = [(fn.name, fn.lineno, fn.col_offset + 1)]
                 defined += [(p.name, p.line, p.column) for p in _def_params(fn)]
                 steps = budget.max_pattern_steps
+                if c.scope == "all":
+                    defined += defined_names(fn, code)
                 for name, line, col in defined:
                     try:
                         found = _search(pattern, name, True, steps, budget.max_pattern_steps)

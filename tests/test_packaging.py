@@ -124,7 +124,7 @@ def test_standard_library_outside_the_checkout(installed: Path, tmp_path: Path) 
         "import std.python;\nconstraint web extends std.python.safe { max_lines: 40; }\n"
     )
     result = _run([installed / "arc", "explain", "web.ariadne"], tmp_path)
-    assert "std.python.safe.forbid.eval" in result.stdout
+    assert "std.python.no_dynamic_code.forbid.eval" in result.stdout
     assert "std.python.safe.forbid.subprocess.run" in result.stdout
 
 

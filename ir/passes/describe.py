@@ -43,7 +43,11 @@ def _value(c: Constraint) -> str:
         case Returns():
             return str(c.type)
         case Naming():
-            return c.style if c.style is not None else f'r"{c.pattern}"'
+            rule = c.style if c.style is not None else f'r"{c.pattern}"'
+            if c.scope == "signature":
+                return rule
+            key = "style" if c.style is not None else "pattern"
+            return f"{{ {key}: {rule}, scope: {c.scope} }}"
         case Matches():
             return f'r"{c.pattern}"'
         case Params():

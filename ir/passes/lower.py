@@ -82,6 +82,7 @@ class LowerToGrammar:
             return self._lower_format(cset, diags, schemas)
         from ananke.languages.python import grammar as pg
         from ananke.languages.python import signature as sig
+        from ananke.languages.python.escapes import forbid_notes
         from ananke.languages.python.naming import NAMING_STYLES
 
         plan: list[Enforcement] = []
@@ -143,6 +144,16 @@ class LowerToGrammar:
                     is_async = c.is_async
                     shape_origins.append(c.id)
                     level(c, "token", "the whole def line is fixed in the grammar")
+                case Forbid() if c.name.startswith("."):
+                    attr = c.name[1:]
+                    level(
+                        c,
+                        "post",
+                        "an attribute of any object is checked after generation",
+                        f"the validator rejects `x.{attr}` on any object, and `{attr}` as a "
+                        f'constant string in `getattr(x, "{attr}")`, `setattr`, `delattr`, '
+                        "`__getattribute__` and `operator.attrgetter`",
+                    )
                 case Forbid() if "." not in c.name:
                     forbid.append(c.name)
                     forbid_origins.append(c.id)
@@ -158,11 +169,21 @@ class LowerToGrammar:
                         c,
                         "post",
                         "a qualified name spans several lexemes; checked after generation",
-                        f"the validator rejects `{c.name}` and `from "
-                        f"{c.name.rsplit('.', 1)[0]} import {c.name.rsplit('.', 1)[1]}`",
+                        f"the validator rejects `{c.name}`, `from "
+                        f"{c.name.rsplit('.', 1)[0]} import {c.name.rsplit('.', 1)[1]}`, uses "
+                        "through aliases made in the function and lookups by constant "
+                        "strings (see the notes)",
                     )
                 case Require():
-                    level(c, "post", "a grammar cannot require a name somewhere in the body")
+                    level(
+                        c,
+                        "post",
+                        "a grammar cannot require a name somewhere in the body",
+                        f"a use of `{c.name}` or an attribute of that name "
+                        f"(`x.{c.name}`) satisfies it"
+                        if "." not in c.name
+                        else f"a use of `{c.name}`, also through an alias, satisfies it",
+                    )
                 case Limit(metric="lines"):
                     block_lines = c.max if block_lines is None else min(block_lines, c.max)
                     block_origins.append(c.id)
@@ -202,10 +223,18 @@ class LowerToGrammar:
                         )
                     else:
                         detail = "the function name is pinned by another constraint"
+                    if c.scope == "all":
+                        what = "parameter, local variable and nested function names are"
+                    else:
+                        what = "parameter names are"
+                        detail += (
+                            "; local variables and nested functions are not covered "
+                            "(`scope: all` covers them)"
+                        )
                     level(
                         c,
                         "post",
-                        "parameter names are checked after generation",
+                        f"{what} checked after generation",
                         detail,
                         narrows=c.id in name_origins,
                     )
@@ -261,6 +290,7 @@ class LowerToGrammar:
             f"{pg.MAX_SPACE_COLUMNS} spaces or "
             f"{pg.MAX_TAB_COLUMNS} tabs",
             f"brackets nest at most {pg.MAX_BRACKET_DEPTH} deep within one logical line",
+            *forbid_notes([c.name for c in cset.of_kind(Forbid)], forbid),
         )
         return Lowered(
             set_name=cset.name,

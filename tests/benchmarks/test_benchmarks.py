@@ -133,6 +133,24 @@ def test_checker_and_causes() -> None:
     assert "NAME 'return'" in next(iter(c))
 
 
+def test_no_dynamic_code_cost_counts_by_level_and_name() -> None:
+    cset = bench_soundness.composed_set(bench_soundness.NO_DYNAMIC_CODE, "n")
+    texts = [
+        "def f(x):\n    return getattr(x, 'a'), globals()\n",
+        "def f(name):\n    import sys\n    return sys.modules[name]\n",
+        "def f(x):\n    import importlib as il\n    return x\n",
+        "def f(x):\n    return x.eval\n",
+    ]
+    grammar = bench_common.grammar_of_set(cset)
+    with bench_soundness.Checker({"g": grammar}, processes=1) as ck:
+        res = ck.run("g", texts)
+    d = bench_soundness.no_dynamic_code_cost(texts, ["a", "b", "c", "d"], res, cset)
+    assert (d["grammar_rejected"], d["post_rejected"]) == (2, 1)
+    assert d["grammar_by_name"] == {"getattr": 1, "globals": 1, "importlib": 1}
+    assert d["post_by_name"] == {"sys.modules": 1}
+    assert d["grammar_unexplained"] == []
+
+
 def test_runner_writes_both_reports(tmp_path: Path) -> None:
     assert run.main(["--quick", "--only", "version", "--out", str(tmp_path)]) == 0
     data = json.loads((tmp_path / "report.json").read_text())

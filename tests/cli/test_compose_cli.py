@@ -121,7 +121,8 @@ def test_standard_library(project: Path, capsys: pytest.CaptureFixture[str]) -> 
     code, out, err = run_arc(capsys, "explain", "s.ariadne")
     assert (code, err) == (0, "")
     for cid in (
-        "std.python.safe.forbid.eval",
+        "std.python.no_dynamic_code.forbid.eval",
+        "std.python.safe.forbid.os.system",
         "std.python.sandboxed.forbid.shutil.rmtree",
         "s.forbid.pickle",
     ):

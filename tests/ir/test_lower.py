@@ -80,7 +80,10 @@ def test_naming_pattern_with_anchors_restricts_the_name(tmp_path: Path) -> None:
     assert m.accepts("def run(x):\n    return x\n")
     assert not m.accepts("def Run(x):\n    return x\n")
     (naming,) = lowered.enforcements
-    assert naming.detail == "the grammar restricts the function name to it"
+    assert naming.detail == (
+        "the grammar restricts the function name to it; local variables and nested "
+        "functions are not covered (`scope: all` covers them)"
+    )
 
 
 def test_naming_pattern_with_lookahead_is_post_only(tmp_path: Path) -> None:

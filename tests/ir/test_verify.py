@@ -28,7 +28,8 @@ constraint handler {
     params: (request: Request, timeout: float = 1.0, *, retries: int = 3);
     returns: Optional<User>;
     max_lines: 100;
-    forbid: ["eval"];
+    forbid: ["eval", ".__globals__"];
+    require: ["json.loads"];
     imports: { allow: ["json"] };
     naming: r"^[a-z_]+$";
     matches: r"^def ";
@@ -98,6 +99,7 @@ CASES: dict[str, tuple[Callable[[dict[str, Any]], None], str]] = {
     ),
     "type name": (lambda d: _c(d, "returns")["type"].update(name="a b"), "returns].type.name"),
     "forbidden name": (lambda d: _c(d, "forbid").update(name="os system"), "forbid].name"),
+    "required attribute": (lambda d: _c(d, "require").update(name=".loads"), "require].name"),
     "module both allowed and denied": (
         lambda d: _c(d, "imports").update(deny=["json"]),
         "imports].deny",
@@ -140,6 +142,7 @@ def test_every_invariant_is_checked(tmp_path: Path, case: str) -> None:
         "params",
         "returns",
         "forbid",
+        "require",
         "imports",
         "naming",
         "matches",

@@ -139,7 +139,7 @@ constraint g {
     assert done.returncode == 1
     assert (
         "g example 1 (accept): the grammar accepts it, the post checks reject it "
-        "(g.validates: the body must reference `input_schema` at 1:1)"
+        "(g.validates: the body must reference `input_schema` at 2:5)"
     ) in done.stdout
 
 
