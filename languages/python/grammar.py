@@ -334,7 +334,12 @@ class _FStrings:
                 strings = self.strings(ctx)
                 keyword_strings = _seq(_rx(_KEYWORDS_BEFORE_STRINGS), strings)
                 touching = _alt(
-                    _seq(_opt(_rx(_KEYWORDS_BEFORE_STRINGS)), strings, _star(keyword_strings), _opt(word)),
+                    _seq(
+                        _opt(_rx(_KEYWORDS_BEFORE_STRINGS)),
+                        strings,
+                        _star(keyword_strings),
+                        _opt(word),
+                    ),
                     word,
                 )
             return _seq(_opt(orun), _star(_seq(touching, orun)), _opt(touching))
@@ -416,7 +421,9 @@ class _FStrings:
                 _rx(ctx.text_class("{}")),
                 *self._escapes(mode),
                 _rx(rf"{lone}\{{\{{|{lone}\}}\}}"),
-                self.field(ctx, mode, 1) if mode == "X" else _seq(_rx(lone), self.field(ctx, mode, 1)),
+                self.field(ctx, mode, 1)
+                if mode == "X"
+                else _seq(_rx(lone), self.field(ctx, mode, 1)),
             ]
             return _alt(*units)
 

@@ -11,8 +11,8 @@ import functools
 import io
 import itertools
 import sys
-import warnings
 import tokenize
+import warnings
 
 import llguidance
 import pytest
@@ -386,8 +386,12 @@ FSTRINGS_CLEAN = {
     "named escape, lower case": r"f'\N{bullet}{x}'",
     "named escape in a format spec": r"f'{x:\N{BULLET}>9}'",
     "raw: a field after backslash N": r'rf"\N{x}"',
-    "quotes of the other kind in a field": r'''f"{d['k']}" f'{d["k"]}' ''',
-    "a forbidden word in a string in a field": r'''f"{d['eval']} {d['''+"'''"+r'''print'''+"'''"+r''']}"''',
+    "quotes of the other kind in a field": r"""f"{d['k']}" f'{d["k"]}' """,
+    "a forbidden word in a string in a field": r"""f"{d['eval']} {d["""
+    + "'''"
+    + r"""print"""
+    + "'''"
+    + r''']}"''',
     "an attribute in a field": r"f'{p.eval} {p . exec()}'",
     "an attribute across lines": "f'''{p.\n    print}'''",
     "conversion and nested fields in the spec": r"f'{x!r:>{w}} {x:{w}.{y}}'",
@@ -481,10 +485,40 @@ def test_forbid_bounds_brackets_in_fields() -> None:
 
 
 _FIELD_PIECES = (
-    "{x}", "{eval}", "{x!r}", "{x:>{w}}", "{x:eval}", "{p.eval}", "{{", "}}", "{", "}",
-    "\\{", "\\\\", "\\", "\\N{BULLET}", "N{eval}", "{d['eval']}", '{d["k"]}', "{f'{x}'}",
-    '{f"{eval}"}', "{x=}", "'", '"', "''", "a", "\n", " ", "{x!r:{eval}}", "{(x:=1)}",
-    "{x:\\{y}}", "{''}", '{""}', "{x #}", "{'''a'''}", '{"""a"""}',
+    "{x}",
+    "{eval}",
+    "{x!r}",
+    "{x:>{w}}",
+    "{x:eval}",
+    "{p.eval}",
+    "{{",
+    "}}",
+    "{",
+    "}",
+    "\\{",
+    "\\\\",
+    "\\",
+    "\\N{BULLET}",
+    "N{eval}",
+    "{d['eval']}",
+    '{d["k"]}',
+    "{f'{x}'}",
+    '{f"{eval}"}',
+    "{x=}",
+    "'",
+    '"',
+    "''",
+    "a",
+    "\n",
+    " ",
+    "{x!r:{eval}}",
+    "{(x:=1)}",
+    "{x:\\{y}}",
+    "{''}",
+    '{""}',
+    "{x #}",
+    "{'''a'''}",
+    '{"""a"""}',
 )
 
 

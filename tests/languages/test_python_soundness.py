@@ -27,7 +27,7 @@ from ananke.runtime.validate import name_uses
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
 
-from bench_soundness import (  # noqa: E402
+from bench_soundness import (
     FSTRING_FORBIDS,
     Checker,
     Use,
