@@ -3,17 +3,26 @@
 Acceptance is exact: each function's bytes go through a byte-level tokenizer into an
 llguidance matcher (``ananke.runtime.acceptance.ByteMatcher``). Work is spread over a
 process pool; every worker builds its matchers once.
+
+Ground truth for ``forbid`` over the whole corpus (:func:`forbid_soundness`) is
+:func:`forbidden_uses`, which reads names with Python's ``ast`` and ``tokenize`` only.
 """
 
 from __future__ import annotations
 
+import ast
 import io
 import multiprocessing
 import os
 import tokenize
+import unicodedata
 from collections import Counter
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ananke.languages.python.corpus import FunctionSample
 
 from ananke.runtime.acceptance import ByteMatcher
 
@@ -165,3 +174,185 @@ def no_dynamic_code_cost(
         "post_by_name": dict(post.most_common()),
         "reported_through_references": through,
     }
+
+
+# --- forbid over the whole corpus, against an oracle of Python's own ----------------------
+
+FSTRING_FORBIDS: dict[str, tuple[str, ...]] = {
+    "fstring-names": ("eval", "exec", "name", "type"),
+    "prefix-and-names": ("eval", "exec", "f", "key", "cls", "sys"),
+}
+"""Forbid lists for the whole-corpus check. ``name`` and ``type`` are the names most
+standard-library functions use inside f-string fields (and ``.name`` is a common
+attribute there); ``f`` is also a string prefix."""
+
+
+@dataclass(frozen=True, slots=True)
+class Use:
+    """One use of a forbidden name: somewhere in the UTF-8 bytes ``start:end``."""
+
+    name: str
+    start: int
+    end: int
+    in_fstring: bool = False
+    """Inside a replacement field: the range is then the whole f-string."""
+
+
+class _Uses(ast.NodeVisitor):
+    def __init__(self, text: str, names: Collection[str]) -> None:
+        self.text = text
+        self.names = names
+        self.line_starts = [0]
+        for line in text.encode("utf-8").splitlines(keepends=True):
+            self.line_starts.append(self.line_starts[-1] + len(line))
+        self.fstring: tuple[int, int] | None = None
+        self.found: list[Use] = []
+
+    def offset(self, line: int, col: int) -> int:
+        return self.line_starts[line - 1] + col  # ast columns are UTF-8 byte offsets
+
+    def span(self, node: Any) -> tuple[int, int]:
+        return (
+            self.offset(node.lineno, node.col_offset),
+            self.offset(node.end_lineno, node.end_col_offset),
+        )
+
+    def add(self, name: str | None, span: tuple[int, int]) -> None:
+        if name is not None and name in self.names:
+            self.found.append(Use(name, *(self.fstring or span), self.fstring is not None))
+
+    def add_token(self, node: Any, name: str) -> None:
+        """``name`` bound by a statement whose node has no position for it: the first
+        NAME token at or after the statement's start that Python reads as it."""
+        if name not in self.names:
+            return
+        lines = self.text.splitlines(keepends=True)
+        for tok in tokenize.generate_tokens(io.StringIO(self.text).readline):
+            if (
+                tok.type == tokenize.NAME
+                and tok.start >= (node.lineno, node.col_offset)
+                and unicodedata.normalize("NFKC", tok.string) == name
+            ):
+                (r1, c1), (r2, c2) = tok.start, tok.end
+                start = self.offset(r1, len(lines[r1 - 1][:c1].encode("utf-8")))
+                end = self.offset(r2, len(lines[r2 - 1][:c2].encode("utf-8")))
+                self.add(name, (start, end))
+                return
+        raise AssertionError(f"no token {name!r} after line {node.lineno}")
+
+    def generic_visit(self, node: ast.AST) -> None:
+        outer = self.fstring
+        if isinstance(node, ast.JoinedStr) and outer is None:
+            # Python 3.11 places the nodes of replacement fields unreliably: a use inside
+            # an f-string is somewhere in the whole (outermost) f-string.
+            self.fstring = self.span(node)
+        match node:
+            case ast.Name(id=n) | ast.arg(arg=n) | ast.keyword(arg=n):
+                self.add(n, self.span(node))
+            case ast.alias(name=n, asname=a):
+                self.add(n.split(".")[0], self.span(node))
+                self.add(a, self.span(node))
+            case ast.ImportFrom(module=str(m), level=0):
+                self.add(m.split(".")[0], self.span(node))
+            case ast.FunctionDef(name=n) | ast.AsyncFunctionDef(name=n) | ast.ClassDef(name=n):
+                self.add_token(node, n)
+            case ast.ExceptHandler(name=str(n)):
+                self.add_token(node, n)
+            case ast.Global(names=ns) | ast.Nonlocal(names=ns):
+                for n in ns:
+                    self.add_token(node, n)
+            case ast.MatchAs(name=n) | ast.MatchStar(name=n) | ast.MatchMapping(rest=n):
+                self.add(n, self.span(node))
+            case ast.MatchClass(kwd_attrs=ns):
+                for n in ns:
+                    self.add(n, self.span(node))
+        super().generic_visit(node)
+        self.fstring = outer
+
+
+def forbidden_uses(text: str, names: Collection[str]) -> list[Use]:
+    """Every use of one of ``names`` in the Python source ``text``, by Python's ``ast``.
+
+    A use is a name written bare where Python reads it as a name: a ``Name`` (load, store
+    or delete), a parameter, a keyword argument, an import (``import a.b`` uses ``a``, an
+    ``as`` name, ``from m import n`` uses ``n``, and ``m`` when the import is absolute),
+    the name of a ``def`` or ``class``, ``except ... as n``, ``global``/``nonlocal``,
+    and names in ``match`` patterns (captures, ``*rest``, ``**rest``, keyword patterns).
+    Attributes are not uses, nor are words in strings, format specs and comments; the
+    replacement fields of f-strings are code (``ast`` parses them). Identifiers are read
+    after NFKC normalization, as Python reads them.
+    """
+    visitor = _Uses(text, names)
+    visitor.visit(ast.parse(text))
+    return sorted(visitor.found, key=lambda u: (u.start, u.end))
+
+
+@dataclass
+class ForbidRun:
+    """The forbid grammar of ``names`` over a corpus, against :func:`forbidden_uses`."""
+
+    names: tuple[str, ...]
+    checked: int = 0
+    clean: int = 0
+    clean_with_fstrings: int = 0
+    """Clean functions that hold an f-string."""
+    violating: int = 0
+    violating_in_fstrings: int = 0
+    """Violating functions whose first use is inside an f-string."""
+    clean_rejected: list[str] = field(default_factory=list)
+    violating_accepted: list[str] = field(default_factory=list)
+    misplaced: list[str] = field(default_factory=list)
+    """Violating functions rejected elsewhere than at their first use."""
+
+    @property
+    def violating_rejected(self) -> int:
+        return self.violating - len(self.violating_accepted)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "names": list(self.names),
+            "checked": self.checked,
+            "clean": self.clean,
+            "clean_with_fstrings": self.clean_with_fstrings,
+            "clean_rejected": self.clean_rejected[:50],
+            "violating": self.violating,
+            "violating_in_fstrings": self.violating_in_fstrings,
+            "violating_rejected": self.violating_rejected,
+            "violating_accepted": self.violating_accepted[:50],
+            "misplaced": self.misplaced[:50],
+        }
+
+
+def _has_fstring(text: str) -> bool:
+    return any(isinstance(n, ast.JoinedStr) for n in ast.walk(ast.parse(text)))
+
+
+def forbid_soundness(
+    ck: Checker, key: str, funcs: Sequence[FunctionSample], names: tuple[str, ...]
+) -> ForbidRun:
+    """Run the grammar ``key`` of ``ck`` (``forbid: names``) over ``funcs``.
+
+    A clean function (no use of ``names``) must be accepted; a violating one rejected at
+    its first use: the first byte the grammar refuses lies in the byte range of the
+    first use (``name`` refused at the byte after it, when it can no longer be a longer
+    name), never before it nor after it.
+    """
+    run = ForbidRun(names)
+    uses = [forbidden_uses(f.text, names) for f in funcs]
+    results = ck.run(key, [f.text for f in funcs])
+    for f, found, (ok, offset, error) in zip(funcs, uses, results, strict=True):
+        run.checked += 1
+        if not found:
+            run.clean += 1
+            run.clean_with_fstrings += _has_fstring(f.text)
+            if not ok:
+                run.clean_rejected.append(f"{f.key} at byte {offset}: {error[:80]}")
+            continue
+        run.violating += 1
+        first = min(found, key=lambda u: u.start)
+        run.violating_in_fstrings += first.in_fstring
+        if ok:
+            run.violating_accepted.append(f"{f.key}: {first.name}")
+        elif not min(u.start for u in found) <= offset <= min(u.end for u in found):
+            run.misplaced.append(f"{f.key}: rejected at byte {offset}, first use {found[0]}")
+    return run

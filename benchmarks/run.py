@@ -363,7 +363,14 @@ def bench_soundness(r: Report) -> None:
         stdlib_functions,
     )
     from ananke.runtime.validate import name_uses
-    from bench_soundness import NO_DYNAMIC_CODE, Checker, causes, composed_set
+    from bench_soundness import (
+        FSTRING_FORBIDS,
+        NO_DYNAMIC_CODE,
+        Checker,
+        causes,
+        composed_set,
+        forbid_soundness,
+    )
 
     print("soundness", flush=True)
     corpus = stdlib_functions()
@@ -375,6 +382,9 @@ def bench_soundness(r: Report) -> None:
     }
     for n in MAX_LINES_N:
         grammars[f"max_lines_{n}"] = grammar_of_source(f"constraint m {{ max_lines: {n}; }}")
+    for key, names in FSTRING_FORBIDS.items():
+        quoted = ", ".join(f'"{n}"' for n in names)
+        grammars[key] = grammar_of_source(f"constraint f {{ forbid: [{quoted}]; }}")
     d: dict[str, Any] = {"corpus": len(corpus), "measured": len(funcs)}
     with Checker(grammars) as ck:
         texts = [f.text for f in funcs]
@@ -474,6 +484,22 @@ def bench_soundness(r: Report) -> None:
             0.0,
             note=f"of {len(clean)} other accepted functions",
         )
+
+        # The whole corpus (not only what the plain grammar accepts), ground truth from ast.
+        d["forbid_corpus"] = {}
+        for key, names in FSTRING_FORBIDS.items():
+            run = forbid_soundness(ck, key, funcs, names)
+            d["forbid_corpus"][key] = run.as_dict()
+            r.metric(
+                f"forbid {'/'.join(names)}, every function: clean functions rejected",
+                len(run.clean_rejected),
+                "count",
+                0.0,
+                note=f"{run.checked} checked, {run.clean} clean ({run.clean_with_fstrings} "
+                f"with f-strings), {run.violating_rejected}/{run.violating} violating rejected "
+                f"({run.violating_in_fstrings} first in an f-string field), "
+                f"{len(run.misplaced)} rejected elsewhere than the first use (ground truth: ast)",
+            )
 
         d["llamacpp"] = llamacpp_soundness(r, accepted, violators)
 

@@ -161,8 +161,8 @@ class LowerToGrammar:
                         c,
                         "token",
                         "excluded from the identifier lexeme wherever a name stands bare",
-                        "attributes after '.', strings and comments stay free; inside "
-                        "f-string replacement fields the name is rejected as any whole word",
+                        "attributes after '.', strings and comments stay free; f-string "
+                        "replacement fields are read as code (Python 3.11's f-string rules)",
                     )
                 case Forbid():
                     level(

@@ -65,11 +65,7 @@ class Regular:
             )
             return None
 
-        @functools.cache
-        def size(expr: Expr) -> int:
-            return _own_size(expr) + sum(size(c) for c in _children(expr, rules))
-
-        total = size(rules[grammar.start].body)
+        total = _inlined_size(rules[grammar.start].body, rules)
         if total > self.max_chars:
             diags.error(
                 "regex-too-large",
@@ -128,6 +124,27 @@ def _children(expr: Expr, rules: dict[str, Rule]) -> tuple[Expr, ...]:
     if isinstance(expr, Repeat | Not):
         return (expr.item,)
     return ()
+
+
+def _inlined_size(root: Expr, rules: dict[str, Rule]) -> int:
+    """Printed size of ``root`` with every rule inlined, each shared node counted at every
+    use. Iterative: rule references chain deeper than Python's stack (the f-string fields
+    of the Python grammar)."""
+    sizes: dict[Expr, int] = {}
+    stack = [root]
+    while stack:
+        expr = stack[-1]
+        if expr in sizes:
+            stack.pop()
+            continue
+        children = _children(expr, rules)
+        todo = [c for c in children if c not in sizes]
+        if todo:
+            stack.extend(todo)
+            continue
+        stack.pop()
+        sizes[expr] = _own_size(expr) + sum(sizes[c] for c in children)
+    return sizes[root]
 
 
 def _own_size(expr: Expr) -> int:

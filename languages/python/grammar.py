@@ -175,58 +175,286 @@ def _strings(b: _Builder, fstrings: dict[str, Expr] | None) -> Expr:
     return _alt(_seq(Repeat(item=unit, min=1), _opt(tail)), tail)
 
 
-def _fstring_lexemes(b: _Builder, forbid: Sequence[str]) -> dict[str, Expr]:
-    """Non-empty f-strings whose replacement fields are checked for forbidden words.
+MAX_FIELD_BRACKET_DEPTH = 8
+"""Deepest bracket nesting inside one f-string replacement field that the grammar accepts
+when names are forbidden (fields are read as code then)."""
 
-    A field is read as words and non-word characters, with one level of nested braces
-    (format specs like ``{x:{width}}``); every word must not be a forbidden name. This is
-    stricter than Python where a forbidden word stands in a field after a dot or inside a
-    quoted string (``{self.eval}``): such fields are rejected. Fields never contain the
-    string's own quote character. Returns the f-strings of each quote character.
+_QUOTES = ("'", '"')
+_KEYWORDS_BEFORE_STRINGS = "(?:if|else|in|not|and|or|is|await|yield|from)"
+"""The keywords an expression may hold directly before a string."""
+_WORD_CHARS = r"0-9A-Za-z_\x80-\x{10FFFF}"
+
+
+@dataclass(frozen=True)
+class _FCtx:
+    """What the text inside a string nested in f-string fields may hold.
+
+    In Python 3.11 the tokenizer reads an f-string as one string token before its fields
+    are parsed, so no text inside it may end it: the quote of every enclosing short string
+    is barred, and so are three quotes in a row of every enclosing triple-quoted one.
     """
-    b.add("FWORD", _rx(identifier_except(forbid, first=_ID_CONT)))
-    out: dict[str, Expr] = {}
-    for q, qname in (("'", "S"), ('"', "D")):
-        alts: list[Expr] = []
-        for multi in (True, False):
-            k = f"{qname}{'L' if multi else ''}"
-            nl = "" if multi else r"\r\n"
-            fnw = b.add(f"FNW{k}", _rx(rf"[^{q}\\{nl}{{}}0-9A-Za-z_\x00\x80-\x{{10FFFF}}]"))
-            word = Ref(name="FWORD")
-            fin = b.add(
-                f"FIN{k}",
-                _seq(
-                    _star(fnw),
-                    _star(_seq(word, Repeat(item=fnw, min=1))),
-                    _opt(word),
-                ),
-            )
-            fnwn = b.add(f"FNWN{k}", _alt(fnw, _seq(Lit(text="{"), fin, Lit(text="}"))))
-            field = b.add(
-                f"FIELD{k}",
-                _seq(
-                    Lit(text="{"),
-                    _star(fnwn),
-                    _star(_seq(word, Repeat(item=fnwn, min=1))),
-                    _opt(word),
-                    Lit(text="}"),
-                ),
-            )
-            char = b.add(
-                f"FCHAR{k}",
-                _alt(_rx(rf"[^{q}\\{nl}{{}}\x00]|\{{\{{|\}}\}}|{_ESC}"), field),
-            )
-            if multi:
-                alts.append(
+
+    blocked: frozenset[str] = frozenset()
+    """Quote characters that may not appear."""
+    triple: frozenset[str] = frozenset()
+    """Quote characters that may not appear three times in a row."""
+    newline: bool = False
+    """Whether a line may end (only where every enclosing string is triple-quoted)."""
+
+    @property
+    def tag(self) -> str:
+        return "".join(
+            "B" if q in self.blocked else "T" if q in self.triple else "A" for q in _QUOTES
+        ) + ("L" if self.newline else "N")
+
+    def inside(self, delim: str) -> _FCtx:
+        """The text of a string delimited by ``delim`` written here."""
+        if len(delim) == 1:
+            return _FCtx(self.blocked | {delim}, self.triple - {delim}, False)
+        return _FCtx(self.blocked, self.triple | {delim[0]}, self.newline)
+
+    def delimiters(self) -> list[str]:
+        """The delimiters a string written here may have."""
+        out = []
+        for q in _QUOTES:
+            if q not in self.blocked:
+                out.append(q)
+                if q not in self.triple:
+                    out.append(q * 3)
+        return out
+
+    def text_class(self, also: str) -> str:
+        """One character of text that is no quote barred here, no backslash, no NUL, no
+        line end unless allowed, and none of ``also``."""
+        quotes = "".join(sorted(self.blocked | self.triple))
+        nl = "" if self.newline else r"\r\n"
+        return f"[^{quotes}\\\\\\x00{nl}{also}]"
+
+    @property
+    def ws(self) -> str:
+        return r"[ \t\f\r\n]" if self.newline else r"[ \t\f]"
+
+
+def _quote_runs(ctx: _FCtx, unit: Expr, closing: str | None, least: int = 0) -> Expr:
+    """``unit`` and the quotes of ``ctx.triple`` in any order and number, no quote three
+    times in a row; with ``closing``, not ending in that quote (the string's own closing
+    triple quote follows, and Python ends the string at the first three). ``least=1``
+    gives the non-empty ones."""
+    qs = sorted(ctx.triple)
+    if not qs:
+        return Repeat(item=unit, min=least)
+    # An optional run of one quote is `q{0,2}`, not `(q{1,2})?`: llguidance's GBNF reader
+    # drops the parentheses of a repeated repeat and fails (see backends/gbnf.py).
+    if len(qs) == 1:
+        q = qs[0]
+        run = f"{q}{{1,2}}"
+        tail = None if closing == q else run
+        opt_run = opt_tail = f"{q}{{0,2}}"
+    else:
+        p, q = qs
+
+        def alternating(a: str, b: str, last: str) -> str:
+            return f"{a}{{1,2}}(?:{b}{{1,2}}{a}{{1,2}})*{last}"
+
+        run = f"(?:{alternating(p, q, f'{q}{{0,2}}')}|{alternating(q, p, f'{p}{{0,2}}')})"
+        if closing is None:
+            tail = run
+        else:
+            c, o = closing, (p if closing == q else q)
+            tail = f"(?:{alternating(c, o, f'{o}{{1,2}}')}|{alternating(o, c, '')})"
+        opt_run, opt_tail = f"{run}?", f"{tail}?"
+    item = _seq(_rx(opt_run), unit)
+    if tail is None:
+        return Repeat(item=item, min=least)
+    if least == 0:
+        return _seq(_star(item), _rx(opt_tail))
+    return _alt(_seq(Repeat(item=item, min=1), _rx(opt_tail)), _rx(tail))
+
+
+class _FStrings:
+    """The f-strings of the forbid grammar, read by Python 3.11's rules (PEP 498 as
+    CPython 3.11 implements it, before PEP 701).
+
+    * Literal text: ``{{`` and ``}}`` are braces; a single ``{`` opens a replacement
+      field. Outside raw strings ``\\N{NAME}`` is a named escape and opens none; any other
+      backslash escapes the next character, except a brace: ``\\{`` is a backslash and
+      then a field (raw or not), ``\\{{`` a backslash and a brace.
+    * A field: ``{`` expression, optional ``=`` (and whitespace), optional ``!s``, ``!r``
+      or ``!a``, optional ``:`` format spec, ``}``. The expression ends at a ``:``, ``!``
+      or ``=`` outside brackets and strings, except in ``!=``, ``==``, ``<=``, ``>=``.
+      It holds no backslash and no ``#``, and no quote that would end the f-string.
+    * A format spec is literal text (escapes as above) with fields of its own, whose
+      specs hold literal text only.
+    * Inside an expression: words (bare ones must not be forbidden), attributes (a word
+      after ``.`` is any word), operators, brackets nested up to
+      :data:`MAX_FIELD_BRACKET_DEPTH`, and strings, whose text is text, except that the
+      fields of a nested f-string are expressions again.
+    """
+
+    def __init__(self, b: _Builder) -> None:
+        self.b = b
+
+    def _rule(self, name: str, make: Callable[[], Expr]) -> Ref:
+        if name not in self.b.rules:
+            self.b.add(name, make())
+        return Ref(name=name)
+
+    def expr(self, ctx: _FCtx, depth: int) -> Ref:
+        """A field's expression at bracket ``depth`` (0: outside brackets)."""
+
+        def make() -> Expr:
+            ws = ctx.ws
+            # Quotes start strings, brackets nest; outside brackets `:`, `!` and `=` end
+            # the expression, except in the operators `!=`, `==`, `<=` and `>=`.
+            code = _WORD_CHARS + r"\\#'" + '"' + r"()\[\]{} \t\f\r\n\x00"
+            op = f"[^{code}:!=<>]|[<>!=]=|[<>]" if depth == 0 else f"[^{code}]"
+            others: list[Expr] = [_rx(op), self._dot(ctx)]
+            if depth < MAX_FIELD_BRACKET_DEPTH:
+                inner = self.expr(ctx, depth + 1)
+                others.append(_seq(_rx(r"[(\[{]"), inner, _rx(r"[)\]}]")))
+            other = _alt(*others)
+            # Runs of operators, attributes, brackets and bounded whitespace, between
+            # words and strings; a word is never directly followed by another.
+            orun = self._rule(
+                f"FO{ctx.tag}{depth}",
+                lambda: _alt(
                     _seq(
-                        Lit(text=q * 3),
-                        _star(_alt(char, _seq(Lit(text=q), char), _seq(Lit(text=q * 2), char))),
-                        Lit(text=q * 3),
-                    )
+                        Repeat(item=_seq(_rx(f"{ws}{{0,{_W}}}"), other), min=1),
+                        _rx(f"{ws}{{0,{_W}}}"),
+                    ),
+                    _rx(f"{ws}{{1,{_W}}}"),
+                ),
+            )
+            word = Ref(name="FWORD")
+            touching: Expr = word
+            if ctx.delimiters():
+                # Words and strings with nothing between: a string may be followed by a
+                # word, but follows a word only if that word is a keyword (`x if'a'else
+                # 'b'`); `f'{x}'` is never the word `f` then a string.
+                strings = self.strings(ctx)
+                keyword_strings = _seq(_rx(_KEYWORDS_BEFORE_STRINGS), strings)
+                touching = _alt(
+                    _seq(
+                        _opt(_rx(_KEYWORDS_BEFORE_STRINGS)),
+                        strings,
+                        _star(keyword_strings),
+                        _opt(word),
+                    ),
+                    word,
                 )
-            else:
-                alts.append(_seq(Lit(text=q), Repeat(item=char, min=1), Lit(text=q)))
-        out[q] = _seq(_rx(_F_PREFIX), _alt(*alts))
+            return _seq(_opt(orun), _star(_seq(touching, orun)), _opt(touching))
+
+        return self._rule(f"FX{ctx.tag}{depth}", make)
+
+    def _dot(self, ctx: _FCtx) -> Ref:
+        return self._rule(
+            f"FDOT{'L' if ctx.newline else 'N'}",
+            lambda: _rx(rf"\.{ctx.ws}{{0,{_W}}}[{_WORD_CHARS}]+"),
+        )
+
+    def strings(self, ctx: _FCtx) -> Ref:
+        """Adjacent string literals inside an expression."""
+
+        def make() -> Expr:
+            kinds: list[Expr] = []
+            for d in ctx.delimiters():
+                inner = ctx.inside(d)
+                closing = d[0] if len(d) == 3 else None
+                # Three quotes in a row would end the enclosing string: an empty string
+                # quoted by such a quote stands alone, never next to another string.
+                least = 1 if d in ctx.triple else 0
+                plain = _quote_runs(inner, _rx(inner.text_class("")), closing, least)
+                text = _rx(inner.text_class("{}") + r"|\{\{|\}\}")
+                fbody = _quote_runs(inner, _alt(text, self.field(inner, "X", 1)), closing, least)
+                kinds.append(_seq(_rx(f"{_NON_F_PREFIX1}?"), Lit(text=d), plain, Lit(text=d)))
+                kinds.append(_seq(_rx(_F_PREFIX), Lit(text=d), fbody, Lit(text=d)))
+            group: Expr = Repeat(item=_alt(*kinds), min=1)
+            empties = [_rx(f"{_PREFIX}{q}{q}") for q in sorted(ctx.triple)]
+            return _alt(group, *empties)
+
+        return self._rule(f"FSG{ctx.tag}", make)
+
+    def field(self, ctx: _FCtx, mode: str, level: int) -> Ref:
+        """A replacement field; ``mode`` is E (escapes), R (raw) or X (inside an
+        expression: no backslash at all); ``level`` 2 is a field inside a format spec."""
+
+        def make() -> Expr:
+            return _seq(
+                Lit(text="{"),
+                self.expr(ctx, 0),
+                _opt(_rx(f"={ctx.ws}{{0,{_W}}}")),
+                _opt(_rx("![sra]")),
+                _opt(_seq(Lit(text=":"), self.spec(ctx, mode, level))),
+                Lit(text="}"),
+            )
+
+        return self._rule(f"FF{ctx.tag}{mode}{level}", make)
+
+    def spec(self, ctx: _FCtx, mode: str, level: int) -> Ref:
+        def make() -> Expr:
+            units: list[Expr] = [_rx(ctx.text_class("{}")), *self._escapes(mode)]
+            lone = _opt(_rx(r"\\")) if mode != "X" else None
+            if level == 1:
+                nested = self.field(ctx, mode, 2)
+                units.append(nested if lone is None else _seq(lone, nested))
+            body = _quote_runs(ctx, _alt(*units), None)
+            return body if lone is None else _seq(body, lone)
+
+        return self._rule(f"FS{ctx.tag}{mode}{level}", make)
+
+    @staticmethod
+    def _escapes(mode: str) -> list[Expr]:
+        if mode == "X":
+            return []
+        out: list[Expr] = [_rx(r"\\(?:\r\n|[^{}\x00])")]
+        if mode == "E":
+            out.append(_rx(r"\\N\{[A-Za-z0-9 \-]+\}"))
+        return out
+
+    def literal(self, ctx: _FCtx, mode: str) -> Ref:
+        """One unit of an f-string's own text: a character, an escape, a doubled brace
+        or a replacement field."""
+
+        def make() -> Expr:
+            lone = "" if mode == "X" else r"\\?"
+            units: list[Expr] = [
+                _rx(ctx.text_class("{}")),
+                *self._escapes(mode),
+                _rx(rf"{lone}\{{\{{|{lone}\}}\}}"),
+                self.field(ctx, mode, 1)
+                if mode == "X"
+                else _seq(_rx(lone), self.field(ctx, mode, 1)),
+            ]
+            return _alt(*units)
+
+        return self._rule(f"FL{ctx.tag}{mode}", make)
+
+
+def _fstring_lexemes(b: _Builder, forbid: Sequence[str]) -> dict[str, Expr]:
+    """Non-empty f-strings whose replacement fields are checked for forbidden names (see
+    :class:`_FStrings`). Returns the f-strings of each quote character."""
+    b.add("FWORD", _rx(identifier_except(forbid, first=_ID_CONT)))
+    fs = _FStrings(b)
+    out: dict[str, Expr] = {}
+    for q in _QUOTES:
+        alts: list[Expr] = []
+        for prefix, mode in ((r"[fF]", "E"), (r"(?:[rR][fF]|[fF][rR])", "R")):
+            short = _FCtx(blocked=frozenset(q))
+            long = _FCtx(triple=frozenset(q), newline=True)
+            alts.append(
+                _seq(
+                    _rx(prefix),
+                    _alt(
+                        _seq(
+                            Lit(text=q * 3),
+                            _quote_runs(long, fs.literal(long, mode), q),
+                            Lit(text=q * 3),
+                        ),
+                        _seq(Lit(text=q), Repeat(item=fs.literal(short, mode), min=1), Lit(text=q)),
+                    ),
+                )
+            )
+        out[q] = _alt(*alts)
     return out
 
 

@@ -10,7 +10,9 @@ import ast
 import functools
 import io
 import itertools
+import sys
 import tokenize
+import warnings
 
 import llguidance
 import pytest
@@ -335,3 +337,217 @@ def test_nul_is_rejected_wherever_python_rejects_it(name: str, opts: PythonGramm
         compile(code, "f.py", "exec")
     assert accepts(code.replace("\0", "x"), opts)
     assert not accepts(code, opts)
+
+
+# --- f-strings under forbid: Python 3.11's lexical rules ----------------------------------
+
+FSTRING_SPEC = pytest.mark.skipif(
+    sys.version_info[:2] != (3, 11),
+    reason="the grammar reads f-strings by Python 3.11's rules (before PEP 701)",
+)
+
+
+def _uses_forbidden(code: str) -> bool:
+    """Whether ``code`` uses a name of FORBID bare, by ``ast``: names, parameters,
+    keyword arguments (the replacement fields of f-strings are parsed by ``ast``)."""
+    names = set(FORBID.forbid)
+    for node in ast.walk(_parse(code)):
+        if isinstance(node, ast.Name) and node.id in names:
+            return True
+        if isinstance(node, ast.arg | ast.keyword) and node.arg in names:
+            return True
+    return False
+
+
+def _fstring_function(expr: str) -> str:
+    return f"def f(p, x, y, d, w):\n    return {expr}\n"
+
+
+def _parse(code: str) -> ast.Module:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return ast.parse(code)
+
+
+def _compile(code: str) -> None:
+    """``compile`` without its warnings (``\\{`` is an invalid escape, still valid code)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        compile(code, "f.py", "exec", dont_inherit=True)
+
+
+FSTRINGS_CLEAN = {
+    "backslash before a field": r"f'\{p}'",
+    "raw, backslash before a field": r'fr"a\{p}"',
+    "raw, then doubled braces": r"rf'\{p}Zbs{{}}'",
+    "escaped backslash, then a field": r"f'\\{p} \\\{x}'",
+    "backslash before doubled braces": r"f'\{{p\}}'",
+    "named escape": r'f"\N{BULLET} {x}"',
+    "named escape, lower case": r"f'\N{bullet}{x}'",
+    "named escape in a format spec": r"f'{x:\N{BULLET}>9}'",
+    "raw: a field after backslash N": r'rf"\N{x}"',
+    "quotes of the other kind in a field": r"""f"{d['k']}" f'{d["k"]}' """,
+    "a forbidden word in a string in a field": r"""f"{d['eval']} {d["""
+    + "'''"
+    + r"""print"""
+    + "'''"
+    + r''']}"''',
+    "an attribute in a field": r"f'{p.eval} {p . exec()}'",
+    "an attribute across lines": "f'''{p.\n    print}'''",
+    "conversion and nested fields in the spec": r"f'{x!r:>{w}} {x:{w}.{y}}'",
+    "a forbidden word as format spec text": r"f'{x:eval} {x:>{w}print}'",
+    "doubled braces": r"f'{{eval}} {x}}}{{'",
+    "multi-line triple-quoted": "f'''a\n{x}\n{y!s:>{w}}\n'''",
+    "quotes inside a triple-quoted f-string": '''f"""{'a' if x else "b"}""\"""''',
+    "empty strings in a triple-quoted field": "f'''{x or ''}''' f\"\"\"{x or \"\"}\"\"\"",
+    "self-documenting": r"f'{x=} {x = !r:^20} {x=:>{w}}'",
+    "operators with =": r"f'{x!=y} {x<=y} {x>=y} {x==y} {x<y}'",
+    "a colon inside brackets": r"f'{d[1:2]} {(lambda q: q)(x)} { {1: x}[1] }'",
+    "a nested f-string": r'''f"{f'{x!r:>{w}}'}"''',
+    "nested f-strings three deep": "f'''{f\"{f'{x}'}\"}'''",
+    "braces and # in a string in a field": r'''f"{'{'}{'}'}{'#'}"''',
+    "a set in a format spec": r"f'{x:{ {w} }}'",
+    "implicit concatenation": r"f'{x}' 'eval' f'{y}' r'{eval}'",
+    "byte strings are never f-strings": r"b'{eval}' rb'\{print}' Br'{exec}'",
+    "prefixes in any case": r"F'{x}' fR'{x}' Rf'{x}'",
+}
+
+FSTRINGS_USING = {
+    "backslash before a field": r"f'\{eval(x)}'",
+    "raw: backslash N then a field": r'rf"\N{eval}"',
+    "after an escaped backslash": r"f'\\\{print}'",
+    "in a nested field of the spec": r"f'{x:{eval}}'",
+    "after a conversion": r"f'{x!r:>{open}}'",
+    "self-documenting": r"f'{exec=}'",
+    "in brackets": r'''f"{(eval)} {d[open]}"''',
+    "in a conditional": r'''f"{'a' if eval else 'b'}"''',
+    "in a nested f-string": r'''f"{f'{eval(x)}'}"''',
+    "on a later line of a triple-quoted field": "f'''{x +\n    print(x)}'''",
+    "in the second of two f-strings": r"f'{x}' f'{eval}'",
+    "upper-case prefix": r"F'{eval}'",
+    "raw upper-case prefix": r"fR'{exec}'",
+    "in a comprehension": r"f'{[eval for _ in x]}'",
+    "as a keyword argument": r"f'{d(open=1)}'",
+    "as a lambda parameter": r"f'{(lambda print: 1)}'",
+}
+
+
+@FSTRING_SPEC
+@pytest.mark.parametrize("name", FSTRINGS_CLEAN)
+def test_forbid_accepts_fstrings_without_a_forbidden_name(name: str) -> None:
+    code = _fstring_function(FSTRINGS_CLEAN[name])
+    _compile(code)
+    assert not _uses_forbidden(code)
+    assert accepts(code, FORBID)
+
+
+@FSTRING_SPEC
+@pytest.mark.parametrize("name", FSTRINGS_USING)
+def test_forbid_rejects_a_forbidden_name_in_an_fstring(name: str) -> None:
+    code = _fstring_function(FSTRINGS_USING[name])
+    _compile(code)
+    assert _uses_forbidden(code)
+    assert accepts(code)
+    assert not accepts(code, FORBID)
+
+
+# Written the way Python 3.12 allows (PEP 701) and Python 3.11 does not.
+FSTRINGS_312 = {
+    "the same quote in a field": 'f"{d["k"]}"',
+    "a backslash in a field": r'''f"{'\n'.join(x)}"''',
+    "a comment in a field": "f'''{x # note\n}'''",
+    "a nested f-string with the same quote": 'f"{f"{x}"}"',
+}
+
+
+@FSTRING_SPEC
+@pytest.mark.parametrize("name", FSTRINGS_312)
+def test_forbid_rejects_fstrings_python_3_11_rejects(name: str) -> None:
+    code = _fstring_function(FSTRINGS_312[name])
+    with pytest.raises(SyntaxError):
+        _compile(code)
+    assert not accepts(code, FORBID)
+
+
+def test_forbid_bounds_whitespace_in_fields() -> None:
+    from ananke.languages.python.grammar import MAX_WHITESPACE_RUN
+
+    for n, ok in ((MAX_WHITESPACE_RUN, True), (MAX_WHITESPACE_RUN + 1, False)):
+        assert accepts(_fstring_function(f"f'{{x +{' ' * n}y}}'"), FORBID) is ok
+        assert accepts(_fstring_function(f"f'''{{x +{chr(10) * n}y}}'''"), FORBID) is ok
+
+
+def test_forbid_bounds_brackets_in_fields() -> None:
+    from ananke.languages.python.grammar import MAX_FIELD_BRACKET_DEPTH
+
+    for n, ok in ((MAX_FIELD_BRACKET_DEPTH, True), (MAX_FIELD_BRACKET_DEPTH + 1, False)):
+        assert accepts(_fstring_function(f"f'{{{'(' * n}x{')' * n}}}'"), FORBID) is ok
+
+
+_FIELD_PIECES = (
+    "{x}",
+    "{eval}",
+    "{x!r}",
+    "{x:>{w}}",
+    "{x:eval}",
+    "{p.eval}",
+    "{{",
+    "}}",
+    "{",
+    "}",
+    "\\{",
+    "\\\\",
+    "\\",
+    "\\N{BULLET}",
+    "N{eval}",
+    "{d['eval']}",
+    '{d["k"]}',
+    "{f'{x}'}",
+    '{f"{eval}"}',
+    "{x=}",
+    "'",
+    '"',
+    "''",
+    "a",
+    "\n",
+    " ",
+    "{x!r:{eval}}",
+    "{(x:=1)}",
+    "{x:\\{y}}",
+    "{''}",
+    '{""}',
+    "{x #}",
+    "{'''a'''}",
+    '{"""a"""}',
+)
+
+
+@FSTRING_SPEC
+def test_forbid_fstrings_against_python() -> None:
+    """Random f-strings from pieces that matter to the lexical rules, in every quote and
+    prefix: every one Python 3.11 compiles is accepted exactly when it uses no forbidden
+    name; none it reads as using one is accepted."""
+    import random
+
+    rng = random.Random(20261126)
+    wrong = []
+    valid = using = 0
+    for _ in range(3000):
+        prefix = rng.choice(["f", "rf", "F", "fR"])
+        quote = rng.choice(["'", '"', "'''", '"""'])
+        body = "".join(rng.choice(_FIELD_PIECES) for _ in range(rng.randint(1, 4)))
+        literal = f"{prefix}{quote}{body}{quote}"
+        code = _fstring_function(literal)
+        try:
+            _compile(code)
+        except (SyntaxError, ValueError):
+            continue  # the grammar may accept what Python rejects: the post check says so
+        tree = _parse(code)
+        if len(tree.body) != 1 or len(getattr(tree.body[0], "body", ())) != 1:
+            continue  # not one expression: a string ended early and other code follows
+        valid += 1
+        using += _uses_forbidden(code)
+        if accepts(code, FORBID) is _uses_forbidden(code):
+            wrong.append(code)
+    assert valid > 1000 and using > 200  # both sides are exercised
+    assert wrong == []

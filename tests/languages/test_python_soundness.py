@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ctypes
 import functools
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,16 @@ from ananke.ir.source import Span
 from ananke.languages.python.corpus import FunctionSample, reindent, sample, stdlib_functions
 from ananke.runtime.acceptance import ByteMatcher, Verdict
 from ananke.runtime.validate import name_uses
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
+
+from bench_soundness import (
+    FSTRING_FORBIDS,
+    Checker,
+    Use,
+    forbid_soundness,
+    forbidden_uses,
+)
 
 FORBID = ("eval", "exec", "open", "print")
 SEED = 20261125
@@ -118,6 +129,63 @@ def test_forbid_accepts_every_other_function() -> None:
     assert len(clean) > 300
     bad = rejections("forbid", clean)
     assert bad == [], "\n".join(bad)
+
+
+# --- forbid over the whole corpus, against Python's ast -----------------------------------
+
+
+def forbid_set(names: tuple[str, ...]) -> ConstraintSet:
+    return ConstraintSet(
+        name="f",
+        constraints=tuple(Forbid(id=f"f.forbid.{x}", provenance=PROV, name=x) for x in names),
+    )
+
+
+def test_the_oracle_reads_uses_with_ast() -> None:
+    code = (
+        "def f(name, *, key=1):\n"
+        "    import sys as type\n"
+        "    from x.name import y\n"
+        "    class C: pass\n"
+        "    a = f'{x.name} {d[\"name\"]} {x:name} {name!r}'\n"
+        "    return g(key=type)\n"
+    )
+    data = code.encode()
+    uses = forbidden_uses(code, {"name", "key", "type", "C", "sys", "x", "y"})
+    assert [(u.name, data[u.start : u.end].decode()) for u in uses if not u.in_fstring] == [
+        ("name", "name"),
+        ("key", "key"),
+        ("sys", "sys as type"),
+        ("type", "sys as type"),
+        ("x", "from x.name import y"),
+        ("y", "y"),
+        ("C", "C"),
+        ("key", "key=type"),
+        ("type", "type"),
+    ]
+    fstring = "f'{x.name} {d[\"name\"]} {x:name} {name!r}'"
+    inside = [(u.name, data[u.start : u.end].decode()) for u in uses if u.in_fstring]
+    assert inside == [("x", fstring), ("x", fstring), ("name", fstring)]
+    assert forbidden_uses("def f(x):\n    return x.eval + 'eval'  # eval\n", {"eval"}) == []
+    assert forbidden_uses("def f():\n    return ｅval\n", {"eval"}) == [Use("eval", 20, 26)]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("key", FSTRING_FORBIDS)
+def test_forbid_over_the_whole_corpus(key: str) -> None:
+    """The forbid grammar over every function of the corpus, one grammar built once: every
+    function the oracle finds clean is accepted, every other one rejected at its first use
+    (the lists forbid names that stand in many f-strings' fields, attributes and strings
+    there)."""
+    names = FSTRING_FORBIDS[key]
+    with Checker({key: grammar(forbid_set(names))}) as ck:
+        run = forbid_soundness(ck, key, corpus(), names)
+    assert run.checked == len(corpus())
+    assert run.clean_rejected == []
+    assert run.violating_accepted == []
+    assert run.misplaced == []
+    assert run.clean > 2000 and run.violating > 300
+    assert run.clean_with_fstrings > 100 and run.violating_in_fstrings > 0
 
 
 @pytest.mark.parametrize("n", [5, 20, 50])
