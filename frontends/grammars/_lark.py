@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -44,10 +45,7 @@ from ._common import (
     UNDEFINED,
     UNSUPPORTED,
     alt,
-    case_insensitive,
-    check_regex,
     error,
-    fold_case,
     missing_start,
     warning,
 )
@@ -560,7 +558,13 @@ class _Converter:
         text = _unescape(raw[1 : -2 if insensitive else -1])
         if not text:
             return Empty()
-        return case_insensitive(text) if insensitive else Lit(text=text)
+        if not insensitive:
+            return Lit(text=text)
+        from ananke.ir.pyregex import parse_python_regex, portable_pattern
+
+        # lark matches it as `(?i:` + re.escape(text) + `)`: Python's case folding.
+        expr, _ = parse_python_regex(re.escape(text), "i")
+        return expr if isinstance(expr, Lit) else Regex(pattern=portable_pattern(expr))
 
     def literal_range(self, node: object) -> Expr:
         from lark import Tree
@@ -578,42 +582,50 @@ class _Converter:
         raw = str(tok)
         close = raw.rindex("/")
         body, flags = raw[1:close], raw[close + 1 :]
-        pattern, problems = check_regex(body)
         base = tok.start_pos or 0
-        for s, e, what in problems:
-            error(
-                self.imp.diags,
-                UNSUPPORTED,
-                f"regex {what} have no equivalent in llguidance's regex syntax",
-                self.src,
-                base + 1 + s,
-                base + 1 + e,
-            )
-        if not problems:
-            verdict = _rust_regex_error(pattern.replace("\\/", "/"))
-            if verdict is not None:
-                python_ok, message = verdict
-                code, what = (UNSUPPORTED, "regex not valid in llguidance's syntax")
-                if not python_ok:
-                    code, what = SYNTAX, "invalid regex"
-                error(self.imp.diags, code, f"{what}: {message}", self.src, base, base + len(raw))
-                return Empty()
         if "l" in flags:
             i = base + 1 + close + flags.index("l")
             error(
                 self.imp.diags, UNSUPPORTED, "regex flag `l` has no equivalent", self.src, i, i + 1
             )
-        if problems or "l" in flags:
             return Empty()
-        pattern = pattern.replace("\\/", "/")
-        if "i" in flags and "x" not in flags:
-            folded = fold_case(pattern)
-            if folded is not None:
-                pattern, flags = folded, flags.replace("i", "")
-        inline = "".join(f for f in "isx" if f in flags)
-        if inline:
-            pattern = f"(?{inline}:{pattern})"
-        return Regex(pattern=pattern)
+        return self.python_regex(body, flags, base + 1, base, base + len(raw))
+
+    def python_regex(self, body: str, flags: str, at: int, start: int, end: int) -> Expr:
+        """The regex ``body`` (as written between the slashes, from offset ``at``) read as
+        the ``lark`` package reads it: its escaping, then Python's ``re``; ``start`` to
+        ``end`` is the whole literal."""
+        from ananke.ir.pyregex import PythonRegexError, parse_python_regex, portable_pattern
+
+        escaped = _lark_regex_escaping(body)
+        if escaped is None:
+            error(self.imp.diags, SYNTAX, "invalid escape in regex", self.src, start, end)
+            return Empty()
+        pattern, offsets = escaped
+
+        def where(pos: int) -> int:
+            return at + offsets[max(0, min(pos, len(offsets) - 1))]
+
+        try:
+            expr, problems = parse_python_regex(pattern, flags)
+        except PythonRegexError as exc:
+            # Not Python: llguidance's own dialect (Rust syntax, such as `\p{L}`) is kept
+            # as it is, for the engines that read it.
+            rust = body.replace("\\/", "/")
+            if "x" not in flags and _rust_regex_error(rust) is None:
+                return Regex(pattern=rust)
+            s = where(exc.pos)
+            if exc.message == "unterminated character set":
+                message, e = "invalid regex: unterminated character class", end - 1 - len(flags)
+            else:
+                message, e = f"invalid regex: {exc.message}", s + 1
+            error(self.imp.diags, SYNTAX, message, self.src, s, max(e, s + 1))
+            return Empty()
+        for p in problems:
+            error(self.imp.diags, UNSUPPORTED, p.message, self.src, where(p.pos), where(p.end))
+        if problems:
+            return Empty()
+        return Regex(pattern=portable_pattern(expr))
 
     def special(self, node: object) -> Expr:
         from lark import Token, Tree
@@ -655,6 +667,40 @@ def _rust_regex_error(pattern: str) -> tuple[bool, str] | None:
     except re.error:
         return False, message
     return True, message
+
+
+def _lark_regex_escaping(body: str) -> tuple[str, list[int]] | None:
+    """The pattern the ``lark`` package makes of a regex as written (it evaluates
+    ``\\n \\t \\xHH \\uHHHH ...`` as string escapes and keeps the others for ``re``), with
+    the offset in ``body`` of each of its characters (one more for the end). None when
+    lark refuses the escaping."""
+    from lark import load_grammar
+    from lark.exceptions import GrammarError
+
+    eval_escaping: Callable[[str], str] = load_grammar.eval_escaping
+    try:
+        pattern = eval_escaping(body)
+    except (GrammarError, ValueError, SyntaxError):
+        return None
+    offsets: list[int] = []
+    i = 0
+    while i < len(body):
+        if body[i] != "\\" or i + 1 == len(body):
+            offsets.append(i)
+            i += 1
+            continue
+        c = body[i + 1]
+        width = {"x": 2, "u": 4, "U": 8}.get(c)
+        if width is not None or c in 'nftr"':
+            offsets.append(i)
+            i += 2 + (width or 0)
+        else:
+            offsets.extend((i, i + 1))
+            i += 2
+    offsets.append(len(body))
+    if len(offsets) != len(pattern) + 1:
+        offsets = [0] * (len(pattern) + 1)  # escaping lark itself reads oddly: no places
+    return pattern, offsets
 
 
 def _describe_token(kind: str, value: str) -> str:
