@@ -12,6 +12,7 @@ __all__ = [
     "IGNORED",
     "IMPORT",
     "SYNTAX",
+    "TEMPLATE",
     "TERMINAL",
     "UNDEFINED",
     "UNSUPPORTED",
@@ -26,7 +27,8 @@ DUPLICATE = "duplicate-grammar-rule"
 IMPORT = "unresolved-grammar-import"
 TERMINAL = "invalid-grammar-terminal"
 IGNORED = "ignored-grammar-construct"
-CODES = (UNSUPPORTED, SYNTAX, UNDEFINED, DUPLICATE, IMPORT, TERMINAL, IGNORED)
+TEMPLATE = "invalid-grammar-template"
+CODES = (UNSUPPORTED, SYNTAX, UNDEFINED, DUPLICATE, IMPORT, TERMINAL, IGNORED, TEMPLATE)
 """Every diagnostic code the grammar importers emit (each has a page in spec/diagnostics)."""
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import json
 import re
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -41,6 +42,7 @@ from ._common import (
     IGNORED,
     IMPORT,
     SYNTAX,
+    TEMPLATE,
     TERMINAL,
     UNDEFINED,
     UNSUPPORTED,
@@ -51,6 +53,11 @@ from ._common import (
 )
 
 __all__ = ["import_lark"]
+
+# Bounds on template expansion: a template that applies itself to ever larger arguments
+# would otherwise expand forever.
+_TEMPLATE_DEPTH = 32
+_TEMPLATE_INSTANCES = 2_000
 
 _JSON_START = re.compile(r"%(json|llguidance|regex)\s*\{")
 
@@ -94,12 +101,33 @@ class _Def:
     start: int
     end: int
     module: _Module
+    params: tuple[str, ...] | None = None
+    """A template's parameters (None: not a template)."""
+    head: tuple[object, ...] = ()
+    """Priority and options (lark Trees), reported when the definition is used."""
+
+
+@dataclass
+class _Job:
+    """A definition to convert: a rule, a terminal, or a template with its arguments."""
+
+    module: _Module
+    d: _Def
+    ir: str
+    bindings: dict[str, Expr] | None = None
+    depth: int = 0
+    """How many template instances created one another down to this one."""
+    comment: str = ""
 
 
 @dataclass
 class _Module:
     source: SourceFile
     namespace: str
+    lazy: bool = False
+    """An imported module: what only its unused definitions have is not reported."""
+    declares: dict[str, tuple[int, int]] = field(default_factory=dict)
+    """``%declare`` statements of a lazy module, reported at the first use of a name."""
     defs: dict[str, _Def] = field(default_factory=dict)
     imports: dict[str, tuple[_Module, str]] = field(default_factory=dict)
     ignores: list[tuple[object, SourceFile]] = field(default_factory=list)
@@ -150,17 +178,20 @@ class _Importer:
         self.taken: set[str] = set()
         self.lexemes: set[str] = set()
         self.defs_by_ir: dict[str, _Def] = {}
-        self.pending: list[tuple[_Module, _Def, str]] = []
+        self.pending: deque[_Job] = deque()
+        self.declares_reported: set[tuple[str, int]] = set()
+        self.instances: dict[tuple[int, str, tuple[Expr, ...]], str] = {}
+        self.runaway = False
 
     # --- reading files ------------------------------------------------------------------
 
-    def load(self, source: SourceFile, namespace: str) -> _Module | None:
+    def load(self, source: SourceFile, namespace: str, *, lazy: bool = False) -> _Module | None:
         import lark
 
         key = source.name
         if key in self.modules:
             return self.modules[key]
-        module = _Module(source=source, namespace=namespace)
+        module = _Module(source=source, namespace=namespace, lazy=lazy)
         self.modules[key] = module
         errors = len(self.diags)
         text, module.json = _blank_json(source, self.diags)
@@ -205,21 +236,6 @@ class _Importer:
             module.ignores.append((item.children[0], src))
         elif kind in ("import", "multi_import"):
             self._import(module, item)
-        elif kind == "declare":
-            names = [c for c in item.children if isinstance(c, Tree)]
-            for n in names:
-                tok = n.children[0]
-                assert isinstance(tok, Token)
-                module.declared.add(str(tok))
-            error(
-                self.diags,
-                UNSUPPORTED,
-                "`%declare` has no equivalent: declared terminals are produced by a custom "
-                "lexer or postlexer that a grammar engine does not run",
-                src,
-                item.meta.start_pos,
-                item.meta.end_pos,
-            )
         elif kind == "llguidance":
             tok = item.children[0]
             assert isinstance(tok, Token)
@@ -233,6 +249,32 @@ class _Importer:
                     item.meta.start_pos,
                     item.meta.end_pos,
                 )
+        elif kind == "declare":
+            where = (item.meta.start_pos, item.meta.end_pos)
+            for n in item.children:
+                assert isinstance(n, Tree)
+                tok = n.children[0]
+                assert isinstance(tok, Token)
+                module.declared.add(str(tok))
+                module.declares[str(tok)] = where
+            if not module.lazy:
+                self.report_declare(src, *where)
+
+    def report_declare(self, src: SourceFile, start: int, end: int) -> None:
+        """``%declare`` is reported once per statement: where the user wrote it, or in an
+        imported module where a definition in use needs a declared name."""
+        if (src.name, start) in self.declares_reported:
+            return
+        self.declares_reported.add((src.name, start))
+        error(
+            self.diags,
+            UNSUPPORTED,
+            "`%declare` has no equivalent: declared terminals are produced by a custom "
+            "lexer or postlexer that a grammar engine does not run",
+            src,
+            start,
+            end,
+        )
 
     def _definition(self, module: _Module, item: object, replace: str | None) -> None:
         from lark import Token, Tree
@@ -245,11 +287,28 @@ class _Importer:
         name = raw.lstrip("!?")
         terminal = item.data == "term"
         body = item.children[-1]
+        params: tuple[str, ...] | None = None
+        parts: list[Tree] = []
         for child in item.children[1:-1]:
             assert isinstance(child, Tree)
-            self._head_part(src, name, terminal, child)
             if child.data == "template_params":
-                return
+                params = tuple(str(p.children[0]) for p in child.children if isinstance(p, Tree))
+                if terminal:
+                    s, e = child.meta.start_pos, child.meta.end_pos
+                    message = f"terminal `{name}` cannot be a template: templates are rules"
+                    error(self.diags, SYNTAX, message, src, s, e)
+                    return
+                if len(set(params)) != len(params):
+                    s, e = child.meta.start_pos, child.meta.end_pos
+                    message = f"template `{name}` names a parameter twice"
+                    error(self.diags, TEMPLATE, message, src, s, e)
+                    return
+            else:
+                parts.append(child)
+        if not module.lazy and params is None:
+            for part in parts:
+                self.head_part(src, name, terminal, part)
+            parts = []
         start, end = head.start_pos or 0, head.end_pos or 0
         old = module.defs.get(name)
         if replace == "extend":
@@ -279,16 +338,16 @@ class _Importer:
                 secondary=(old.source, old.start, old.end, "first defined here"),
             )
             return
-        module.defs[name] = _Def(name, terminal, body, src, start, end, module)
+        module.defs[name] = _Def(
+            name, terminal, body, src, start, end, module, params=params, head=tuple(parts)
+        )
 
-    def _head_part(self, src: SourceFile, name: str, terminal: bool, part: object) -> None:
+    def head_part(self, src: SourceFile, name: str, terminal: bool, part: object) -> None:
         from lark import Token, Tree
 
         assert isinstance(part, Tree)
         s, e = part.meta.start_pos, part.meta.end_pos
-        if part.data == "template_params":
-            error(self.diags, UNSUPPORTED, f"template `{name}` has no equivalent", src, s, e)
-        elif part.data == "priority":
+        if part.data == "priority":
             if terminal:
                 warning(
                     self.diags,
@@ -346,7 +405,7 @@ class _Importer:
             error(self.diags, IMPORT, f"cannot find grammar module `{dotted}`", src, s, e)
             module.declared.update(alias or name for name, alias in imported_names)
             return
-        other = self.load(target, mod_parts[-1])
+        other = self.load(target, mod_parts[-1], lazy=True)
         if other is None:
             module.declared.update(alias or name for name, alias in imported_names)
             return
@@ -402,15 +461,24 @@ class _Importer:
         self.taken.add(name)
         return name
 
+    def lookup(self, module: _Module, name: str) -> tuple[_Module, _Def] | None:
+        """The definition ``name`` refers to in ``module`` (its own, or imported)."""
+        if name in module.defs:
+            return module, module.defs[name]
+        if name in module.imports:
+            other, orig = module.imports[name]
+            if orig in other.defs:
+                return other, other.defs[orig]
+        return None
+
     def ir_name(self, module: _Module, name: str, *, local: str | None = None) -> str | None:
         """The GrammarIR name of ``name`` as seen from ``module``, converting its definition
         on first use (None: undefined)."""
-        if name not in module.defs and name in module.imports:
-            other, orig = module.imports[name]
-            return self._convert(other, orig, local or name)
-        if name not in module.defs:
+        found = self.lookup(module, name)
+        if found is None:
             return None
-        return self._convert(module, name, local or name)
+        other, d = found
+        return self._convert(other, d.name, local or name)
 
     def _convert(self, module: _Module, name: str, wanted: str) -> str:
         key = (id(module), name)
@@ -422,17 +490,40 @@ class _Importer:
         self.defs_by_ir[ir] = d
         if d.terminal:
             self.lexemes.add(ir)
-        self.pending.append((module, d, ir))
+        self.pending.append(_Job(module, d, ir))
+        return ir
+
+    def instance(
+        self, module: _Module, d: _Def, args: tuple[Expr, ...], depth: int, written: str
+    ) -> str:
+        """The rule for template ``d`` applied to ``args`` (one rule per distinct
+        arguments: a template that applies itself to its own parameters is recursive)."""
+        key = (id(module), d.name, args)
+        if key in self.instances:
+            return self.instances[key]
+        ir = self._fresh(d.name, False)
+        self.instances[key] = ir
+        self.defs_by_ir[ir] = d
+        assert d.params is not None
+        bindings = dict(zip(d.params, args, strict=True))
+        self.pending.append(_Job(module, d, ir, bindings, depth, written))
         return ir
 
     def drain(self) -> None:
         """Convert every definition named so far (iteratively: long chains of rules would
         otherwise recurse deeply)."""
         while self.pending:
-            module, d, ir = self.pending.pop(0)
+            job = self.pending.popleft()
+            module, d, ir = job.module, job.d, job.ir
+            if module.lazy or d.params is not None:
+                for part in d.head:
+                    self.head_part(d.source, d.name, d.terminal, part)
             fixed = _COMMON_FIXES.get(d.name) if module.source.name == _lark_common() else None
-            body = fixed if fixed is not None else _Converter(self, module, d).expr(d.body)
-            self.rules[ir] = Rule(name=ir, body=body, lexeme=d.terminal)
+            if fixed is not None:
+                body = fixed
+            else:
+                body = _Converter(self, module, d, job.bindings, job.depth).expr(d.body)
+            self.rules[ir] = Rule(name=ir, body=body, lexeme=d.terminal, comment=job.comment)
 
     def namespaced(self, module: _Module, name: str) -> str:
         """Dependencies of imported definitions get the module's name as a prefix."""
@@ -445,11 +536,20 @@ class _Importer:
 
 
 class _Converter:
-    def __init__(self, imp: _Importer, module: _Module, d: _Def) -> None:
+    def __init__(
+        self,
+        imp: _Importer,
+        module: _Module,
+        d: _Def,
+        bindings: dict[str, Expr] | None = None,
+        depth: int = 0,
+    ) -> None:
         self.imp = imp
         self.module = module
         self.d = d
         self.src = module.source
+        self.bindings = bindings or {}
+        self.depth = depth
 
     def _err(self, node: object, message: str, code: str = UNSUPPORTED) -> Expr:
         s, e = _pos(node)
@@ -512,7 +612,7 @@ class _Converter:
         if kind == "subgrammar":
             return self._err(node, "sub-grammar references `@name` have no equivalent")
         if kind == "template_usage":
-            return self._err(node, "template instantiation has no equivalent")
+            return self.template_usage(node)
         raise AssertionError(f"unknown Lark syntax node {kind}")
 
     def repeat(self, node: object) -> Expr:
@@ -535,15 +635,81 @@ class _Converter:
             return self._err(node, f"bad repeat bounds {lo}..{hi}", SYNTAX)
         return Repeat(item=item, min=lo, max=hi)
 
+    def template_usage(self, node: object) -> Expr:
+        """``name{arg, ...}``: the template's body with its parameters replaced by the
+        arguments (macro expansion, as the ``lark`` package does it)."""
+        from lark import Token, Tree
+
+        assert isinstance(node, Tree)
+        head, *arg_nodes = node.children
+        assert isinstance(head, Token)
+        name = str(head)
+        if self.d.terminal:
+            return self._err(node, "templates are rules: they cannot be used in a terminal")
+        found = self.imp.lookup(self.module, name)
+        if found is None:
+            if name in self.module.declared:
+                return Empty()  # already reported where it is introduced
+            return self._err(head, f"template `{name}` is not defined", UNDEFINED)
+        module, d = found
+        if d.params is None:
+            return self._err(head, f"`{name}` is not a template", TEMPLATE)
+        if len(arg_nodes) != len(d.params):
+            s, e = _pos(node)
+            n = len(d.params)
+            error(
+                self.imp.diags,
+                TEMPLATE,
+                f"template `{name}` takes {n} argument{'s' if n != 1 else ''}, "
+                f"{len(arg_nodes)} given",
+                self.src,
+                s,
+                e,
+                secondary=(d.source, d.start, d.end, "defined here"),
+            )
+            return Empty()
+        depth = self.depth + 1 if self.bindings else 1
+        if depth > _TEMPLATE_DEPTH or len(self.imp.instances) >= _TEMPLATE_INSTANCES:
+            if not self.imp.runaway:
+                self.imp.runaway = True
+                s, e = _pos(node)
+                error(
+                    self.imp.diags,
+                    TEMPLATE,
+                    f"template `{name}` expands without end: each expansion needs another "
+                    "with different arguments",
+                    self.src,
+                    s,
+                    e,
+                    help=f"at most {_TEMPLATE_DEPTH} nested and {_TEMPLATE_INSTANCES} "
+                    "distinct expansions are made",
+                )
+            return Empty()
+        args = tuple(self.expr(a) for a in arg_nodes)
+        s, e = _pos(node)
+        written = " ".join(self.src.text[s:e].split())
+        if len(written) > 60:
+            written = written[:57] + "..."
+        ir = self.imp.instance(module, d, args, depth, f"{d.name} applied: {written}")
+        return Ref(name=ir)
+
     def name(self, tok: object) -> Expr:
         from lark import Token
 
         assert isinstance(tok, Token)
         raw = str(tok).lstrip("!?")
+        if raw in self.bindings:
+            return self.bindings[raw]
+        found = self.imp.lookup(self.module, raw)
+        if found is not None and found[1].params is not None:
+            return self._err(tok, f"template `{raw}` needs arguments: `{raw}{{...}}`", TEMPLATE)
         ir = self.imp.ir_name(self.module, raw, local=self.imp.namespaced(self.module, raw))
         if ir is None:
             if raw in self.module.declared:
-                return Empty()  # already reported at `%declare`
+                where = self.module.declares.get(raw)
+                if where is not None:
+                    self.imp.report_declare(self.src, *where)
+                return Empty()  # reported at `%declare` or at a failed `%import`
             return self._err(tok, f"`{raw}` is not defined", UNDEFINED)
         if self.d.terminal and ir not in self.imp.lexemes:
             return self._err(tok, f"terminal `{self.d.name}` refers to rule `{raw}`", TERMINAL)
@@ -782,7 +948,23 @@ def _lower_ignore(imp: _Importer, start: str, ignores: list[Expr]) -> None:
 
 
 def import_lark(source: SourceFile, diags: Diagnostics, *, start: str = "start") -> Grammar | None:
-    before = sum(1 for d in diags if d.severity == "error")
+    local = Diagnostics()
+    try:
+        return _import(source, local, start)
+    finally:
+        # A template's body is converted once per distinct arguments: its diagnostics
+        # would repeat.
+        seen: set[tuple[str, str, str, int, int]] = set()
+        for d in local:
+            span = d.primary_span
+            key = (d.code, d.message, *((span.file, span.start, span.end) if span else ("", 0, 0)))
+            if key not in seen:
+                seen.add(key)
+                diags.add(d)
+
+
+def _import(source: SourceFile, diags: Diagnostics, start: str) -> Grammar | None:
+    before = 0
     imp = _Importer(diags)
     if start != "start":
         # Printers write `start: <start rule>` first when the start rule has another name:
@@ -793,8 +975,9 @@ def import_lark(source: SourceFile, diags: Diagnostics, *, start: str = "start")
         return None
     imp.root = module
     # The user's own definitions first and in order, then what they pull in.
-    for name in module.defs:
-        imp.ir_name(module, name)
+    for name, d in module.defs.items():
+        if d.params is None:  # a template is expanded where it is applied
+            imp.ir_name(module, name)
     imp.drain()
     ignores: list[Expr] = []
     for tree, src in module.ignores:
@@ -802,6 +985,12 @@ def import_lark(source: SourceFile, diags: Diagnostics, *, start: str = "start")
         ignores.append(_Converter(imp, module, fake).expr(tree))
     imp.drain()
     _check_terminals(imp, source, diags)
+    found = imp.lookup(module, start)
+    if found is not None and found[1].params is not None:
+        d = found[1]
+        message = f"the start rule `{start}` is a template: it needs arguments"
+        error(diags, TEMPLATE, message, d.source, d.start, d.end)
+        return None
     start_ir = imp.ir_name(module, start)
     if start_ir is None:
         missing_start(diags, source, start)

@@ -276,13 +276,6 @@ DIAGNOSTICS = [
             )
         ],
     ),
-    (
-        'start: x{"a"}\nx{p}: p',
-        [
-            ("error", U, "template instantiation has no equivalent", 7, 13),
-            ("error", U, "template `x` has no equivalent", 15, 18),
-        ],
-    ),
     ('start: "a" & "b"', [("error", U, "`&` is only allowed in terminal definitions", 7, 16)]),
     ('start: ~"a"', [("error", U, "`~` negation is only allowed in terminal definitions", 7, 11)]),
     (
