@@ -297,11 +297,13 @@ class _Importer:
                     s, e = child.meta.start_pos, child.meta.end_pos
                     message = f"terminal `{name}` cannot be a template: templates are rules"
                     error(self.diags, SYNTAX, message, src, s, e)
+                    module.declared.add(name)  # reported: its uses are not
                     return
                 if len(set(params)) != len(params):
                     s, e = child.meta.start_pos, child.meta.end_pos
                     message = f"template `{name}` names a parameter twice"
                     error(self.diags, TEMPLATE, message, src, s, e)
+                    module.declared.add(name)  # reported: its uses are not
                     return
             else:
                 parts.append(child)
