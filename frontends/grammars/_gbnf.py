@@ -461,5 +461,10 @@ def import_gbnf(
     if bad:
         return None
     names = _ir_names(list(bodies), start)
-    written = Grammar(start=start, rules=tuple(Rule(name=n, body=b) for n, b in bodies.items()))
+    written = Grammar(
+        start=start,
+        rules=tuple(
+            Rule(name=n, body=b, span=source.span(*first[n])) for n, b in bodies.items()
+        ),
+    )
     return rename(written, names)

@@ -16,6 +16,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import msgspec
+
 from ananke.ir.diagnostics import Diagnostics
 from ananke.ir.grammar import (
     Alt,
@@ -525,7 +527,10 @@ class _Importer:
                 body = fixed
             else:
                 body = _Converter(self, module, d, job.bindings, job.depth).expr(d.body)
-            self.rules[ir] = Rule(name=ir, body=body, lexeme=d.terminal, comment=job.comment)
+            span = d.source.span(d.start, d.end)
+            self.rules[ir] = Rule(
+                name=ir, body=body, lexeme=d.terminal, comment=job.comment, span=span
+            )
 
     def namespaced(self, module: _Module, name: str) -> str:
         """Dependencies of imported definitions get the module's name as a prefix."""
@@ -946,7 +951,7 @@ def _lower_ignore(imp: _Importer, start: str, ignores: list[Expr]) -> None:
         body = rewrite(rule.body)
         if rname == start:
             body = Seq(items=(body, skip))
-        imp.rules[rname] = Rule(name=rname, body=body, comment=rule.comment)
+        imp.rules[rname] = msgspec.structs.replace(rule, body=body)
 
 
 def import_lark(source: SourceFile, diags: Diagnostics, *, start: str = "start") -> Grammar | None:
