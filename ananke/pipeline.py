@@ -166,7 +166,8 @@ def _lower_set(
                 labels = _given_labels(given)
                 rule = _defined(lowered.grammar, exc.rule) if given else None
                 if rule is not None and rule.span is not None:
-                    labels.insert(0, Label(span=rule.span, message=f"`{rule.name}` is defined here"))
+                    here = f"`{rule.name}` is defined here"
+                    labels.insert(0, Label(span=rule.span, message=here))
                 help_ = "`arc explain FILE --target all` shows what each target can enforce"
                 if target == "json-schema" and not given and cset.language != "json":
                     help_ = "declare `language: json;` for output that is one JSON document"

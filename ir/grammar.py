@@ -23,7 +23,6 @@ import operator
 from collections.abc import Iterator, Mapping
 
 import msgspec
-
 from ananke.ir.source import Span
 
 __all__ = [

@@ -463,8 +463,6 @@ def import_gbnf(
     names = _ir_names(list(bodies), start)
     written = Grammar(
         start=start,
-        rules=tuple(
-            Rule(name=n, body=b, span=source.span(*first[n])) for n, b in bodies.items()
-        ),
+        rules=tuple(Rule(name=n, body=b, span=source.span(*first[n])) for n, b in bodies.items()),
     )
     return rename(written, names)

@@ -17,7 +17,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import msgspec
-
 from ananke.ir.diagnostics import Diagnostics
 from ananke.ir.grammar import (
     Alt,
