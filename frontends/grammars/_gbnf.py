@@ -241,6 +241,7 @@ class _Parser:
             raise self.fail("`Regex(...)` takes one string", self.pos)
         lit_start = self.pos
         pattern_expr = self.string(split=False)
+        lit_end = self.pos
         self.skip()
         if self.peek() != ")":
             self.pos = i + 1
@@ -254,14 +255,30 @@ class _Parser:
             pattern = pattern[1:]
         if pattern.endswith("$") and not pattern.endswith("\\$"):
             pattern = pattern[:-1]
-        return self.regex(pattern, lit_start)
+        return self.regex(pattern, lit_start, lit_end)
 
-    def regex(self, pattern: str, at: int) -> Expr:
+    def regex(self, pattern: str, at: int, end: int) -> Expr:
         from ananke.ir.regex import RegexError, parse_regex
 
         try:
             expr = parse_regex(pattern)
         except RegexError as exc:
+            if exc.message.startswith("unclosed character class"):
+                # Without escapes the pattern is the literal's text: point at its `[`.
+                full = self.text[at + 1 : end - 1]
+                lead = len(full) - len(full.removeprefix("^"))
+                raw = full[lead : lead + len(pattern)]
+                s = at + 1 + lead + exc.pos if raw == pattern else at
+                error(
+                    self.diags,
+                    SYNTAX,
+                    "invalid regex: unterminated character class",
+                    self.src,
+                    s,
+                    end - 1 if raw == pattern else end,
+                )
+                self.failed = True
+                return Empty()
             self.unsupported(f"`Regex(...)`: {exc}", at, self.pos)
             return Empty()
         return _split(expr)

@@ -155,6 +155,12 @@ DIAGNOSTICS: list[tuple[Dialect, str, list[tuple[str, str, str, int, int]]]] = [
     ("ebnf", 'root ::= "abc\n"', [("error", S, "unterminated string", 9, 13)]),
     ("gbnf", "root ::= [a-", [("error", S, "unterminated character class", 9, 12)]),
     ("ebnf", "root ::= [a\n]", [("error", S, "unterminated character class", 9, 11)]),
+    # in a Regex: from its `[` to the end of the pattern (after an anchor, too)
+    (
+        "ebnf",
+        'root ::= Regex("^x[a-z")',
+        [("error", S, "invalid regex: unterminated character class", 18, 22)],
+    ),
     ("gbnf", "root ::= []", [("error", S, "empty character class `[]` matches nothing", 9, 11)]),
     ("gbnf", "root ::= [z-a]", [("error", S, "character range `z-a` is out of order", 10, 13)]),
     ("gbnf", 'root ::= ("a"', [("error", S, "expected `)`, found end of file", 13, 13)]),
