@@ -289,7 +289,7 @@ class _Importer:
         terminal = item.data == "term"
         body = item.children[-1]
         params: tuple[str, ...] | None = None
-        parts: list[Tree] = []
+        parts: list[object] = []
         for child in item.children[1:-1]:
             assert isinstance(child, Tree)
             if child.data == "template_params":
