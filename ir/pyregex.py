@@ -152,7 +152,7 @@ class _Parser:
         j = self.i + k
         return self.p[j] if j < len(self.p) else ""
 
-    def unsupported(self, what: str, start: int, end: int) -> None:
+    def no_equivalent(self, what: str, start: int, end: int) -> None:
         self.problems.append(
             PythonRegexError(
                 f"regex {what} have no equivalent in grammar engines", start, end, invalid=False
@@ -246,14 +246,14 @@ class _Parser:
         if self.peek() in ("?", "+"):
             kind = "lazy quantifiers" if self.peek() == "?" else "possessive quantifiers"
             self.i += 1
-            self.unsupported(kind, start, self.i)
+            self.no_equivalent(kind, start, self.i)
             if items:
                 items[-1] = None
             return
         if not items:
             raise self.invalid("nothing to repeat", start)
         if max(lo, hi or 0) > _MAX_REPEAT:
-            self.unsupported(f"repeat counts above {_MAX_REPEAT:,}", start, self.i)
+            self.no_equivalent(f"repeat counts above {_MAX_REPEAT:,}", start, self.i)
             items[-1] = None
             return
         item = items[-1]
@@ -289,7 +289,7 @@ class _Parser:
         if c == ".":
             return CharClass(ranges=ANY_SCALAR if flags.s else minus(ANY_SCALAR, ((10, 10),)))
         if c in "^$":
-            self.unsupported("anchors", start, self.i)
+            self.no_equivalent("anchors", start, self.i)
             return None
         if c == "\\":
             return self.escape(flags, start)
@@ -321,26 +321,26 @@ class _Parser:
                 self.i = end + 1
             elif c == "P" and self.peek(1) == "=":
                 self.i = self.p.index(")", self.i) + 1
-                self.unsupported("named backreferences", start, self.i)
+                self.no_equivalent("named backreferences", start, self.i)
                 return None
             elif c == "#":
                 self.i = self.p.index(")", self.i) + 1
                 return _COMMENT
             elif c in ("=", "!") or (c == "<" and self.peek(1) in ("=", "!")):
                 self.i += 1 if c != "<" else 2
-                self.unsupported("lookaround assertions", start, self.i)
+                self.no_equivalent("lookaround assertions", start, self.i)
                 self.alternation(flags)
                 self.close(start)
                 return None
             elif c == "(":
-                self.unsupported("conditional groups", start, self.i + 1)
+                self.no_equivalent("conditional groups", start, self.i + 1)
                 self.i = self.p.index(")", self.i) + 1
                 self.alternation(flags)
                 self.close(start)
                 return None
             elif c == ">":
                 self.i += 1
-                self.unsupported("atomic groups", start, self.i)
+                self.no_equivalent("atomic groups", start, self.i)
                 self.alternation(flags)
                 self.close(start)
                 return None
@@ -370,10 +370,10 @@ class _Parser:
         if c in "dDwWsS":
             return CharClass(ranges=python_class(c, ascii=flags.a))
         if c in "AZ":
-            self.unsupported("anchors", start, self.i)
+            self.no_equivalent("anchors", start, self.i)
             return None
         if c in "bB":
-            self.unsupported("word-boundary assertions", start, self.i)
+            self.no_equivalent("word-boundary assertions", start, self.i)
             return None
         if c in "123456789":
             digits = self.p[self.i - 1 : self.i + 2]
@@ -382,7 +382,7 @@ class _Parser:
                 return self.literal(int(digits, 8), flags)
             while self.peek().isascii() and self.peek().isdigit():
                 self.i += 1
-            self.unsupported("backreferences", start, self.i)
+            self.no_equivalent("backreferences", start, self.i)
             return None
         return self.literal(self.code_point(c, start, in_class=False), flags)
 
