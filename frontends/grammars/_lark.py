@@ -59,6 +59,28 @@ __all__ = ["import_lark"]
 # would otherwise expand forever.
 _TEMPLATE_DEPTH = 32
 _TEMPLATE_INSTANCES = 2_000
+_TEMPLATE_ARGUMENT_SIZE = 10_000
+
+
+def _tree_size(exprs: tuple[Expr, ...]) -> int:
+    """How many nodes ``exprs`` have written out. Arguments share subtrees, so that one
+    doubling at each expansion stays small in memory while its text grows exponentially."""
+    sizes: dict[int, int] = {}
+
+    def size(e: Expr) -> int:
+        known = sizes.get(id(e))
+        if known is not None:
+            return known
+        kids: tuple[Expr, ...] = ()
+        if isinstance(e, Seq | Alt | And):
+            kids = e.items
+        elif isinstance(e, Repeat | Not):
+            kids = (e.item,)
+        n = sizes[id(e)] = 1 + sum(size(k) for k in kids)
+        return n
+
+    return sum(size(e) for e in exprs)
+
 
 _JSON_START = re.compile(r"%(json|llguidance|regex)\s*\{")
 
@@ -675,7 +697,12 @@ class _Converter:
             )
             return Empty()
         depth = self.depth + 1 if self.bindings else 1
-        if depth > _TEMPLATE_DEPTH or len(self.imp.instances) >= _TEMPLATE_INSTANCES:
+        args = tuple(self.expr(a) for a in arg_nodes)
+        if (
+            depth > _TEMPLATE_DEPTH
+            or len(self.imp.instances) >= _TEMPLATE_INSTANCES
+            or _tree_size(args) > _TEMPLATE_ARGUMENT_SIZE
+        ):
             if not self.imp.runaway:
                 self.imp.runaway = True
                 s, e = _pos(node)
@@ -688,10 +715,10 @@ class _Converter:
                     s,
                     e,
                     help=f"at most {_TEMPLATE_DEPTH} nested and {_TEMPLATE_INSTANCES} "
-                    "distinct expansions are made",
+                    f"distinct expansions are made, with arguments of at most "
+                    f"{_TEMPLATE_ARGUMENT_SIZE:,} grammar nodes",
                 )
             return Empty()
-        args = tuple(self.expr(a) for a in arg_nodes)
         s, e = _pos(node)
         written = " ".join(self.src.text[s:e].split())
         if len(written) > 60:

@@ -166,6 +166,20 @@ DIAGNOSTICS = [
             )
         ],
     ),
+    # the argument doubles at each expansion and is also the body: its size bounds it
+    (
+        'start: t{"a"}\nt{x}: x | t{(x x)}',
+        [
+            (
+                "error",
+                T,
+                "template `t` expands without end: each expansion needs another with "
+                "different arguments",
+                24,
+                32,
+            )
+        ],
+    ),
     # errors in a template's body are reported once, however often it is applied
     (
         't{x}: x /(?=a)/\nstart: t{"a"} t{"b"}',
