@@ -15,8 +15,10 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING
+
+import msgspec
 
 from ananke.backends import get_backend
 from ananke.ir.constraint import (
@@ -27,7 +29,7 @@ from ananke.ir.constraint import (
     Schema,
     SourceProvenance,
 )
-from ananke.ir.diagnostics import Diagnostics, Label
+from ananke.ir.diagnostics import Diagnostic, Diagnostics, Label
 from ananke.ir.grammar import Grammar, JsonSchema, Ref, Rule
 from ananke.ir.passes.charlevel import CharLevel
 from ananke.ir.passes.errors import CannotLower
@@ -159,7 +161,9 @@ def _lower_set(
             # grammars Ananke builds keep them apart by construction.
             source, boundaries = LexemeBoundaries().rewrite(source)
         try:
-            grammar = _run_lowerings(source, lowerings, diags)
+            grammar = _run_lowerings(
+                source, lowerings, _Placed(diags, lowered.grammar) if given else diags
+            )
         except CannotLower as exc:
             todo = [i for i in exc.origins if i not in demote and i in by_id]
             if not todo:
@@ -249,7 +253,7 @@ def transpile_grammar(grammar: Grammar, target: str, diags: Diagnostics) -> str 
     if "char-level" in backend.lowerings:
         grammar, report = LexemeBoundaries().rewrite(grammar)
     try:
-        lowered = _run_lowerings(grammar, backend.lowerings, diags)
+        lowered = _run_lowerings(grammar, backend.lowerings, _Placed(diags, original))
     except CannotLower as exc:
         rule = _defined(original, exc.rule)
         name = exc.rule if rule is None else rule.name
@@ -270,6 +274,33 @@ def transpile_grammar(grammar: Grammar, target: str, diags: Diagnostics) -> str 
         return None
     _warn_boundaries(report, target, diags, original)
     return backend.emit(lowered)
+
+
+class _Placed(Diagnostics):
+    """Diagnostics of the lowerings of an imported grammar, passed on to ``into``; one
+    with no place gets the definition of the first rule of ``grammar`` it names."""
+
+    def __init__(self, into: Diagnostics, grammar: Grammar) -> None:
+        super().__init__()
+        self.into = into
+        self.grammar = grammar
+
+    def add(self, diagnostic: Diagnostic) -> None:
+        import re
+
+        if not diagnostic.labels:
+            for name in re.findall(r"`([A-Za-z_][A-Za-z0-9_]*)`", diagnostic.message):
+                rule = _defined(self.grammar, name)
+                if rule is not None and rule.span is not None:
+                    here = Label(span=rule.span, message=f"`{rule.name}` is defined here")
+                    diagnostic = msgspec.structs.replace(diagnostic, labels=(here,))
+                    break
+        super().add(diagnostic)
+        self.into.add(diagnostic)
+
+    def extend(self, diagnostics: Iterable[Diagnostic]) -> None:
+        for d in diagnostics:
+            self.add(d)
 
 
 def _given_labels(given: Sequence[Constraint]) -> list[Label]:

@@ -22,6 +22,7 @@ GRAMMARS = {
     "tmpl.lark": '_sep{x, sep}: x (sep x)*\nstart: "[" _sep{item, ","} "]"\nitem: /\\d+/\n',
     "py.lark": "%import python (name, _cs_list)\nstart: _cs_list{name}\n",
     "boundary.lark": 'start: NUM "." NAME\nNUM: /[0-9]+(\\.[0-9]+)?/\nNAME: /[a-z]+/\n',
+    "nested.lark": 'start: "(" start ")" | X\nX: "x"\n',
     "uni.gbnf": 'root ::= [^\\x00-\\x1f]+ "\\U0001F600"\n',
     "re.ebnf": 'root ::= Regex("[a-z]+[0-9]")\n',
 }
@@ -75,6 +76,7 @@ ACCEPTED = {
     "tmpl.lark": "[1,22]",
     "py.lark": "a,b",
     "boundary.lark": "1.a",
+    "nested.lark": "((x))",
     "uni.gbnf": "ab\U0001f600",
     "re.ebnf": "ab1",
 }
