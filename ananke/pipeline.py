@@ -170,14 +170,14 @@ def _lower_set(
                 labels = _given_labels(given)
                 rule = _defined(lowered.grammar, exc.rule) if given else None
                 if rule is not None and rule.span is not None:
-                    here = f"`{rule.name}` is defined here"
+                    here = f"`{_written(rule)}` is defined here"
                     labels.insert(0, Label(span=rule.span, message=here))
                 help_ = "`arc explain FILE --target all` shows what each target can enforce"
                 if target == "json-schema" and not given and cset.language != "json":
                     help_ = "declare `language: json;` for output that is one JSON document"
                 diags.error(
                     exc.code,
-                    f"{target} cannot express constraint set `{cset.name}`: {exc.message}",
+                    f"{target} cannot express constraint set `{cset.name}`: " + _naming(exc, rule),
                     *labels,
                     help=help_,
                 )
@@ -256,13 +256,14 @@ def transpile_grammar(grammar: Grammar, target: str, diags: Diagnostics) -> str 
         lowered = _run_lowerings(grammar, backend.lowerings, _Placed(diags, original))
     except CannotLower as exc:
         rule = _defined(original, exc.rule)
-        name = exc.rule if rule is None else rule.name
+        name = exc.rule if rule is None else _written(rule)
+        message = _naming(exc, rule)
         labels = []
         if rule is not None and rule.span is not None:
             labels.append(Label(span=rule.span, message=f"`{name}` is defined here"))
         diags.error(
             exc.code,
-            f"{target} cannot express rule `{name}`: {exc.message}",
+            f"{target} cannot express rule `{name}`: {message}",
             *labels,
             help="a JSON schema stands only for a grammar whose start rule is one `%json` "
             "schema; emit for a grammar target (llguidance, xgrammar, gbnf)"
@@ -292,7 +293,7 @@ class _Placed(Diagnostics):
             for name in re.findall(r"`([A-Za-z_][A-Za-z0-9_]*)`", diagnostic.message):
                 rule = _defined(self.grammar, name)
                 if rule is not None and rule.span is not None:
-                    here = Label(span=rule.span, message=f"`{rule.name}` is defined here")
+                    here = Label(span=rule.span, message=f"`{_written(rule)}` is defined here")
                     diagnostic = msgspec.structs.replace(diagnostic, labels=(here,))
                     break
         super().add(diagnostic)
@@ -309,6 +310,24 @@ def _given_labels(given: Sequence[Constraint]) -> list[Label]:
         for c in given
         if isinstance(c.provenance, SourceProvenance)
     ]
+
+
+def _naming(exc: CannotLower, rule: Rule | None) -> str:
+    """``exc``'s message, with the rule it is about named as the grammar file writes it."""
+    if rule is None or rule.span is None:
+        return exc.message
+    message = exc.message
+    for kind in ("rule", "lexeme"):
+        message = message.replace(f"{kind} {exc.rule}:", f"{kind} `{_written(rule)}`:")
+        message = message.replace(f"{kind} {exc.rule} ", f"{kind} `{_written(rule)}` ")
+    return message
+
+
+def _written(rule: Rule) -> str:
+    """The rule as the grammar file writes it: a template's application (``pair{a, B}``)
+    rather than the name of the rule made of it."""
+    _, applied, written = rule.comment.partition(" applied: ")
+    return written if applied and rule.span is not None else rule.name
 
 
 def _defined(grammar: Grammar, name: str) -> Rule | None:
@@ -364,7 +383,7 @@ def _lexeme_labels(grammar: Grammar, name: str, report: BoundaryReport) -> list[
     expr = report.exprs.get(name)
     shown = _shown(name, report)
     return [
-        Label(span=r.span, message=f"{shown} is written in `{r.name}`", primary=False)
+        Label(span=r.span, message=f"{shown} is written in `{_written(r)}`", primary=False)
         for r in grammar.rules
         if r.span is not None and not r.lexeme and expr is not None and expr in walk(r.body)
     ][:2]

@@ -36,7 +36,7 @@ from ananke.ir.grammar import (
     Special,
     refs,
 )
-from ananke.ir.source import SourceFile
+from ananke.ir.source import SourceFile, Span
 
 from ._common import (
     DUPLICATE,
@@ -951,11 +951,11 @@ def _unescape(text: str) -> str:
     return _ESCAPE.sub(one, text)
 
 
-def _lower_ignore(imp: _Importer, start: str, ignores: list[Expr]) -> None:
+def _lower_ignore(imp: _Importer, start: str, ignores: list[Expr], where: Span) -> None:
     """llguidance skips ignored lexemes between any two lexemes and at both ends: insert
     ``IGNORE*`` before every lexeme a CFG rule uses and at the end of the start rule."""
     name = imp._fresh("IGNORE", True)
-    imp.rules[name] = Rule(name=name, body=alt(ignores), lexeme=True, comment="%ignore")
+    imp.rules[name] = Rule(name=name, body=alt(ignores), lexeme=True, comment="%ignore", span=where)
     skip = Repeat(item=Ref(name=name))
 
     def rewrite(expr: Expr) -> Expr:
@@ -1030,7 +1030,8 @@ def _import(source: SourceFile, diags: Diagnostics, start: str) -> Grammar | Non
     if sum(1 for d in diags if d.severity == "error") > before or start_ir is None:
         return None
     if ignores:
-        _lower_ignore(imp, start_ir, ignores)
+        tree, src = module.ignores[0]
+        _lower_ignore(imp, start_ir, ignores, src.span(*_pos(tree)))
     return Grammar(start=start_ir, rules=tuple(imp.rules.values()))
 
 

@@ -111,7 +111,7 @@ def test_a_refusal_names_the_rule_and_points_at_it(
     assert code == 1
     [d] = _spans_in(err)
     assert d["code"] == "target-cannot-express"
-    assert "rule value embeds a JSON schema" in str(d["message"])
+    assert "rule `value` embeds a JSON schema" in str(d["message"])
     spans = {(Path(lb["file"]).name, lb["line"]) for lb in d["labels"]}  # type: ignore[attr-defined]
     assert spans == {("json.lark", 2), ("c.ariadne", 2)}
 
@@ -143,3 +143,17 @@ def test_lexeme_boundary_points_at_the_lexemes(
     assert "#0" not in err  # no name the analysis made up
     assert "b.lark:2:1" in err  # NUM's definition
     assert '"." is written in `start`' in err
+
+
+def test_a_refused_template_application_is_named_as_written(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "t.lark").write_text(
+        'start: pair{"b", "c"} pair{"a", %json {"type": "integer"}}\npair{k, v}: k v\n',
+        encoding="utf-8",
+    )
+    code, _, err = run_arc(capsys, "transpile", tmp_path / "t.lark", "--to", "gbnf")
+    assert code == 1
+    assert 'cannot express rule `pair{"a", %json {"type": "integer"}}`' in err
+    assert "pair_2" not in err  # the name of the rule made of it
+    assert "t.lark:2:1" in err  # the template's definition
