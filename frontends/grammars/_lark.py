@@ -4,6 +4,11 @@ The grammar's meaning is llguidance's: UPPERCASE names are lexemes, lowercase na
 rules, string literals and regexes in rules are lexemes. ``?rule``, ``!rule``, ``_rule``
 and aliases ``-> name`` only shape lark's parse tree: they are dropped. Every construct
 without an equivalent is reported where it is written.
+
+Templates are macros: each application with distinct arguments becomes a rule of its own
+(arguments are converted where they are written, then bound to the parameters). An
+imported module is read lazily: only the definitions the importing grammar reaches are
+converted, and only their problems are reported.
 """
 
 from __future__ import annotations
@@ -983,7 +988,7 @@ def _lower_ignore(imp: _Importer, start: str, ignores: list[Expr], where: Span) 
 def import_lark(source: SourceFile, diags: Diagnostics, *, start: str = "start") -> Grammar | None:
     local = Diagnostics()
     try:
-        return _import(source, local, start)
+        return _import_lark(source, local, start)
     finally:
         # A template's body is converted once per distinct arguments: its diagnostics
         # would repeat.
@@ -996,7 +1001,7 @@ def import_lark(source: SourceFile, diags: Diagnostics, *, start: str = "start")
                 diags.add(d)
 
 
-def _import(source: SourceFile, diags: Diagnostics, start: str) -> Grammar | None:
+def _import_lark(source: SourceFile, diags: Diagnostics, start: str) -> Grammar | None:
     before = 0
     imp = _Importer(diags)
     if start != "start":
