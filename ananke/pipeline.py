@@ -13,8 +13,12 @@ express is an error (``target-cannot-express``): there is nothing to demote.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+import dataclasses
+import json
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING
+
+import msgspec
 
 from ananke.backends import get_backend
 from ananke.ir.constraint import (
@@ -25,8 +29,8 @@ from ananke.ir.constraint import (
     Schema,
     SourceProvenance,
 )
-from ananke.ir.diagnostics import Diagnostics, Label, quote
-from ananke.ir.grammar import Grammar, JsonSchema
+from ananke.ir.diagnostics import Diagnostic, Diagnostics, Label, quote
+from ananke.ir.grammar import Grammar, JsonSchema, Ref, Rule
 from ananke.ir.passes.charlevel import CharLevel
 from ananke.ir.passes.errors import CannotLower
 from ananke.ir.passes.lower import LowerToGrammar
@@ -67,11 +71,16 @@ def _small_repeats(grammar: Grammar, diags: Diagnostics) -> Grammar | None:
 
 
 def _json_only(grammar: Grammar, diags: Diagnostics) -> Grammar | None:
-    if not isinstance(grammar.rule(grammar.start).body, JsonSchema):
+    body = grammar.rule(grammar.start).body
+    seen = {grammar.start}
+    while isinstance(body, Ref) and body.name not in seen:
+        seen.add(body.name)
+        body = grammar.rule(body.name).body
+    if not isinstance(body, JsonSchema):
         raise CannotLower(
             "target-cannot-express",
-            "a JSON schema expresses only JSON output, and this output is not one JSON "
-            "document (`language: json`)",
+            "a JSON schema expresses one JSON document only, and this grammar's start rule "
+            "is not one embedded schema",
             grammar.start,
             (),
         )
@@ -152,14 +161,26 @@ def _lower_set(
             # grammars Ananke builds keep them apart by construction.
             source, boundaries = LexemeBoundaries().rewrite(source)
         try:
-            grammar = _run_lowerings(source, lowerings, diags)
+            grammar = _run_lowerings(
+                source, lowerings, _Placed(diags, lowered.grammar) if given else diags
+            )
         except CannotLower as exc:
             todo = [i for i in exc.origins if i not in demote and i in by_id]
             if not todo:
+                labels = _given_labels(given)
+                rule = _defined(lowered.grammar, exc.rule) if given else None
+                if rule is not None and rule.span is not None:
+                    here = f"`{_written(rule)}` is defined here"
+                    labels.insert(0, Label(span=rule.span, message=here))
+                help_ = "`arc explain FILE --target all` shows what each target can enforce"
+                if target == "json-schema" and not given and cset.language != "json":
+                    help_ = "declare `language: json;` for output that is one JSON document"
                 diags.error(
                     exc.code,
-                    f"{target} cannot express constraint set {quote(cset.name)}: {exc.message}",
-                    help="`arc explain FILE --target all` shows what each target can enforce",
+                    f"{target} cannot express constraint set {quote(cset.name)}: "
+                    + _naming(exc, rule),
+                    *labels,
+                    help=help_,
                 )
                 return None
             for cid in todo:
@@ -170,12 +191,7 @@ def _lower_set(
             return None
         notes = lowered.notes
         if boundaries is not None:
-            labels = [
-                Label(span=c.provenance.span, message="the grammar is given here")
-                for c in given
-                if isinstance(c.provenance, SourceProvenance)
-            ]
-            _warn_boundaries(boundaries, target, diags, labels)
+            _warn_boundaries(boundaries, target, diags, lowered.grammar, _given_labels(given))
             open_ = len(boundaries.ambiguous) + len(boundaries.unanalysed)
             notes += (
                 "the target matches characters, without llguidance's greedy lexer: every "
@@ -234,34 +250,170 @@ def transpile_grammar(grammar: Grammar, target: str, diags: Diagnostics) -> str 
 
     backend = get_backend(target)
     report = BoundaryReport(ambiguous=(), unanalysed=())
+    original = grammar
     if "char-level" in backend.lowerings:
         grammar, report = LexemeBoundaries().rewrite(grammar)
     try:
-        lowered = _run_lowerings(grammar, backend.lowerings, diags)
+        lowered = _run_lowerings(grammar, backend.lowerings, _Placed(diags, original))
     except CannotLower as exc:
+        rule = _defined(original, exc.rule)
+        name = quote(exc.rule, ticks=False) if rule is None else _written(rule)
+        message = _naming(exc, rule)
+        labels = []
+        if rule is not None and rule.span is not None:
+            labels.append(Label(span=rule.span, message=f"`{name}` is defined here"))
         diags.error(
             exc.code,
-            f"{target} cannot express rule {quote(exc.rule)}: {exc.message}",
-            help="emit for a target with a lexer (llguidance, lark-vllm)",
+            f"{target} cannot express rule `{name}`: {message}",
+            *labels,
+            help="a JSON schema stands only for a grammar whose start rule is one `%json` "
+            "schema; emit for a grammar target (llguidance, xgrammar, gbnf)"
+            if target == "json-schema"
+            else "emit for a target with a lexer (llguidance, lark-vllm)",
         )
         return None
     if lowered is None:
         return None
-    _warn_boundaries(report, target, diags)
+    _warn_boundaries(report, target, diags, original)
     return backend.emit(lowered)
 
 
+class _Placed(Diagnostics):
+    """Diagnostics of the lowerings of an imported grammar, passed on to ``into``; one
+    with no place gets the definition of the first rule of ``grammar`` it names."""
+
+    def __init__(self, into: Diagnostics, grammar: Grammar) -> None:
+        super().__init__()
+        self.into = into
+        self.grammar = grammar
+
+    def add(self, diagnostic: Diagnostic) -> None:
+        import re
+
+        if not diagnostic.labels:
+            for name in re.findall(r"`([A-Za-z_][A-Za-z0-9_]*)`", diagnostic.message):
+                rule = _defined(self.grammar, name)
+                if rule is not None and rule.span is not None:
+                    here = Label(span=rule.span, message=f"`{_written(rule)}` is defined here")
+                    diagnostic = msgspec.structs.replace(diagnostic, labels=(here,))
+                    break
+        super().add(diagnostic)
+        self.into.add(diagnostic)
+
+    def extend(self, diagnostics: Iterable[Diagnostic]) -> None:
+        for d in diagnostics:
+            self.add(d)
+
+
+def _given_labels(given: Sequence[Constraint]) -> list[Label]:
+    return [
+        Label(span=c.provenance.span, message="the grammar is given here")
+        for c in given
+        if isinstance(c.provenance, SourceProvenance)
+    ]
+
+
+def _naming(exc: CannotLower, rule: Rule | None) -> str:
+    """``exc``'s message, with the rule it is about named as the grammar file writes it."""
+    if rule is None or rule.span is None:
+        return exc.message
+    message = exc.message
+    for kind in ("rule", "lexeme"):
+        message = message.replace(f"{kind} {exc.rule}:", f"{kind} `{_written(rule)}`:")
+        message = message.replace(f"{kind} {exc.rule} ", f"{kind} `{_written(rule)}` ")
+    return message
+
+
+def _written(rule: Rule) -> str:
+    """The rule as the grammar file writes it: a template's application (``pair{a, B}``)
+    rather than the name of the rule made of it."""
+    _, applied, written = rule.comment.partition(" applied: ")
+    return quote(written if applied and rule.span is not None else rule.name, ticks=False)
+
+
+def _defined(grammar: Grammar, name: str) -> Rule | None:
+    """The rule of ``grammar`` that ``name`` is, or that a lowering made ``name`` of
+    (lowerings name what they write after the rule: ``NUM`` -> ``num``, ``num__0_x``)."""
+    rules = {r.name: r for r in grammar.rules}
+    if name in rules:
+        return rules[name]
+    low = name.lower()
+    made = [
+        r
+        for r in grammar.rules
+        if low.rstrip("_") == r.name.lower() or low.startswith(r.name.lower() + "_")
+    ]
+    return max(made, key=lambda r: len(r.name), default=None)
+
+
+def _shown(name: str, report: BoundaryReport) -> str:
+    """A lexeme as the user wrote it: its name, or the literal, class or regex itself
+    (the analysis gives those names of its own)."""
+    from ananke.ir.grammar import CharClass, Lit, Regex
+
+    expr = report.exprs.get(name)
+    if isinstance(expr, Lit):
+        return json.dumps(expr.text, ensure_ascii=False)
+    if isinstance(expr, Regex):
+        return f"/{expr.pattern}/"
+    if isinstance(expr, CharClass):
+        parts = "".join(
+            _class_char(a) if a == b else f"{_class_char(a)}-{_class_char(b)}"
+            for a, b in expr.ranges
+        )
+        return f"[{'^' if expr.negated else ''}{parts}]"
+    return name
+
+
+def _class_char(c: int) -> str:
+    ch = chr(c)
+    return ch if ch.isprintable() and ch not in "\\]^-" else f"\\u{{{c:X}}}"
+
+
+def _lexeme_labels(grammar: Grammar, name: str, report: BoundaryReport) -> list[Label]:
+    """Where the grammar file writes lexeme ``name``: its definition, or the rules that
+    write the literal or regex it is."""
+    from ananke.ir.grammar import walk
+
+    rules = {r.name: r for r in grammar.rules}
+    if name in rules:
+        rule = rules[name]
+        if rule.span is None:
+            return []
+        here = f"{quote(name)} is defined here"
+        return [Label(span=rule.span, message=here, primary=False)]
+    expr = report.exprs.get(name)
+    shown = _shown(name, report)
+    return [
+        Label(span=r.span, message=f"{shown} is written in `{_written(r)}`", primary=False)
+        for r in grammar.rules
+        if r.span is not None and not r.lexeme and expr is not None and expr in walk(r.body)
+    ][:2]
+
+
 def _warn_boundaries(
-    report: BoundaryReport, target: str, diags: Diagnostics, labels: Sequence[Label] = ()
+    report: BoundaryReport,
+    target: str,
+    diags: Diagnostics,
+    grammar: Grammar,
+    labels: Sequence[Label] = (),
 ) -> None:
     """A ``lexeme-boundary`` warning for each boundary the greedy rewrite left open, and
-    one for the lexemes too large to analyse."""
+    one for the lexemes too large to analyse; each points at the lexemes in the grammar
+    file."""
     for b in report.ambiguous:
+        before, after = _shown(b.before, report), _shown(b.after, report)
+        where = _lexeme_labels(grammar, b.before, report)
+        if b.after != b.before:
+            where += _lexeme_labels(grammar, b.after, report)
+        if where and not labels:
+            where[0] = Label(span=where[0].span, message=where[0].message)
         diags.warning(
             "lexeme-boundary",
-            f"{target} may accept more than llguidance where {b.before} meets {b.after}",
+            f"{target} may accept more than llguidance where {before} meets {after}",
             *labels,
-            notes=(b.describe(),),
+            *where,
+            notes=(dataclasses.replace(b, before=before, after=after).describe(),),
             help="make the two lexemes unable to run into each other (a separator "
             "between them, or one lexeme for both), or emit for a target with a lexer",
         )

@@ -444,7 +444,7 @@ def _run_set(
                 passed, accepts, message = (
                     False,
                     False,
-                    f"{c.engine} refuses the grammar: {compiled}",
+                    f"{c.engine} refuses the grammar: {_one_line(str(compiled))}",
                 )
                 by: tuple[str, ...] = ()
             else:
@@ -699,6 +699,15 @@ def failure_diagnostic(
         labels=tuple(labels),
         notes=tuple(notes),
     )
+
+
+def _one_line(text: str, limit: int = 300) -> str:
+    """An engine's complaint as one diagnostic line (engines quote whole grammars)."""
+    line = " ".join(text.split())
+    if len(line) <= limit:
+        return line
+    half = (limit - 5) // 2
+    return f"{line[:half]} ... {line[-half:]}"
 
 
 def _span_at(source: SourceFile, line: int, column: int, length: int = 1) -> Span | None:

@@ -23,6 +23,7 @@ import operator
 from collections.abc import Iterator, Mapping
 
 import msgspec
+from ananke.ir.source import Span
 
 __all__ = [
     "Alt",
@@ -157,6 +158,9 @@ class Rule(
     origins: tuple[str, ...] = ()
     """Ids of the constraints this rule enforces (empty: the language itself)."""
     comment: str = ""
+    span: Span | None = None
+    """Where an imported grammar defines the rule (its name in the grammar file), so that
+    what a target cannot take is reported there."""
 
     def __post_init__(self) -> None:
         if self.lexeme != self.name.isupper():

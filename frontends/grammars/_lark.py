@@ -4,6 +4,11 @@ The grammar's meaning is llguidance's: UPPERCASE names are lexemes, lowercase na
 rules, string literals and regexes in rules are lexemes. ``?rule``, ``!rule``, ``_rule``
 and aliases ``-> name`` only shape lark's parse tree: they are dropped. Every construct
 without an equivalent is reported where it is written.
+
+Templates are macros: each application with distinct arguments becomes a rule of its own
+(arguments are converted where they are written, then bound to the parameters). An
+imported module is read lazily: only the definitions the importing grammar reaches are
+converted, and only their problems are reported.
 """
 
 from __future__ import annotations
@@ -11,9 +16,12 @@ from __future__ import annotations
 import functools
 import json
 import re
+from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import msgspec
 from ananke.ir.diagnostics import Diagnostics, quote
 from ananke.ir.grammar import (
     Alt,
@@ -33,26 +41,51 @@ from ananke.ir.grammar import (
     Special,
     refs,
 )
-from ananke.ir.source import SourceFile
+from ananke.ir.source import SourceFile, Span
 
 from ._common import (
     DUPLICATE,
     IGNORED,
     IMPORT,
     SYNTAX,
+    TEMPLATE,
     TERMINAL,
     UNDEFINED,
     UNSUPPORTED,
     alt,
-    case_insensitive,
-    check_regex,
     error,
-    fold_case,
     missing_start,
     warning,
 )
 
 __all__ = ["import_lark"]
+
+# Bounds on template expansion: a template that applies itself to ever larger arguments
+# would otherwise expand forever.
+_TEMPLATE_DEPTH = 32
+_TEMPLATE_INSTANCES = 2_000
+_TEMPLATE_ARGUMENT_SIZE = 10_000
+
+
+def _tree_size(exprs: tuple[Expr, ...]) -> int:
+    """How many nodes ``exprs`` have written out. Arguments share subtrees, so that one
+    doubling at each expansion stays small in memory while its text grows exponentially."""
+    sizes: dict[int, int] = {}
+
+    def size(e: Expr) -> int:
+        known = sizes.get(id(e))
+        if known is not None:
+            return known
+        kids: tuple[Expr, ...] = ()
+        if isinstance(e, Seq | Alt | And):
+            kids = e.items
+        elif isinstance(e, Repeat | Not):
+            kids = (e.item,)
+        n = sizes[id(e)] = 1 + sum(size(k) for k in kids)
+        return n
+
+    return sum(size(e) for e in exprs)
+
 
 _JSON_START = re.compile(r"%(json|llguidance|regex)\s*\{")
 
@@ -96,12 +129,33 @@ class _Def:
     start: int
     end: int
     module: _Module
+    params: tuple[str, ...] | None = None
+    """A template's parameters (None: not a template)."""
+    head: tuple[object, ...] = ()
+    """Priority and options (lark Trees), reported when the definition is used."""
+
+
+@dataclass
+class _Job:
+    """A definition to convert: a rule, a terminal, or a template with its arguments."""
+
+    module: _Module
+    d: _Def
+    ir: str
+    bindings: dict[str, Expr] | None = None
+    depth: int = 0
+    """How many template instances created one another down to this one."""
+    comment: str = ""
 
 
 @dataclass
 class _Module:
     source: SourceFile
     namespace: str
+    lazy: bool = False
+    """An imported module: what only its unused definitions have is not reported."""
+    declares: dict[str, tuple[int, int]] = field(default_factory=dict)
+    """``%declare`` statements of a lazy module, reported at the first use of a name."""
     defs: dict[str, _Def] = field(default_factory=dict)
     imports: dict[str, tuple[_Module, str]] = field(default_factory=dict)
     ignores: list[tuple[object, SourceFile]] = field(default_factory=list)
@@ -152,17 +206,20 @@ class _Importer:
         self.taken: set[str] = set()
         self.lexemes: set[str] = set()
         self.defs_by_ir: dict[str, _Def] = {}
-        self.pending: list[tuple[_Module, _Def, str]] = []
+        self.pending: deque[_Job] = deque()
+        self.declares_reported: set[tuple[str, int]] = set()
+        self.instances: dict[tuple[int, str, tuple[Expr, ...]], str] = {}
+        self.runaway = False
 
     # --- reading files ------------------------------------------------------------------
 
-    def load(self, source: SourceFile, namespace: str) -> _Module | None:
+    def load(self, source: SourceFile, namespace: str, *, lazy: bool = False) -> _Module | None:
         import lark
 
         key = source.name
         if key in self.modules:
             return self.modules[key]
-        module = _Module(source=source, namespace=namespace)
+        module = _Module(source=source, namespace=namespace, lazy=lazy)
         self.modules[key] = module
         errors = len(self.diags)
         text, module.json = _blank_json(source, self.diags)
@@ -207,21 +264,6 @@ class _Importer:
             module.ignores.append((item.children[0], src))
         elif kind in ("import", "multi_import"):
             self._import(module, item)
-        elif kind == "declare":
-            names = [c for c in item.children if isinstance(c, Tree)]
-            for n in names:
-                tok = n.children[0]
-                assert isinstance(tok, Token)
-                module.declared.add(str(tok))
-            error(
-                self.diags,
-                UNSUPPORTED,
-                "`%declare` has no equivalent: declared terminals are produced by a custom "
-                "lexer or postlexer that a grammar engine does not run",
-                src,
-                item.meta.start_pos,
-                item.meta.end_pos,
-            )
         elif kind == "llguidance":
             tok = item.children[0]
             assert isinstance(tok, Token)
@@ -235,6 +277,32 @@ class _Importer:
                     item.meta.start_pos,
                     item.meta.end_pos,
                 )
+        elif kind == "declare":
+            where = (item.meta.start_pos, item.meta.end_pos)
+            for n in item.children:
+                assert isinstance(n, Tree)
+                tok = n.children[0]
+                assert isinstance(tok, Token)
+                module.declared.add(str(tok))
+                module.declares[str(tok)] = where
+            if not module.lazy:
+                self.report_declare(src, *where)
+
+    def report_declare(self, src: SourceFile, start: int, end: int) -> None:
+        """``%declare`` is reported once per statement: where the user wrote it, or in an
+        imported module where a definition in use needs a declared name."""
+        if (src.name, start) in self.declares_reported:
+            return
+        self.declares_reported.add((src.name, start))
+        error(
+            self.diags,
+            UNSUPPORTED,
+            "`%declare` has no equivalent: declared terminals are produced by a custom "
+            "lexer or postlexer that a grammar engine does not run",
+            src,
+            start,
+            end,
+        )
 
     def _definition(self, module: _Module, item: object, replace: str | None) -> None:
         from lark import Token, Tree
@@ -247,11 +315,30 @@ class _Importer:
         name = raw.lstrip("!?")
         terminal = item.data == "term"
         body = item.children[-1]
+        params: tuple[str, ...] | None = None
+        parts: list[object] = []
         for child in item.children[1:-1]:
             assert isinstance(child, Tree)
-            self._head_part(src, name, terminal, child)
             if child.data == "template_params":
-                return
+                params = tuple(str(p.children[0]) for p in child.children if isinstance(p, Tree))
+                if terminal:
+                    s, e = child.meta.start_pos, child.meta.end_pos
+                    message = f"terminal {quote(name)} cannot be a template: templates are rules"
+                    error(self.diags, SYNTAX, message, src, s, e)
+                    module.declared.add(name)  # reported: its uses are not
+                    return
+                if len(set(params)) != len(params):
+                    s, e = child.meta.start_pos, child.meta.end_pos
+                    message = f"template {quote(name)} names a parameter twice"
+                    error(self.diags, TEMPLATE, message, src, s, e)
+                    module.declared.add(name)  # reported: its uses are not
+                    return
+            else:
+                parts.append(child)
+        if not module.lazy and params is None:
+            for part in parts:
+                self.head_part(src, name, terminal, part)
+            parts = []
         start, end = head.start_pos or 0, head.end_pos or 0
         old = module.defs.get(name)
         if replace == "extend":
@@ -292,16 +379,16 @@ class _Importer:
                 secondary=(old.source, old.start, old.end, "first defined here"),
             )
             return
-        module.defs[name] = _Def(name, terminal, body, src, start, end, module)
+        module.defs[name] = _Def(
+            name, terminal, body, src, start, end, module, params=params, head=tuple(parts)
+        )
 
-    def _head_part(self, src: SourceFile, name: str, terminal: bool, part: object) -> None:
+    def head_part(self, src: SourceFile, name: str, terminal: bool, part: object) -> None:
         from lark import Token, Tree
 
         assert isinstance(part, Tree)
         s, e = part.meta.start_pos, part.meta.end_pos
-        if part.data == "template_params":
-            error(self.diags, UNSUPPORTED, f"template {quote(name)} has no equivalent", src, s, e)
-        elif part.data == "priority":
+        if part.data == "priority":
             if terminal:
                 warning(
                     self.diags,
@@ -359,7 +446,7 @@ class _Importer:
             error(self.diags, IMPORT, f"cannot find grammar module {quote(dotted)}", src, s, e)
             module.declared.update(alias or name for name, alias in imported_names)
             return
-        other = self.load(target, mod_parts[-1])
+        other = self.load(target, mod_parts[-1], lazy=True)
         if other is None:
             module.declared.update(alias or name for name, alias in imported_names)
             return
@@ -415,15 +502,24 @@ class _Importer:
         self.taken.add(name)
         return name
 
+    def lookup(self, module: _Module, name: str) -> tuple[_Module, _Def] | None:
+        """The definition ``name`` refers to in ``module`` (its own, or imported)."""
+        if name in module.defs:
+            return module, module.defs[name]
+        if name in module.imports:
+            other, orig = module.imports[name]
+            if orig in other.defs:
+                return other, other.defs[orig]
+        return None
+
     def ir_name(self, module: _Module, name: str, *, local: str | None = None) -> str | None:
         """The GrammarIR name of ``name`` as seen from ``module``, converting its definition
         on first use (None: undefined)."""
-        if name not in module.defs and name in module.imports:
-            other, orig = module.imports[name]
-            return self._convert(other, orig, local or name)
-        if name not in module.defs:
+        found = self.lookup(module, name)
+        if found is None:
             return None
-        return self._convert(module, name, local or name)
+        other, d = found
+        return self._convert(other, d.name, local or name)
 
     def _convert(self, module: _Module, name: str, wanted: str) -> str:
         key = (id(module), name)
@@ -435,17 +531,43 @@ class _Importer:
         self.defs_by_ir[ir] = d
         if d.terminal:
             self.lexemes.add(ir)
-        self.pending.append((module, d, ir))
+        self.pending.append(_Job(module, d, ir))
+        return ir
+
+    def instance(
+        self, module: _Module, d: _Def, args: tuple[Expr, ...], depth: int, written: str
+    ) -> str:
+        """The rule for template ``d`` applied to ``args`` (one rule per distinct
+        arguments: a template that applies itself to its own parameters is recursive)."""
+        key = (id(module), d.name, args)
+        if key in self.instances:
+            return self.instances[key]
+        ir = self._fresh(d.name, False)
+        self.instances[key] = ir
+        self.defs_by_ir[ir] = d
+        assert d.params is not None
+        bindings = dict(zip(d.params, args, strict=True))
+        self.pending.append(_Job(module, d, ir, bindings, depth, written))
         return ir
 
     def drain(self) -> None:
         """Convert every definition named so far (iteratively: long chains of rules would
         otherwise recurse deeply)."""
         while self.pending:
-            module, d, ir = self.pending.pop(0)
+            job = self.pending.popleft()
+            module, d, ir = job.module, job.d, job.ir
+            if module.lazy or d.params is not None:
+                for part in d.head:
+                    self.head_part(d.source, d.name, d.terminal, part)
             fixed = _COMMON_FIXES.get(d.name) if module.source.name == _lark_common() else None
-            body = fixed if fixed is not None else _Converter(self, module, d).expr(d.body)
-            self.rules[ir] = Rule(name=ir, body=body, lexeme=d.terminal)
+            if fixed is not None:
+                body = fixed
+            else:
+                body = _Converter(self, module, d, job.bindings, job.depth).expr(d.body)
+            span = d.source.span(d.start, d.end)
+            self.rules[ir] = Rule(
+                name=ir, body=body, lexeme=d.terminal, comment=job.comment, span=span
+            )
 
     def namespaced(self, module: _Module, name: str) -> str:
         """Dependencies of imported definitions get the module's name as a prefix."""
@@ -458,11 +580,20 @@ class _Importer:
 
 
 class _Converter:
-    def __init__(self, imp: _Importer, module: _Module, d: _Def) -> None:
+    def __init__(
+        self,
+        imp: _Importer,
+        module: _Module,
+        d: _Def,
+        bindings: dict[str, Expr] | None = None,
+        depth: int = 0,
+    ) -> None:
         self.imp = imp
         self.module = module
         self.d = d
         self.src = module.source
+        self.bindings = bindings or {}
+        self.depth = depth
 
     def _err(self, node: object, message: str, code: str = UNSUPPORTED) -> Expr:
         s, e = _pos(node)
@@ -525,7 +656,7 @@ class _Converter:
         if kind == "subgrammar":
             return self._err(node, "sub-grammar references `@name` have no equivalent")
         if kind == "template_usage":
-            return self._err(node, "template instantiation has no equivalent")
+            return self.template_usage(node)
         raise AssertionError(f"unknown Lark syntax node {kind}")
 
     def repeat(self, node: object) -> Expr:
@@ -548,15 +679,87 @@ class _Converter:
             return self._err(node, f"bad repeat bounds {lo}..{hi}", SYNTAX)
         return Repeat(item=item, min=lo, max=hi)
 
+    def template_usage(self, node: object) -> Expr:
+        """``name{arg, ...}``: the template's body with its parameters replaced by the
+        arguments (macro expansion, as the ``lark`` package does it)."""
+        from lark import Token, Tree
+
+        assert isinstance(node, Tree)
+        head, *arg_nodes = node.children
+        assert isinstance(head, Token)
+        name = str(head)
+        if self.d.terminal:
+            return self._err(node, "templates are rules: they cannot be used in a terminal")
+        found = self.imp.lookup(self.module, name)
+        if found is None:
+            if name in self.module.declared:
+                return Empty()  # already reported where it is introduced
+            return self._err(head, f"template {quote(name)} is not defined", UNDEFINED)
+        module, d = found
+        if d.params is None:
+            return self._err(head, f"{quote(name)} is not a template", TEMPLATE)
+        if len(arg_nodes) != len(d.params):
+            s, e = _pos(node)
+            n = len(d.params)
+            error(
+                self.imp.diags,
+                TEMPLATE,
+                f"template {quote(name)} takes {n} argument{'s' if n != 1 else ''}, "
+                f"{len(arg_nodes)} given",
+                self.src,
+                s,
+                e,
+                secondary=(d.source, d.start, d.end, "defined here"),
+            )
+            return Empty()
+        depth = self.depth + 1 if self.bindings else 1
+        args = tuple(self.expr(a) for a in arg_nodes)
+        if (
+            depth > _TEMPLATE_DEPTH
+            or len(self.imp.instances) >= _TEMPLATE_INSTANCES
+            or _tree_size(args) > _TEMPLATE_ARGUMENT_SIZE
+        ):
+            if not self.imp.runaway:
+                self.imp.runaway = True
+                s, e = _pos(node)
+                error(
+                    self.imp.diags,
+                    TEMPLATE,
+                    f"template {quote(name)} expands without end: each expansion needs another "
+                    "with different arguments",
+                    self.src,
+                    s,
+                    e,
+                    help=f"at most {_TEMPLATE_DEPTH} nested and {_TEMPLATE_INSTANCES} "
+                    f"distinct expansions are made, with arguments of at most "
+                    f"{_TEMPLATE_ARGUMENT_SIZE:,} grammar nodes",
+                )
+            return Empty()
+        s, e = _pos(node)
+        written = " ".join(self.src.text[s:e].split())
+        if len(written) > 60:
+            written = written[:57] + "..."
+        ir = self.imp.instance(module, d, args, depth, f"{d.name} applied: {written}")
+        return Ref(name=ir)
+
     def name(self, tok: object) -> Expr:
         from lark import Token
 
         assert isinstance(tok, Token)
         raw = str(tok).lstrip("!?")
+        if raw in self.bindings:
+            return self.bindings[raw]
+        found = self.imp.lookup(self.module, raw)
+        if found is not None and found[1].params is not None:
+            message = f"template {quote(raw)} needs arguments: `{raw}{{...}}`"
+            return self._err(tok, message, TEMPLATE)
         ir = self.imp.ir_name(self.module, raw, local=self.imp.namespaced(self.module, raw))
         if ir is None:
             if raw in self.module.declared:
-                return Empty()  # already reported at `%declare`
+                where = self.module.declares.get(raw)
+                if where is not None:
+                    self.imp.report_declare(self.src, *where)
+                return Empty()  # reported at `%declare` or at a failed `%import`
             return self._err(tok, f"{quote(raw)} is not defined", UNDEFINED)
         if self.d.terminal and ir not in self.imp.lexemes:
             return self._err(
@@ -573,7 +776,13 @@ class _Converter:
         text = _unescape(raw[1 : -2 if insensitive else -1])
         if not text:
             return Empty()
-        return case_insensitive(text) if insensitive else Lit(text=text)
+        if not insensitive:
+            return Lit(text=text)
+        from ananke.ir.pyregex import parse_python_regex, portable_pattern
+
+        # lark matches it as `(?i:` + re.escape(text) + `)`: Python's case folding.
+        expr, _ = parse_python_regex(re.escape(text), "i")
+        return expr if isinstance(expr, Lit) else Regex(pattern=portable_pattern(expr))
 
     def literal_range(self, node: object) -> Expr:
         from lark import Tree
@@ -591,42 +800,50 @@ class _Converter:
         raw = str(tok)
         close = raw.rindex("/")
         body, flags = raw[1:close], raw[close + 1 :]
-        pattern, problems = check_regex(body)
         base = tok.start_pos or 0
-        for s, e, what in problems:
-            error(
-                self.imp.diags,
-                UNSUPPORTED,
-                f"regex {what} have no equivalent in llguidance's regex syntax",
-                self.src,
-                base + 1 + s,
-                base + 1 + e,
-            )
-        if not problems:
-            verdict = _rust_regex_error(pattern.replace("\\/", "/"))
-            if verdict is not None:
-                python_ok, message = verdict
-                code, what = (UNSUPPORTED, "regex not valid in llguidance's syntax")
-                if not python_ok:
-                    code, what = SYNTAX, "invalid regex"
-                error(self.imp.diags, code, f"{what}: {message}", self.src, base, base + len(raw))
-                return Empty()
         if "l" in flags:
             i = base + 1 + close + flags.index("l")
             error(
                 self.imp.diags, UNSUPPORTED, "regex flag `l` has no equivalent", self.src, i, i + 1
             )
-        if problems or "l" in flags:
             return Empty()
-        pattern = pattern.replace("\\/", "/")
-        if "i" in flags and "x" not in flags:
-            folded = fold_case(pattern)
-            if folded is not None:
-                pattern, flags = folded, flags.replace("i", "")
-        inline = "".join(f for f in "isx" if f in flags)
-        if inline:
-            pattern = f"(?{inline}:{pattern})"
-        return Regex(pattern=pattern)
+        return self.python_regex(body, flags, base + 1, base, base + len(raw))
+
+    def python_regex(self, body: str, flags: str, at: int, start: int, end: int) -> Expr:
+        """The regex ``body`` (as written between the slashes, from offset ``at``) read as
+        the ``lark`` package reads it: its escaping, then Python's ``re``; ``start`` to
+        ``end`` is the whole literal."""
+        from ananke.ir.pyregex import PythonRegexError, parse_python_regex, portable_pattern
+
+        escaped = _lark_regex_escaping(body)
+        if escaped is None:
+            error(self.imp.diags, SYNTAX, "invalid escape in regex", self.src, start, end)
+            return Empty()
+        pattern, offsets = escaped
+
+        def where(pos: int) -> int:
+            return at + offsets[max(0, min(pos, len(offsets) - 1))]
+
+        try:
+            expr, problems = parse_python_regex(pattern, flags)
+        except PythonRegexError as exc:
+            # Not Python: llguidance's own dialect (Rust syntax, such as `\p{L}`) is kept
+            # as it is, for the engines that read it.
+            rust = body.replace("\\/", "/")
+            if "x" not in flags and _rust_regex_error(rust) is None:
+                return Regex(pattern=rust)
+            s = where(exc.pos)
+            if exc.message == "unterminated character set":
+                message, e = "invalid regex: unterminated character class", end - 1 - len(flags)
+            else:
+                message, e = f"invalid regex: {exc.message}", s + 1
+            error(self.imp.diags, SYNTAX, message, self.src, s, max(e, s + 1))
+            return Empty()
+        for p in problems:
+            error(self.imp.diags, UNSUPPORTED, p.message, self.src, where(p.pos), where(p.end))
+        if problems:
+            return Empty()
+        return Regex(pattern=portable_pattern(expr))
 
     def special(self, node: object) -> Expr:
         from lark import Token, Tree
@@ -668,6 +885,40 @@ def _rust_regex_error(pattern: str) -> tuple[bool, str] | None:
     except re.error:
         return False, message
     return True, message
+
+
+def _lark_regex_escaping(body: str) -> tuple[str, list[int]] | None:
+    """The pattern the ``lark`` package makes of a regex as written (it evaluates
+    ``\\n \\t \\xHH \\uHHHH ...`` as string escapes and keeps the others for ``re``), with
+    the offset in ``body`` of each of its characters (one more for the end). None when
+    lark refuses the escaping."""
+    from lark import load_grammar
+    from lark.exceptions import GrammarError
+
+    eval_escaping: Callable[[str], str] = load_grammar.eval_escaping
+    try:
+        pattern = eval_escaping(body)
+    except (GrammarError, ValueError, SyntaxError):
+        return None
+    offsets: list[int] = []
+    i = 0
+    while i < len(body):
+        if body[i] != "\\" or i + 1 == len(body):
+            offsets.append(i)
+            i += 1
+            continue
+        c = body[i + 1]
+        width = {"x": 2, "u": 4, "U": 8}.get(c)
+        if width is not None or c in 'nftr"':
+            offsets.append(i)
+            i += 2 + (width or 0)
+        else:
+            offsets.extend((i, i + 1))
+            i += 2
+    offsets.append(len(body))
+    if len(offsets) != len(pattern) + 1:
+        offsets = [0] * (len(pattern) + 1)  # escaping lark itself reads oddly: no places
+    return pattern, offsets
 
 
 def _describe_token(kind: str, value: str) -> str:
@@ -717,11 +968,11 @@ def _unescape(text: str) -> str:
     return _ESCAPE.sub(one, text)
 
 
-def _lower_ignore(imp: _Importer, start: str, ignores: list[Expr]) -> None:
+def _lower_ignore(imp: _Importer, start: str, ignores: list[Expr], where: Span) -> None:
     """llguidance skips ignored lexemes between any two lexemes and at both ends: insert
     ``IGNORE*`` before every lexeme a CFG rule uses and at the end of the start rule."""
     name = imp._fresh("IGNORE", True)
-    imp.rules[name] = Rule(name=name, body=alt(ignores), lexeme=True, comment="%ignore")
+    imp.rules[name] = Rule(name=name, body=alt(ignores), lexeme=True, comment="%ignore", span=where)
     skip = Repeat(item=Ref(name=name))
 
     def rewrite(expr: Expr) -> Expr:
@@ -743,11 +994,27 @@ def _lower_ignore(imp: _Importer, start: str, ignores: list[Expr]) -> None:
         body = rewrite(rule.body)
         if rname == start:
             body = Seq(items=(body, skip))
-        imp.rules[rname] = Rule(name=rname, body=body, comment=rule.comment)
+        imp.rules[rname] = msgspec.structs.replace(rule, body=body)
 
 
 def import_lark(source: SourceFile, diags: Diagnostics, *, start: str = "start") -> Grammar | None:
-    before = sum(1 for d in diags if d.severity == "error")
+    local = Diagnostics()
+    try:
+        return _import_lark(source, local, start)
+    finally:
+        # A template's body is converted once per distinct arguments: its diagnostics
+        # would repeat.
+        seen: set[tuple[str, str, str, int, int]] = set()
+        for d in local:
+            span = d.primary_span
+            key = (d.code, d.message, *((span.file, span.start, span.end) if span else ("", 0, 0)))
+            if key not in seen:
+                seen.add(key)
+                diags.add(d)
+
+
+def _import_lark(source: SourceFile, diags: Diagnostics, start: str) -> Grammar | None:
+    before = 0
     imp = _Importer(diags)
     if start != "start":
         # Printers write `start: <start rule>` first when the start rule has another name:
@@ -758,8 +1025,9 @@ def import_lark(source: SourceFile, diags: Diagnostics, *, start: str = "start")
         return None
     imp.root = module
     # The user's own definitions first and in order, then what they pull in.
-    for name in module.defs:
-        imp.ir_name(module, name)
+    for name, d in module.defs.items():
+        if d.params is None:  # a template is expanded where it is applied
+            imp.ir_name(module, name)
     imp.drain()
     ignores: list[Expr] = []
     for tree, src in module.ignores:
@@ -767,13 +1035,20 @@ def import_lark(source: SourceFile, diags: Diagnostics, *, start: str = "start")
         ignores.append(_Converter(imp, module, fake).expr(tree))
     imp.drain()
     _check_terminals(imp, source, diags)
+    found = imp.lookup(module, start)
+    if found is not None and found[1].params is not None:
+        d = found[1]
+        message = f"the start rule {quote(start)} is a template: it needs arguments"
+        error(diags, TEMPLATE, message, d.source, d.start, d.end)
+        return None
     start_ir = imp.ir_name(module, start)
     if start_ir is None:
         missing_start(diags, source, start)
     if sum(1 for d in diags if d.severity == "error") > before or start_ir is None:
         return None
     if ignores:
-        _lower_ignore(imp, start_ir, ignores)
+        tree, src = module.ignores[0]
+        _lower_ignore(imp, start_ir, ignores, src.span(*_pos(tree)))
     return Grammar(start=start_ir, rules=tuple(imp.rules.values()))
 
 

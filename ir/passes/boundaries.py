@@ -33,7 +33,7 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from ananke.ir.grammar import (
@@ -84,6 +84,8 @@ class BoundaryReport:
     ambiguous: tuple[Boundary, ...]
     unanalysed: tuple[str, ...]
     """Lexemes whose boundaries were not analysed (automaton over the bound)."""
+    exprs: Mapping[str, Expr] = field(default_factory=dict)
+    """What each lexeme named in the report is (the analysis names anonymous ones)."""
 
 
 @dataclass(frozen=True)
@@ -174,7 +176,9 @@ class LexemeBoundaries:
                     if key not in found or len(witness) < len(found[key].witness):
                         found[key] = Boundary(before, after, witness, char)
         return BoundaryReport(
-            ambiguous=tuple(found[k] for k in sorted(found)), unanalysed=tuple(sorted(skipped))
+            ambiguous=tuple(found[k] for k in sorted(found)),
+            unanalysed=tuple(sorted(skipped)),
+            exprs=dict(terms.expr),
         )
 
 

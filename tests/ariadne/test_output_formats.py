@@ -159,8 +159,13 @@ def test_a_given_grammar_is_read_greedily_by_every_target(tmp_path: Path) -> Non
         assert not words.accepts("abcd")  # one word to llguidance, two to characters
         assert "no lexeme boundary is left" in by_name["words"].notes[-1]
         [d] = [d for d in diags if d.code == "lexeme-boundary"]
-        assert d.message == f"{target} may accept more than llguidance where NUM meets '.'#0"
-        assert [(lb.span.line, lb.message) for lb in d.labels] == [(5, "the grammar is given here")]
+        assert d.message == f'{target} may accept more than llguidance where NUM meets "."'
+        # at the `grammar` property, and at the lexemes in the grammar file
+        assert [(lb.span.file, lb.span.line, lb.message) for lb in d.labels] == [
+            (str(tmp_path / "t.ariadne"), 5, "the grammar is given here"),
+            (str(tmp_path / "num.lark"), 2, "`NUM` is defined here"),
+            (str(tmp_path / "num.lark"), 1, '"." is written in `start`'),
+        ]
         assert "1 lexeme boundary is left" in by_name["num"].notes[-1]
 
 

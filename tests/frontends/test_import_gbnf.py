@@ -4,6 +4,7 @@ span), and the meaning checked against the engines that read the originals."""
 from __future__ import annotations
 
 import pytest
+from ananke.backends import get_backend
 from ananke.frontends.grammars import Dialect, dialect_for_path
 from import_helpers import describe, emitted, matcher, run
 
@@ -155,6 +156,12 @@ DIAGNOSTICS: list[tuple[Dialect, str, list[tuple[str, str, str, int, int]]]] = [
     ("ebnf", 'root ::= "abc\n"', [("error", S, "unterminated string", 9, 13)]),
     ("gbnf", "root ::= [a-", [("error", S, "unterminated character class", 9, 12)]),
     ("ebnf", "root ::= [a\n]", [("error", S, "unterminated character class", 9, 11)]),
+    # in a Regex: from its `[` to the end of the pattern (after an anchor, too)
+    (
+        "ebnf",
+        'root ::= Regex("^x[a-z")',
+        [("error", S, "invalid regex: unterminated character class", 18, 22)],
+    ),
     ("gbnf", "root ::= []", [("error", S, "empty character class `[]` matches nothing", 9, 11)]),
     ("gbnf", "root ::= [z-a]", [("error", S, "character range `z-a` is out of order", 10, 13)]),
     ("gbnf", 'root ::= ("a"', [("error", S, "expected `)`, found end of file", 13, 13)]),
@@ -217,3 +224,41 @@ def test_dialect_for_path(path: str, dialect: str | None) -> None:
 def test_rule_called_start_gives_way_to_root() -> None:
     text = emitted('root ::= start\nstart ::= "a"', "gbnf")
     assert text == 'start: root\nroot: start_2\nstart_2: "a"\n'
+
+
+# XGrammar's own classes in `Regex(...)`: the oracle is XGrammar reading the original.
+XGRAMMAR_CLASS_PATTERNS = [
+    r"\d",
+    r"\w",
+    r"\s",
+    r"\D",
+    r"\W",
+    r"\S",
+    r"[\d_-]",
+    r"[^\s]",
+    r"[^\W\d]",
+    r"[\S\s]",
+    r"a\\d",  # an escaped backslash, then `d`
+]
+
+
+@pytest.mark.parametrize("pattern", XGRAMMAR_CLASS_PATTERNS)
+def test_regex_classes_mean_what_xgrammar_reads(pattern: str) -> None:
+    from ananke.runtime.engines import get_engine
+
+    source = 'root ::= Regex("' + pattern.replace("\\", "\\\\") + '")'
+    grammar, diags = run(source, "ebnf")
+    assert grammar is not None and not diags, describe(diags)
+    theirs = get_engine("xgrammar-ebnf").compile(source)
+    ours = get_engine("xgrammar-ebnf").compile(get_backend("xgrammar").emit(grammar))
+    reference = matcher(grammar)
+    # every code point where any of the classes changes, and a few of each block
+    points = sorted(
+        {*range(0x100), 0x1680, 0x180E, *range(0x1FFF, 0x2030), 0x205F, 0x3000, 0xFEFF}
+        | {0x660, 0x669, 0xFF10, 0x10400, 0x1D7CE, 0x10FFFF}
+    )
+    for cp in points:
+        text = ("a\\" if pattern.startswith("a") else "") + chr(cp)
+        expected = theirs.accepts(text)
+        assert ours.accepts(text) == expected, (pattern, hex(cp))
+        assert reference.accepts(text) == expected, (pattern, hex(cp))
