@@ -858,6 +858,7 @@ def _skipped(target: str, set_name: str, sub: _Report, report: _Report) -> str |
         skipped.warning(
             "target-skipped",
             f"{what}: {first}",
+            *errors[0].labels,
             notes=tuple(dict.fromkeys(d.message for d in errors[1:] if d.message != first)),
             help=f"run `arc emit --target {target}` for the full diagnostics",
         )

@@ -404,8 +404,11 @@ def _run_set(
         if isinstance(lowered, str):
             result.skipped[f"{c.engine} on {cset.name}"] = lowered
             continue
+        text = emit(lowered, c.target)
+        if c.target == "regex":  # the file holds the pattern and a newline
+            text = text.removesuffix("\n")
         try:
-            grammars[c] = _compiled(c.engine, emit(lowered, c.target))
+            grammars[c] = _compiled(c.engine, text)
         except EngineError as e:
             grammars[c] = e
     reference = lowerings.get(cset, REFERENCE.target)
