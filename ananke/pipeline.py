@@ -173,12 +173,13 @@ def _lower_set(
                     here = f"`{_written(rule)}` is defined here"
                     labels.insert(0, Label(span=rule.span, message=here))
                 help_ = "`arc explain FILE --target all` shows what each target can enforce"
+                why = _naming(exc, rule)
                 if target == "json-schema" and not given and cset.language != "json":
+                    why = "a JSON schema expresses one JSON document only, and this output is code"
                     help_ = "declare `language: json;` for output that is one JSON document"
                 diags.error(
                     exc.code,
-                    f"{target} cannot express constraint set {quote(cset.name)}: "
-                    + _naming(exc, rule),
+                    f"{target} cannot express constraint set {quote(cset.name)}: {why}",
                     *labels,
                     help=help_,
                 )
