@@ -47,13 +47,13 @@ def _check(work: Path, dialect: str, data: bytes) -> None:
 
 
 @pytest.mark.parametrize("dialect", ["lark", "gbnf", "ebnf"])
-@_fuzz(25)
+@_fuzz(30)
 @given(data=st.data())
 def test_generated_grammars(work: Path, dialect: str, data: st.DataObject) -> None:
     _check(work, dialect, data.draw(fg.generated(dialect), label="grammar"))
 
 
-@_fuzz(60)
+@_fuzz(120)
 @given(case=fg.mutated(_SEEDS))
 def test_mutated_grammars(work: Path, case: tuple[str, bytes]) -> None:
     _check(work, *case)
