@@ -251,7 +251,12 @@ def _lark_string(draw: st.DrawFn) -> str:
             chars.append("\\" + ch)
         elif ch == "\n" or draw(st.integers(0, 3)) == 0:
             chars.append(
-                draw(st.sampled_from([_hex_escape(ch), "\\n", "\\t", '\\"', "\\\\", "\\u00e9"]))
+                # Surrogates and code points past Unicode are no characters (errors).
+                draw(
+                    st.sampled_from(
+                        [_hex_escape(ch), "\\n", "\\t", '\\"', "\\\\", "\\u00e9", "\\ud800"]
+                    )
+                )
             )
         else:
             chars.append(ch)
@@ -348,7 +353,9 @@ def _gbnf_char(draw: st.DrawFn, in_class: bool) -> str:
         return "\\" + ch
     if ch in "\n\r\t" or ord(ch) < 0x20 or draw(st.integers(0, 3)) == 0:
         return draw(
-            st.sampled_from([_hex_escape(ch), "\\n", "\\r", "\\t", "\\\\", "\\]", "\\[", '\\"'])
+            st.sampled_from(
+                [_hex_escape(ch), "\\n", "\\r", "\\t", "\\\\", "\\]", "\\[", '\\"', "\\uDFFF"]
+            )
         )
     return ch
 
@@ -431,6 +438,10 @@ _WORDS = [
     b"(?i)",
     b"(?=",
     b"Regex(",
+    b"\\ud800",
+    b"\\U00110000",
+    b"(" * 300,
+    b"[" * 300,
     b"start",
     b"root",
 ]
