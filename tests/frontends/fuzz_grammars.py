@@ -55,8 +55,9 @@ def transpile(path: Path, target: str) -> tuple[int, str, str]:
 SPANLESS = {
     ("regex", "not-regular"),
     ("regex", "regex-too-large"),
-    ("regex", "target-cannot-express"),
     ("json-schema", "target-cannot-express"),
+    *((t, "target-cannot-express") for t in ("regex", "xgrammar", "gbnf", "lark", "sglang")),
+    ("llamacpp", "target-cannot-express"),
 }
 
 
@@ -216,7 +217,19 @@ def _re_atom(inner: st.SearchStrategy[str]) -> st.SearchStrategy[str]:
 
 
 # Python-only constructs the importer must report, not crash on (never quantified).
-_RE_EXOTIC = ["^", "$", "\\b", "\\A", "\\Z", "(?=a)", "(?<!b)", "(?P<n>x)(?P=n)", "\\1", "(?s)"]
+_RE_EXOTIC = [
+    "\\p{L}",
+    "^",
+    "$",
+    "\\b",
+    "\\A",
+    "\\Z",
+    "(?=a)",
+    "(?<!b)",
+    "(?P<n>x)(?P=n)",
+    "\\1",
+    "(?s)",
+]
 
 
 def _py_regex(wild: bool) -> st.SearchStrategy[str]:
@@ -339,6 +352,9 @@ def lark_grammar(draw: st.DrawFn) -> str:
         lines.append(draw(st.sampled_from(["%declare INDENT DEDENT", "%declare T"])))
     if wild and _rarely(draw, 2):
         lines.append(draw(st.sampled_from(["%override a: T", '%extend T: "z"', "%import .x (Y)"])))
+    if wild and _rarely(draw, 2):
+        # Intersection and negation (llguidance's); an empty one has no character rules.
+        lines.append(draw(st.sampled_from(["W: /a+/ & /b+/", "W: /[a-z]+/ & ~/x.*/", "W: ~/a/"])))
     order = draw(st.permutations(lines))
     return "\n".join(order) + draw(st.sampled_from(["\n", "", "\n\n// end\n"]))
 

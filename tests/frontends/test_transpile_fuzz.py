@@ -86,6 +86,7 @@ _SPANLESS_CASES = [
     ("regex", "target-cannot-express", "gbnf", b"root ::= root\n"),
     ("regex", "regex-too-large", "gbnf", _DOUBLING),
     ("json-schema", "target-cannot-express", "lark", b'start: "x"\n'),
+    ("gbnf", "target-cannot-express", "lark", b'start: "x" | A\nA: /a/ & /b/\n'),
 ]
 
 
@@ -125,3 +126,27 @@ def test_atheris_bounded_run(tmp_path: Path) -> None:
     )
     assert result.returncode == 0, result.stderr[-4000:]
     assert not list(tmp_path.glob("crash-*")), result.stderr[-4000:]
+
+
+# Crashes the fuzzers found in the lowerings (the importers' are in test_import_*.py).
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        # An intersection that leaves nothing: no rule derives the empty language.
+        (b'start: "x" | A\nA: /a/ & /b/\n', "lexeme A matches no string at all"),
+        # A class only llguidance reads: the boundary analysis raised before the lowering.
+        (b"start: /\\p{L}/\n", "Unicode classes \\p{..} are not supported"),
+    ],
+)
+@pytest.mark.parametrize("target", ["gbnf", "xgrammar", "regex", "llamacpp"])
+def test_lowering_refusals_found_by_fuzzing(
+    work: Path, data: bytes, message: str, target: str
+) -> None:
+    path = work / "grammar.lark"
+    path.write_bytes(data)
+    code, _, err = fg.transpile(path, target)
+    assert code == 1, err
+    (diag,) = [d for d in json.loads(err) if d["severity"] == "error"]
+    assert diag["code"] == "target-cannot-express"
+    assert message in diag["message"]
+    assert fg.transpile(path, "llguidance")[0] == 0
