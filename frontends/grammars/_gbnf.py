@@ -47,6 +47,7 @@ _NAME = re.compile(r"[A-Za-z0-9_-]+")
 _RULE_START = re.compile(r"([A-Za-z0-9_-]+)[ \t]*::=")
 _SPACE = re.compile(r"(?:[ \t\r\n]|#[^\n]*)*")
 _BRACES = re.compile(r"\{[ \t]*([0-9]*)[ \t]*(,?)[ \t]*(-?[0-9]*)[ \t]*\}")
+_MAX_DEPTH = 100
 _MACROS = ("Regex", "TagDispatch", "Token", "ExcludeToken")
 _ANY = CharClass(ranges=ANY_SCALAR)
 _NOTHING = Empty()
@@ -65,6 +66,7 @@ class _Parser:
         self.pos = 0
         self.refs: list[tuple[str, int, int]] = []
         self.failed = False
+        self.depth = 0
 
     # --- helpers ------------------------------------------------------------------------
 
@@ -160,6 +162,11 @@ class _Parser:
                 return Empty()
             return _ANY
         if ch == "(":
+            # The parser and the passes after it recurse once per group (a _Stop ends
+            # the parse, so the count is not restored then).
+            if self.depth >= _MAX_DEPTH:
+                raise self.fail(f"groups nested more than {_MAX_DEPTH} deep", start)
+            self.depth += 1
             self.pos += 1
             self.skip()
             if self.peek() == "=" and self.ebnf:
@@ -167,6 +174,7 @@ class _Parser:
                 self.skip()
                 self.alternatives(nested=True)
                 self.close(start)
+                self.depth -= 1
                 warning(
                     self.diags,
                     IGNORED,
@@ -179,6 +187,7 @@ class _Parser:
                 return None
             inner = self.alternatives(nested=True)
             self.close(start)
+            self.depth -= 1
             return inner
         if ch in "<!" and (ch == "<" or self.text.startswith("!<", self.pos)):
             end = self.text.find(">", self.pos)
@@ -306,7 +315,16 @@ class _Parser:
             if ch == '"':
                 self.pos += 1
                 break
+            at = self.pos
             chars.append(self.char())
+            if 0xD800 <= ord(chars[-1]) <= 0xDFFF:
+                # Printed into a target it would be text UTF-8 cannot encode.
+                raise self.fail(
+                    f"`{self.text[at : self.pos]}` is a surrogate, not a character: "
+                    "no UTF-8 text contains it",
+                    at,
+                    self.pos,
+                )
         if not chars:
             return Empty()
         if not split:

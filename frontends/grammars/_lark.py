@@ -230,6 +230,12 @@ class _Importer:
         except lark.UnexpectedInput as exc:
             self._syntax_error(source, text, exc)
             return None
+        deep = _too_deep(tree)
+        if deep is not None:
+            s, e = _pos(deep)
+            message = f"expression nested too deeply (more than {_MAX_DEPTH} levels)"
+            error(self.diags, SYNTAX, message, source, s, e)
+            return None
         for item in tree.children:
             self._item(module, item)
         return module
@@ -773,7 +779,10 @@ class _Converter:
         assert isinstance(tok, Token)
         raw = str(tok)
         insensitive = raw.endswith("i")
-        text = _unescape(raw[1 : -2 if insensitive else -1])
+        try:
+            text = _unescape(raw[1 : -2 if insensitive else -1])
+        except ValueError as exc:
+            return self._err(tok, str(exc), SYNTAX)
         if not text:
             return Empty()
         if not insensitive:
@@ -788,7 +797,10 @@ class _Converter:
         from lark import Tree
 
         assert isinstance(node, Tree)
-        a, b = (_unescape(str(t)[1:-1]) for t in node.children)
+        try:
+            a, b = (_unescape(str(t)[1:-1]) for t in node.children)
+        except ValueError as exc:
+            return self._err(node, str(exc), SYNTAX)
         if len(a) != 1 or len(b) != 1 or ord(a) > ord(b):
             return self._err(node, "a range needs two single characters in order", SYNTAX)
         return CharClass(ranges=((ord(a), ord(b)),))
@@ -955,6 +967,24 @@ _ESCAPES = {
 _ESCAPE = re.compile(r"\\(x[0-9a-fA-F]{2}|u[0-9a-fA-F]{4}|U[0-9a-fA-F]{8}|.)", re.S)
 
 
+_MAX_DEPTH = 200
+"""Levels of a parse tree converted (recursively); deeper nesting is an error."""
+
+
+def _too_deep(tree: object) -> object | None:
+    """The first node of ``tree`` below :data:`_MAX_DEPTH` levels, or None."""
+    from lark import Tree
+
+    stack = [(tree, 0)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > _MAX_DEPTH:
+            return node
+        if isinstance(node, Tree):
+            stack.extend((kid, depth + 1) for kid in node.children)
+    return None
+
+
 def _unescape(text: str) -> str:
     """A Lark string literal's escapes, as lark reads them (unknown escapes keep the
     backslash)."""
@@ -962,7 +992,12 @@ def _unescape(text: str) -> str:
     def one(m: re.Match[str]) -> str:
         e = m.group(1)
         if len(e) > 1:
-            return chr(int(e[1:], 16))
+            cp = int(e[1:], 16)
+            # A target would print it as text UTF-8 cannot encode (ValueError: reported).
+            if cp > 0x10FFFF or 0xD800 <= cp <= 0xDFFF:
+                kind = "a surrogate" if cp <= 0x10FFFF else "beyond Unicode"
+                raise ValueError(f"`\\{e}` is {kind}, not a character: no UTF-8 text contains it")
+            return chr(cp)
         return _ESCAPES.get(e, "\\" + e)
 
     return _ESCAPE.sub(one, text)

@@ -119,6 +119,7 @@ class LexemeBoundaries:
         """The grammar's terminals, and the automaton of a union of them (None: over the
         state bound), cached."""
         from ananke.ir.automata import DFA, StateLimitExceeded
+        from ananke.ir.regex import RegexError
 
         terms = Terminals(grammar)
         lexemes = {r.name: r.body for r in grammar.rules if r.lexeme}
@@ -130,7 +131,8 @@ class LexemeBoundaries:
                 body = Alt(items=tuple(terms.expr[n] for n in names))
                 try:
                     dfas[names] = DFA.from_expr(body, lexemes, max_states=self.max_states)
-                except StateLimitExceeded:
+                # A regex only llguidance reads (`\p{L}`): the lowering reports it.
+                except (StateLimitExceeded, RegexError):
                     dfas[names] = None
             return dfas[names]
 

@@ -98,6 +98,14 @@ class CharLevel:
                         rule.name,
                         rule.origins,
                     ) from None
+                if dfa.is_empty():
+                    raise CannotLower(
+                        "target-cannot-express",
+                        f"lexeme {rule.name} matches no string at all (its intersection or "
+                        "negation leaves nothing), and a rule cannot be written for that",
+                        rule.name,
+                        rule.origins,
+                    )
                 dfa_rules = dfa.to_rules(new_name, origins=rule.origins)
                 out.extend(dfa_rules)
                 taken.update(r.name for r in dfa_rules)

@@ -262,3 +262,28 @@ def test_regex_classes_mean_what_xgrammar_reads(pattern: str) -> None:
         expected = theirs.accepts(text)
         assert ours.accepts(text) == expected, (pattern, hex(cp))
         assert reference.accepts(text) == expected, (pattern, hex(cp))
+
+
+@pytest.mark.parametrize("dialect", ["gbnf", "ebnf"])
+def test_deep_groups_are_an_error_not_a_crash(dialect: Dialect) -> None:
+    # Found by fuzzing: 500 nested groups overflowed the recursive-descent parser.
+    _, diags = run("root ::= " + "(" * 500 + '"a"' + ")" * 500, dialect)
+    assert describe(diags) == [
+        ("error", "grammar-syntax-error", "groups nested more than 100 deep", 109, 110)
+    ]
+    grammar, diags = run("root ::= " + "(" * 100 + '"a"' + ")" * 100, dialect)
+    assert not diags and grammar is not None
+
+
+@pytest.mark.parametrize(
+    ("dialect", "text", "escape"),
+    [("gbnf", r'root ::= "a\uD800"', r"\uD800"), ("ebnf", r'root ::= "\U0000dfff"', r"\U0000dfff")],
+)
+def test_surrogate_in_a_string_is_an_error(dialect: Dialect, text: str, escape: str) -> None:
+    # Found by fuzzing: a surrogate reached the gbnf printer, which cannot encode it.
+    _, diags = run(text, dialect)
+    start = text.index(escape)
+    message = f"`{escape}` is a surrogate, not a character: no UTF-8 text contains it"
+    assert describe(diags) == [
+        ("error", "grammar-syntax-error", message, start, start + len(escape))
+    ]

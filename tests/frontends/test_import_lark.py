@@ -384,3 +384,34 @@ def test_rule_called_start_gives_way_to_another_start_rule() -> None:
     text = emitted('start: "a"\ntop: start', "lark", start="top")
     assert text == 'start: top\ntop: start_2\nstart_2: "a"\n'
     assert ByteMatcher(text).accepts("a")
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (r'start: "a\ud800"', r"`\ud800` is a surrogate"),
+        (r'start: "\U00110000"', r"`\U00110000` is beyond Unicode"),
+        (r'start: "\U0000d800".."\U0000dfff"', r"`\U0000d800` is a surrogate"),
+    ],
+)
+def test_escape_that_is_no_character_is_an_error(text: str, message: str) -> None:
+    # Found by fuzzing: chr() raised past 0x10FFFF, and a surrogate reached the gbnf
+    # printer, which cannot encode it.
+    _, diags = run(text, "lark")
+    ((severity, code, got, start, end),) = describe(diags)
+    assert (severity, code) == ("error", "grammar-syntax-error")
+    assert got == message + ", not a character: no UTF-8 text contains it"
+    assert (start, end) == (7, len(text))
+
+
+def test_deep_nesting_is_an_error_not_a_crash() -> None:
+    # Found by fuzzing: 1000 nested `[...]` overflowed the recursive conversion.
+    _, diags = run("start: " + "[" * 1000 + '"a"' + "]" * 1000, "lark")
+    ((severity, code, message, _, _),) = describe(diags)
+    assert (severity, code, message) == (
+        "error",
+        "grammar-syntax-error",
+        "expression nested too deeply (more than 200 levels)",
+    )
+    grammar, diags = run("start: " + "[" * 60 + '"a"' + "]" * 60, "lark")
+    assert not diags and grammar is not None
