@@ -281,7 +281,8 @@ def transpile_grammar(grammar: Grammar, target: str, diags: Diagnostics) -> str 
 
 class _Placed(Diagnostics):
     """Diagnostics of the lowerings of an imported grammar, passed on to ``into``; one
-    with no place gets the definition of the first rule of ``grammar`` it names."""
+    with no place gets the definition of the first rule of ``grammar`` it names, or, when
+    it names none (it is about the whole grammar), that of the start rule."""
 
     def __init__(self, into: Diagnostics, grammar: Grammar) -> None:
         super().__init__()
@@ -298,6 +299,11 @@ class _Placed(Diagnostics):
                     here = Label(span=rule.span, message=f"`{_written(rule)}` is defined here")
                     diagnostic = msgspec.structs.replace(diagnostic, labels=(here,))
                     break
+            else:
+                start = _defined(self.grammar, self.grammar.start)
+                if start is not None and start.span is not None:
+                    here = Label(span=start.span, message="the grammar starts here")
+                    diagnostic = msgspec.structs.replace(diagnostic, labels=(here,))
         super().add(diagnostic)
         self.into.add(diagnostic)
 

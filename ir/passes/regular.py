@@ -109,7 +109,8 @@ class Regular:
                 "the grammar matches no string at all, and outlines-core refuses a regular "
                 "expression that matches nothing",
                 notes=_origins(rules, (grammar.start,)),
-                help="check the constraints for a contradiction; grammar targets take it",
+                help="check the constraints or the grammar for a contradiction; "
+                "grammar targets take it",
             )
             return None
         one = Rule(name=start.name, body=body, lexeme=start.lexeme, origins=origins)

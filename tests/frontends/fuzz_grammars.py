@@ -48,22 +48,9 @@ def transpile(path: Path, target: str) -> tuple[int, str, str]:
     return code, out.getvalue(), err.getvalue()
 
 
-# Refusals of a target's lowerings that name a rule of the grammar but no place in its
-# file yet (imported rules do not keep their span): (target, code). Known gap, listed so
-# that everything else is held to a span; test_transpile_fuzz.py has a strict xfail for
-# each, which fails once the gap is closed and the entry must go.
-SPANLESS = {
-    ("regex", "not-regular"),
-    ("regex", "regex-too-large"),
-    ("json-schema", "target-cannot-express"),
-    *((t, "target-cannot-express") for t in ("regex", "xgrammar", "gbnf", "lark", "sglang")),
-    ("llamacpp", "target-cannot-express"),
-}
-
-
 def check_all_targets(path: Path) -> None:
     """No target ends in an internal error; a failure shows an error with a span in the
-    file (or only errors of :data:`SPANLESS`)."""
+    file."""
     for target in TARGETS:
         code, _, err = transpile(path, target)
         assert code in (0, 1, 2), f"--to {target}: exit {code}\n{err}"
@@ -74,10 +61,7 @@ def check_all_targets(path: Path) -> None:
 def assert_error_in_file(path: Path, target: str, code: int, err: str) -> None:
     errors = [d for d in json.loads(err) if d["severity"] == "error"]
     placed = [d for d in errors if any(label["file"] == str(path) for label in d["labels"])]
-    known = [d for d in errors if (target, d["code"]) in SPANLESS]
-    assert placed or (code == 1 and known), (
-        f"--to {target}: exit {code} without an error at a place in the file\n{err}"
-    )
+    assert placed, f"--to {target}: exit {code} without an error at a place in the file\n{err}"
 
 
 # --- seeds: grammars others wrote ------------------------------------------------------
