@@ -30,7 +30,7 @@ from ananke.ir.constraint import (
     SourceProvenance,
 )
 from ananke.ir.diagnostics import Diagnostic, Diagnostics, Label, quote
-from ananke.ir.grammar import Grammar, JsonSchema, Ref, Rule
+from ananke.ir.grammar import Grammar, Rule
 from ananke.ir.passes.charlevel import CharLevel
 from ananke.ir.passes.errors import CannotLower
 from ananke.ir.passes.lower import LowerToGrammar
@@ -71,12 +71,9 @@ def _small_repeats(grammar: Grammar, diags: Diagnostics) -> Grammar | None:
 
 
 def _json_only(grammar: Grammar, diags: Diagnostics) -> Grammar | None:
-    body = grammar.rule(grammar.start).body
-    seen = {grammar.start}
-    while isinstance(body, Ref) and body.name not in seen:
-        seen.add(body.name)
-        body = grammar.rule(body.name).body
-    if not isinstance(body, JsonSchema):
+    from ananke.backends.json_schema import start_schema
+
+    if start_schema(grammar) is None:
         raise CannotLower(
             "target-cannot-express",
             "a JSON schema expresses one JSON document only, and this grammar's start rule "

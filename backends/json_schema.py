@@ -32,12 +32,8 @@ class JsonSchemaBackend(Backend):
     supports_recursion: ClassVar[bool] = False
 
     def emit(self, grammar: Grammar) -> str:
-        body = grammar.rule(grammar.start).body
-        seen = {grammar.start}
-        while isinstance(body, Ref) and body.name not in seen:
-            seen.add(body.name)
-            body = grammar.rule(body.name).body
-        if not isinstance(body, JsonSchema):
+        body = start_schema(grammar)
+        if body is None:
             self.unsupported(
                 "target-cannot-express",
                 "a JSON schema expresses only JSON output, and this grammar's start rule is "
@@ -45,3 +41,14 @@ class JsonSchemaBackend(Backend):
             )
             raise AssertionError("unreachable")
         return json.dumps(json.loads(body.schema), indent=2, ensure_ascii=False) + "\n"
+
+
+def start_schema(grammar: Grammar) -> JsonSchema | None:
+    """The JSON schema ``grammar`` stands for: its start rule's body, through rules that
+    only refer to another (as the printer writes it), when that is one embedded schema."""
+    body = grammar.rule(grammar.start).body
+    seen = {grammar.start}
+    while isinstance(body, Ref) and body.name not in seen:
+        seen.add(body.name)
+        body = grammar.rule(body.name).body
+    return body if isinstance(body, JsonSchema) else None

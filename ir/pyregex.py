@@ -48,7 +48,7 @@ from dataclasses import dataclass, replace
 from ananke.ir.grammar import Alt, CharClass, Empty, Expr, Lit, Repeat, Seq
 from ananke.ir.pyclasses import python_class
 from ananke.ir.ranges import Ranges, merge, minus, union
-from ananke.ir.regex import ANY_SCALAR, RegexError
+from ananke.ir.regex import ANY_SCALAR, RegexError, _seq
 
 __all__ = ["PythonRegexError", "fold_ranges", "parse_python_regex", "portable_pattern"]
 
@@ -464,20 +464,6 @@ class _Parser:
             categories.append(python_class(e, ascii=flags.a))
             return None
         return self.code_point(e, start, in_class=True)
-
-
-def _seq(items: list[Expr]) -> Expr:
-    merged: list[Expr] = []
-    for item in items:
-        if isinstance(item, Empty):
-            continue
-        if isinstance(item, Lit) and merged and isinstance(merged[-1], Lit):
-            merged[-1] = Lit(text=merged[-1].text + item.text)
-        else:
-            merged.append(item)
-    if not merged:
-        return Empty()
-    return merged[0] if len(merged) == 1 else Seq(items=tuple(merged))
 
 
 _PY_FLAGS = {"i": re.IGNORECASE, "m": re.MULTILINE, "s": re.DOTALL, "u": re.UNICODE}

@@ -12,23 +12,12 @@ from contextlib import redirect_stderr, redirect_stdout
 from pathlib import Path
 from typing import Any
 
+from ananke.backends import target_names
 from hypothesis import strategies as st
 
 from ananke.cli import main
 
-TARGETS = (
-    "llguidance",
-    "lark-vllm",
-    "xgrammar",
-    "gbnf",
-    "lark",
-    "regex",
-    "json-schema",
-    "vllm",
-    "sglang",
-    "llamacpp",
-    "openai",
-)
+TARGETS = tuple(target_names())
 SUFFIX = {"lark": ".lark", "gbnf": ".gbnf", "ebnf": ".ebnf"}
 
 
