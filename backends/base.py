@@ -24,9 +24,10 @@ from ananke.ir.grammar import (
     Rule,
     Special,
     name_map_id,
+    repeat_suffix,
 )
 
-__all__ = ["Backend", "UnsupportedFeature", "rule_names", "scalar_ranges"]
+__all__ = ["Backend", "UnsupportedFeature", "repeat_suffix", "rule_names", "scalar_ranges"]
 
 _SURROGATES = (0xD800, 0xDFFF)
 
@@ -89,22 +90,6 @@ class Backend:
         raise UnsupportedFeature(
             [Diagnostic(code=code, severity="error", message=f"{self.name}: {message}")]
         )
-
-
-def repeat_suffix(lo: int, hi: int | None) -> str:
-    """``*``, ``+``, ``?``, ``{m}``, ``{m,}`` or ``{m,n}``: the repeat operators of regexes,
-    Lark, GBNF and XGrammar EBNF (never ``{,n}``, which XGrammar and llguidance refuse)."""
-    if (lo, hi) == (0, None):
-        return "*"
-    if (lo, hi) == (1, None):
-        return "+"
-    if (lo, hi) == (0, 1):
-        return "?"
-    if hi is None:
-        return f"{{{lo},}}"
-    if lo == hi:
-        return f"{{{lo}}}"
-    return f"{{{lo},{hi}}}"
 
 
 class CharLevelBackend(Backend):

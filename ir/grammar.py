@@ -45,6 +45,7 @@ __all__ = [
     "name_map_id",
     "refs",
     "rename",
+    "repeat_suffix",
     "walk",
 ]
 
@@ -284,3 +285,19 @@ def name_map_id(names: Mapping[str, str]) -> int:
 def name_map(map_id: int) -> dict[str, str]:
     """The map :func:`name_map_id` gave ``map_id`` to."""
     return _NAME_MAPS[map_id]
+
+
+def repeat_suffix(lo: int, hi: int | None) -> str:
+    """``*``, ``+``, ``?``, ``{m}``, ``{m,}`` or ``{m,n}``: the repeat operators of regexes,
+    Lark, GBNF and XGrammar EBNF (never ``{,n}``, which XGrammar and llguidance refuse)."""
+    if (lo, hi) == (0, None):
+        return "*"
+    if (lo, hi) == (1, None):
+        return "+"
+    if (lo, hi) == (0, 1):
+        return "?"
+    if hi is None:
+        return f"{{{lo},}}"
+    if lo == hi:
+        return f"{{{lo}}}"
+    return f"{{{lo},{hi}}}"

@@ -45,7 +45,7 @@ import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
-from ananke.ir.grammar import Alt, CharClass, Empty, Expr, Lit, Repeat, Seq
+from ananke.ir.grammar import Alt, CharClass, Empty, Expr, Lit, Repeat, Seq, repeat_suffix
 from ananke.ir.pyclasses import python_class
 from ananke.ir.ranges import Ranges, merge, minus, union
 from ananke.ir.regex import ANY_SCALAR, RegexError, _seq
@@ -580,19 +580,7 @@ def portable_pattern(expr: Expr) -> str:
         )
         if not atom:
             inner = f"(?:{inner})"
-        return inner + _suffix(expr.min, expr.max)
+        return inner + repeat_suffix(expr.min, expr.max)
     if isinstance(expr, Empty):
         return ""
     raise TypeError(f"not a regex node: {type(expr).__name__}")
-
-
-def _suffix(lo: int, hi: int | None) -> str:
-    if (lo, hi) == (0, None):
-        return "*"
-    if (lo, hi) == (1, None):
-        return "+"
-    if (lo, hi) == (0, 1):
-        return "?"
-    if hi is None:
-        return f"{{{lo},}}"
-    return f"{{{lo}}}" if lo == hi else f"{{{lo},{hi}}}"
