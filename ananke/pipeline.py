@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING
 
@@ -287,8 +288,6 @@ class _Placed(Diagnostics):
         self.grammar = grammar
 
     def add(self, diagnostic: Diagnostic) -> None:
-        import re
-
         if not diagnostic.labels:
             for name in re.findall(r"`([A-Za-z_][A-Za-z0-9_]*)`", diagnostic.message):
                 rule = _defined(self.grammar, name)

@@ -48,6 +48,7 @@ a caller-supplied tokenizer and skipped (reported in :attr:`Report.skipped`) wit
 from __future__ import annotations
 
 import ast
+import functools
 import io
 import re
 import tokenize
@@ -319,45 +320,44 @@ class _Names:
     def __init__(self, code: str, tree: ast.Module | None) -> None:
         self.code = code
         self.tree = tree
-        self._plain: list[Occurrence] | None = None
-        self._tokens: _Tokens | None = None
-        self._imports: list[tuple[ast.Import | ast.ImportFrom, list[str]]] | None = None
-        self._references: list[Reference] | None = None
-        self._attributes: list[AttributeUse] | None = None
+
+    @functools.cached_property
+    def _plain(self) -> list[Occurrence]:
+        return name_uses(self.code)
+
+    @functools.cached_property
+    def _tokens(self) -> _Tokens:
+        return _Tokens(self.code)
+
+    @functools.cached_property
+    def _imports(self) -> list[tuple[ast.Import | ast.ImportFrom, list[str]]]:
+        return [] if self.tree is None else list(_imports(self.tree))
 
     def uses_of(self, name: str) -> list[Occurrence]:
         """Uses of a plain or dotted name as written (tokens and imports)."""
         if "." in name:
-            if self._tokens is None:
-                self._tokens = _Tokens(self.code)
-                self._imports = [] if self.tree is None else list(_imports(self.tree))
             found = self._tokens.dotted(name)
             lines = {o.line for o in found}
             imported = _import_uses(self.tree, name, self._imports)
             found += [o for o in imported if o.line not in lines]
             return sorted(found, key=lambda o: (o.line, o.column))
-        if self._plain is None:
-            self._plain = name_uses(self.code)
         return [o for o in self._plain if o.name == name]
 
+    @functools.cached_property
     def references(self) -> list[Reference]:
-        if self._references is None:
-            self._references = [] if self.tree is None else references(self.tree, self.code)
-        return self._references
+        return [] if self.tree is None else references(self.tree, self.code)
 
+    @functools.cached_property
     def attributes(self) -> list[AttributeUse]:
-        if self._attributes is None:
-            tree = self.tree
-            self._attributes = [] if tree is None else attribute_uses(tree, self.code)
-        return self._attributes
+        return [] if self.tree is None else attribute_uses(self.tree, self.code)
 
     def used(self, name: str) -> bool:
         """Whether ``require: [name]`` is satisfied (see the module docstring)."""
         if self.uses_of(name):
             return True
-        if "." not in name and any(a.name == name and not a.by_string for a in self.attributes()):
+        if "." not in name and any(a.name == name and not a.by_string for a in self.attributes):
             return True
-        return any(_reaches(r, name) for r in self.references())
+        return any(_reaches(r, name) for r in self.references)
 
 
 def _reaches(r: Reference, name: str, *, first: bool = False) -> bool:
@@ -387,7 +387,7 @@ def _forbidden(c: Forbid, names: _Names) -> list[Violation]:
                 a.column,
                 a.text,
             )
-            for a in names.attributes()
+            for a in names.attributes
             if a.name == attr
         ]
     out = [
@@ -395,7 +395,7 @@ def _forbidden(c: Forbid, names: _Names) -> list[Violation]:
         for o in names.uses_of(c.name)
     ]
     seen = {(x.line, x.column) for x in out}
-    for r in names.references():
+    for r in names.references:
         if (r.line, r.column) in seen or not _reaches(r, c.name, first=True):
             continue
         through = f" through {', '.join(r.through)}" if r.through else ""
