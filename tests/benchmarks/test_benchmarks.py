@@ -162,6 +162,19 @@ def test_runner_writes_both_reports(tmp_path: Path) -> None:
     assert "quick mode" in md
 
 
+def test_runner_times_what_the_tests_count(tmp_path: Path) -> None:
+    """The timings the tests do not assert on (they count work instead) are in the report,
+    each with a target."""
+    assert run.main(["--quick", "--only", "automata", "--out", str(tmp_path)]) == 0
+    rows = json.loads((tmp_path / "report.json").read_text())["metrics"]
+    assert [r["metric"].split(",")[0] for r in rows] == [
+        "DFA of identifiers minus the 35 keywords",
+        "automaton construction stopped at its bound",
+        "automaton construction stopped at its bound",
+    ]
+    assert all(r["value"] > 0 and r["target"] is not None for r in rows)
+
+
 # --- issue 3: emit per target, engines side by side, agreement ------------------------------
 
 
