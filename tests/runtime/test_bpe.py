@@ -10,8 +10,9 @@ from typing import Any
 import pytest
 from ananke.runtime import bpe
 from ananke.runtime.bpe import EOS_TOKEN, hf_tokenizer, llg_tokenizer, train_bpe
+from suite_helpers import require_module
 
-pytest.importorskip("tokenizers")
+require_module("tokenizers")
 
 
 @pytest.fixture(scope="module")
