@@ -4,8 +4,10 @@ Writes ``benchmarks/report.json`` (every figure, with details) and ``benchmarks/
 (a table: metric, value, target, pass/fail). All timings of one report come from the same
 run on the same machine; compare figures only within one report.
 
-Sections: compile time of the seed example and of a 1,000-block file, ``arc --version``
-wall time, llguidance mask time per token with byte-level BPE vocabularies of 32k and 128k
+Sections: compile time of the seed example and of a 1,000-block file (whole and the
+Ariadne stage alone), the rejection of broken inputs too big to commit, ``arc --version``
+wall time, automaton construction (a lexeme with negation, blow-ups stopped at the
+bound), llguidance mask time per token with byte-level BPE vocabularies of 32k and 128k
 tokens (Python grammars and a JSON-schema baseline), the soundness of the Python
 grammar on the standard library's top-level functions, and, for the seed example, emit
 time per target, compile and mask time per engine (llguidance reading each of its dialects,
@@ -194,6 +196,135 @@ def bench_compile(r: Report) -> None:
         300.0,
         note=f"{s['n']} runs",
     )
+    bench_ariadne_stage(r)
+
+
+def _median_ms(f: Callable[[], object], runs: int) -> dict[str, float]:
+    f()
+    times = []
+    for _ in range(runs):
+        t = time.perf_counter()
+        f()
+        times.append((time.perf_counter() - t) * 1000)
+    return summary(times)
+
+
+def bench_ariadne_stage(r: Report) -> None:
+    """The Ariadne stage alone (parse and check, no lowering): what an editor runs on
+    every keystroke; and how long the broken inputs too big to commit take to reject."""
+    from ananke.ariadne import compile_source, read_source
+    from ananke.ir.diagnostics import Diagnostics
+    from ananke.ir.source import SourceFile
+
+    def stage(text: str) -> Callable[[], object]:
+        source = SourceFile("bench.ariadne", text)
+        return lambda: compile_source(source, Diagnostics())
+
+    runs = 50 if r.quick else 300
+    s = _median_ms(stage(EXAMPLE.read_text()), runs)
+    r.details["ariadne_stage_example_ms"] = s
+    r.metric(
+        "Ariadne stage (parse and check) of api_handler.ariadne, p50",
+        s["p50"],
+        "ms",
+        2.0,
+        note=f"{runs} runs after warm-up; p99 {s['p99']:.2f} ms",
+    )
+    s = _median_ms(stage(thousand_blocks()), 3 if r.quick else 7)
+    r.details["ariadne_stage_1000_blocks_ms"] = s
+    r.metric(
+        "Ariadne stage of 1,000 constraint blocks, median",
+        s["p50"],
+        "ms",
+        200.0,
+        note=f"{s['n']} runs",
+    )
+    block = 'constraint c {\n    forbid: ["eval", "exec"];\n}\n'
+    broken = {
+        "a 10 MB file (refused)": block * (10 * 1024 * 1024 // len(block) + 1),
+        "100,000 brackets never closed": "constraint a {\n    forbid: " + "[" * 100_000 + "\n",
+        "100,000 nested type arguments": "constraint a {\n    returns: "
+        + "A<" * 100_000
+        + "B"
+        + ">" * 100_000
+        + ";\n}\n",
+        "5,000 nested parentheses in a default": "constraint a {\n    params: (x = "
+        + "(" * 5_000
+        + ")" * 5_000
+        + ");\n}\n",
+    }
+    with tempfile.TemporaryDirectory() as d:
+        for what, text in broken.items():
+            path = Path(d) / "broken.ariadne"
+            path.write_text(text, "utf-8")
+
+            def reject(path: Path = path) -> None:
+                diags = Diagnostics()
+                source = read_source(path, diags)
+                if source is not None:
+                    compile_source(source, diags)
+                assert diags.has_errors, "a broken input compiled"
+
+            s = _median_ms(reject, 1 if r.quick else 3)
+            r.details[f"reject {what} ms"] = s
+            r.metric(
+                f"reject {what} (read and compile), median",
+                s["p50"],
+                "ms",
+                2000.0,
+                note=f"{s['n']} runs; an error diagnostic, never a hang",
+            )
+
+
+# --- automata -----------------------------------------------------------------------------
+
+
+def bench_automata(r: Report) -> None:
+    """Building automata (``ananke.ir.automata``): a lexeme with negation and
+    intersection, and constructions that stop at the state bound."""
+    import keyword
+
+    from ananke.ir.automata import DFA, StateLimitExceeded
+    from ananke.ir.grammar import Alt, And, Lit, Not, Regex
+
+    print("automata", flush=True)
+    ident = r"[^\x00-\x40\x5B-\x5E\x60\x7B-\x7F][^\x00-\x2F\x3A-\x40\x5B-\x5E\x60\x7B-\x7F]*"
+    words = Alt(items=tuple(Lit(text=k) for k in keyword.kwlist))
+    expr = And(items=(Regex(pattern=ident), Not(item=words)))
+    runs = 5 if r.quick else 20
+    s = _median_ms(lambda: DFA.from_expr(expr), runs)
+    r.details["automata_identifier_minus_keywords_ms"] = s
+    r.metric(
+        f"DFA of identifiers minus the {len(keyword.kwlist)} keywords, median",
+        s["p50"],
+        "ms",
+        50.0,
+        note=f"{runs} runs; Unicode identifier classes reaching U+10FFFF",
+    )
+
+    def stopped(pattern: str, max_states: int) -> Callable[[], object]:
+        def build() -> None:
+            try:
+                DFA.from_expr(Regex(pattern=pattern), max_states=max_states)
+            except StateLimitExceeded:
+                return
+            raise AssertionError(f"{pattern} fits in {max_states} states")
+
+        return build
+
+    for pattern, bound, what in (
+        ("(a|b)*a(a|b){20}", 10_000, "DFA (2**21 states needed)"),
+        ("(?:[a-z]{50}){0,10000}", 100, "NFA (500,000 states needed, bound 2,000)"),
+    ):
+        s = _median_ms(stopped(pattern, bound), 3 if r.quick else 7)
+        r.details[f"automata_stop {pattern}"] = s
+        r.metric(
+            f"automaton construction stopped at its bound, `{pattern}`, median",
+            s["p50"],
+            "ms",
+            1000.0,
+            note=f"{s['n']} runs; max_states {bound:,}: the {what}",
+        )
 
 
 # --- c: arc --version --------------------------------------------------------------------
@@ -984,9 +1115,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", type=Path, default=HERE, help="where to write report.json/.md")
     ap.add_argument(
         "--only",
-        default="compile,version,masks,soundness,emit,engines,agreement,compose,arc_test",
-        help="comma-separated sections to run (compile, version, masks, soundness, emit, "
-        "engines, agreement, compose, arc_test)",
+        default="compile,version,automata,masks,soundness,emit,engines,agreement,compose,arc_test",
+        help="comma-separated sections to run (compile, version, automata, masks, soundness, "
+        "emit, engines, agreement, compose, arc_test)",
     )
     ap.add_argument(
         "--cache",
@@ -1005,6 +1136,8 @@ def main(argv: list[str] | None = None) -> int:
         bench_compile(r)
     if "version" in sections:
         bench_version(r)
+    if "automata" in sections:
+        bench_automata(r)
     if "masks" in sections:
         bench_masks(r, args.cache)
     if "soundness" in sections:

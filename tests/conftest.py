@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
+from suite_helpers import missing, require_module
 
 if TYPE_CHECKING:
     from ananke.runtime.llamacpp_sampler import LlamaVocab
@@ -16,7 +17,7 @@ if TYPE_CHECKING:
 @pytest.fixture(scope="session")
 def bpe32k(request: pytest.FixtureRequest) -> Path:
     """The tokenizer.json of a 32k byte-level BPE, trained once and kept in pytest's cache."""
-    pytest.importorskip("tokenizers")
+    require_module("tokenizers")
     from ananke.runtime.bpe import train_bpe
 
     return train_bpe(32000, Path(request.config.cache.mkdir("ananke-bpe")))
@@ -24,13 +25,14 @@ def bpe32k(request: pytest.FixtureRequest) -> Path:
 
 @pytest.fixture(scope="session")
 def llama32k(bpe32k: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LlamaVocab]:
-    """:func:`bpe32k` loaded into llama.cpp (skips when llama.cpp or gguf is missing)."""
-    pytest.importorskip("gguf")
+    """:func:`bpe32k` loaded into llama.cpp (when llama.cpp or gguf is missing: skipped,
+    failed under CI)."""
+    require_module("gguf")
     from ananke.runtime.engines import llamacpp_modules
     from ananke.runtime.llamacpp_sampler import LlamaVocab, library_path, vocab_gguf
 
     library = library_path(llamacpp_modules())
     if library is None:
-        pytest.skip("llama.cpp (node-llama-cpp) is not installed")
+        missing("llama.cpp (node-llama-cpp) is not installed")
     with LlamaVocab(library, vocab_gguf(bpe32k, tmp_path_factory.mktemp("gguf"))) as vocab:
         yield vocab

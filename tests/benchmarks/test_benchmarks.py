@@ -13,6 +13,7 @@ from ananke.ir.diagnostics import Diagnostics
 from ananke.ir.source import SourceFile
 from ananke.runtime.engines import Deviation
 from ananke.runtime.validate import validate
+from suite_helpers import missing, require_module
 
 BENCH = Path(__file__).resolve().parents[2] / "benchmarks"
 sys.path.insert(0, str(BENCH))
@@ -96,7 +97,7 @@ def test_with_return_annotation_makes_functions_satisfy_returns(src: str) -> Non
 
 @pytest.fixture(scope="module")
 def tok32k(request: pytest.FixtureRequest) -> tuple[Any, Any]:
-    pytest.importorskip("tokenizers")
+    require_module("tokenizers")
     from ananke.runtime.bpe import hf_tokenizer, llg_tokenizer, train_bpe
 
     path = train_bpe(32000, Path(request.config.cache.mkdir("ananke-bpe")))
@@ -162,6 +163,19 @@ def test_runner_writes_both_reports(tmp_path: Path) -> None:
     assert "quick mode" in md
 
 
+def test_runner_times_what_the_tests_count(tmp_path: Path) -> None:
+    """The timings the tests do not assert on (they count work instead) are in the report,
+    each with a target."""
+    assert run.main(["--quick", "--only", "automata", "--out", str(tmp_path)]) == 0
+    rows = json.loads((tmp_path / "report.json").read_text())["metrics"]
+    assert [r["metric"].split(",")[0] for r in rows] == [
+        "DFA of identifiers minus the 35 keywords",
+        "automaton construction stopped at its bound",
+        "automaton construction stopped at its bound",
+    ]
+    assert all(r["value"] > 0 and r["target"] is not None for r in rows)
+
+
 # --- issue 3: emit per target, engines side by side, agreement ------------------------------
 
 
@@ -215,7 +229,7 @@ def test_tally_counts_agreements_excuses_by_name_and_unexcused() -> None:
 def test_agreement_over_one_imported_grammar_counts_every_decision() -> None:
     _, tig = bench_engines._differential_modules()
     if tig.SOURCES.get("outlines-arithmetic") is None:
-        pytest.skip("the outlines package (holding the grammar) is not installed")
+        missing("the outlines package (holding the grammar) is not installed")
     tallies = bench_engines.agreement(set_names=[], grammar_keys=["outlines-arithmetic"])
     corpus = tig._corpus("outlines-arithmetic")
     by_pair = {(t.target, t.engine): t for t in tallies}
@@ -230,7 +244,7 @@ def test_agreement_over_one_imported_grammar_counts_every_decision() -> None:
 
 
 def test_xgrammar_tokenizer_info_and_masks(tok32k: tuple[Any, Any]) -> None:
-    pytest.importorskip("xgrammar")
+    require_module("xgrammar")
     _, hf = tok32k
     info = bench_engines.xgr_tokenizer_info(hf)
     assert info.vocab_size == hf.get_vocab_size()
@@ -266,8 +280,8 @@ def test_shared_mask_corpus_satisfies_the_seed_example() -> None:
 
 
 def test_xgrammar_tokenizer_info_equals_from_huggingface(tok32k: tuple[Any, Any]) -> None:
-    xgrammar = pytest.importorskip("xgrammar")
-    transformers = pytest.importorskip("transformers")
+    xgrammar = require_module("xgrammar")
+    transformers = require_module("transformers")
     _, hf = tok32k
     mine = bench_engines.xgr_tokenizer_info(hf)
     wrapped = transformers.PreTrainedTokenizerFast(tokenizer_object=hf, eos_token="<|endoftext|>")

@@ -16,6 +16,7 @@ from ananke.backends import get_backend
 from ananke.ir import Diagnostics, Module
 from ananke.ir.cir import loads
 from ananke.ir.passes import lower
+from suite_helpers import missing
 
 import ananke
 from ananke.cli import _use_color, explain_table, main
@@ -382,7 +383,7 @@ def test_unexpected_exception_is_an_internal_error(arc, monkeypatch: pytest.Monk
 def test_arc_script_runs(tmp_path: Path) -> None:
     script = Path(sys.executable).with_name("arc")
     if not script.exists():
-        pytest.skip("the arc script is not installed next to this interpreter")
+        missing("the arc script is not installed next to this interpreter")
     env = {**os.environ, "NO_COLOR": "1"}
     r = subprocess.run(
         [str(script), "check", str(API)], capture_output=True, text=True, env=env, cwd=tmp_path

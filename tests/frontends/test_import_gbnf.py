@@ -7,6 +7,7 @@ import pytest
 from ananke.backends import get_backend
 from ananke.frontends.grammars import Dialect, dialect_for_path
 from import_helpers import describe, emitted, matcher, run
+from suite_helpers import missing
 
 CONSTRUCTS: list[tuple[Dialect, str, str]] = [
     # strings split into one literal per character: no lexer, character-level meaning
@@ -79,7 +80,7 @@ def test_agrees_with_xgrammar() -> None:
 
     engine = get_engine("xgrammar-ebnf")
     if not engine.available():
-        pytest.skip("xgrammar is not installed")
+        missing("the package 'xgrammar' is not installed")
     source = (
         'root ::= item ("," [ \\t]* item){0,3}\nitem ::= [a-z]+ | "\\"" [^"\\\\]* "\\"" | num\n'
         'num ::= "-"? [0-9]+ ("." [0-9]+)?'

@@ -24,6 +24,7 @@ from ananke.ir.source import Span
 from ananke.languages.python.corpus import FunctionSample, reindent, sample, stdlib_functions
 from ananke.runtime.acceptance import ByteMatcher, Verdict
 from ananke.runtime.validate import name_uses
+from suite_helpers import require_module
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
 
@@ -202,7 +203,7 @@ def test_max_lines_accepts_every_function_within_the_bound(n: int) -> None:
 
 @pytest.fixture(scope="module")
 def bpe128k(request: pytest.FixtureRequest) -> Path:
-    pytest.importorskip("tokenizers")
+    require_module("tokenizers")
     from ananke.runtime.bpe import train_bpe
 
     return train_bpe(128000, Path(request.config.cache.mkdir("ananke-bpe")))

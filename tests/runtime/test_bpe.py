@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import random
 import sysconfig
-import time
 from pathlib import Path
 from typing import Any
 
 import pytest
+from ananke.runtime import bpe
 from ananke.runtime.bpe import EOS_TOKEN, hf_tokenizer, llg_tokenizer, train_bpe
+from suite_helpers import require_module
 
-pytest.importorskip("tokenizers")
+require_module("tokenizers")
 
 
 @pytest.fixture(scope="module")
@@ -61,10 +62,19 @@ def test_merges_are_code_shaped(bpe32k: Path) -> None:
     assert len(toks) < 16  # far fewer tokens than bytes
 
 
-def test_cached_by_size(bpe32k: Path) -> None:
-    t = time.perf_counter()
+def test_cached_by_size(bpe32k: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A vocabulary of a size already trained is read back, never trained again."""
+
+    def no_training(root: Path | None = None) -> Any:
+        raise AssertionError("trained again")
+
+    monkeypatch.setattr(bpe, "training_texts", no_training)
+    written = bpe32k.stat().st_mtime_ns
     assert train_bpe(32000, bpe32k.parent) == bpe32k
-    assert time.perf_counter() - t < 0.5
+    assert bpe32k.stat().st_mtime_ns == written
+    # Another size is not the cached one: it is trained (and here refused).
+    with pytest.raises(AssertionError, match="trained again"):
+        train_bpe(31000, bpe32k.parent)
 
 
 def test_training_is_deterministic(tmp_path: Path) -> None:
