@@ -373,18 +373,26 @@ class DFA:
 
     @classmethod
     def from_expr(
-        cls, expr: Expr, lexemes: Mapping[str, Expr] | None = None, *, max_states: int = 10_000
+        cls,
+        expr: Expr,
+        lexemes: Mapping[str, Expr] | None = None,
+        *,
+        max_states: int = 10_000,
+        known: Mapping[str, DFA] | None = None,
     ) -> DFA:
         """The minimal DFA of a lexeme body.
 
-        ``Ref`` names are looked up in ``lexemes`` (lexeme bodies by name, recursively; a
+        ``Ref`` names are looked up in ``known`` (automata already built, used as they are),
+        then in ``lexemes`` (lexeme bodies by name, recursively; a
         cycle or an unknown name raises ``ValueError``), ``Regex`` patterns are read with
         :func:`~ananke.ir.regex.parse_regex` (``RegexError``), ``JsonSchema`` and
         ``Special`` raise ``ValueError``. Every intermediate automaton is bounded by
         ``max_states`` (and the Thompson NFA by 20 times that): past it,
         :class:`StateLimitExceeded`.
         """
-        return _Builder(lexemes or {}, max_states).dfa(expr)
+        builder = _Builder(lexemes or {}, max_states)
+        builder.cache.update(known or {})
+        return builder.dfa(expr)
 
     # --- inspection ---------------------------------------------------------------------
 
@@ -463,6 +471,48 @@ class DFA:
                     parent[t] = (s, lo)
                     order.append(t)
         return None
+
+    def meets(
+        self, expr: Expr, *, known: Mapping[str, DFA] | None = None, max_pairs: int | None = None
+    ) -> bool:
+        """Whether this automaton accepts some string of ``expr``.
+
+        ``expr`` is never determinized: its Thompson NFA (``Ref`` names looked up in
+        ``known``, as in :meth:`from_expr`) is searched in product with this automaton for
+        a pair of accepting states, so that a language made of many parts costs the sum of
+        their sizes, not their product. Past ``max_pairs`` pairs (default 50 times
+        ``max_states``), or an NFA of more than 20 times ``max_states`` states,
+        :class:`StateLimitExceeded`.
+        """
+        limit = 50 * self.max_states if max_pairs is None else max_pairs
+        builder = _Builder({}, self.max_states)
+        builder.cache.update(known or {})
+        nfa = _NFA(20 * self.max_states, "the expression")
+        start, accept = builder.fragment(nfa, expr)
+        live = self.live_states()
+        if self.start not in live:
+            return False
+        seen = {(start, self.start)}
+        todo = [(start, self.start)]
+        while todo:
+            n, q = todo.pop()
+            if n == accept and q in self._accepting:
+                return True
+            nexts = [(m, q) for m in nfa.eps[n]]
+            row = self._table[q]
+            for lo, hi, m in nfa.trans[n]:
+                k = max(bisect.bisect_right(row, (lo, 0x110000, 0)) - 1, 0)
+                while k < len(row) and row[k][0] <= hi:
+                    if row[k][1] >= lo and row[k][2] in live:
+                        nexts.append((m, row[k][2]))
+                    k += 1
+            for pair in nexts:
+                if pair not in seen:
+                    if len(seen) >= limit:
+                        raise StateLimitExceeded(limit, "the product with the expression")
+                    seen.add(pair)
+                    todo.append(pair)
+        return False
 
     def equivalent(self, other: DFA) -> bool:
         """Whether both automata accept the same language."""

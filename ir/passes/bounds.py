@@ -1,0 +1,407 @@
+"""What is certain about a grammar's language without enumerating it: a lower bound on the
+length of its shortest string, and a regular language that contains all of its strings.
+
+Both are sound in one direction only, the direction a conflict check needs: the shortest
+string is never shorter than :func:`shortest_length` says, and no string outside
+:func:`regular_superset` is in the grammar's language. So a limit below the bound, or a
+pattern whose automaton meets the superset nowhere, is a certain contradiction; the
+converse is not decided.
+
+Lengths count code points, as ``len()`` of a Python string does. The lexer's longest-match
+rule only removes strings from a grammar's language, so both bounds hold for the language
+an engine actually generates.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from collections.abc import Iterable, Iterator, Mapping
+from typing import NamedTuple
+
+from ananke.ir.automata import DFA, StateLimitExceeded, scalar_ranges
+from ananke.ir.grammar import (
+    Alt,
+    And,
+    CharClass,
+    Empty,
+    Expr,
+    Grammar,
+    JsonSchema,
+    Lit,
+    Not,
+    Ref,
+    Regex,
+    Repeat,
+    Rule,
+    Seq,
+    Special,
+    refs,
+    walk,
+)
+from ananke.ir.ranges import Ranges, intersect, merge, union
+from ananke.ir.regex import ANY_SCALAR, RegexError, parse_regex
+
+from .recursion import recursive_groups, without_left_recursion
+
+__all__ = ["Superset", "regular_superset", "shortest_length"]
+
+_RELAXED_REPEAT = 3
+"""Repeats bounded above this count are taken as unbounded in the superset: ``[ ]{0,256}``
+costs 257 automaton states, ``[ ]*`` one."""
+
+
+def shortest_length(grammar: Grammar) -> float:
+    """A lower bound on the length of the shortest string of ``grammar`` (``math.inf`` when
+    no string is certain to exist: the start rule derives nothing).
+
+    Exact for grammars of literals, classes, regexes, sequences, alternatives and repeats;
+    an intersection counts as its longest part's shortest string, a negation, a JSON value
+    and a special token as possibly empty.
+    """
+    return _lengths(grammar.rules).get(grammar.start, math.inf)
+
+
+def _lengths(rules: Iterable[Rule]) -> dict[str, float]:
+    """The shortest length of every rule that derives some string."""
+    found: dict[str, float] = {}
+    # From above: a value only ever decreases, to a sum of finite lengths found before it,
+    # so the rounds end (each round that changes something lowers some rule's value).
+    changed = True
+    while changed:
+        changed = False
+        for rule in rules:
+            n = _min_length(rule.body, found)
+            if n < found.get(rule.name, math.inf):
+                found[rule.name] = n
+                changed = True
+    return found
+
+
+def _min_length(e: Expr, rules: Mapping[str, float]) -> float:
+    if isinstance(e, Ref):
+        return rules.get(e.name, math.inf)
+    if isinstance(e, Seq):
+        return sum((_min_length(x, rules) for x in e.items), 0.0)
+    if isinstance(e, Alt):
+        return min((_min_length(x, rules) for x in e.items), default=math.inf)
+    if isinstance(e, Repeat):
+        return 0 if e.min == 0 else e.min * _min_length(e.item, rules)
+    if isinstance(e, And):
+        return max((_min_length(x, rules) for x in e.items), default=0)
+    return _leaf_length(e)
+
+
+@functools.lru_cache(maxsize=4096)
+def _leaf_length(e: Expr) -> float:
+    """The shortest string of an expression without references (cached: grammars of many
+    constraint sets share their lexemes)."""
+    if isinstance(e, Lit):
+        # A lone surrogate is no scalar value: the automata match nothing for it.
+        return math.inf if any(0xD800 <= ord(c) <= 0xDFFF for c in e.text) else len(e.text)
+    if isinstance(e, CharClass):
+        return 1 if scalar_ranges(e) else math.inf
+    if isinstance(e, Regex):
+        try:
+            return _min_length(parse_regex(e.pattern), {})
+        except RegexError:
+            return 0  # not readable here: possibly empty, which is a lower bound
+    if isinstance(e, Empty):
+        return 0
+    return 0  # Not, JsonSchema, Special: possibly empty
+
+
+def regular_superset(grammar: Grammar, *, max_states: int, depth: int = 2) -> Superset:
+    """A regular language containing every string of ``grammar`` (and maybe more).
+
+    The rules up to ``depth`` references from the start rule keep their structure: each
+    lexeme becomes an automaton (the lexemes it refers to first, each bounded by
+    ``max_states``), each other rule an expression over them. The rest is *widened*:
+    a rule becomes "a string that starts with a character its strings can start with,
+    goes on with characters they can contain, and ends with one they can end with" (empty
+    or one character long only if the rule allows that). So are the rules on a cycle that
+    left-recursion removal does not undo, and a lexeme whose automaton would pass the
+    bound even after its largest parts are widened. Repeats bounded above a few counts are
+    taken as unbounded, and non-ASCII characters as one class.
+    """
+    return _Builder(without_left_recursion(grammar), max_states, depth).build()
+
+
+class Superset:
+    """A regular language as an expression over automata (see :func:`regular_superset`);
+    compared with :meth:`meets`, never determinized as a whole."""
+
+    def __init__(self, expr: Expr, known: Mapping[str, DFA]) -> None:
+        self.expr = expr
+        self.known = known
+
+    def meets(self, dfa: DFA) -> bool:
+        """Whether ``dfa`` accepts some string of this language (``StateLimitExceeded``
+        past the bounds of :meth:`DFA.meets`)."""
+        return dfa.meets(self.expr, known=self.known)
+
+
+class _Profile(NamedTuple):
+    """The characters a language's strings can start with, end with, and contain."""
+
+    first: Ranges
+    last: Ranges
+    chars: Ranges
+
+
+_NONE = _Profile((), (), ())
+_ALL = _Profile(ANY_SCALAR, ANY_SCALAR, ANY_SCALAR)
+
+
+class _Builder:
+    def __init__(self, grammar: Grammar, max_states: int, depth: int) -> None:
+        self.start = grammar.start
+        self.rules = {r.name: r for r in grammar.rules}
+        self.max_states = max_states
+        self.lengths = _lengths(grammar.rules)
+        self.profiles = _profiles(self.rules, self.lengths)
+        self.near = _near(self.start, self.rules, depth)
+        self.cyclic = _cyclic(self.start, self.rules)
+        self.dfas: dict[str, DFA] = {}
+        """The automaton of every lexeme and widened rule the superset refers to."""
+        self.exact: set[str] = set()
+        """Lexemes whose automaton is their language (needed under a negation)."""
+        self.loops: dict[str, DFA] = {}
+        self.inlined: dict[str, Expr] = {}
+
+    def build(self) -> Superset:
+        for name in _postorder(self.start, self.rules):
+            rule = self.rules[name]
+            if name in self.cyclic or name not in self.near:
+                self.dfas[name] = self.widened(name)
+            elif rule.lexeme:
+                self.dfas[name] = self.lexeme(rule)
+            else:
+                # Rules refer to rules built before them (postorder), cycles are widened.
+                self.inlined[name] = self.inline(rule.body)
+        if self.start in self.inlined:
+            return Superset(self.inlined[self.start], self.dfas)
+        return Superset(Ref(name=self.start), self.dfas)
+
+    def inline(self, body: Expr) -> Expr:
+        """A rule's (relaxed) body with the rules it refers to written in."""
+        relaxed, _ = self.relax(body)
+
+        def sub(e: Expr) -> Expr:
+            if isinstance(e, Ref):
+                return self.inlined.get(e.name, e)
+            if isinstance(e, Seq | Alt | And):
+                return type(e)(items=tuple(map(sub, e.items)))
+            if isinstance(e, Repeat):
+                return Repeat(item=sub(e.item), min=e.min, max=e.max)
+            return e
+
+        return sub(relaxed)
+
+    def widened(self, name: str) -> DFA:
+        """The widened form of rule ``name`` (see :func:`regular_superset`)."""
+        found = self.loops.get(name)
+        if found is None:
+            n = self.lengths.get(name, math.inf)
+            first, last, chars = map(_coarse, self.profiles.get(name, _NONE))
+            alts: list[Expr] = []
+            if n == 0:
+                alts.append(Empty())
+            if n <= 1 and intersect(first, last):
+                alts.append(CharClass(ranges=intersect(first, last)))
+            if first and last and n < math.inf:
+                middle: Expr = Repeat(item=CharClass(ranges=chars)) if chars else Empty()
+                alts.append(Seq(items=(CharClass(ranges=first), middle, CharClass(ranges=last))))
+            found = DFA.from_expr(Alt(items=tuple(alts)), max_states=self.max_states)
+            self.loops[name] = found
+        return found
+
+    def lexeme(self, rule: Rule) -> DFA:
+        body, exact = self.relax(rule.body)
+        # Widening a part under a negation would narrow the rule: those stay as they are.
+        fixed = {n for node in walk(body) if isinstance(node, Not) for n in refs(node.item)}
+        widened: set[str] = set()
+        while True:
+            known = {
+                n: self.widened(n) if n in widened else self.dfas[n]
+                for n in refs(body)
+                if n in self.dfas
+            }
+            try:
+                dfa = DFA.from_expr(body, known=known, max_states=self.max_states)
+            except StateLimitExceeded:
+                # Widen the largest part not widened yet; with none left, the whole rule.
+                parts = [n for n in known if n not in widened and n not in fixed]
+                if not parts:
+                    return self.widened(rule.name)
+                widened.add(max(parts, key=lambda n: (self.dfas[n].num_states, n)))
+                continue
+            if exact and not widened and all(n in self.exact for n in known):
+                self.exact.add(rule.name)
+            return dfa
+
+    def relax(self, e: Expr) -> tuple[Expr, bool]:
+        """``e`` with a larger language where that keeps automata small; whether it is
+        unchanged (its references aside)."""
+        if isinstance(e, Regex):
+            try:
+                parsed = parse_regex(e.pattern)
+            except RegexError:
+                return _ANY, False
+            relaxed, exact = self.relax(parsed)
+            return (e, True) if exact else (relaxed, False)
+        if isinstance(e, Seq | Alt | And):
+            pairs = [self.relax(x) for x in e.items]
+            exact = all(x for _, x in pairs)
+            return (e if exact else type(e)(items=tuple(x for x, _ in pairs))), exact
+        if isinstance(e, Repeat):
+            item, exact = self.relax(e.item)
+            lo, hi = e.min, e.max
+            if (hi is not None and hi > _RELAXED_REPEAT) or lo > _RELAXED_REPEAT:
+                lo, hi, exact = min(lo, _RELAXED_REPEAT), None, False
+            return (e if exact else Repeat(item=item, min=lo, max=hi)), exact
+        if isinstance(e, Not):
+            # Widening inside a negation would narrow it: the inner language must be exact.
+            if all(n in self.exact for n in refs(e.item)):
+                return e, True
+            return _ANY, False
+        if isinstance(e, JsonSchema | Special):
+            return _ANY, False
+        if isinstance(e, CharClass):
+            ranges = scalar_ranges(e)
+            wide = _coarse(ranges)
+            return (e, True) if wide == ranges else (CharClass(ranges=wide), False)
+        return e, True
+
+
+def _coarse(ranges: Ranges) -> Ranges:
+    """``ranges`` with every non-ASCII code point in it standing for all of them: the
+    automata stay small where identifier classes list hundreds of ranges, and what output
+    patterns compare is almost always ASCII."""
+    ascii_part = intersect(ranges, ((0, 0x7F),))
+    return ascii_part if ascii_part == ranges else union(ascii_part, _NON_ASCII)
+
+
+_NON_ASCII = intersect(ANY_SCALAR, ((0x80, 0x10FFFF),))
+
+
+_ANY = Repeat(item=CharClass(ranges=ANY_SCALAR))
+
+
+def _profiles(rules: Mapping[str, Rule], lengths: Mapping[str, float]) -> dict[str, _Profile]:
+    """The profile of every rule (a fixpoint: the sets only grow)."""
+    found: dict[str, _Profile] = {}
+    changed = True
+    while changed:
+        changed = False
+        for rule in rules.values():
+            new = _profile(rule.body, found, lengths)
+            if new != found.get(rule.name, _NONE):
+                found[rule.name] = new
+                changed = True
+    return found
+
+
+def _profile(e: Expr, rules: Mapping[str, _Profile], lengths: Mapping[str, float]) -> _Profile:
+    if isinstance(e, Ref):
+        return rules.get(e.name, _NONE)
+    if isinstance(e, Alt):
+        return _union(_profile(x, rules, lengths) for x in e.items)
+    if isinstance(e, Seq):
+        parts = [(_profile(x, rules, lengths), _min_length(x, lengths) == 0) for x in e.items]
+        return _Profile(
+            _reach(parts),
+            _reach(reversed(parts), last=True),
+            _union(p for p, _ in parts).chars,
+        )
+    if isinstance(e, Repeat):
+        return _NONE if e.max == 0 else _profile(e.item, rules, lengths)
+    if isinstance(e, And):
+        if not e.items:
+            return _ALL
+        out = _profile(e.items[0], rules, lengths)
+        for x in e.items[1:]:
+            p = _profile(x, rules, lengths)
+            out = _Profile(
+                intersect(out.first, p.first),
+                intersect(out.last, p.last),
+                intersect(out.chars, p.chars),
+            )
+        return out
+    return _leaf_profile(e)
+
+
+def _reach(parts: Iterable[tuple[_Profile, bool]], *, last: bool = False) -> Ranges:
+    """The first (``last``: last) characters of a sequence: those of each part up to the
+    first one that cannot be empty (from the end with ``last``)."""
+    out: Ranges = ()
+    for p, nullable in parts:
+        out = union(out, p.last if last else p.first)
+        if not nullable:
+            break
+    return out
+
+
+def _union(profiles: Iterable[_Profile]) -> _Profile:
+    first: Ranges = ()
+    last: Ranges = ()
+    chars: Ranges = ()
+    for p in profiles:
+        first, last, chars = union(first, p.first), union(last, p.last), union(chars, p.chars)
+    return _Profile(first, last, chars)
+
+
+@functools.lru_cache(maxsize=4096)
+def _leaf_profile(e: Expr) -> _Profile:
+    if isinstance(e, Lit):
+        # A lone surrogate is no scalar value: such a literal matches nothing.
+        if not e.text or any(0xD800 <= ord(c) <= 0xDFFF for c in e.text):
+            return _NONE
+        first, last = ord(e.text[0]), ord(e.text[-1])
+        return _Profile(((first, first),), ((last, last),), merge((ord(c), ord(c)) for c in e.text))
+    if isinstance(e, CharClass):
+        ranges = scalar_ranges(e)
+        return _Profile(ranges, ranges, ranges)
+    if isinstance(e, Regex):
+        try:
+            return _profile(parse_regex(e.pattern), {}, {})
+        except RegexError:
+            return _ALL
+    if isinstance(e, Empty):
+        return _NONE
+    return _ALL  # Not, JsonSchema, Special
+
+
+def _succ(rules: Mapping[str, Rule], name: str) -> list[str]:
+    return sorted(n for n in refs(rules[name].body) if n in rules)
+
+
+def _postorder(start: str, rules: Mapping[str, Rule]) -> Iterator[str]:
+    """Rules reachable from ``start``, each after the rules it refers to (cycles broken
+    where they are met). Iterative: grammars nest deeper than Python's stack."""
+    seen = {start}
+    stack: list[tuple[str, list[str]]] = [(start, _succ(rules, start))]
+    while stack:
+        name, todo = stack[-1]
+        if todo:
+            nxt = todo.pop()
+            if nxt not in seen:
+                seen.add(nxt)
+                stack.append((nxt, _succ(rules, nxt)))
+            continue
+        stack.pop()
+        yield name
+
+
+def _near(start: str, rules: Mapping[str, Rule], depth: int) -> frozenset[str]:
+    """The rules at most ``depth`` references away from ``start``."""
+    seen = {start}
+    frontier = [start]
+    for _ in range(depth):
+        frontier = [n for name in frontier for n in _succ(rules, name) if n not in seen]
+        seen.update(frontier)
+    return frozenset(seen)
+
+
+def _cyclic(start: str, rules: Mapping[str, Rule]) -> frozenset[str]:
+    return frozenset(n for group in recursive_groups(start, dict(rules)) for n in group)
