@@ -14,10 +14,11 @@ an engine actually generates.
 
 from __future__ import annotations
 
+import collections
 import functools
 import math
-from collections.abc import Iterable, Iterator, Mapping
-from typing import NamedTuple
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from typing import NamedTuple, TypeVar
 
 from ananke.ir.automata import DFA, StateLimitExceeded, scalar_ranges
 from ananke.ir.grammar import (
@@ -59,22 +60,42 @@ def shortest_length(grammar: Grammar) -> float:
     an intersection counts as its longest part's shortest string, a negation, a JSON value
     and a special token as possibly empty.
     """
-    return _lengths(grammar.rules).get(grammar.start, math.inf)
+    return _lengths(grammar).get(grammar.start, math.inf)
 
 
-def _lengths(rules: Iterable[Rule]) -> dict[str, float]:
-    """The shortest length of every rule that derives some string."""
-    found: dict[str, float] = {}
+def _lengths(grammar: Grammar) -> dict[str, float]:
+    """The shortest length of every rule the start rule reaches (``math.inf``: none)."""
     # From above: a value only ever decreases, to a sum of finite lengths found before it,
-    # so the rounds end (each round that changes something lowers some rule's value).
-    changed = True
-    while changed:
-        changed = False
-        for rule in rules:
-            n = _min_length(rule.body, found)
-            if n < found.get(rule.name, math.inf):
-                found[rule.name] = n
-                changed = True
+    # so the fixpoint is reached.
+    return _fixpoint(grammar, lambda body, found: _min_length(body, found))
+
+
+_V = TypeVar("_V")
+
+
+def _fixpoint(grammar: Grammar, value: Callable[[Expr, dict[str, _V]], _V]) -> dict[str, _V]:
+    """The least fixpoint of ``value`` over the rules the start rule reaches: rules in
+    postorder first (a rule without recursion is final at once), then each rule again
+    whenever one it refers to changes. A rule with no value yet is absent from the map."""
+    rules = {r.name: r for r in grammar.rules}
+    order = list(_postorder(grammar.start, rules))
+    users: dict[str, list[str]] = {name: [] for name in order}
+    for name in order:
+        for n in _succ(rules, name):
+            users[n].append(name)
+    found: dict[str, _V] = {}
+    todo = collections.deque(order)
+    queued = set(order)
+    while todo:
+        name = todo.popleft()
+        queued.discard(name)
+        new = value(rules[name].body, found)
+        if name not in found or new != found[name]:
+            found[name] = new
+            for user in users[name]:
+                if user not in queued:
+                    queued.add(user)
+                    todo.append(user)
     return found
 
 
@@ -158,12 +179,13 @@ class _Builder:
         self.start = grammar.start
         self.rules = {r.name: r for r in grammar.rules}
         self.max_states = max_states
-        self.lengths = _lengths(grammar.rules)
-        self.profiles = _profiles(self.rules, self.lengths)
+        self.lengths = _lengths(grammar)
+        lengths = self.lengths
+        self.profiles = _fixpoint(grammar, lambda body, found: _profile(body, found, lengths))
         self.near = _near(self.start, self.rules, depth)
         self.cyclic = _cyclic(self.start, self.rules)
         self.dfas: dict[str, DFA] = {}
-        """The automaton of every lexeme and widened rule the superset refers to."""
+        """The automaton of every lexeme built with its structure."""
         self.exact: set[str] = set()
         """Lexemes whose automaton is their language (needed under a negation)."""
         self.loops: dict[str, DFA] = {}
@@ -173,15 +195,23 @@ class _Builder:
         for name in _postorder(self.start, self.rules):
             rule = self.rules[name]
             if name in self.cyclic or name not in self.near:
-                self.dfas[name] = self.widened(name)
-            elif rule.lexeme:
+                continue  # widened where it is used
+            if rule.lexeme:
                 self.dfas[name] = self.lexeme(rule)
             else:
                 # Rules refer to rules built before them (postorder), cycles are widened.
                 self.inlined[name] = self.inline(rule.body)
-        if self.start in self.inlined:
-            return Superset(self.inlined[self.start], self.dfas)
-        return Superset(Ref(name=self.start), self.dfas)
+        expr = self.inlined.get(self.start, Ref(name=self.start))
+        return Superset(expr, {n: self.part(n) for n in refs(expr)})
+
+    def part(self, name: str) -> DFA:
+        """The automaton a reference to ``name`` stands for."""
+        found = self.dfas.get(name)
+        if found is not None:
+            return found
+        if name not in self.rules:  # an undefined rule derives nothing
+            return DFA.from_expr(Alt(items=()))
+        return self.widened(name)
 
     def inline(self, body: Expr) -> Expr:
         """A rule's (relaxed) body with the rules it refers to written in."""
@@ -222,16 +252,12 @@ class _Builder:
         fixed = {n for node in walk(body) if isinstance(node, Not) for n in refs(node.item)}
         widened: set[str] = set()
         while True:
-            known = {
-                n: self.widened(n) if n in widened else self.dfas[n]
-                for n in refs(body)
-                if n in self.dfas
-            }
+            known = {n: self.widened(n) if n in widened else self.part(n) for n in refs(body)}
             try:
                 dfa = DFA.from_expr(body, known=known, max_states=self.max_states)
             except StateLimitExceeded:
                 # Widen the largest part not widened yet; with none left, the whole rule.
-                parts = [n for n in known if n not in widened and n not in fixed]
+                parts = [n for n in self.dfas.keys() & known.keys() if n not in widened | fixed]
                 if not parts:
                     return self.widened(rule.name)
                 widened.add(max(parts, key=lambda n: (self.dfas[n].num_states, n)))
@@ -286,20 +312,6 @@ _NON_ASCII = intersect(ANY_SCALAR, ((0x80, 0x10FFFF),))
 
 
 _ANY = Repeat(item=CharClass(ranges=ANY_SCALAR))
-
-
-def _profiles(rules: Mapping[str, Rule], lengths: Mapping[str, float]) -> dict[str, _Profile]:
-    """The profile of every rule (a fixpoint: the sets only grow)."""
-    found: dict[str, _Profile] = {}
-    changed = True
-    while changed:
-        changed = False
-        for rule in rules.values():
-            new = _profile(rule.body, found, lengths)
-            if new != found.get(rule.name, _NONE):
-                found[rule.name] = new
-                changed = True
-    return found
 
 
 def _profile(e: Expr, rules: Mapping[str, _Profile], lengths: Mapping[str, float]) -> _Profile:
