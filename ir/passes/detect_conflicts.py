@@ -11,18 +11,33 @@ What is found:
   leaves out of its allow list;
 * ``name``, ``returns``, ``params``, ``signature``: two different values for the
   function's name, return type, parameters or whole signature;
-* ``limit-signature``: ``max_chars`` below what the pinned ``def`` line alone needs;
+* ``limit-language``: ``max_chars`` below the shortest output of the set's language alone
+  (10 characters for a Python function: ``def f():x`` and its newline);
+* ``limit-signature``: ``max_chars`` below the shortest function the grammar accepts
+  once the pinned name, parameters, return type, naming rules or forbidden names are
+  applied (the smallest set of them that makes it too long);
 * ``naming``: naming rules no name can satisfy together, decided on automata (three or
   more rules are reported as the smallest subset that excludes every name, searched up
   to three rules, then all of them);
 * ``naming-name``: a pinned function name that the naming rule rejects;
-* ``matches``: output patterns no text matches together (as ``re.search`` reads them:
-  a pattern without anchors may match anywhere), decided on automata;
-* ``matches-signature``: a pattern that no function with the pinned name (and
-  async-ness) can match, such as ``^def get_`` with ``name: fetch``.
+* ``matches``: output patterns that no output of the set's language matches, one alone
+  or several together (as ``re.search`` reads them: a pattern without anchors may match
+  anywhere);
+* ``matches-signature``: a pattern that no function matches once the pinned parts,
+  naming rules or forbidden names are applied, such as ``^def get_`` with ``name: fetch``.
 
-A pattern the automaton builder cannot read (``\\w``, inner anchors, lookaround) is
-reported as ``undecided-conflict`` (a warning), never guessed.
+Limits and patterns are compared with the grammar itself, lowered from the set without
+its limits and patterns (:mod:`.bounds`): the shortest string it accepts, counted in code
+points with its final newline as the post check counts ``max_chars``, and a regular
+language that holds all of its outputs, whose empty intersection with a pattern's
+automaton is a certain conflict. Each is computed once per distinct grammar. Parts pinned
+twice with different values (a conflict of their own) are left out of that grammar, so
+that the bounds hold whichever of them stands. A conflict of one constraint alone has
+nothing to give way to: ``resolve-conflicts`` reports it.
+
+A pattern the automaton builder cannot read (``\\w``, inner anchors, lookaround), or
+whose comparison with the grammar passes the bounds on automata, is reported as
+``undecided-conflict`` (a warning), never guessed.
 """
 
 from __future__ import annotations
@@ -220,10 +235,13 @@ class DetectConflicts:
         for mid in sorted(dfas):
             if mid in alone or mid in undecided or not shapers:
                 continue
+            pattern = dfas[mid]
+
+            def unmatched(keep: tuple[Constraint, ...], pattern: DFA = pattern) -> bool:
+                return not self._superset(cset, keep).meets(pattern)
+
             try:
-                part = _smallest_part(
-                    shapers, lambda keep, d=dfas[mid]: not self._superset(cset, keep).meets(d)
-                )
+                part = _smallest_part(shapers, unmatched)
             except StateLimitExceeded:
                 undecided.append(mid)
                 continue
@@ -288,9 +306,11 @@ class DetectConflicts:
             if lim.max < alone:
                 out.append(_limit_language(cset, lim, int(alone)))
                 continue
-            part = _smallest_part(
-                shapers, lambda keep, most=lim.max: most < _shortest(_grammar(cset.cset, keep))
-            )
+
+            def too_long(keep: tuple[Constraint, ...], most: int = lim.max) -> bool:
+                return most < _shortest(_grammar(cset.cset, keep))
+
+            part = _smallest_part(shapers, too_long)
             if part is not None:
                 need = int(_shortest(_grammar(cset.cset, part)))
                 out.append(_limit_signature(cset, lim, part, need, int(need_all)))
@@ -518,7 +538,9 @@ def _shapers(cset: _Kinds) -> tuple[Constraint, ...]:
     if len({s.is_async for s in sigs}) > 1:
         split.add(Signature)
     kinds = (FunctionName, Signature, Params, Returns, Naming)
-    out = [c for c in cset.constraints if isinstance(c, kinds) and type(c) not in split]
+    out: list[Constraint] = [
+        c for c in cset.constraints if isinstance(c, kinds) and type(c) not in split
+    ]
     out += [f for f in cset.of(Forbid) if not f.name.startswith(".") and "." not in f.name]
     return tuple(sorted(out, key=lambda c: c.id))
 
