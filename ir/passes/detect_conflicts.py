@@ -44,6 +44,7 @@ from __future__ import annotations
 
 import functools
 import itertools
+import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -232,6 +233,11 @@ class DetectConflicts:
             out.append(self._matches_conflict(cset, [by_id[i] for i in combo]))
             alone.update(combo if len(combo) == 1 else ())
         shapers = _shapers(cset)
+        try:
+            if shapers and not self._superset(cset, shapers).meets(_anything()):
+                shapers = ()  # no function at all: a naming conflict says why
+        except StateLimitExceeded:
+            pass
         for mid in sorted(dfas):
             if mid in alone or mid in undecided or not shapers:
                 continue
@@ -298,6 +304,8 @@ class DetectConflicts:
             return []
         shapers = _shapers(cset)
         need_all = _shortest(_grammar(cset.cset, shapers))
+        if math.isinf(need_all):
+            return []  # no output at all: the naming rule or the grammar is at fault
         out = []
         for lim in limits:
             if lim.max >= need_all:
@@ -600,6 +608,14 @@ def _superset(grammar: Grammar, max_states: int) -> Superset:
     from .bounds import regular_superset
 
     return regular_superset(grammar, max_states=max_states)
+
+
+@functools.cache
+def _anything() -> DFA:
+    from ..automata import DFA
+    from ..regex import parse_regex
+
+    return DFA.from_expr(parse_regex("(?s:.)*"))
 
 
 @functools.lru_cache(maxsize=256)
