@@ -557,15 +557,31 @@ def _smallest_part(
     shapers: tuple[Constraint, ...],
     contradicts: Callable[[tuple[Constraint, ...]], bool],
 ) -> tuple[Constraint, ...] | None:
-    """A smallest subset of ``shapers`` for which ``contradicts`` holds (subsets of up
-    to three, then all of them), None if even all of them do not contradict."""
+    """A subset of ``shapers`` for which ``contradicts`` holds and without any one of which
+    it does not; None if even all of them do not contradict.
+
+    One pinned part or naming rule alone is tried first (the usual culprit, and the
+    smallest answer); otherwise parts are removed while the contradiction stays, halves
+    of what is left first, then smaller chunks down to one (forbidden names, which rarely
+    matter and may be many, come last, so they go in few steps). Each test lowers a
+    grammar: this costs a few dozen tests, not one per subset."""
     if not contradicts(shapers):
         return None
-    for size in range(1, min(len(shapers), 3) + 1):
-        for combo in itertools.combinations(shapers, size):
-            if contradicts(combo):
-                return combo
-    return shapers
+    for c in shapers:
+        if not isinstance(c, Forbid) and contradicts((c,)):
+            return (c,)
+    keep = sorted(shapers, key=lambda c: isinstance(c, Forbid))
+    chunk = len(keep) // 2
+    while chunk >= 1:
+        i = 0
+        while i < len(keep):
+            trial = keep[:i] + keep[i + chunk :]
+            if trial and contradicts(tuple(trial)):
+                keep = trial
+            else:
+                i += chunk
+        chunk //= 2
+    return tuple(sorted(keep, key=lambda c: c.id))
 
 
 def _language_of(cset: ConstraintSet) -> str:
