@@ -48,7 +48,7 @@ from ananke.ir.grammar import (
 )
 from ananke.ir.regex import ANY_SCALAR, parse_regex
 
-__all__ = ["DFA", "StateLimitExceeded", "scalar_ranges"]
+__all__ = ["DFA", "NFA", "StateLimitExceeded", "scalar_ranges"]
 
 Transition = tuple[int, int, int]
 
@@ -472,35 +472,28 @@ class DFA:
                     order.append(t)
         return None
 
-    def meets(
-        self, expr: Expr, *, known: Mapping[str, DFA] | None = None, max_pairs: int | None = None
-    ) -> bool:
-        """Whether this automaton accepts some string of ``expr``.
+    def meets(self, nfa: NFA, *, max_pairs: int | None = None) -> bool:
+        """Whether this automaton accepts some string of ``nfa``'s language.
 
-        ``expr`` is never determinized: its Thompson NFA (``Ref`` names looked up in
-        ``known``, as in :meth:`from_expr`) is searched in product with this automaton for
-        a pair of accepting states, so that a language made of many parts costs the sum of
-        their sizes, not their product. Past ``max_pairs`` pairs (default 50 times
-        ``max_states``), or an NFA of more than 20 times ``max_states`` states,
-        :class:`StateLimitExceeded`.
+        The product of the two is searched for a pair of accepting states, without
+        determinizing ``nfa``: a language made of many parts costs the sum of their sizes,
+        not their product. Past ``max_pairs`` pairs of states (default 50 times
+        ``max_states``), :class:`StateLimitExceeded`.
         """
         limit = 50 * self.max_states if max_pairs is None else max_pairs
-        builder = _Builder({}, self.max_states)
-        builder.cache.update(known or {})
-        nfa = _NFA(20 * self.max_states, "the expression")
-        start, accept = builder.fragment(nfa, expr)
         live = self.live_states()
         if self.start not in live:
             return False
-        seen = {(start, self.start)}
-        todo = [(start, self.start)]
+        eps, trans = nfa.eps, nfa.trans
+        seen = {(nfa.start, self.start)}
+        todo = [(nfa.start, self.start)]
         while todo:
             n, q = todo.pop()
-            if n == accept and q in self._accepting:
+            if n == nfa.accept and q in self._accepting:
                 return True
-            nexts = [(m, q) for m in nfa.eps[n]]
+            nexts = [(m, q) for m in eps[n]]
             row = self._table[q]
-            for lo, hi, m in nfa.trans[n]:
+            for lo, hi, m in trans[n]:
                 k = max(bisect.bisect_right(row, (lo, 0x110000, 0)) - 1, 0)
                 while k < len(row) and row[k][0] <= hi:
                     if row[k][1] >= lo and row[k][2] in live:
@@ -668,6 +661,51 @@ class DFA:
             body = alts[0] if len(alts) == 1 else Alt(items=tuple(alts))
             rules.append(Rule(name=names[state], body=body, origins=origins))
         return tuple(rules)
+
+
+class NFA:
+    """A nondeterministic automaton (Thompson's construction) of an expression, built once
+    and never determinized; :meth:`DFA.meets` compares it with deterministic ones.
+
+    States are ``0 .. num_states - 1``; ``eps[s]`` lists the states ``s`` reaches without
+    reading, ``trans[s]`` its ``(lo, hi, target)`` intervals; a string is accepted when it
+    leads from ``start`` to ``accept``.
+    """
+
+    __slots__ = ("accept", "eps", "start", "trans")
+
+    def __init__(
+        self,
+        eps: Sequence[Sequence[int]],
+        trans: Sequence[Sequence[Transition]],
+        start: int,
+        accept: int,
+    ) -> None:
+        self.eps = tuple(map(tuple, eps))
+        self.trans = tuple(map(tuple, trans))
+        self.start = start
+        self.accept = accept
+
+    @classmethod
+    def from_expr(
+        cls, expr: Expr, *, known: Mapping[str, DFA] | None = None, max_states: int = 10_000
+    ) -> NFA:
+        """The NFA of ``expr``: ``Ref`` names stand for the automata in ``known`` (each
+        copied in whole, unknown names raise ``ValueError``), ``Not`` and ``And`` are
+        built as DFAs first (bounded by ``max_states``), as in :meth:`DFA.from_expr`. More
+        than ``max_states`` states: :class:`StateLimitExceeded`."""
+        builder = _Builder({}, max_states)
+        builder.cache.update(known or {})
+        nfa = _NFA(max_states, "the expression")
+        start, accept = builder.fragment(nfa, expr)
+        return cls(nfa.eps, nfa.trans, start, accept)
+
+    @property
+    def num_states(self) -> int:
+        return len(self.eps)
+
+    def __repr__(self) -> str:
+        return f"NFA(num_states={self.num_states})"
 
 
 def _class(ranges: list[tuple[int, int]]) -> CharClass:

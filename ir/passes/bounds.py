@@ -17,10 +17,10 @@ from __future__ import annotations
 import collections
 import functools
 import math
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping
 from typing import NamedTuple, TypeVar
 
-from ananke.ir.automata import DFA, StateLimitExceeded, scalar_ranges
+from ananke.ir.automata import DFA, NFA, StateLimitExceeded, scalar_ranges
 from ananke.ir.grammar import (
     Alt,
     And,
@@ -60,28 +60,55 @@ def shortest_length(grammar: Grammar) -> float:
     an intersection counts as its longest part's shortest string, a negation, a JSON value
     and a special token as possibly empty.
     """
-    return _lengths(grammar).get(grammar.start, math.inf)
+    return _lengths(_graph(grammar)).get(grammar.start, math.inf)
 
 
-def _lengths(grammar: Grammar) -> dict[str, float]:
+class _Graph(NamedTuple):
+    """The rules the start rule reaches, each with the rules it refers to, in postorder."""
+
+    rules: dict[str, Rule]
+    succ: dict[str, list[str]]
+    order: list[str]
+
+
+@functools.lru_cache(maxsize=64)
+def _graph(grammar: Grammar) -> _Graph:
+    rules = {r.name: r for r in grammar.rules}
+    order = list(_postorder(grammar.start, rules))
+    return _Graph(rules, {n: _succ(rules, n) for n in order}, order)
+
+
+def _lengths(graph: _Graph) -> dict[str, float]:
     """The shortest length of every rule the start rule reaches (``math.inf``: none)."""
     # From above: a value only ever decreases, to a sum of finite lengths found before it,
     # so the fixpoint is reached.
-    return _fixpoint(grammar, lambda body, found: _min_length(body, found))
+    return _fixpoint(graph, _min_length, _LENGTHS)
 
 
 _V = TypeVar("_V")
 
+_MEMO = 50_000
+_LENGTHS: dict[Hashable, float] = {}
+_PROFILES: dict[Hashable, _Profile] = {}
 
-def _fixpoint(grammar: Grammar, value: Callable[[Expr, dict[str, _V]], _V]) -> dict[str, _V]:
+
+def _fixpoint(
+    graph: _Graph,
+    value: Callable[[Expr, dict[str, _V]], _V],
+    memo: dict[Hashable, _V],
+    extra: Mapping[str, Hashable] | None = None,
+) -> dict[str, _V]:
     """The least fixpoint of ``value`` over the rules the start rule reaches: rules in
     postorder first (a rule without recursion is final at once), then each rule again
-    whenever one it refers to changes. A rule with no value yet is absent from the map."""
-    rules = {r.name: r for r in grammar.rules}
-    order = list(_postorder(grammar.start, rules))
+    whenever one it refers to changes. A rule with no value yet is absent from the map.
+
+    ``memo`` keeps the value of a body given the values of the rules it refers to (and
+    their ``extra`` facts, which ``value`` reads too) across grammars: the grammars of
+    many sets share most of their rules."""
+    rules, succ, order = graph
     users: dict[str, list[str]] = {name: [] for name in order}
     for name in order:
-        for n in _succ(rules, name):
+        for n in succ[name]:
             users[n].append(name)
     found: dict[str, _V] = {}
     todo = collections.deque(order)
@@ -89,7 +116,13 @@ def _fixpoint(grammar: Grammar, value: Callable[[Expr, dict[str, _V]], _V]) -> d
     while todo:
         name = todo.popleft()
         queued.discard(name)
-        new = value(rules[name].body, found)
+        body = rules[name].body
+        key = (body, tuple((n, found.get(n), extra and extra.get(n)) for n in _sorted_refs(body)))
+        new = memo.get(key)
+        if new is None:
+            new = memo[key] = value(body, found)
+            if len(memo) > _MEMO:
+                del memo[next(iter(memo))]
         if name not in found or new != found[name]:
             found[name] = new
             for user in users[name]:
@@ -149,17 +182,22 @@ def regular_superset(grammar: Grammar, *, max_states: int, depth: int = 2) -> Su
 
 
 class Superset:
-    """A regular language as an expression over automata (see :func:`regular_superset`);
-    compared with :meth:`meets`, never determinized as a whole."""
+    """A regular language as an expression over automata (see :func:`regular_superset`),
+    compared with :meth:`meets` as an NFA, never determinized as a whole."""
 
-    def __init__(self, expr: Expr, known: Mapping[str, DFA]) -> None:
+    def __init__(self, expr: Expr, known: Mapping[str, DFA], max_states: int) -> None:
         self.expr = expr
         self.known = known
+        self.max_states = max_states
+        self._nfa: NFA | None = None
 
     def meets(self, dfa: DFA) -> bool:
-        """Whether ``dfa`` accepts some string of this language (``StateLimitExceeded``
-        past the bounds of :meth:`DFA.meets`)."""
-        return dfa.meets(self.expr, known=self.known)
+        """Whether ``dfa`` accepts some string of this language. ``StateLimitExceeded``
+        past the bounds: an NFA of more than 20 times ``max_states`` states, or a product
+        past that of :meth:`DFA.meets`."""
+        if self._nfa is None:
+            self._nfa = NFA.from_expr(self.expr, known=self.known, max_states=20 * self.max_states)
+        return dfa.meets(self._nfa)
 
 
 class _Profile(NamedTuple):
@@ -177,24 +215,30 @@ _ALL = _Profile(ANY_SCALAR, ANY_SCALAR, ANY_SCALAR)
 class _Builder:
     def __init__(self, grammar: Grammar, max_states: int, depth: int) -> None:
         self.start = grammar.start
-        self.rules = {r.name: r for r in grammar.rules}
+        self.graph = _graph(grammar)
+        self.rules = self.graph.rules
         self.max_states = max_states
-        self.lengths = _lengths(grammar)
-        lengths = self.lengths
-        self.profiles = _fixpoint(grammar, lambda body, found: _profile(body, found, lengths))
-        self.near = _near(self.start, self.rules, depth)
+        self.lengths = lengths = _lengths(self.graph)
+        self.profiles = _fixpoint(
+            self.graph, lambda body, found: _profile(body, found, lengths), _PROFILES, lengths
+        )
+        self.near = _near(self.start, self.graph.succ, depth)
+        # Other rules are written out at each use, lexemes built once: a shorter reach.
+        self.near_rules = _near(self.start, self.graph.succ, depth - 1)
         self.cyclic = _cyclic(self.start, self.rules)
         self.dfas: dict[str, DFA] = {}
         """The automaton of every lexeme built with its structure."""
         self.exact: set[str] = set()
         """Lexemes whose automaton is their language (needed under a negation)."""
-        self.loops: dict[str, DFA] = {}
+        self.keys: dict[str, Hashable] = {}
+        """What each built lexeme's automaton depends on, for the cache across grammars."""
         self.inlined: dict[str, Expr] = {}
 
     def build(self) -> Superset:
-        for name in _postorder(self.start, self.rules):
+        for name in self.graph.order:
             rule = self.rules[name]
-            if name in self.cyclic or name not in self.near:
+            near = self.near if rule.lexeme else self.near_rules
+            if name in self.cyclic or name not in near:
                 continue  # widened where it is used
             if rule.lexeme:
                 self.dfas[name] = self.lexeme(rule)
@@ -202,7 +246,7 @@ class _Builder:
                 # Rules refer to rules built before them (postorder), cycles are widened.
                 self.inlined[name] = self.inline(rule.body)
         expr = self.inlined.get(self.start, Ref(name=self.start))
-        return Superset(expr, {n: self.part(n) for n in refs(expr)})
+        return Superset(expr, {n: self.part(n) for n in refs(expr)}, self.max_states)
 
     def part(self, name: str) -> DFA:
         """The automaton a reference to ``name`` stands for."""
@@ -230,23 +274,33 @@ class _Builder:
 
     def widened(self, name: str) -> DFA:
         """The widened form of rule ``name`` (see :func:`regular_superset`)."""
-        found = self.loops.get(name)
-        if found is None:
-            n = self.lengths.get(name, math.inf)
-            first, last, chars = map(_coarse, self.profiles.get(name, _NONE))
-            alts: list[Expr] = []
-            if n == 0:
-                alts.append(Empty())
-            if n <= 1 and intersect(first, last):
-                alts.append(CharClass(ranges=intersect(first, last)))
-            if first and last and n < math.inf:
-                middle: Expr = Repeat(item=CharClass(ranges=chars)) if chars else Empty()
-                alts.append(Seq(items=(CharClass(ranges=first), middle, CharClass(ranges=last))))
-            found = DFA.from_expr(Alt(items=tuple(alts)), max_states=self.max_states)
-            self.loops[name] = found
-        return found
+        return _widened(self.profiles.get(name, _NONE), self.lengths.get(name, math.inf))
+
+    def key(self, name: str) -> Hashable:
+        """What the automaton a reference to ``name`` stands for depends on."""
+        if name in self.dfas:
+            return self.keys[name]
+        if name not in self.rules:
+            return None
+        return (self.profiles.get(name, _NONE), self.lengths.get(name, math.inf))
 
     def lexeme(self, rule: Rule) -> DFA:
+        # Grammars of many sets share most lexemes: the same body over the same automata
+        # gives the same automaton.
+        key = (rule.body, self.max_states, tuple((n, self.key(n)) for n in _sorted_refs(rule.body)))
+        self.keys[rule.name] = key
+        found = _LEXEMES.get(key)
+        if found is None:
+            found = _LEXEMES[key] = self.build_lexeme(rule)
+            if len(_LEXEMES) > _CACHED_LEXEMES:
+                del _LEXEMES[next(iter(_LEXEMES))]
+        dfa, exact = found
+        if exact:
+            self.exact.add(rule.name)
+        return dfa
+
+    def build_lexeme(self, rule: Rule) -> tuple[DFA, bool]:
+        """The automaton of a lexeme, and whether it is the lexeme's language exactly."""
         body, exact = self.relax(rule.body)
         # Widening a part under a negation would narrow the rule: those stay as they are.
         fixed = {n for node in walk(body) if isinstance(node, Not) for n in refs(node.item)}
@@ -259,12 +313,10 @@ class _Builder:
                 # Widen the largest part not widened yet; with none left, the whole rule.
                 parts = [n for n in self.dfas.keys() & known.keys() if n not in widened | fixed]
                 if not parts:
-                    return self.widened(rule.name)
+                    return self.widened(rule.name), False
                 widened.add(max(parts, key=lambda n: (self.dfas[n].num_states, n)))
                 continue
-            if exact and not widened and all(n in self.exact for n in known):
-                self.exact.add(rule.name)
-            return dfa
+            return dfa, exact and not widened and all(n in self.exact for n in known)
 
     def relax(self, e: Expr) -> tuple[Expr, bool]:
         """``e`` with a larger language where that keeps automata small; whether it is
@@ -312,6 +364,23 @@ _NON_ASCII = intersect(ANY_SCALAR, ((0x80, 0x10FFFF),))
 
 
 _ANY = Repeat(item=CharClass(ranges=ANY_SCALAR))
+
+_LEXEMES: dict[Hashable, tuple[DFA, bool]] = {}
+_CACHED_LEXEMES = 1024
+
+
+@functools.lru_cache(maxsize=1024)
+def _widened(profile: _Profile, n: float) -> DFA:
+    first, last, chars = map(_coarse, profile)
+    alts: list[Expr] = []
+    if n == 0:
+        alts.append(Empty())
+    if n <= 1 and intersect(first, last):
+        alts.append(CharClass(ranges=intersect(first, last)))
+    if first and last and n < math.inf:
+        middle: Expr = Repeat(item=CharClass(ranges=chars)) if chars else Empty()
+        alts.append(Seq(items=(CharClass(ranges=first), middle, CharClass(ranges=last))))
+    return DFA.from_expr(Alt(items=tuple(alts)))
 
 
 def _profile(e: Expr, rules: Mapping[str, _Profile], lengths: Mapping[str, float]) -> _Profile:
@@ -370,9 +439,10 @@ def _leaf_profile(e: Expr) -> _Profile:
         if not e.text or any(0xD800 <= ord(c) <= 0xDFFF for c in e.text):
             return _NONE
         first, last = ord(e.text[0]), ord(e.text[-1])
-        return _Profile(((first, first),), ((last, last),), merge((ord(c), ord(c)) for c in e.text))
+        chars = merge((ord(c), ord(c)) for c in e.text)
+        return _Profile(*map(_coarse, (((first, first),), ((last, last),), chars)))
     if isinstance(e, CharClass):
-        ranges = scalar_ranges(e)
+        ranges = _coarse(scalar_ranges(e))
         return _Profile(ranges, ranges, ranges)
     if isinstance(e, Regex):
         try:
@@ -385,7 +455,12 @@ def _leaf_profile(e: Expr) -> _Profile:
 
 
 def _succ(rules: Mapping[str, Rule], name: str) -> list[str]:
-    return sorted(n for n in refs(rules[name].body) if n in rules)
+    return [n for n in _sorted_refs(rules[name].body) if n in rules]
+
+
+@functools.lru_cache(maxsize=1 << 14)
+def _sorted_refs(body: Expr) -> tuple[str, ...]:
+    return tuple(sorted(refs(body)))
 
 
 def _postorder(start: str, rules: Mapping[str, Rule]) -> Iterator[str]:
@@ -405,12 +480,12 @@ def _postorder(start: str, rules: Mapping[str, Rule]) -> Iterator[str]:
         yield name
 
 
-def _near(start: str, rules: Mapping[str, Rule], depth: int) -> frozenset[str]:
+def _near(start: str, succ: Mapping[str, list[str]], depth: int) -> frozenset[str]:
     """The rules at most ``depth`` references away from ``start``."""
     seen = {start}
     frontier = [start]
     for _ in range(depth):
-        frontier = [n for name in frontier for n in _succ(rules, name) if n not in seen]
+        frontier = [n for name in frontier for n in succ[name] if n not in seen]
         seen.update(frontier)
     return frozenset(seen)
 

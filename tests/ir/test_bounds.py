@@ -22,7 +22,7 @@ import pytest
 from ananke.ariadne import compile_source, read_source
 from ananke.backends import get_backend
 from ananke.ir import Diagnostics
-from ananke.ir.automata import DFA
+from ananke.ir.automata import DFA, NFA
 from ananke.ir.constraint import ConstraintSet
 from ananke.ir.grammar import (
     Alt,
@@ -344,5 +344,6 @@ def test_meets_without_determinizing_agrees_with_re(left: str, right: str) -> No
     ]
     a = DFA.from_expr(parse_regex(left)) if left else DFA.from_expr(Empty())
     right_expr = parse_regex(right)
-    assert a.meets(right_expr) == bool(common)
-    assert a.meets(right_expr) == (not a.intersect(DFA.from_expr(right_expr)).is_empty())
+    right_nfa = NFA.from_expr(right_expr)
+    assert a.meets(right_nfa) == bool(common)
+    assert a.meets(right_nfa) == (not a.intersect(DFA.from_expr(right_expr)).is_empty())
