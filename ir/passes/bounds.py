@@ -168,9 +168,10 @@ def _leaf_length(e: Expr) -> float:
 def regular_superset(grammar: Grammar, *, max_states: int, depth: int = 2) -> Superset:
     """A regular language containing every string of ``grammar`` (and maybe more).
 
-    The rules up to ``depth`` references from the start rule keep their structure: each
-    lexeme becomes an automaton (the lexemes it refers to first, each bounded by
-    ``max_states``), each other rule an expression over them. The rest is *widened*:
+    The lexemes up to ``depth`` references from the start rule keep their structure as
+    automata (the lexemes they refer to first, each bounded by ``max_states``), and the
+    other rules up to ``depth - 1`` references as expressions over them (written out at
+    each use, so they get a shorter reach). The rest is *widened*:
     a rule becomes "a string that starts with a character its strings can start with,
     goes on with characters they can contain, and ends with one they can end with" (empty
     or one character long only if the rule allows that). So are the rules on a cycle that
