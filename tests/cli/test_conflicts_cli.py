@@ -16,8 +16,10 @@ import pytest
 from ananke.ariadne import compile_source, read_source
 from ananke.backends import get_backend
 from ananke.ir import Diagnostics
+from ananke.ir.automata import DFA, StateLimitExceeded
 from ananke.ir.constraint import ConstraintSet
-from ananke.ir.passes import compose
+from ananke.ir.passes import DetectConflicts, compose
+from ananke.ir.passes.bounds import Superset
 from ananke.ir.passes.lower import LowerToGrammar
 from ananke.runtime.acceptance import ByteMatcher
 from ananke.runtime.validate import validate
@@ -149,3 +151,29 @@ def test_the_fixture_sets_d_and_e_conflict(here: Path, capsys: pytest.CaptureFix
     code, out = _check(capsys, text)
     assert code == 1
     assert 'no Python function definition matches the pattern r"^def [a-z]+_(id|name)\\Z"' in out
+
+
+def test_past_the_bound_a_pattern_is_undecided_not_guessed(
+    here: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """When comparing a pattern with the outputs passes the bounds on automata, the
+    pattern is neither called impossible nor silently passed: a warning says it was not
+    compared. (The bounds are forced: the Python grammar's superset fits them.)"""
+    Path("main.ariadne").write_text('constraint s { matches: r"^def [a-z]+_id\\Z"; }\n', "utf-8")
+    diags = Diagnostics()
+    source = read_source(Path("main.ariadne"), diags)
+    assert source is not None
+    module = compile_source(source, diags)
+    assert module is not None
+    (cset,) = DetectConflicts().run(module, Diagnostics()).sets
+    assert [c.kind for c in cset.conflicts] == ["matches"]
+
+    def past_the_bound(self: Superset, dfa: DFA) -> bool:
+        raise StateLimitExceeded(40_000, "the expression")
+
+    monkeypatch.setattr(Superset, "meets", past_the_bound)
+    (cset,) = DetectConflicts().run(module, diags).sets
+    assert cset.conflicts == ()
+    (warning,) = list(diags)
+    assert warning.code == "undecided-conflict" and warning.severity == "warning"
+    assert "grows past the bound" in warning.message
