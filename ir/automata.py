@@ -48,7 +48,7 @@ from ananke.ir.grammar import (
 )
 from ananke.ir.regex import ANY_SCALAR, parse_regex
 
-__all__ = ["DFA", "StateLimitExceeded", "scalar_ranges"]
+__all__ = ["DFA", "NFA", "StateLimitExceeded", "scalar_ranges"]
 
 Transition = tuple[int, int, int]
 
@@ -373,18 +373,26 @@ class DFA:
 
     @classmethod
     def from_expr(
-        cls, expr: Expr, lexemes: Mapping[str, Expr] | None = None, *, max_states: int = 10_000
+        cls,
+        expr: Expr,
+        lexemes: Mapping[str, Expr] | None = None,
+        *,
+        max_states: int = 10_000,
+        known: Mapping[str, DFA] | None = None,
     ) -> DFA:
         """The minimal DFA of a lexeme body.
 
-        ``Ref`` names are looked up in ``lexemes`` (lexeme bodies by name, recursively; a
+        ``Ref`` names are looked up in ``known`` (automata already built, used as they are),
+        then in ``lexemes`` (lexeme bodies by name, recursively; a
         cycle or an unknown name raises ``ValueError``), ``Regex`` patterns are read with
         :func:`~ananke.ir.regex.parse_regex` (``RegexError``), ``JsonSchema`` and
         ``Special`` raise ``ValueError``. Every intermediate automaton is bounded by
         ``max_states`` (and the Thompson NFA by 20 times that): past it,
         :class:`StateLimitExceeded`.
         """
-        return _Builder(lexemes or {}, max_states).dfa(expr)
+        builder = _Builder(lexemes or {}, max_states)
+        builder.cache.update(known or {})
+        return builder.dfa(expr)
 
     # --- inspection ---------------------------------------------------------------------
 
@@ -463,6 +471,41 @@ class DFA:
                     parent[t] = (s, lo)
                     order.append(t)
         return None
+
+    def meets(self, nfa: NFA, *, max_pairs: int | None = None) -> bool:
+        """Whether this automaton accepts some string of ``nfa``'s language.
+
+        The product of the two is searched for a pair of accepting states, without
+        determinizing ``nfa``: a language made of many parts costs the sum of their sizes,
+        not their product. Past ``max_pairs`` pairs of states (default 50 times
+        ``max_states``), :class:`StateLimitExceeded`.
+        """
+        limit = 50 * self.max_states if max_pairs is None else max_pairs
+        live = self.live_states()
+        if self.start not in live:
+            return False
+        eps, trans = nfa.eps, nfa.trans
+        seen = {(nfa.start, self.start)}
+        todo = [(nfa.start, self.start)]
+        while todo:
+            n, q = todo.pop()
+            if n == nfa.accept and q in self._accepting:
+                return True
+            nexts = [(m, q) for m in eps[n]]
+            row = self._table[q]
+            for lo, hi, m in trans[n]:
+                k = max(bisect.bisect_right(row, (lo, 0x110000, 0)) - 1, 0)
+                while k < len(row) and row[k][0] <= hi:
+                    if row[k][1] >= lo and row[k][2] in live:
+                        nexts.append((m, row[k][2]))
+                    k += 1
+            for pair in nexts:
+                if pair not in seen:
+                    if len(seen) >= limit:
+                        raise StateLimitExceeded(limit, "the product with the expression")
+                    seen.add(pair)
+                    todo.append(pair)
+        return False
 
     def equivalent(self, other: DFA) -> bool:
         """Whether both automata accept the same language."""
@@ -618,6 +661,51 @@ class DFA:
             body = alts[0] if len(alts) == 1 else Alt(items=tuple(alts))
             rules.append(Rule(name=names[state], body=body, origins=origins))
         return tuple(rules)
+
+
+class NFA:
+    """A nondeterministic automaton (Thompson's construction) of an expression, built once
+    and never determinized; :meth:`DFA.meets` compares it with deterministic ones.
+
+    States are ``0 .. num_states - 1``; ``eps[s]`` lists the states ``s`` reaches without
+    reading, ``trans[s]`` its ``(lo, hi, target)`` intervals; a string is accepted when it
+    leads from ``start`` to ``accept``.
+    """
+
+    __slots__ = ("accept", "eps", "start", "trans")
+
+    def __init__(
+        self,
+        eps: Sequence[Sequence[int]],
+        trans: Sequence[Sequence[Transition]],
+        start: int,
+        accept: int,
+    ) -> None:
+        self.eps = tuple(map(tuple, eps))
+        self.trans = tuple(map(tuple, trans))
+        self.start = start
+        self.accept = accept
+
+    @classmethod
+    def from_expr(
+        cls, expr: Expr, *, known: Mapping[str, DFA] | None = None, max_states: int = 10_000
+    ) -> NFA:
+        """The NFA of ``expr``: ``Ref`` names stand for the automata in ``known`` (each
+        copied in whole, unknown names raise ``ValueError``), ``Not`` and ``And`` are
+        built as DFAs first (bounded by ``max_states``), as in :meth:`DFA.from_expr`. More
+        than ``max_states`` states: :class:`StateLimitExceeded`."""
+        builder = _Builder({}, max_states)
+        builder.cache.update(known or {})
+        nfa = _NFA(max_states, "the expression")
+        start, accept = builder.fragment(nfa, expr)
+        return cls(nfa.eps, nfa.trans, start, accept)
+
+    @property
+    def num_states(self) -> int:
+        return len(self.eps)
+
+    def __repr__(self) -> str:
+        return f"NFA(num_states={self.num_states})"
 
 
 def _class(ranges: list[tuple[int, int]]) -> CharClass:

@@ -400,13 +400,14 @@ class Conflict(Node, kw_only=True, frozen=True):
     """Constraints that cannot all hold, found by ``detect-conflicts``.
 
     ``ids`` is a smallest contradictory set: dropping any one of them removes the
-    contradiction. ``roles`` says, per id, what part it plays ("forbidden here").
+    contradiction (one id: the constraint contradicts the output language alone).
+    ``roles`` says, per id, what part it plays ("forbidden here").
     """
 
     kind: str
     """What contradicts: ``forbid-require``, ``forbid-name``, ``import-require``, ``name``,
-    ``returns``, ``params``, ``signature``, ``limit-signature``, ``naming``, ``naming-name``,
-    ``matches``, ``matches-signature``."""
+    ``returns``, ``params``, ``signature``, ``limit-language``, ``limit-signature``,
+    ``naming``, ``naming-name``, ``matches``, ``matches-signature``."""
     ids: tuple[str, ...]
     roles: tuple[str, ...]
     message: str

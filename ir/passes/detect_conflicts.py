@@ -11,24 +11,42 @@ What is found:
   leaves out of its allow list;
 * ``name``, ``returns``, ``params``, ``signature``: two different values for the
   function's name, return type, parameters or whole signature;
-* ``limit-signature``: ``max_chars`` below what the pinned ``def`` line alone needs;
+* ``limit-language``: ``max_chars`` below the shortest output of the set's language alone
+  (10 characters for a Python function: ``def f():x`` and its newline);
+* ``limit-signature``: ``max_chars`` below the shortest function the grammar accepts
+  once the pinned name, parameters, return type, naming rules or forbidden names are
+  applied (the smallest set of them that makes it too long);
 * ``naming``: naming rules no name can satisfy together, decided on automata (three or
   more rules are reported as the smallest subset that excludes every name, searched up
   to three rules, then all of them);
 * ``naming-name``: a pinned function name that the naming rule rejects;
-* ``matches``: output patterns no text matches together (as ``re.search`` reads them:
-  a pattern without anchors may match anywhere), decided on automata;
-* ``matches-signature``: a pattern that no function with the pinned name (and
-  async-ness) can match, such as ``^def get_`` with ``name: fetch``.
+* ``matches``: output patterns that no output of the set's language matches, one alone
+  or several together (as ``re.search`` reads them: a pattern without anchors may match
+  anywhere);
+* ``matches-signature``: a pattern that no function matches once the pinned parts,
+  naming rules or forbidden names are applied, such as ``^def get_`` with ``name: fetch``.
 
-A pattern the automaton builder cannot read (``\\w``, inner anchors, lookaround) is
-reported as ``undecided-conflict`` (a warning), never guessed.
+Limits and patterns are compared with the grammar itself, lowered from the set without
+its limits and patterns (:mod:`.bounds`): the shortest string it accepts, counted in code
+points with its final newline as the post check counts ``max_chars``, and a regular
+language that holds all of its outputs, whose empty intersection with a pattern's
+automaton is a certain conflict. Each is computed once per distinct grammar. Parts pinned
+twice with different values (a conflict of their own) are left out of that grammar, so
+that the bounds hold whichever of them stands. A conflict of one constraint alone has
+nothing to give way to: ``resolve-conflicts`` reports it.
+
+A pattern the automaton builder cannot read (``\\w``, inner anchors, lookaround), or
+whose comparison with the grammar passes the bounds on automata, is reported as
+``undecided-conflict`` (a warning), never guessed.
 """
 
 from __future__ import annotations
 
+import functools
 import itertools
+import math
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, TypeVar
 
@@ -45,7 +63,7 @@ from ..constraint import (
     Matches,
     Module,
     Naming,
-    Param,
+    OutputGrammar,
     Params,
     Require,
     Returns,
@@ -53,10 +71,12 @@ from ..constraint import (
     SourceProvenance,
 )
 from ..diagnostics import Diagnostics, Label, quote
-from .describe import value_of
+from .describe import describe, value_of
 
 if TYPE_CHECKING:
     from ..automata import DFA
+    from ..grammar import Grammar
+    from .bounds import Superset
 
 __all__ = ["DetectConflicts"]
 
@@ -67,6 +87,7 @@ class _Kinds:
     """A set's constraints grouped by kind once, for the many lookups below."""
 
     def __init__(self, cset: ConstraintSet) -> None:
+        self.cset = cset
         self.name = cset.name
         self.constraints = cset.constraints
         self._by: dict[type, list[Constraint]] = {}
@@ -104,7 +125,7 @@ class DetectConflicts:
         found += _forbid_require(k)
         found += _imports(k)
         found += _shape(k)
-        found += _limits(k)
+        found += self._limits(k)
         found += self._naming(k, diags)
         found += self._matches(k, diags)
         known = {(c.kind, c.ids) for c in cset.conflicts}
@@ -157,7 +178,8 @@ class DetectConflicts:
             if d is not None:
                 dfas[n.id] = d
         by_id = {n.id: n for n in rules}
-        out = [_naming_conflict([by_id[i] for i in combo]) for combo in _empty_subsets(dfas, ident)]
+        found = _empty_subsets(dfas, lambda _, d: d.intersect(ident).is_empty())
+        out = [_naming_conflict([by_id[i] for i in combo]) for combo in found]
         for p in cset.pins():
             for i in sorted(dfas):
                 if not dfas[i].accepts(p.name):
@@ -176,84 +198,130 @@ class DetectConflicts:
         return out
 
     def _matches(self, cset: _Kinds, diags: Diagnostics) -> list[Conflict]:
-        """Output patterns no text can match together (``re.search`` semantics), and
-        patterns no function with the pinned name (and async-ness) can match."""
+        """Output patterns that no output of the set's language matches (``re.search``
+        semantics), alone or together, and patterns that the function's pinned parts, naming
+        rules or forbidden names leave no output to match."""
+        from ..automata import StateLimitExceeded
+
         rules = cset.of(Matches)
-        if len(rules) < (1 if cset.pins() else 2):
-            return []  # nothing to compare a pattern with
+        if not rules:
+            return []
         dfas: dict[str, DFA] = {}
         for m in rules:
             d = self._automaton(m, _search_language(m.pattern), cset, diags)
             if d is not None:
                 dfas[m.id] = d
+        if not dfas:
+            return []
         by_id = {m.id: m for m in rules}
+        language = self._superset(cset, ())
+        undecided: list[str] = []
+
+        def empty(combo: tuple[str, ...], d: DFA) -> bool:
+            if d.is_empty():
+                return True
+            try:
+                return not language.meets(d)
+            except StateLimitExceeded:
+                if len(combo) == 1:
+                    undecided.append(combo[0])
+                raise
+
         out = []
-        for combo in _empty_subsets(dfas, None):
-            shown = ", ".join(value_of(by_id[i]) for i in combo)
-            out.append(
-                Conflict(
-                    kind="matches",
-                    ids=combo,
-                    roles=tuple("the output must match this" for _ in combo),
-                    message=f"no output matches all of the patterns {shown}",
-                    help="keep one of the patterns, or mark the others `@soft`",
-                )
+        alone: set[str] = set()
+        for combo in _empty_subsets(dfas, empty):
+            out.append(self._matches_conflict(cset, [by_id[i] for i in combo]))
+            alone.update(combo if len(combo) == 1 else ())
+        shapers = _shapers(cset)
+        try:
+            if shapers and not self._superset(cset, shapers).meets(_anything()):
+                shapers = ()  # no function at all: a naming conflict says why
+        except StateLimitExceeded:
+            pass
+        for mid in sorted(dfas):
+            if mid in alone or mid in undecided or not shapers:
+                continue
+            pattern = dfas[mid]
+
+            def unmatched(keep: tuple[Constraint, ...], pattern: DFA = pattern) -> bool:
+                return not self._superset(cset, keep).meets(pattern)
+
+            try:
+                part = _smallest_part(shapers, unmatched)
+            except StateLimitExceeded:
+                undecided.append(mid)
+                continue
+            if part is not None:
+                out.append(_matches_signature(by_id[mid], part))
+        for mid in undecided:
+            self._undecided(
+                by_id[mid],
+                cset,
+                diags,
+                "the automaton of the outputs it may match grows past the bound",
             )
-        out += self._matches_def(cset, dfas, by_id)
         return out
 
-    def _matches_def(
-        self, cset: _Kinds, dfas: dict[str, DFA], by_id: dict[str, Matches]
-    ) -> list[Conflict]:
-        """Patterns that no output starting as the pinned ``def`` line allows can match.
-
-        Every output of the Python grammar starts with a blank or comment line, a
-        decorator (``@``), or its ``def`` line; the automaton of those starts (anything
-        may follow) is a superset of the outputs, so an empty intersection with a pattern
-        is a certain conflict, never a guess.
-        """
-        from ..automata import DFA, StateLimitExceeded
-        from ..grammar import Alt, Lit, Regex, Seq
-
-        ws = r"[ \t\f\\\r\n]+"  # a superset of what may separate the words
-        keyword = {None: f"(?:async{ws})?def{ws}", True: f"async{ws}def{ws}", False: f"def{ws}"}
-        out = []
-        for p in cset.pins():
-            is_async = p.is_async if isinstance(p, Signature) else None
-            start = Alt(
-                items=(
-                    Regex(pattern=r"[ \t\f\r\n#@](?s:.)*"),
-                    Seq(
-                        items=(
-                            Regex(pattern=keyword[is_async]),
-                            Lit(text=p.name),
-                            Regex(pattern=r"(?:[^0-9A-Za-z_\x80-\x{10FFFF}](?s:.)*)?"),
-                        )
-                    ),
-                )
+    def _matches_conflict(self, cset: _Kinds, patterns: list[Matches]) -> Conflict:
+        shown = ", ".join(value_of(m) for m in patterns)
+        ids = tuple(m.id for m in patterns)
+        roles = tuple("the output must match this" for _ in ids)
+        if len(patterns) > 1:
+            return Conflict(
+                kind="matches",
+                ids=ids,
+                roles=roles,
+                message=f"no output matches all of the patterns {shown}",
+                help="keep one of the patterns, or mark the others `@soft`",
             )
-            try:
-                outputs = DFA.from_expr(start, max_states=self.max_states)
-            except StateLimitExceeded:  # pragma: no cover - a small, fixed shape
+        return Conflict(
+            kind="matches",
+            ids=ids,
+            roles=roles,
+            message=f"no {_output_of(cset.cset)} matches the pattern {shown}",
+            help=_HELP_LANGUAGE[_language_of(cset.cset)],
+        )
+
+    def _undecided(self, c: Matches, cset: _Kinds, diags: Diagnostics, why: str) -> None:
+        diags.warning(
+            "undecided-conflict",
+            f"cannot tell whether `matches` {value_of(c)} agrees with the other constraints "
+            f"of {quote(cset.name)}: {why}",
+            *_labels(c, "this rule"),
+            help="a simpler pattern (fewer alternatives and counted repeats) can be compared",
+        )
+
+    def _superset(self, cset: _Kinds, keep: tuple[Constraint, ...]) -> Superset:
+        """A regular superset of the outputs of ``cset`` restricted to ``keep`` (the
+        constraints that shape its grammar; none: the language alone)."""
+        return _superset(_grammar(cset.cset, keep), self.max_states)
+
+    def _limits(self, cset: _Kinds) -> list[Conflict]:
+        """``max_chars`` below the shortest output of the set's language, or of the
+        function its pinned parts, naming rules and forbidden names allow."""
+        limits = [lim for lim in cset.of(Limit) if lim.metric == "chars"]
+        if not limits:
+            return []
+        shapers = _shapers(cset)
+        need_all = _shortest(_grammar(cset.cset, shapers))
+        if math.isinf(need_all):
+            return []  # no output at all: the naming rule or the grammar is at fault
+        out = []
+        for lim in limits:
+            if lim.max >= need_all:
                 continue
-            for mid, d in sorted(dfas.items()):
-                try:
-                    empty = d.intersect(outputs).is_empty()
-                except StateLimitExceeded:
-                    continue
-                if empty:
-                    out.append(
-                        _pair(
-                            "matches-signature",
-                            by_id[mid],
-                            "the output must match this",
-                            p,
-                            "the function is pinned here",
-                            f"no function named {quote(p.name)} matches the pattern "
-                            f"{value_of(by_id[mid])}",
-                            help="change the pattern, or the pinned name, or mark one `@soft`",
-                        )
-                    )
+            alone = _shortest(_grammar(cset.cset, ()))
+            if lim.max < alone:
+                out.append(_limit_language(cset, lim, int(alone)))
+                continue
+
+            def too_long(keep: tuple[Constraint, ...], most: int = lim.max) -> bool:
+                return most < _shortest(_grammar(cset.cset, keep))
+
+            part = _smallest_part(shapers, too_long)
+            if part is not None:
+                need = int(_shortest(_grammar(cset.cset, part)))
+                out.append(_limit_signature(cset, lim, part, need, int(need_all)))
         return out
 
 
@@ -289,11 +357,13 @@ def _search_language(pattern: str) -> str | None:
     return f"{'' if start else any_}{inner}{tail}"
 
 
-def _empty_subsets(dfas: dict[str, DFA], base: DFA | None) -> list[tuple[str, ...]]:
-    """The smallest sets of ids whose automata (and ``base``) accept nothing together,
-    smallest first, none a superset of another. Subsets of up to three, then all of them:
-    many rules cost O(n**3) products, not 2**n. A product past the state bound counts as
-    not empty."""
+def _empty_subsets(
+    dfas: dict[str, DFA], empty: Callable[[tuple[str, ...], DFA], bool]
+) -> list[tuple[str, ...]]:
+    """The smallest sets of ids whose automata accept nothing together (as ``empty``
+    decides on their intersection), smallest first, none a superset of another. Subsets
+    of up to three, then all of them: many rules cost O(n**3) products, not 2**n. An
+    automaton past the state bound counts as not empty."""
     from ..automata import StateLimitExceeded
 
     ids = sorted(dfas)
@@ -304,13 +374,13 @@ def _empty_subsets(dfas: dict[str, DFA], base: DFA | None) -> list[tuple[str, ..
             if any(set(f) <= set(combo) for f in found):
                 continue
             try:
-                d = base
-                for i in combo:
-                    d = dfas[i] if d is None else d.intersect(dfas[i])
+                d = dfas[combo[0]]
+                for i in combo[1:]:
+                    d = d.intersect(dfas[i])
+                if empty(combo, d):
+                    found.append(combo)
             except StateLimitExceeded:
                 continue
-            if d is not None and d.is_empty():
-                found.append(combo)
     return found
 
 
@@ -454,60 +524,199 @@ def _shape(cset: _Kinds) -> list[Conflict]:
 _WHAT = {"name": "names", "returns": "return types", "params": "parameter lists"}
 
 
-def _limits(cset: _Kinds) -> list[Conflict]:
-    """``max_chars`` below the shortest ``def`` line the pinned parts allow."""
+def _shapers(cset: _Kinds) -> tuple[Constraint, ...]:
+    """The constraints that shape a Python set's grammar beyond its language: the pinned
+    parts of the ``def`` line, naming rules and plain forbidden names, by id.
+
+    Parts pinned twice with different values (a conflict of its own) are all left out, so
+    that the grammar holds whichever of them stands."""
+    if _language_of(cset.cset) != "python":
+        return ()
     sigs = cset.of(Signature)
-    names = cset.of(FunctionName)
-    parts: list[Constraint] = [*sigs, *names, *cset.of(Params), *cset.of(Returns)]
-    if not parts:
-        return []
-    need = _shortest_def(cset)
-    out = []
-    for lim in cset.of(Limit):
-        if lim.metric == "chars" and lim.max < need:
-            # The part that makes the line longest, for the label.
-            part = max(parts, key=lambda c: len(value_of(c)))
-            out.append(
-                _pair(
-                    "limit-signature",
-                    lim,
-                    f"at most {lim.max} characters here",
-                    part,
-                    "pinned here",
-                    f"`max_chars: {lim.max}` is below the {need} characters that the "
-                    f"pinned signature of {quote(cset.name)} needs",
-                    help=f"raise `max_chars` to at least {need}, or unpin the signature",
-                )
-            )
-    return out
+    names = {c.name for c in cset.pins()}
+    params = {c.params for c in cset.of(Params)} | {s.params for s in sigs}
+    returns = {c.type for c in cset.of(Returns)} | {s.returns for s in sigs if s.returns}
+    split: set[type] = set()
+    if len(names) > 1:
+        split |= {FunctionName, Signature}
+    if len(params) > 1:
+        split |= {Params, Signature}
+    if len(returns) > 1:
+        split |= {Returns, Signature}
+    if len({s.is_async for s in sigs}) > 1:
+        split.add(Signature)
+    kinds = (FunctionName, Signature, Params, Returns, Naming)
+    out: list[Constraint] = [
+        c for c in cset.constraints if isinstance(c, kinds) and type(c) not in split
+    ]
+    out += [f for f in cset.of(Forbid) if not f.name.startswith(".") and "." not in f.name]
+    return tuple(sorted(out, key=lambda c: c.id))
 
 
-def _shortest_def(cset: _Kinds) -> int:
-    """A lower bound on the characters of any function the set's pinned parts allow:
-    ``def NAME(P1,P2)->T:`` and one character of body, every optional space left out.
+def _smallest_part(
+    shapers: tuple[Constraint, ...],
+    contradicts: Callable[[tuple[Constraint, ...]], bool],
+) -> tuple[Constraint, ...] | None:
+    """A subset of ``shapers`` for which ``contradicts`` holds and without any one of which
+    it does not; None if even all of them do not contradict.
 
-    Where two constraints pin the same part differently (a conflict of its own), the
-    shorter counts, so the bound holds whichever of them stands."""
-    sigs = cset.of(Signature)
-    names = [len(c.name) for c in cset.of(FunctionName)] + [len(s.name) for s in sigs]
-    params = [_params_chars(c.params) for c in cset.of(Params)]
-    params += [_params_chars(s.params) for s in sigs]
-    returns = [len(c.type.name.split(".")[-1]) for c in cset.of(Returns)]
-    returns += [len(s.returns.name.split(".")[-1]) for s in sigs if s.returns is not None]
-    n = len("def ") + min(names, default=1) + len("():") + 1
-    n += len("async ") if sigs and all(s.is_async for s in sigs) else 0
-    n += min(params, default=0)
-    n += len("->") + min(returns) if returns else 0
-    return n
+    One pinned part or naming rule alone is tried first (the usual culprit, and the
+    smallest answer); otherwise parts are removed while the contradiction stays, halves
+    of what is left first, then smaller chunks down to one (forbidden names, which rarely
+    matter and may be many, come last, so they go in few steps). Each test lowers a
+    grammar: this costs a few dozen tests, not one per subset."""
+    if not contradicts(shapers):
+        return None
+    for c in shapers:
+        if not isinstance(c, Forbid) and contradicts((c,)):
+            return (c,)
+    keep = sorted(shapers, key=lambda c: isinstance(c, Forbid))
+    chunk = len(keep) // 2
+    while chunk >= 1:
+        i = 0
+        while i < len(keep):
+            trial = keep[:i] + keep[i + chunk :]
+            if trial and contradicts(tuple(trial)):
+                keep = trial
+            else:
+                i += chunk
+        chunk //= 2
+    return tuple(sorted(keep, key=lambda c: c.id))
 
 
-def _params_chars(params: tuple[Param, ...]) -> int:
-    if not params:
-        return 0
-    n = sum(len(p.name) for p in params) + len(params) - 1
-    n += sum({"var_positional": 1, "var_keyword": 2}.get(p.kind, 0) for p in params)
-    n += 2 if any(p.kind == "keyword_only" for p in params) else 0  # "*,"
-    return n + sum(len(p.default) + 1 for p in params if p.default is not None)
+def _language_of(cset: ConstraintSet) -> str:
+    """``python``, ``json`` or ``grammar`` (a string of a given grammar)."""
+    return "grammar" if cset.of_kind(OutputGrammar) else cset.language
+
+
+def _output_of(cset: ConstraintSet) -> str:
+    return {
+        "python": "Python function definition",
+        "json": "JSON document",
+        "grammar": "string of the given grammar",
+    }[_language_of(cset)]
+
+
+_HELP_LANGUAGE = {
+    "python": "fix the pattern: every output is one whole function definition (a `def` line, "
+    "its parameters in parentheses, a body), every line ending in a newline",
+    "json": "fix the pattern: every output is one JSON document",
+    "grammar": "fix the pattern: every output is a string of the given grammar",
+}
+
+
+def _grammar(cset: ConstraintSet, keep: tuple[Constraint, ...]) -> Grammar:
+    """The grammar of ``cset`` lowered with only ``keep`` of its constraints, and what
+    gives the set its language (the given grammar of a `grammar:` set)."""
+    from .lower import LowerToGrammar
+
+    base = cset.of_kind(OutputGrammar)
+    reduced = msgspec.structs.replace(
+        cset, constraints=(*base, *keep), conflicts=(), resolutions=()
+    )
+    # Diagnostics of this lowering (a pinned name that is also forbidden) are the
+    # conflicts' own business: the real lowering reports them.
+    return LowerToGrammar().lower_set(reduced, Diagnostics()).grammar
+
+
+@functools.lru_cache(maxsize=64)
+def _superset(grammar: Grammar, max_states: int) -> Superset:
+    from .bounds import regular_superset
+
+    return regular_superset(grammar, max_states=max_states)
+
+
+@functools.cache
+def _anything() -> DFA:
+    from ..automata import DFA
+    from ..regex import parse_regex
+
+    return DFA.from_expr(parse_regex("(?s:.)*"))
+
+
+@functools.lru_cache(maxsize=256)
+def _shortest(grammar: Grammar) -> float:
+    from .bounds import shortest_length
+
+    return shortest_length(grammar)
+
+
+def _phrase(c: Constraint) -> str:
+    """How a function that respects ``c`` is named in a message."""
+    match c:
+        case FunctionName():
+            return f"named {quote(c.name)}"
+        case Signature():
+            return f"with the signature `{value_of(c)}`"
+        case Params():
+            return f"with the parameters `{value_of(c)}`"
+        case Returns():
+            return f"returning `{value_of(c)}`"
+        case Naming():
+            return f"whose name follows the naming rule {value_of(c)}"
+        case Forbid():
+            return f"that avoids the forbidden name {quote(c.name)}"
+    return describe(c)  # pragma: no cover - _shapers gives no other kind
+
+
+_ROLE = {
+    FunctionName: "the name is pinned here",
+    Signature: "the signature is pinned here",
+    Params: "the parameters are pinned here",
+    Returns: "the return type is pinned here",
+    Naming: "the naming rule is here",
+    Forbid: "forbidden here",
+}
+
+
+def _with_parts(
+    kind: str,
+    lead: Constraint,
+    lead_role: str,
+    part: tuple[Constraint, ...],
+    message: str,
+    help: str,
+) -> Conflict:
+    role = {lead.id: lead_role} | {c.id: _ROLE[type(c)] for c in part}
+    ids = tuple(sorted(role))
+    return Conflict(kind=kind, ids=ids, roles=_roles(ids, role), message=message, help=help)
+
+
+def _matches_signature(m: Matches, part: tuple[Constraint, ...]) -> Conflict:
+    return _with_parts(
+        "matches-signature",
+        m,
+        "the output must match this",
+        part,
+        f"no function {' and '.join(map(_phrase, part))} matches the pattern {value_of(m)}",
+        "change the pattern or the other constraints, or mark one `@soft`",
+    )
+
+
+def _limit_signature(
+    cset: _Kinds, lim: Limit, part: tuple[Constraint, ...], need: int, need_all: int
+) -> Conflict:
+    return _with_parts(
+        "limit-signature",
+        lim,
+        f"at most {lim.max} characters here",
+        part,
+        f"`max_chars: {lim.max}` in {quote(cset.name)} is below the {need} characters of the "
+        f"shortest function {' and '.join(map(_phrase, part))}",
+        f"raise `max_chars` to at least {need_all}, or loosen the other constraints, or "
+        "mark one `@soft`",
+    )
+
+
+def _limit_language(cset: _Kinds, lim: Limit, need: int) -> Conflict:
+    return Conflict(
+        kind="limit-language",
+        ids=(lim.id,),
+        roles=(f"at most {lim.max} characters here",),
+        message=f"`max_chars: {lim.max}` in {quote(cset.name)} is below the {need} characters "
+        f"of the shortest {_output_of(cset.cset)}",
+        help=f"raise `max_chars` to at least {need}",
+    )
 
 
 def _naming_conflict(rules: list[Naming]) -> Conflict:

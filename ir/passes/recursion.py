@@ -26,6 +26,7 @@ from ananke.ir.grammar import Alt, Empty, Expr, Grammar, Lit, Ref, Repeat, Rule,
 __all__ = [
     "nullable",
     "nullable_rules",
+    "recursive_groups",
     "solve_right_linear",
     "without_empty_loops",
     "without_left_recursion",
@@ -153,7 +154,7 @@ def solve_right_linear(grammar: Grammar) -> Grammar:
     """``grammar`` with every right-linear recursive group solved into repeats."""
     rules = {r.name: r for r in grammar.rules}
     solved: dict[str, Expr] = {}
-    for group in _recursive_groups(grammar.start, rules):
+    for group in recursive_groups(grammar.start, rules):
         members = frozenset(group)
         system: dict[str, _Linear] = {}
         for name in group:
@@ -227,7 +228,7 @@ def _solve(order: list[str], system: dict[str, _Linear]) -> dict[str, Expr]:
     return {x: Alt(items=()) if (e := const[x]) is None else e for x in order}
 
 
-def _recursive_groups(start: str, rules: dict[str, Rule]) -> list[list[str]]:
+def recursive_groups(start: str, rules: dict[str, Rule]) -> list[list[str]]:
     """The strongly connected groups of rules reachable from ``start`` that recur (Tarjan's
     algorithm, iterative: grammars nest deeper than Python's stack)."""
 

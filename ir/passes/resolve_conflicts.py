@@ -12,7 +12,9 @@ the others; comparing two constraints, the first of these that differs decides:
 The constraint that gives way is removed and the decision recorded as a resolution on
 the set (``arc explain`` shows it). A conflict with no strictly weakest constraint is an
 error, ``constraint-conflict``, with a label on every constraint involved, where each
-comes from, and what to change. Nothing is dropped silently.
+comes from, and what to change; so is a conflict of one constraint with the output
+language itself (a pattern no function can match), which nothing can settle. Nothing is
+dropped silently.
 """
 
 from __future__ import annotations
@@ -88,7 +90,9 @@ class ResolveConflicts:
                 continue  # a member already gave way: the contradiction is gone
             weakest = max(present, key=self.rank)
             others = [m for m in present if m is not weakest]
-            if all(self.rank(o) < self.rank(weakest) for o in others):
+            # A constraint that contradicts the output language alone has nothing to give
+            # way to: it is reported, whatever its strength.
+            if others and all(self.rank(o) < self.rank(weakest) for o in others):
                 dropped.add(weakest.id)
                 resolutions.append(self._record(conflict, weakest, others))
             else:
@@ -141,10 +145,16 @@ class ResolveConflicts:
                 f"these {len(members)} are the smallest set that contradicts: without any "
                 "one of them the others can hold"
             )
-        notes.append(
-            "the policy could not choose: a conflict is settled by strength (hard over "
-            "soft), then priority, then provenance (" + " > ".join(self.precedence) + ")"
-        )
+        if len(members) == 1:
+            notes.append(
+                "no other constraint takes part: no output of the language can satisfy it, "
+                "so it cannot be settled by giving way, even `@soft`"
+            )
+        else:
+            notes.append(
+                "the policy could not choose: a conflict is settled by strength (hard over "
+                "soft), then priority, then provenance (" + " > ".join(self.precedence) + ")"
+            )
         diags.error(
             "constraint-conflict", conflict.message, *labels, notes=tuple(notes), help=conflict.help
         )
