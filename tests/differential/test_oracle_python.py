@@ -67,6 +67,11 @@ READERS = {
 }
 """The engines that read each target's grammar (the request bodies wrap these texts
 exactly: test_compiled_examples.py checks that)."""
+LARK_SETS = ("list_users", "render_banner", "web_handler")
+"""The sets the lark package reads: it builds its Earley tables in 1 to 4 s per grammar
+here, and these three hold every kind of claim between them (a signature with ``async``,
+a pinned name and return annotation, forbidden names, the ``naming`` style, a line
+budget). XGrammar's Lark reader reads the lark target of every set."""
 PAIRS = [(target, engine) for target, engines in READERS.items() for engine in engines]
 SLOW = ("lark", "llamacpp-gbnf")
 """Engines that take about 0.1 s per candidate on these grammars (the lark package's
@@ -534,13 +539,21 @@ def _indentation_ok(toks: list[tokenize.TokenInfo]) -> bool:
 
 
 def _brackets_ok(toks: list[tokenize.TokenInfo]) -> bool:
-    """Brackets nest at most 16 deep in a logical line; inside one f-string field, at
-    most 8 (counted over the whole f-string, which can only count more)."""
+    """Brackets nest at most 16 deep in a logical line, and at most 8 inside one f-string
+    replacement field (counted over the whole f-string up to Python 3.11, where it is one
+    token: that can only count more)."""
+    fstring_start = getattr(tokenize, "FSTRING_START", -1)
+    fstring_end = getattr(tokenize, "FSTRING_END", -1)
     depth = 0
+    fields: list[int] = []  # per open f-string (Python 3.12+), the depth where it opened
     for t in toks:
-        if t.type == tokenize.OP and t.string in "([{":
+        if t.type == fstring_start:
+            fields.append(depth)
+        elif t.type == fstring_end:
+            fields.pop()
+        elif t.type == tokenize.OP and t.string in "([{":
             depth += 1
-            if depth > 16:
+            if depth > 16 or (fields and depth - fields[-1] > 9):  # the field's brace and 8
                 return False
         elif t.type == tokenize.OP and t.string in ")]}":
             depth -= 1
@@ -549,7 +562,7 @@ def _brackets_ok(toks: list[tokenize.TokenInfo]) -> bool:
             for c in t.string:
                 d += (c in "([{") - (c in ")]}")
                 m = max(m, d)
-            if m > 9:  # the field's own brace and 8 brackets
+            if m > 9:
                 return False
     return True
 
@@ -638,11 +651,11 @@ def outside_promise(text: str, p: Pinned, claims: list[Claim], forbidden: set[st
         return "not one function definition"
     if any(c.violated(fn, h) for c in claims):
         return "violates a claim"
-    def_at = h.def_at
+    starts = _offsets(text)
     if any(
         t.type in (tokenize.COMMENT, tokenize.NL)
         for t in toks
-        if _offsets(text)[t.start[0]] + t.start[1] < def_at
+        if starts[t.start[0]] + t.start[1] < h.def_at
     ):
         return "a comment or blank line among the decorators"
     if h.commented and (p.name or p.params or p.returns):
@@ -940,8 +953,15 @@ def _compiled(engine: str, text: str) -> Compiled:
     return _Memo(compile_or_skip(engine, text))
 
 
-@pytest.mark.parametrize("set_name", sorted(PINNED))
-@pytest.mark.parametrize(("target", "engine"), PAIRS)
+CASES = [
+    (set_name, target, engine)
+    for target, engine in PAIRS
+    for set_name in sorted(PINNED)
+    if engine != "lark" or set_name in LARK_SETS
+]
+
+
+@pytest.mark.parametrize(("set_name", "target", "engine"), CASES)
 def test_every_engine_agrees_with_python(set_name: str, target: str, engine: str) -> None:
     text, _ = _lowered(set_name, target)
     compiled = _compiled(engine, text)
