@@ -38,20 +38,19 @@ from __future__ import annotations
 import functools
 import random
 import re
-import re._constants as sre_c  # type: ignore[import-not-found]
-import re._parser as sre_parse  # type: ignore[import-not-found]
-from collections.abc import Callable, Iterator
+import re._constants as sre_c
+import re._parser as sre_parse
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import pytest
+from ananke.ir import Diagnostics
 from ananke.runtime.engines import Compiled
 from ananke.runtime.sample import mutate, sample_strings
 from harness import compile_or_skip
 from test_imported_grammars import READERS, SOURCES, _grammar
 
-from ananke.ir import Diagnostics
 from ananke.pipeline import transpile_grammar
 
 DERIVATIONS = 14
@@ -301,11 +300,10 @@ def _gen(items: list[tuple[Any, Any]], flags: int, rng: random.Random, out: list
         if op is sre_c.LITERAL:
             out.append(chr(av))
         elif op in (sre_c.NOT_LITERAL, sre_c.ANY, sre_c.IN):
-            source = {
-                sre_c.NOT_LITERAL: lambda: f"[^{re.escape(chr(av))}]",
-                sre_c.ANY: lambda: ".",
-                sre_c.IN: lambda: _class_source(av),
-            }[op]()
+            if op is sre_c.NOT_LITERAL:
+                source = f"[^{re.escape(chr(av))}]"
+            else:
+                source = "." if op is sre_c.ANY else _class_source(av)
             choices = [c for c in POOL if _matches(source, flags, c)]
             if op is sre_c.IN and not any(o is sre_c.NEGATE for o, _ in av):
                 for o, a in av:
@@ -413,7 +411,6 @@ def _gbnf_cfg(text: str) -> Cfg:
         InternalRuleDefCharAlt,
         InternalRuleDefCharNot,
         InternalRuleDefCharRngUpper,
-        InternalRuleDefEnd,
         InternalRuleDefReference,
     )
 
@@ -438,31 +435,25 @@ def _gbnf_cfg(text: str) -> Cfg:
     rules: dict[str, list[list[str | Callable[[random.Random], str | None]]]] = {}
     for rule_id, elements in enumerate(built.rules):
         alts: list[list[str | Callable[[random.Random], str | None]]] = [[]]
+        # A class (or one literal character) is a first element and the alternatives and
+        # range ends that follow it; it ends at the next element of another kind.
         ranges: list[list[int]] = []
         negated = False
-
-        def flush() -> None:
-            if ranges:
-                alts[-1].append(leaf([list(r) for r in ranges], negated))
-                ranges.clear()
-
-        for e in elements:
+        for e in [*elements, None]:
+            if ranges and not isinstance(e, (InternalRuleDefCharAlt, InternalRuleDefCharRngUpper)):
+                alts[-1].append(leaf(ranges, negated))
+                ranges = []
             if isinstance(e, (InternalRuleDefChar, InternalRuleDefCharNot)):
-                flush()
                 negated = isinstance(e, InternalRuleDefCharNot)
-                ranges.append([e.value[0]])
+                ranges = [[e.value[0]]]
             elif isinstance(e, InternalRuleDefCharAlt):
                 ranges.append([e.value])
             elif isinstance(e, InternalRuleDefCharRngUpper):
                 ranges[-1].append(e.value)
             elif isinstance(e, InternalRuleDefReference):
-                flush()
                 alts[-1].append(names[e.value])
             elif isinstance(e, InternalRuleDefAlt):
-                flush()
                 alts.append([])
-            elif isinstance(e, InternalRuleDefEnd):
-                flush()
         rules[names[rule_id]] = alts
     return Cfg("root", rules)
 
@@ -542,6 +533,13 @@ def _compiled(engine: str, text: str) -> Compiled:
 ENGINES = {"llguidance": ("llguidance-lark",), **READERS}
 """The engines reading each target's text; the imported-grammar test's reference
 (llguidance reading the llguidance target) is one of them here."""
+
+
+def summary(wrong: list[str], limit: int = 8) -> str:
+    more = [f"... and {len(wrong) - limit} more"] if len(wrong) > limit else []
+    return "\n".join(wrong[:limit] + more)
+
+
 CASES = [(key, target) for key in sorted(SOURCES) for target in sorted(ENGINES)]
 
 
@@ -564,7 +562,7 @@ def test_every_engine_agrees_with_the_original_grammar(key: str, target: str) ->
                 continue  # greedy lexing (module docstring)
             verb = "accepts" if got else "rejects"
             wrong.append(f"{engine} {verb} {s!r}, the original grammar does not")
-    assert not wrong, "\n".join(wrong[:8]) + (f"\n... {len(wrong) - 8} more" if len(wrong) > 8 else "")
+    assert not wrong, summary(wrong)
 
 
 @pytest.mark.parametrize("key", sorted(SOURCES))

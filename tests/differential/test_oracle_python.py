@@ -284,7 +284,7 @@ def type_key(node: ast.expr | None) -> object:
         keys: set[object] = set()
         for m in members:
             k = type_key(m)
-            keys |= k[1] if isinstance(k, tuple) and k[0] == "union" else {k}  # type: ignore[index]
+            keys |= k[1] if isinstance(k, tuple) and k[0] == "union" else {k}
         return ("union", frozenset(keys)) if len(keys) > 1 else next(iter(keys))
     if isinstance(node, ast.Subscript):
         args = node.slice.elts if isinstance(node.slice, ast.Tuple) else [node.slice]
@@ -325,7 +325,8 @@ def params_key(args: ast.arguments) -> object:
         tuple((one(a), d and ast.dump(d)) for a, d in zip(positional, defaults, strict=True)),
         one(args.vararg),
         tuple(
-            (one(a), d and ast.dump(d)) for a, d in zip(args.kwonlyargs, args.kw_defaults, strict=True)
+            (one(a), d and ast.dump(d))
+            for a, d in zip(args.kwonlyargs, args.kw_defaults, strict=True)
         ),
         one(args.kwarg),
     )
@@ -376,9 +377,7 @@ def _blocks(fn: ast.AST) -> Iterator[list[ast.stmt]]:
 
 def too_many_statements(fn: ast.AST, limit: int) -> bool:
     """A block holds more than ``limit`` statements, each on a line of its own."""
-    return any(
-        len(b) > limit and len({s.lineno for s in b}) == len(b) for b in _blocks(fn)
-    )
+    return any(len(b) > limit and len({s.lineno for s in b}) == len(b) for b in _blocks(fn))
 
 
 def decorator_shapes_ok(fn: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
@@ -576,7 +575,11 @@ def _prefix(literal: str) -> str:
 _TEXT = {
     tokenize.STRING,
     tokenize.COMMENT,
-    *(getattr(tokenize, n) for n in ("FSTRING_START", "FSTRING_MIDDLE", "FSTRING_END") if hasattr(tokenize, n)),
+    *(
+        getattr(tokenize, n)
+        for n in ("FSTRING_START", "FSTRING_MIDDLE", "FSTRING_END")
+        if hasattr(tokenize, n)
+    ),
 }
 """Token types whose characters are text, not code (f-string parts from Python 3.12)."""
 
@@ -626,11 +629,11 @@ def _pep701_fstring(toks: list[tokenize.TokenInfo]) -> bool:
             quotes.append(q)
         elif t.type == getattr(tokenize, "FSTRING_END", None):
             quotes.pop()
-        elif quotes and t.type == tokenize.COMMENT:
-            return True
-        elif quotes and t.type == tokenize.STRING and t.string.lstrip("rRbBuU")[0] in quotes[-1]:
-            return True
-        elif quotes and t.type != getattr(tokenize, "FSTRING_MIDDLE", None) and "\\" in t.string:
+        elif quotes and (
+            t.type == tokenize.COMMENT
+            or (t.type == tokenize.STRING and t.string.lstrip("rRbBuU")[0] in quotes[-1])
+            or (t.type != getattr(tokenize, "FSTRING_MIDDLE", None) and "\\" in t.string)
+        ):
             return True
     return False
 
@@ -851,6 +854,8 @@ def mutations(text: str, p: Pinned, statements: list[str]) -> Iterator[str]:
         out = _insert(text, s.split("\n"))
         if out is not None:
             yield out
+    yield text + "\n"  # blank and comment-only lines after the function
+    yield text + "    # done\n\n"
     yield "@registry[0]\n" + text
     yield "@handlers[0].connect\n" + text
     yield text.removesuffix("\n")
@@ -884,7 +889,9 @@ def corpus(set_name: str) -> tuple[str, ...]:
         placed.append([])
         for templates in (USES, NOT_USES):
             count = max(1, len(templates) // len(forbidden))
-            placed[-1] += [templates[(k * count + j) % len(templates)].format(n=n) for j in range(count)]
+            placed[-1] += [
+                templates[(k * count + j) % len(templates)].format(n=n) for j in range(count)
+            ]
     claims = _claims(set_name, "llguidance")
     out: list[str] = []
     bases: list[str] = []
@@ -976,7 +983,8 @@ def test_every_engine_agrees_with_python(set_name: str, target: str, engine: str
             continue
         why = f"violates {sorted(v.violated)}" if v.violated else "is within the promise"
         wrong.append(f"{engine} {'accepts' if got else 'rejects'} {s!r}, which {why}")
-    assert not wrong, "\n".join(wrong[:8]) + (f"\n... {len(wrong) - 8} more" if len(wrong) > 8 else "")
+    more = [f"... and {len(wrong) - 8} more"] if len(wrong) > 8 else []
+    assert not wrong, "\n".join(wrong[:8] + more)
 
 
 @pytest.mark.parametrize("set_name", sorted(PINNED))
@@ -1010,4 +1018,3 @@ def test_the_oracle_reads_names_as_python_does() -> None:
     assert type_key(ast.parse("Optional[User]", mode="eval").body) != type_key(
         ast.parse("Optional[Page]", mode="eval").body
     )
-
