@@ -38,6 +38,7 @@ import ast
 import functools
 import importlib
 import io
+import itertools
 import re
 import tokenize
 from collections.abc import Callable, Iterator
@@ -395,10 +396,39 @@ def decorator_shapes_ok(fn: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
     )
 
 
+_CODE = {tokenize.NAME, tokenize.NUMBER, tokenize.OP, tokenize.STRING}
+
+
+def _long_gap(toks: list[tokenize.TokenInfo]) -> bool:
+    """Two tokens of code on one line with more than 256 blanks between them."""
+    return any(
+        a.type in _CODE
+        and b.type in _CODE
+        and a.end[0] == b.start[0]
+        and b.start[1] - a.end[1] > 256
+        for a, b in itertools.pairwise(toks)
+    )
+
+
+def _blank_run(toks: list[tokenize.TokenInfo]) -> bool:
+    """More than 16 blank lines in a row outside brackets and strings (tokenize gives
+    each such line an NL token of its own)."""
+    run = 0
+    for t in toks:
+        if t.type == tokenize.NL and not t.line.strip():
+            run += 1
+            if run > 16:
+                return True
+        elif t.type != tokenize.NL or t.line.strip():
+            run = 0
+    return False
+
+
 def structure_violations(text: str) -> set[str]:
     """What spec/python.md says the grammar of every set rejects, decided without Ananke:
     a NUL, a last line without a newline, an indentation error as Python reports it, a
-    decorator of another shape."""
+    decorator of another shape, more than 256 blanks between two tokens of a line, more
+    than 16 blank lines in a row."""
     out: set[str] = set()
     if "\0" in text:
         out.add("structure.nul")
@@ -406,6 +436,11 @@ def structure_violations(text: str) -> set[str]:
         out.add("structure.final-newline")
     if isinstance(python_accepts(text), IndentationError):
         out.add("structure.indentation")
+    toks = tokens(text)
+    if toks is not None and _long_gap(toks):
+        out.add("structure.whitespace-run")
+    if toks is not None and _blank_run(toks):
+        out.add("structure.blank-lines")
     try:
         tree = ast.parse(text)
     except (SyntaxError, ValueError):
@@ -859,7 +894,12 @@ def mutations(text: str, p: Pinned, statements: list[str]) -> Iterator[str]:
     yield "@registry[0]\n" + text
     yield "@handlers[0].connect\n" + text
     yield text.removesuffix("\n")
-    for lines in (["y = '\0'"], ["x = 1", "  y = 2"]):  # a NUL; an unexpected indent
+    for lines in (
+        ["y = '\0'"],  # a NUL
+        ["x = 1", "  y = 2"],  # an unexpected indent
+        ["x = 1" + " " * 300 + "+ 2"],
+        ["x = 1", *[""] * 17, "y = 2"],
+    ):
         body = _insert(text, lines)
         if body is not None:
             yield body
@@ -1001,6 +1041,8 @@ def test_the_candidates_exercise_every_claim(set_name: str) -> None:
         "structure.final-newline",
         "structure.indentation",
         "structure.decorator",
+        "structure.whitespace-run",
+        "structure.blank-lines",
     }
     assert claims | structure <= alone, sorted((claims | structure) - alone)
 
