@@ -39,6 +39,7 @@ import functools
 import importlib
 import io
 import itertools
+import keyword
 import re
 import tokenize
 from collections.abc import Callable, Iterator
@@ -454,16 +455,23 @@ def structure_violations(text: str) -> set[str]:
 # --- claims ---------------------------------------------------------------------------
 
 
-Check = Callable[[ast.FunctionDef | ast.AsyncFunctionDef, Header | None], bool]
+Check = Callable[
+    [ast.FunctionDef | ast.AsyncFunctionDef, Header | None, list[tokenize.TokenInfo] | None],
+    bool,
+]
 
 
 @dataclass(frozen=True)
 class Claim:
     """One thing the plan says the grammar enforces; ``violated`` decides it on the parsed
-    text (its function and, when it tokenizes, its ``def`` line)."""
+    text (its function and, when it tokenizes, its ``def`` line and tokens)."""
 
     id: str
     violated: Check
+
+
+def _keyword_in(toks: list[tokenize.TokenInfo] | None, word: str) -> bool:
+    return toks is not None and any(t.type == tokenize.NAME and t.string == word for t in toks)
 
 
 def _expected_args(p: Pinned) -> ast.arguments:
@@ -488,7 +496,7 @@ def claims_of(set_name: str, enforcements: tuple[Enforcement, ...]) -> list[Clai
         if e.level == "token" and e.kind in ("name", "signature"):
             assert p.name is not None, e.constraint_id
             name = p.name
-            out.append(Claim(e.constraint_id + "#name", lambda fn, h, n=name: fn.name != n))
+            out.append(Claim(e.constraint_id + "#name", lambda fn, h, t, n=name: fn.name != n))
             pinned_by_plan.add("name")
         if e.level == "token" and e.kind == "signature":
             assert p.is_async is not None, e.constraint_id
@@ -496,7 +504,7 @@ def claims_of(set_name: str, enforcements: tuple[Enforcement, ...]) -> list[Clai
             out.append(
                 Claim(
                     e.constraint_id + "#async",
-                    lambda fn, h, w=want: isinstance(fn, ast.AsyncFunctionDef) != w,
+                    lambda fn, h, t, w=want: isinstance(fn, ast.AsyncFunctionDef) != w,
                 )
             )
             pinned_by_plan.add("is_async")
@@ -504,27 +512,33 @@ def claims_of(set_name: str, enforcements: tuple[Enforcement, ...]) -> list[Clai
             assert p.params is not None, e.constraint_id
             key = params_key(_expected_args(p))
             out.append(
-                Claim(e.constraint_id + "#params", lambda fn, h, k=key: params_key(fn.args) != k)
+                Claim(e.constraint_id + "#params", lambda fn, h, t, k=key: params_key(fn.args) != k)
             )
             pinned_by_plan.add("params")
         if e.level == "token" and e.kind in ("returns", "signature"):
             assert p.returns, e.constraint_id
             key = type_key(_expected_returns(p))
             out.append(
-                Claim(e.constraint_id + "#returns", lambda fn, h, k=key: type_key(fn.returns) != k)
+                Claim(
+                    e.constraint_id + "#returns", lambda fn, h, t, k=key: type_key(fn.returns) != k
+                )
             )
             pinned_by_plan.add("returns")
         if e.level == "token" and e.kind == "forbid":
             name = e.constraint_id.rsplit(".forbid.", 1)[1]
             assert name.isidentifier(), e.constraint_id
-            out.append(Claim(e.constraint_id, lambda fn, h, n=name: n in bare_names(fn)))
+            assert not keyword.issoftkeyword(name), f"no oracle for {e.constraint_id}"
+            if keyword.iskeyword(name):  # a keyword is never a name: any use is a token
+                out.append(Claim(e.constraint_id, lambda fn, h, t, n=name: _keyword_in(t, n)))
+            else:
+                out.append(Claim(e.constraint_id, lambda fn, h, t, n=name: n in bare_names(fn)))
         if e.level == "post" and e.narrows and e.constraint_id.endswith(".max_lines"):
             assert p.max_lines is not None, e.constraint_id
             limit = p.max_lines
             out.append(
                 Claim(
                     e.constraint_id + "#statements",
-                    lambda fn, h, n=limit: too_many_statements(fn, n),
+                    lambda fn, h, t, n=limit: too_many_statements(fn, n),
                 )
             )
             pinned_by_plan.add("max_lines")
@@ -534,13 +548,14 @@ def claims_of(set_name: str, enforcements: tuple[Enforcement, ...]) -> list[Clai
             out.append(
                 Claim(
                     e.constraint_id + "#function-name",
-                    lambda fn, h, s=style: h is not None and not re.fullmatch(s, h.name),
+                    lambda fn, h, t, s=style: h is not None and not re.fullmatch(s, h.name),
                 )
             )
             pinned_by_plan.add("naming")
         known = ("name", "signature", "params", "returns", "forbid")
         assert e.level != "token" or e.kind in known, f"no oracle for {e.constraint_id}"
-        assert not e.narrows or e.kind in ("limit", "naming"), f"no oracle for {e.constraint_id}"
+        narrowed = e.constraint_id.endswith(".max_lines") or e.kind == "naming"
+        assert not e.narrows or narrowed, f"no oracle for {e.constraint_id}"
     table = {k for k in ("name", "is_async", "params", "max_lines", "naming") if getattr(p, k)}
     table |= {"returns"} if p.returns else set()
     table |= {"is_async"} if p.is_async is not None else set()
@@ -687,7 +702,7 @@ def outside_promise(text: str, p: Pinned, claims: list[Claim], forbidden: set[st
     h = header(text, toks)
     if fn is None or h is None:
         return "not one function definition"
-    if any(c.violated(fn, h) for c in claims):
+    if any(c.violated(fn, h, toks) for c in claims):
         return "violates a claim"
     starts = _offsets(text)
     if any(
@@ -738,7 +753,7 @@ def verdict(text: str, p: Pinned, claims: list[Claim], forbidden: set[str]) -> V
     if fn is not None:
         toks = tokens(text)
         h = None if toks is None else header(text, toks)
-        v.violated |= {c.id for c in claims if c.violated(fn, h)}
+        v.violated |= {c.id for c in claims if c.violated(fn, h, toks)}
     if not v.violated:
         v.why_not = outside_promise(text, p, claims, forbidden)
         v.must_accept = v.why_not is None
@@ -1063,6 +1078,8 @@ def test_the_oracle_reads_names_as_python_does() -> None:
         assert "eval" in bare_names(ast.parse(u)), u
     for u in NOT_USES:
         assert "eval" not in bare_names(ast.parse(u.format(n="eval"))), u
+    assert _keyword_in(tokens("if x: pass\n"), "if")
+    assert not _keyword_in(tokens("x.iff = 'if'  # if\n"), "if")
     assert type_key(ast.parse("Optional[User]", mode="eval").body) == type_key(
         ast.parse("'None | User'", mode="eval").body
     )
