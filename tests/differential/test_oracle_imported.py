@@ -53,8 +53,8 @@ from test_imported_grammars import READERS, SOURCES, _grammar
 
 from ananke.pipeline import transpile_grammar
 
-DERIVATIONS = 14
-SAMPLED = 8
+DERIVATIONS = 12
+SAMPLED = 6
 MAX_LEN = 60
 
 # Characters random strings are drawn from where a class or a negation leaves a choice:
