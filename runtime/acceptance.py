@@ -43,6 +43,15 @@ def _first_line(text: str) -> str:
     return text.strip().split("\n", 1)[0] if text else ""
 
 
+_SHARED_LIMITS = ("too many expressions constructed", "too many states")
+"""llguidance's errors for lexer limits counted over every copy of a loaded matcher (the
+copies share one lexer), unlike its fuel, which each step resets."""
+
+
+def _shared_limit(error: str) -> bool:
+    return any(limit in error for limit in _SHARED_LIMITS)
+
+
 class Verdict:
     """The outcome of matching one string: accepted, or where and why it was rejected."""
 
@@ -82,14 +91,29 @@ class ByteMatcher:
         problem = validate and llguidance.LLMatcher.validate_grammar(grammar, self._tok)
         if problem:
             raise ValueError(f"grammar is not valid: {problem}")
-        self._initial = llguidance.LLMatcher(
-            self._tok, self.grammar, log_level=0, limits=self._limits
-        )
+        self._initial = self._load()
         if self._initial.is_error():
             raise ValueError(f"grammar does not load: {self._initial.get_error()}")
 
+    def _load(self) -> Any:
+        import llguidance
+
+        return llguidance.LLMatcher(self._tok, self.grammar, log_level=0, limits=self._limits)
+
     def check(self, text: str | bytes) -> Verdict:
         data = text.encode("utf-8") if isinstance(text, str) else text
+        verdict = self._check(data)
+        if not verdict.accepted and _shared_limit(verdict.error):
+            # The copies share the loaded matcher's lexer, and these limits count over all
+            # of them: once one string has used one up, every later string would fail
+            # too. A freshly loaded matcher decides this string alone, and the next ones.
+            self._initial = self._load()
+            verdict = self._check(data)
+            if not verdict.accepted and _shared_limit(verdict.error):
+                self._initial = self._load()
+        return verdict
+
+    def _check(self, data: bytes) -> Verdict:
         # A copy of the loaded matcher: as fresh as a new one, and thousands of times
         # cheaper to make (building one from the grammar takes milliseconds).
         m = self._initial.deep_copy()

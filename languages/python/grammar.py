@@ -893,7 +893,10 @@ def _blocks(
                 b.add(name, Repeat(item=stmt, min=1, max=max_block_lines))
             else:
                 b.add(name, _alt(stmt, _seq(Ref(name=name), stmt)))
-    b.add("body", _alt(*(Ref(name=f"block_{tag}_1") for tag, _, _ in families)))
+    # The blank lines after the function end the body: llguidance's GBNF reader makes
+    # `body` one greedy lexeme, which must be able to end where the function does.
+    blocks = _alt(*(Ref(name=f"block_{tag}_1") for tag, _, _ in families))
+    b.add("body", _seq(blocks, _opt(Ref(name="TRAIL"))))
 
 
 def build_grammar(opts: PythonGrammarOptions) -> Grammar:
@@ -948,8 +951,10 @@ def _start_rules() -> tuple[Rule, ...]:
             _opt(Ref(name="BLANK")),
             _star(_seq(Ref(name="DECORATOR"), _opt(Ref(name="BLANK")))),
             Ref(name="DEFHEAD"),
-            _alt(Ref(name="SIMPLE"), _seq(Ref(name="EOL"), Ref(name="body"))),
-            _opt(Ref(name="TRAIL")),
+            _alt(
+                _seq(Ref(name="SIMPLE"), _opt(Ref(name="TRAIL"))),
+                _seq(Ref(name="EOL"), Ref(name="body")),
+            ),
         ),
     )
     b.add("TRAIL", _rx(_SOME_BLANK_LINES), comment="blank lines at the end")

@@ -3,6 +3,8 @@ the ``llamacpp-shape`` lowering checked against llama.cpp's own parser."""
 
 from __future__ import annotations
 
+import functools
+
 import pytest
 from ananke.backends import get_backend
 from backend_helpers import (
@@ -151,3 +153,25 @@ def test_loops_over_what_may_match_nothing_become_loops_over_the_rest() -> None:
         accept=[";", "aaa;", ";ab", ";abbaab", "a;b", ";"],
         reject=["", "b;", ";c", "aa"],
     )
+
+
+@pytest.mark.parametrize(
+    "trail",
+    ["\n", "  \n\n", "    # done\n", "# done\n\n", "        # deeper\n"],
+    ids=["blank", "blanks", "comment", "comment and blank", "deeper comment"],
+)
+def test_both_readers_accept_lines_after_a_python_function(trail: str) -> None:
+    """Blank and comment-only lines after the function. llguidance's reader makes the
+    whole body one greedy lexeme (the deviation above), which read them on and then could
+    not end: the body takes them itself."""
+    text = _python_gbnf()
+    for code in ("def f():\n    if x:\n        return 1\n", "def f(): return 1\n"):
+        assert llamacpp_gbnf(text)(code + trail)
+        assert llguidance_gbnf(text)(code + trail)
+
+
+@functools.cache
+def _python_gbnf() -> str:
+    from ananke.languages.python.grammar import PythonGrammarOptions, build_grammar
+
+    return emit(TARGET, build_grammar(PythonGrammarOptions(max_nesting=3)))
