@@ -57,6 +57,21 @@ def test_precedence_of_sequences_alternatives_and_repeats() -> None:
     assert not m.accepts("aeeee"), "e{2,3}"
 
 
+def test_one_item_groups_take_their_items_precedence() -> None:
+    """A sequence, alternative or intersection of one item binds as its item does: a
+    repeat of `Alt((a*,))` is not `a**` (which llguidance refuses), and an alternative
+    inside a one-item group inside a sequence stays grouped."""
+    a, b = Lit(text="a"), Lit(text="b")
+    starred = language(
+        Rule(name="start", body=Repeat(item=Alt(items=(Repeat(item=a, min=0, max=None),)), min=0))
+    )
+    assert starred.accepts("") and starred.accepts("aaa")
+    assert not starred.accepts("ab")
+    grouped = language(Rule(name="start", body=Seq(items=(a, Alt(items=(Alt(items=(a, b)),))))))
+    assert grouped.accepts("aa") and grouped.accepts("ab")
+    assert not grouped.accepts("a") and not grouped.accepts("b"), "a (a | b), not a a | b"
+
+
 def test_grammars_sharing_rules_print_them_alike() -> None:
     # Lowering a file prints many grammars that share rule objects; each prints as if alone.
     word = Rule(name="WORD", body=Regex(pattern="[a-z]+"), lexeme=True)

@@ -89,11 +89,9 @@ def _expr(names: list[str]) -> st.SearchStrategy[Expr]:
         _atom(names),
         lambda inner: st.one_of(
             st.lists(inner, min_size=2, max_size=3).map(lambda xs: Seq(items=tuple(xs))),
-            # Not one alternative: the llguidance printer writes a repeat of `Alt((x*,))` as
-            # `x**`, which llguidance refuses (a printer bug outside what is tested here).
-            st.lists(inner, min_size=2, max_size=3).map(lambda xs: Alt(items=tuple(xs))),
+            st.lists(inner, min_size=1, max_size=3).map(lambda xs: Alt(items=tuple(xs))),
             st.tuples(
-                inner.filter(lambda e: not isinstance(e, Repeat)),
+                inner,
                 st.integers(0, 2),
                 st.one_of(st.none(), st.integers(0, 5)),
             ).map(lambda t: Repeat(item=t[0], min=t[1], max=None if t[2] is None else t[1] + t[2])),
