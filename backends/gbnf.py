@@ -64,6 +64,7 @@ from ananke.ir.grammar import (
     Repeat,
     Rule,
     Seq,
+    ungrouped,
 )
 from ananke.ir.ranges import merge, minus
 
@@ -84,6 +85,10 @@ class GBNFBackend(CharLevelBackend):
 
     reserved_names: ClassVar[tuple[str, ...]] = ("start",)
     """llguidance's converter renames ``root`` to ``start``."""
+    keeps_nested_repeats_grouped: ClassVar[bool] = True
+    """llguidance's GBNF converter drops the parentheses around a lone repeat inside a
+    repeat (``(x*)*`` becomes ``x**``, which it then refuses): an empty literal beside the
+    inner repeat keeps the group."""
 
     # --- escaping: the parts XGrammar's EBNF prints differently ---------------------------
 
@@ -194,7 +199,9 @@ class GBNFBackend(CharLevelBackend):
         if node.max == 0:
             return '""'
         inner = self.print_expr(node.item, rule)
-        if not self._is_atom(node.item):
+        if self.keeps_nested_repeats_grouped and isinstance(ungrouped(node.item), Repeat):
+            inner = f'({inner} "")'
+        elif not self._is_atom(node.item):
             inner = f"({inner})"
         return inner + repeat_suffix(node.min, node.max)
 

@@ -31,6 +31,7 @@ from ananke.ir.grammar import (
     Seq,
     Special,
     rename,
+    ungrouped,
 )
 
 from .base import Backend, repeat_suffix
@@ -194,7 +195,7 @@ class LLGuidanceBackend(Backend):
             f"({self.print_expr(item, rule)})"
             if isinstance(item, Alt | And) and len(item.items) > 1
             else self.print_expr(item, rule)
-            for item in map(_unwrap, node.items)
+            for item in map(ungrouped, node.items)
         )
 
     def print_alt(self, node: Alt, rule: Rule) -> str:
@@ -223,23 +224,15 @@ class LLGuidanceBackend(Backend):
     # --- precedence ---------------------------------------------------------------------
 
     def _seq_item(self, expr: Expr, rule: Rule) -> str:
-        expr = _unwrap(expr)
+        expr = ungrouped(expr)
         if isinstance(expr, Alt):
             return f"({self.print_expr(expr, rule)})"
         return self.print_expr(expr, rule)
 
     def _atom(self, expr: Expr, rule: Rule) -> str:
-        expr = _unwrap(expr)
+        expr = ungrouped(expr)
         if isinstance(expr, Seq | Alt | And) and len(expr.items) > 1:
             return f"({self.print_expr(expr, rule)})"
         if isinstance(expr, Repeat | Not):
             return f"({self.print_expr(expr, rule)})"
         return self.print_expr(expr, rule)
-
-
-def _unwrap(expr: Expr) -> Expr:
-    """The expression a one-item sequence, alternative or intersection stands for: its
-    precedence is its item's (a repeat of `Alt((x*,))` is `(x*)*`, never `x**`)."""
-    while isinstance(expr, Seq | Alt | And) and len(expr.items) == 1:
-        expr = expr.items[0]
-    return expr

@@ -39,6 +39,7 @@ from ananke.ir.grammar import (
     Repeat,
     Rule,
     Seq,
+    ungrouped,
 )
 
 from .base import CharLevelBackend, repeat_suffix, scalar_ranges
@@ -104,7 +105,7 @@ class RegexBackend(CharLevelBackend):
             f"(?:{self.print_expr(i, rule)})"
             if isinstance(i, Alt) and len(i.items) > 1
             else self.print_expr(i, rule)
-            for i in node.items
+            for i in map(ungrouped, node.items)
         )
 
     def print_alt(self, node: Alt, rule: Rule) -> str:
@@ -116,8 +117,9 @@ class RegexBackend(CharLevelBackend):
         lo, hi = node.min, node.max
         if hi == 0:
             return "(?:)"
-        inner = self.print_expr(node.item, rule)
-        if not _is_atom(node.item):
+        item = ungrouped(node.item)
+        inner = self.print_expr(item, rule)
+        if not _is_atom(item):
             inner = f"(?:{inner})"
         return inner + repeat_suffix(lo, hi)
 

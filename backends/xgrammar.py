@@ -43,6 +43,7 @@ class XGrammarBackend(GBNFBackend):
     name: ClassVar[str] = "xgrammar"
     file_extension: ClassVar[str] = ".ebnf"
     reserved_names: ClassVar[tuple[str, ...]] = ()
+    keeps_nested_repeats_grouped: ClassVar[bool] = False
     lowerings: ClassVar[tuple[str, ...]] = ("char-level", "small-repeats")
     """XGrammar reads left recursion and repeats of any shape and size (no
     ``llamacpp-shape``), but unrolls a repeat's bound into rules and precomputes a token

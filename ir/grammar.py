@@ -46,6 +46,7 @@ __all__ = [
     "refs",
     "rename",
     "repeat_suffix",
+    "ungrouped",
     "walk",
 ]
 
@@ -285,6 +286,14 @@ def name_map_id(names: Mapping[str, str]) -> int:
 def name_map(map_id: int) -> dict[str, str]:
     """The map :func:`name_map_id` gave ``map_id`` to."""
     return _NAME_MAPS[map_id]
+
+
+def ungrouped(expr: Expr) -> Expr:
+    """The expression a one-item sequence, alternative or intersection stands for: printers
+    give it its item's precedence (a repeat of ``Alt((a*,))`` is ``(a*)*``, never ``a**``)."""
+    while isinstance(expr, Seq | Alt | And) and len(expr.items) == 1:
+        expr = expr.items[0]
+    return expr
 
 
 def repeat_suffix(lo: int, hi: int | None) -> str:

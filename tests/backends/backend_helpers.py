@@ -222,6 +222,18 @@ class Case:
 
 CORPUS: tuple[Case, ...] = (
     Case(
+        "one-item groups bind as their item: a repeat of a repeat, an alternative in a sequence",
+        rules(
+            start=seq(
+                rep(alt(rep(lit("a"), 0)), 0),
+                lit("-"),
+                seq(lit("b"), alt(alt(lit("c"), lit("d")))),
+            )
+        ),
+        accept=["-bc", "aa-bd"],
+        reject=["-b", "-c", "a-b", "-bcd"],
+    ),
+    Case(
         "nested rules and bounded repeats",
         rules(
             start=seq(ref("word"), rep(seq(lit(", "), ref("word")), 1, 2), lit(".")),
