@@ -338,11 +338,11 @@ class _FStrings:
                 # word, but follows a word only if that word is a keyword (`x if'a'else
                 # 'b'`); `f'{x}'` is never the word `f` then a string.
                 strings = self.strings(ctx)
-                run: Expr = strings
+                run: list[Expr] = [strings]
                 if self.keywords:
                     kw = _rx(f"(?:{'|'.join(self.keywords)})")
-                    run = _seq(_opt(kw), strings, _star(_seq(kw, strings)))
-                touching = _alt(_seq(run, _opt(word)), word)
+                    run = [_opt(kw), strings, _star(_seq(kw, strings))]
+                touching = _alt(_seq(*run, _opt(word)), word)
             return _seq(_opt(orun), _star(_seq(touching, orun)), _opt(touching))
 
         return self._rule(f"FX{ctx.tag}{depth}", make)
