@@ -381,7 +381,8 @@ def _forbid_signature(cset: _Kinds) -> list[Conflict]:
     for f in cset.of(Forbid):
         forbidden.setdefault(f.name, []).append(f)
     out = []
-    for p in [*cset.of(Params), *cset.of(Signature)]:
+    pinned: list[Params | Signature] = [*cset.of(Params), *cset.of(Signature)]
+    for p in pinned:
         is_async = p.is_async if isinstance(p, Signature) else None
         for word, where in pinned_words(p.params, is_async):
             for f in forbidden.get(word, ()):
