@@ -425,7 +425,7 @@ _SOFT_KEYWORD_USES = {
 def _plain_forbid(name: str, async_free: bool) -> tuple[str, str]:
     """The reason and detail of ``arc explain`` for a forbidden plain name: what the
     grammar excludes, exactly."""
-    from ananke.languages.python.keywords import KEYWORDS
+    from ananke.languages.python.keywords import KEYWORDS, SOFT_KEYWORDS
 
     if name in KEYWORDS:
         detail = (
@@ -440,7 +440,7 @@ def _plain_forbid(name: str, async_free: bool) -> tuple[str, str]:
             detail,
         )
     reason = "excluded from the identifier lexeme wherever a name stands bare"
-    if name in _SOFT_KEYWORD_USES:
+    if name in SOFT_KEYWORDS:
         reason = (
             "a soft keyword and a name: excluded from the identifier lexeme wherever a name "
             f"stands bare, {_SOFT_KEYWORD_USES[name]} included"

@@ -19,8 +19,11 @@ Shape (chosen for llguidance's mask cost; ``benchmarks/tried.md`` has the measur
   ``* + - ~ @``. Both keep the lines a single token can complete rare, which matters for
   the parser work llguidance does per mask with large vocabularies.
 * Forbidden names are excluded from the identifier lexeme that may stand bare; after a
-  dot any identifier is allowed (attributes). Strings and comments are separate pieces of
-  the line, so words inside them are never identifiers.
+  dot any identifier is allowed (attributes) but a forbidden hard keyword. A forbidden
+  keyword also leaves the block keywords of the lines that open a block and the keywords
+  that may touch a string in f-string fields: it is excluded everywhere it can stand.
+  Strings and comments are separate pieces of the line, so words inside them are never
+  identifiers.
 """
 
 from __future__ import annotations

@@ -11,6 +11,7 @@ import unicodedata
 from collections.abc import Collection, Sequence
 
 from ananke.ir.constraint import Param, TypeExpr
+from ananke.ir.diagnostics import quote
 
 from .types import render_type
 
@@ -66,9 +67,10 @@ def pinned_words(params: Sequence[Param] | None, is_async: bool | None) -> list[
     if is_async:
         out.append(("async", "`async def`"))
     for p in params or ():
-        out.append((unicodedata.normalize("NFKC", p.name), f"parameter `{p.name}`"))
+        out.append((unicodedata.normalize("NFKC", p.name), f"parameter {quote(p.name)}"))
         if p.default is not None:
-            out += [(w, f"the default of `{p.name}`") for w in sorted(_words(p.default))]
+            where = f"the default of {quote(p.name)}"
+            out += [(w, where) for w in sorted(_words(p.default))]
     return out
 
 
