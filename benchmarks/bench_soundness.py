@@ -70,10 +70,16 @@ class Checker:
             self._pool.join()
 
     def run(self, key: str, texts: Sequence[str]) -> list[tuple[bool, int, str]]:
-        jobs = [(key, t) for t in texts]
+        return self.run_jobs([(key, t) for t in texts])
+
+    def run_jobs(
+        self, jobs: Sequence[tuple[str, str]], chunksize: int = 8
+    ) -> list[tuple[bool, int, str]]:
+        """``(grammar key, text)`` checks in order. With many grammars, jobs grouped by key
+        and a chunk about one key's size keep each grammar warm in one worker only."""
         if self._pool is None:
             return [_check(j) for j in jobs]
-        return list(self._pool.imap(_check, jobs, chunksize=8))
+        return list(self._pool.imap(_check, jobs, chunksize=chunksize))
 
 
 def classify(text: str, offset: int, error: str) -> str:
