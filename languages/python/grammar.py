@@ -20,10 +20,9 @@ Shape (chosen for llguidance's mask cost; ``benchmarks/tried.md`` has the measur
   the parser work llguidance does per mask with large vocabularies.
 * Forbidden names are excluded from the identifier lexeme that may stand bare; after a
   dot any identifier is allowed (attributes) but a forbidden hard keyword. A forbidden
-  keyword also leaves the block keywords of the lines that open a block and the keywords
-  that may touch a string in f-string fields: it is excluded everywhere it can stand.
-  Strings and comments are separate pieces of the line, so words inside them are never
-  identifiers.
+  keyword is also removed from the keywords that open a block and from those that may
+  touch a string in f-string fields: it is excluded everywhere it can stand. Strings and
+  comments are separate pieces of the line, so words inside them are never identifiers.
 """
 
 from __future__ import annotations
