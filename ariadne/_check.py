@@ -303,6 +303,17 @@ class _Checker:
                 )
                 ok = False
                 continue
+            if key == "forbid" and item.value == "def":
+                self.invalid(
+                    item,
+                    "`def` cannot be forbidden: every output is a function definition, whose "
+                    "own `def` line spells it",
+                    "no function can do without it",
+                    help='remove "def": nested functions cannot be forbidden apart from the '
+                    "function itself",
+                )
+                ok = False
+                continue
             if item.value in firsts:
                 self.diags.warning(
                     "duplicate-item",

@@ -11,7 +11,9 @@ Ground truth for ``forbid`` over the whole corpus (:func:`forbid_soundness`) is
 from __future__ import annotations
 
 import ast
+import functools
 import io
+import keyword
 import multiprocessing
 import os
 import tokenize
@@ -68,10 +70,16 @@ class Checker:
             self._pool.join()
 
     def run(self, key: str, texts: Sequence[str]) -> list[tuple[bool, int, str]]:
-        jobs = [(key, t) for t in texts]
+        return self.run_jobs([(key, t) for t in texts])
+
+    def run_jobs(
+        self, jobs: Sequence[tuple[str, str]], chunksize: int = 8
+    ) -> list[tuple[bool, int, str]]:
+        """``(grammar key, text)`` checks in order. With many grammars, jobs grouped by key
+        and a chunk about one key's size keep each grammar warm in one worker only."""
         if self._pool is None:
             return [_check(j) for j in jobs]
-        return list(self._pool.imap(_check, jobs, chunksize=8))
+        return list(self._pool.imap(_check, jobs, chunksize=chunksize))
 
 
 def classify(text: str, offset: int, error: str) -> str:
@@ -198,6 +206,40 @@ class Use:
     """Inside a replacement field: the range is then the whole f-string."""
 
 
+def _expression_keywords(node: ast.AST) -> list[str]:
+    """The keywords an expression node is written with (for replacement fields, which
+    Python 3.11 reads as part of one ``STRING`` token)."""
+    match node:
+        case ast.IfExp():
+            return ["if", "else"]
+        case ast.comprehension(ifs=ifs, is_async=is_async):
+            return ["for", "in", *(["if"] if ifs else []), *(["async"] if is_async else [])]
+        case ast.Lambda():
+            return ["lambda"]
+        case ast.BoolOp(op=ast.And()):
+            return ["and"]
+        case ast.BoolOp(op=ast.Or()):
+            return ["or"]
+        case ast.UnaryOp(op=ast.Not()):
+            return ["not"]
+        case ast.Compare(ops=ops):
+            words = {ast.In: ["in"], ast.NotIn: ["not", "in"], ast.Is: ["is"], ast.IsNot: ["is"]}
+            return [w for op in ops for w in words.get(type(op), [])] + [
+                "not" for op in ops if isinstance(op, ast.IsNot)
+            ]
+        case ast.Constant(value=None):
+            return ["None"]
+        case ast.Constant(value=bool() as b):
+            return [str(b)]
+        case ast.Yield():
+            return ["yield"]
+        case ast.YieldFrom():
+            return ["yield", "from"]
+        case ast.Await():
+            return ["await"]
+    return []
+
+
 class _Uses(ast.NodeVisitor):
     def __init__(self, text: str, names: Collection[str]) -> None:
         self.text = text
@@ -205,11 +247,46 @@ class _Uses(ast.NodeVisitor):
         self.line_starts = [0]
         for line in text.encode("utf-8").splitlines(keepends=True):
             self.line_starts.append(self.line_starts[-1] + len(line))
+        self.lines = text.splitlines(keepends=True)
         self.fstring: tuple[int, int] | None = None
         self.found: list[Use] = []
 
     def offset(self, line: int, col: int) -> int:
         return self.line_starts[line - 1] + col  # ast columns are UTF-8 byte offsets
+
+    @functools.cached_property
+    def tokens(self) -> list[tokenize.TokenInfo]:
+        return list(tokenize.generate_tokens(io.StringIO(self.text).readline))
+
+    def token_span(self, tok: tokenize.TokenInfo) -> tuple[int, int]:
+        """A token's UTF-8 byte range (``tokenize`` columns count characters)."""
+        (r1, c1), (r2, c2) = tok.start, tok.end
+        return (
+            self.offset(r1, len(self.lines[r1 - 1][:c1].encode("utf-8"))),
+            self.offset(r2, len(self.lines[r2 - 1][:c2].encode("utf-8"))),
+        )
+
+    def hard_keywords(self) -> None:
+        """Keywords are ``NAME`` tokens spelled exactly as one (Python never normalizes
+        them); inside a 3.11 f-string they are found by the nodes of its fields."""
+        if not any(keyword.iskeyword(n) for n in self.names):
+            return
+        for tok in self.tokens:
+            if tok.type == tokenize.NAME and keyword.iskeyword(tok.string):
+                self.add(tok.string, self.token_span(tok))
+
+    def soft_keyword(self, word: str, start: int) -> None:
+        self.add(word, (start, start + len(word)))
+
+    def case_keyword(self, pattern: ast.pattern) -> None:
+        """``case`` has no node: it is the last ``case`` token before the pattern."""
+        at = self.offset(pattern.lineno, pattern.col_offset)
+        spans = [
+            self.token_span(t)
+            for t in self.tokens
+            if t.type == tokenize.NAME and t.string == "case"
+        ]
+        self.add("case", max(s for s in spans if s[0] < at))
 
     def span(self, node: Any) -> tuple[int, int]:
         return (
@@ -226,17 +303,15 @@ class _Uses(ast.NodeVisitor):
         NAME token at or after the statement's start that Python reads as it."""
         if name not in self.names:
             return
-        lines = self.text.splitlines(keepends=True)
-        for tok in tokenize.generate_tokens(io.StringIO(self.text).readline):
+        at = self.offset(node.lineno, node.col_offset)
+        for tok in self.tokens:
+            span = self.token_span(tok)
             if (
                 tok.type == tokenize.NAME
-                and tok.start >= (node.lineno, node.col_offset)
+                and span[0] >= at
                 and unicodedata.normalize("NFKC", tok.string) == name
             ):
-                (r1, c1), (r2, c2) = tok.start, tok.end
-                start = self.offset(r1, len(lines[r1 - 1][:c1].encode("utf-8")))
-                end = self.offset(r2, len(lines[r2 - 1][:c2].encode("utf-8")))
-                self.add(name, (start, end))
+                self.add(name, span)
                 return
         raise AssertionError(f"no token {name!r} after line {node.lineno}")
 
@@ -266,12 +341,27 @@ class _Uses(ast.NodeVisitor):
             case ast.MatchClass(kwd_attrs=ns):
                 for n in ns:
                     self.add(n, self.span(node))
+        # Soft keywords where they are keywords; `_` is also the wildcard pattern.
+        match node:
+            case ast.Match(cases=cases):
+                self.soft_keyword("match", self.span(node)[0])
+                if "case" in self.names:
+                    for c in cases:
+                        self.case_keyword(c.pattern)
+            case ast.MatchAs(pattern=None, name=None):
+                self.add("_", self.span(node))
+        if type(node).__name__ == "TypeAlias":  # Python 3.12: `type X = ...`
+            self.soft_keyword("type", self.span(node)[0])
+        if self.fstring is not None:
+            for word in _expression_keywords(node):
+                self.add(word, self.fstring)
         super().generic_visit(node)
         self.fstring = outer
 
 
 def forbidden_uses(text: str, names: Collection[str]) -> list[Use]:
-    """Every use of one of ``names`` in the Python source ``text``, by Python's ``ast``.
+    """Every use of one of ``names`` in the Python source ``text``, by Python's ``ast``
+    and ``tokenize``.
 
     A use is a name written bare where Python reads it as a name: a ``Name`` (load, store
     or delete), a parameter, a keyword argument, an import (``import a.b`` uses ``a``, an
@@ -281,9 +371,16 @@ def forbidden_uses(text: str, names: Collection[str]) -> list[Use]:
     Attributes are not uses, nor are words in strings, format specs and comments; the
     replacement fields of f-strings are code (``ast`` parses them). Identifiers are read
     after NFKC normalization, as Python reads them.
+
+    A keyword is used wherever it is written: a ``NAME`` token spelled as the keyword
+    (``from . import x`` uses ``import``), in replacement fields the nodes written with
+    it (``IfExp`` uses ``if`` and ``else``). Soft keywords are uses of themselves where
+    they are keywords: ``match`` and ``case`` of a ``match`` statement, ``_`` as the
+    wildcard pattern, ``type`` of a type alias.
     """
     visitor = _Uses(text, names)
     visitor.visit(ast.parse(text))
+    visitor.hard_keywords()
     return sorted(visitor.found, key=lambda u: (u.start, u.end))
 
 

@@ -405,9 +405,10 @@ class Conflict(Node, kw_only=True, frozen=True):
     """
 
     kind: str
-    """What contradicts: ``forbid-require``, ``forbid-name``, ``import-require``, ``name``,
-    ``returns``, ``params``, ``signature``, ``limit-language``, ``limit-signature``,
-    ``naming``, ``naming-name``, ``matches``, ``matches-signature``."""
+    """What contradicts: ``forbid-require``, ``forbid-name``, ``forbid-signature``,
+    ``import-require``, ``name``, ``returns``, ``params``, ``signature``,
+    ``limit-language``, ``limit-signature``, ``naming``, ``naming-name``, ``matches``,
+    ``matches-signature``."""
     ids: tuple[str, ...]
     roles: tuple[str, ...]
     message: str

@@ -12,7 +12,10 @@ How names are read (``forbid``, ``require``, ``validates``), precisely:
   use of ``eval``), whose previous token (newlines inside brackets and comments skipped) is not the
   operator ``.``. So calls, references, assignment targets, parameters, keyword arguments,
   the function's own name and imported names all count; attributes (``model.eval()``),
-  strings and comments do not.
+  strings and comments do not. A **keyword** is a use of itself wherever it is written,
+  also after ``.`` (``from . import x`` uses ``import``); Python never normalizes
+  keywords, so ``ｉｆ`` is a use of the name ``if``, and only ``if`` is the keyword. Soft
+  keywords (``match``, ``case``, ``_``, ``type``) are names: ``match x:`` uses ``match``.
 * **f-strings** are one ``STRING`` token in Python 3.11, but their replacement fields are
   code: ``f"{eval(x)}"`` uses ``eval``. The expressions of every replacement field (and of
   nested fields in format specs, and of nested f-strings) are cut out with ``ast`` and read
@@ -75,6 +78,7 @@ from ananke.ir.constraint import (
     Validates,
 )
 from ananke.languages.python.corpus import physical_lines
+from ananke.languages.python.keywords import KEYWORDS
 from ananke.languages.python.naming import NAMING_STYLES
 from ananke.languages.python.references import (
     AttributeUse,
@@ -167,6 +171,9 @@ class Occurrence:
 # --- reading names -----------------------------------------------------------------------
 
 _SKIP = (tokenize.NL, tokenize.COMMENT, tokenize.INDENT, tokenize.DEDENT)
+_KEYWORD = -1
+"""The type :func:`_significant` gives a ``NAME`` token spelled as a hard keyword (never
+normalized: ``ｉｆ`` is the name ``if``, not the keyword)."""
 
 
 def _tokens(code: str) -> Iterator[tokenize.TokenInfo]:
@@ -228,6 +235,9 @@ def _significant(code: str, line0: int = 0, col0: int = 0) -> Iterator[tuple[int
                 yield from _significant("(" + seg + ")", inner_line - 1, inner_col - 1)
                 yield (tokenize.NEWLINE, "", 0, 0)
             continue
+        if tok.type == tokenize.NAME and tok.string in KEYWORDS:
+            yield (_KEYWORD, tok.string, line, column)
+            continue
         text = (
             unicodedata.normalize("NFKC", tok.string) if tok.type == tokenize.NAME else tok.string
         )
@@ -239,7 +249,8 @@ def name_uses(code: str) -> list[Occurrence]:
     out: list[Occurrence] = []
     prev = ""
     for ttype, s, line, col in _significant(code):
-        if ttype == tokenize.NAME and prev != ".":
+        # A keyword after a dot is no attribute: `from . import x` uses `import`.
+        if (ttype == tokenize.NAME and prev != ".") or ttype == _KEYWORD:
             out.append(Occurrence(s, line, col + 1))
         prev = s if ttype == tokenize.OP else ("" if ttype != tokenize.NAME else s)
         if ttype in (tokenize.NEWLINE, tokenize.STRING):

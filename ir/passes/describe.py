@@ -53,7 +53,8 @@ def _value(c: Constraint) -> str:
         case Params():
             return "(" + ", ".join(p.name for p in c.params) + ")"
         case Signature():
-            return f"{c.name}(...)" + (f" -> {c.returns}" if c.returns else "")
+            head = "async " if c.is_async else ""
+            return f"{head}{c.name}(...)" + (f" -> {c.returns}" if c.returns else "")
         case ImportPolicy():
             parts = []
             if c.allow is not None:

@@ -7,6 +7,8 @@ What is found:
 * ``forbid-require``: a name both forbidden and required (also a required ``os.path``
   when ``os`` is forbidden: using it names ``os``);
 * ``forbid-name``: the function's pinned name is forbidden (the def binds it);
+* ``forbid-signature``: the pinned signature spells a forbidden name or keyword on every
+  ``def`` line it allows (``async``, a parameter name, a word of a default value);
 * ``import-require``: a required dotted name whose module the import policy denies or
   leaves out of its allow list;
 * ``name``, ``returns``, ``params``, ``signature``: two different values for the
@@ -123,6 +125,7 @@ class DetectConflicts:
         k = _Kinds(cset)
         found: list[Conflict] = []
         found += _forbid_require(k)
+        found += _forbid_signature(k)
         found += _imports(k)
         found += _shape(k)
         found += self._limits(k)
@@ -438,6 +441,28 @@ def _forbid_require(cset: _Kinds) -> list[Conflict]:
                     f"{quote(cset.name)}",
                 )
             )
+    return out
+
+
+def _forbid_signature(cset: _Kinds) -> list[Conflict]:
+    from ananke.languages.python.signature import pinned_words
+
+    forbidden: dict[str, list[Forbid]] = {}
+    for f in cset.of(Forbid):
+        forbidden.setdefault(f.name, []).append(f)
+    out = []
+    pinned: list[Params | Signature] = [*cset.of(Params), *cset.of(Signature)]
+    for p in pinned:
+        is_async = p.is_async if isinstance(p, Signature) else None
+        for word, where in pinned_words(p.params, is_async):
+            for f in forbidden.get(word, ()):
+                message = (
+                    f"the pinned signature spells {quote(word)} ({where}), which is also "
+                    f"forbidden in {quote(cset.name)}"
+                )
+                out.append(
+                    _pair("forbid-signature", f, "forbidden here", p, "pinned here", message)
+                )
     return out
 
 

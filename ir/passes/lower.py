@@ -58,9 +58,23 @@ class LowerToGrammar:
     """Deepest block nesting (None: the language's default)."""
     demote: Mapping[str, str] = field(default_factory=dict)
 
-    def _check_pinned_name(self, cset: ConstraintSet, diags: Diagnostics) -> None:
-        """A function name pinned to a forbidden name admits no output at all."""
+    def _check_def_line(self, cset: ConstraintSet, diags: Diagnostics) -> None:
+        """A forbidden name that every ``def`` line must spell admits no output at all:
+        ``def`` itself, a pinned function or parameter name, a word of a pinned default,
+        ``async`` of a pinned ``async def``. (Composed modules have the conflicts reported
+        by ``detect-conflicts``, and ``def`` by the checker, before this.)"""
+        from ananke.languages.python.signature import pinned_words
+
         forbidden = {c.name: c for c in cset.of_kind(Forbid)}
+        if "def" in forbidden:
+            diags.error(
+                "invalid-value",
+                "`def` cannot be forbidden: every output is a function definition, whose own "
+                "`def` line spells it",
+                *_span_label(forbidden["def"], "no function can do without it", True),
+                help='remove "def": nested functions cannot be forbidden apart from the '
+                "function itself",
+            )
         for c in cset.constraints:
             if isinstance(c, FunctionName | Signature) and c.name in forbidden:
                 f = forbidden[c.name]
@@ -71,6 +85,18 @@ class LowerToGrammar:
                     *_span_label(f, "and forbidden here", False),
                     help="rename the function or drop the name from `forbid`",
                 )
+            if isinstance(c, Params | Signature):
+                is_async = c.is_async if isinstance(c, Signature) else None
+                for word, where in pinned_words(c.params, is_async):
+                    if word in forbidden:
+                        diags.error(
+                            "conflicting-properties",
+                            f"the pinned def line spells {quote(word)} ({where}), which is "
+                            "also forbidden",
+                            *_span_label(c, "pinned here", True),
+                            *_span_label(forbidden[word], "and forbidden here", False),
+                            help="change the signature or drop the name from `forbid`",
+                        )
 
     def run(self, module: Module, diags: Diagnostics) -> tuple[Lowered, ...]:
         return tuple(self.lower_set(cset, diags, module.schemas) for cset in module.sets)
@@ -83,6 +109,7 @@ class LowerToGrammar:
         from ananke.languages.python import grammar as pg
         from ananke.languages.python import signature as sig
         from ananke.languages.python.escapes import forbid_notes
+        from ananke.languages.python.keywords import KEYWORDS
         from ananke.languages.python.naming import NAMING_STYLES
 
         plan: list[Enforcement] = []
@@ -119,6 +146,13 @@ class LowerToGrammar:
         forbid_origins: list[str] = []
         block_lines: int | None = None
         block_origins: list[str] = []
+        # The pinned def line's annotations avoid the names the grammar forbids.
+        avoid = frozenset(
+            c.name for c in cset.of_kind(Forbid) if "." not in c.name and c.id not in self.demote
+        )
+        async_free = not any(
+            isinstance(c, Signature) and c.id not in self.demote for c in cset.constraints
+        )
         for c in cset.constraints:
             if c.id in self.demote:
                 level(
@@ -127,20 +161,20 @@ class LowerToGrammar:
                 continue
             match c:
                 case Returns():
-                    returns = (sig.returns_regex(c.type),)
+                    returns = (sig.returns_regex(c.type, avoid),)
                     shape_origins.append(c.id)
                     level(c, "token", "the def line's return annotation is fixed in the grammar")
                 case FunctionName():
                     shape_origins.append(c.id)
                     level(c, "token", "the def line's name is fixed in the grammar")
                 case Params():
-                    params = sig.params_regex(c.params)
+                    params = sig.params_regex(c.params, avoid)
                     shape_origins.append(c.id)
                     level(c, "token", "the def line's parameter list is fixed in the grammar")
                 case Signature():
-                    params = sig.params_regex(c.params)
+                    params = sig.params_regex(c.params, avoid)
                     if c.returns is not None:  # without `->`, `returns` decides
-                        returns = (sig.returns_regex(c.returns),)
+                        returns = (sig.returns_regex(c.returns, avoid),)
                     is_async = c.is_async
                     shape_origins.append(c.id)
                     level(c, "token", "the whole def line is fixed in the grammar")
@@ -157,13 +191,7 @@ class LowerToGrammar:
                 case Forbid() if "." not in c.name:
                     forbid.append(c.name)
                     forbid_origins.append(c.id)
-                    level(
-                        c,
-                        "token",
-                        "excluded from the identifier lexeme wherever a name stands bare",
-                        "attributes after '.', strings and comments stay free; f-string "
-                        "replacement fields are read as code (Python 3.11's f-string rules)",
-                    )
+                    level(c, "token", *_plain_forbid(c.name, async_free))
                 case Forbid():
                     level(
                         c,
@@ -259,7 +287,9 @@ class LowerToGrammar:
                     )
                 case Doc():
                     level(c, "prompt", "advisory text for the prompt; not enforced")
-        self._check_pinned_name(cset, diags)
+        self._check_def_line(cset, diags)
+        if "async" in forbid and is_async is None:
+            is_async = False
         nesting = pg.MAX_NESTING if self.max_nesting is None else self.max_nesting
         shape = pg.FunctionShape(
             name=name,
@@ -290,7 +320,8 @@ class LowerToGrammar:
             f"{pg.MAX_SPACE_COLUMNS} spaces or "
             f"{pg.MAX_TAB_COLUMNS} tabs",
             f"brackets nest at most {pg.MAX_BRACKET_DEPTH} deep within one logical line",
-            *forbid_notes([c.name for c in cset.of_kind(Forbid)], forbid),
+            # No code reaches a keyword without writing it: the ways around are for names.
+            *forbid_notes([c.name for c in cset.of_kind(Forbid) if c.name not in KEYWORDS], forbid),
         )
         return Lowered(
             set_name=cset.name,
@@ -377,6 +408,44 @@ class LowerToGrammar:
             enforcements=tuple(plan),
             notes=(note,),
         )
+
+
+_FREE_TEXT = (
+    "strings and comments stay free; f-string replacement fields are read as code "
+    "(Python 3.11's f-string rules)"
+)
+_SOFT_KEYWORD_USES = {
+    "match": "the `match` statement",
+    "case": "the `case` clauses of a `match` statement",
+    "_": "the wildcard pattern `case _`",
+    "type": "the `type` statement",
+}
+
+
+def _plain_forbid(name: str, async_free: bool) -> tuple[str, str]:
+    """The reason and detail of ``arc explain`` for a forbidden plain name: what the
+    grammar excludes, exactly."""
+    from ananke.languages.python.keywords import KEYWORDS, SOFT_KEYWORDS
+
+    if name in KEYWORDS:
+        detail = (
+            "also after '.' (`from . import x`); text that NFKC turns into it (full-width "
+            f"letters) is a name to Python, excluded as well; {_FREE_TEXT}"
+        )
+        if name == "async" and async_free:
+            detail = "the def line is not `async def`; " + detail
+        return (
+            "a keyword: excluded everywhere it can stand: statements, block openers and "
+            "expressions",
+            detail,
+        )
+    reason = "excluded from the identifier lexeme wherever a name stands bare"
+    if name in SOFT_KEYWORDS:
+        reason = (
+            "a soft keyword and a name: excluded from the identifier lexeme wherever a name "
+            f"stands bare, {_SOFT_KEYWORD_USES[name]} included"
+        )
+    return reason, f"attributes after '.', {_FREE_TEXT}"
 
 
 def _span_label(c: Constraint, message: str, primary: bool) -> list[Label]:

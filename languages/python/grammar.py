@@ -19,8 +19,10 @@ Shape (chosen for llguidance's mask cost; ``benchmarks/tried.md`` has the measur
   ``* + - ~ @``. Both keep the lines a single token can complete rare, which matters for
   the parser work llguidance does per mask with large vocabularies.
 * Forbidden names are excluded from the identifier lexeme that may stand bare; after a
-  dot any identifier is allowed (attributes). Strings and comments are separate pieces of
-  the line, so words inside them are never identifiers.
+  dot any identifier is allowed (attributes) but a forbidden hard keyword. A forbidden
+  keyword is also removed from the keywords that open a block and from those that may
+  touch a string in f-string fields: it is excluded everywhere it can stand. Strings and
+  comments are separate pieces of the line, so words inside them are never identifiers.
 """
 
 from __future__ import annotations
@@ -32,6 +34,8 @@ from typing import Any
 
 import msgspec
 from ananke.ir.grammar import Alt, And, Expr, Grammar, Lit, Ref, Regex, Repeat, Rule, Seq, refs
+
+from .keywords import BLOCK_KEYWORDS, KEYWORDS, KEYWORDS_BEFORE_STRINGS
 
 __all__ = [
     "DOUBLE_FIRST_UNITS",
@@ -108,11 +112,15 @@ _NW0_RUN = _ws_runs(_WS0, rf"{_OPCH}|\.")
 """Non-word characters of code outside brackets: operators, dots and whitespace."""
 _STMT_OP = r"[*+\-~@]"
 """Operators a statement may start with (``*a, b = c``, ``-x``, ``@decorator``)."""
-_BLOCK_KEYWORD = (
-    rf"(?:async[ \t\f]{{1,{MAX_WHITESPACE_RUN}}})?"
-    r"(?:if|elif|else|for|while|with|def|class|try|except|finally|match|case)"
-)
-"""Every line that opens a block starts with one of these."""
+
+
+def _block_keyword(forbid: Sequence[str]) -> str:
+    """What every line that opens a block starts with: a block keyword that is not
+    forbidden, after ``async`` unless that is forbidden. ``def`` stays (the lowering
+    refuses to forbid it: every output is a function definition)."""
+    words = "|".join(k for k in BLOCK_KEYWORDS if k == "def" or k not in forbid)
+    prefix = "" if "async" in forbid else rf"(?:async[ \t\f]{{1,{MAX_WHITESPACE_RUN}}})?"
+    return f"{prefix}(?:{words})"
 
 
 _F_PREFIX = r"(?:[fF]|[rR][fF]|[fF][rR])"
@@ -180,8 +188,6 @@ MAX_FIELD_BRACKET_DEPTH = 8
 when names are forbidden (fields are read as code then)."""
 
 _QUOTES = ("'", '"')
-_KEYWORDS_BEFORE_STRINGS = "(?:if|else|in|not|and|or|is|await|yield|from)"
-"""The keywords an expression may hold directly before a string."""
 _WORD_CHARS = r"0-9A-Za-z_\x80-\x{10FFFF}"
 
 
@@ -291,8 +297,10 @@ class _FStrings:
       fields of a nested f-string are expressions again.
     """
 
-    def __init__(self, b: _Builder) -> None:
+    def __init__(self, b: _Builder, forbid: Sequence[str]) -> None:
         self.b = b
+        self.keywords = [k for k in KEYWORDS_BEFORE_STRINGS if k not in forbid]
+        """The keywords that may stand directly before a string: those not forbidden."""
 
     def _rule(self, name: str, make: Callable[[], Expr]) -> Ref:
         if name not in self.b.rules:
@@ -332,16 +340,11 @@ class _FStrings:
                 # word, but follows a word only if that word is a keyword (`x if'a'else
                 # 'b'`); `f'{x}'` is never the word `f` then a string.
                 strings = self.strings(ctx)
-                keyword_strings = _seq(_rx(_KEYWORDS_BEFORE_STRINGS), strings)
-                touching = _alt(
-                    _seq(
-                        _opt(_rx(_KEYWORDS_BEFORE_STRINGS)),
-                        strings,
-                        _star(keyword_strings),
-                        _opt(word),
-                    ),
-                    word,
-                )
+                run: list[Expr] = [strings]
+                if self.keywords:
+                    kw = _rx(f"(?:{'|'.join(self.keywords)})")
+                    run = [_opt(kw), strings, _star(_seq(kw, strings))]
+                touching = _alt(_seq(*run, _opt(word)), word)
             return _seq(_opt(orun), _star(_seq(touching, orun)), _opt(touching))
 
         return self._rule(f"FX{ctx.tag}{depth}", make)
@@ -434,7 +437,7 @@ def _fstring_lexemes(b: _Builder, forbid: Sequence[str]) -> dict[str, Expr]:
     """Non-empty f-strings whose replacement fields are checked for forbidden names (see
     :class:`_FStrings`). Returns the f-strings of each quote character."""
     b.add("FWORD", _rx(identifier_except(forbid, first=_ID_CONT)))
-    fs = _FStrings(b)
+    fs = _FStrings(b, forbid)
     out: dict[str, Expr] = {}
     for q in _QUOTES:
         alts: list[Expr] = []
@@ -542,8 +545,9 @@ def _name_lexemes(b: _Builder, forbid: tuple[str, ...]) -> None:
         b.add("IDOK", Ref(name="ID"))
 
 
-def _lexemes(b: _Builder, has_forbid: bool, depth: int) -> None:
-    """Line-level lexemes and the fragments they are made of.
+def _lexemes(b: _Builder, has_forbid: bool, depth: int, keywords: tuple[str, ...]) -> None:
+    """Line-level lexemes and the fragments they are made of; ``keywords`` are the
+    forbidden names that are keywords of a block opener or hard keywords.
 
     No lexeme uses negation or intersection: llguidance checks every lexeme for emptiness
     and precomputes large ones when a matcher is built, within a fixed fuel budget, and
@@ -556,7 +560,17 @@ def _lexemes(b: _Builder, has_forbid: bool, depth: int) -> None:
     # the newline outside it, a shorter match ("#" then "(") read a bracket in the comment.
     b.add("COMMENT", _rx(r"#[^\x00\r\n]*\r?\n"))
     b.add("WORDA", _alt(Ref(name="IDOK"), Ref(name="NUM")), comment="a word in bare position")
-    b.add("WORDD", _alt(Ref(name="ID"), Ref(name="NUM")), comment="a word after a dot")
+    hard = [k for k in keywords if k in KEYWORDS]
+    attribute = Ref(name="ID")
+    if hard:
+        # No attribute is spelled like a hard keyword (`x.if` is a syntax error), but a
+        # keyword may follow a dot: `from . import x`.
+        attribute = b.add(
+            "IDATTR",
+            _rx(identifier_except(hard, nfkc=False)),
+            comment="an identifier after a dot: not the keyword " + ", ".join(hard),
+        )
+    b.add("WORDD", _alt(attribute, Ref(name="NUM")), comment="a word after a dot")
 
     def R(name: str) -> Ref:
         return Ref(name=name)
@@ -644,7 +658,7 @@ def _lexemes(b: _Builder, has_forbid: bool, depth: int) -> None:
     )
     b.add(
         "HEADER",
-        _seq(_rx(_BLOCK_KEYWORD), R("ELEMS0"), R("ENDC"), R("EOL")),
+        _seq(_rx(_block_keyword(keywords)), R("ELEMS0"), R("ENDC"), R("EOL")),
         comment="a logical line that opens a block: a block keyword, ..., ':'",
     )
     b.add(
@@ -720,11 +734,12 @@ def _relaxed_runs(b: _Builder) -> None:
     b.add("ENDXS", _rx(f"{nonws}(?:{ch0}{last})?{ws_}"))
 
 
-def identifier_except(words: Sequence[str], first: str = _ID_START) -> str:
+def identifier_except(words: Sequence[str], first: str = _ID_START, *, nfkc: bool = True) -> str:
     """A regex for every identifier except ``words``, without negation or intersection.
 
     Python reads identifiers after NFKC normalization, so ``ｅval`` is ``eval`` and ``ﬁle``
-    is ``file``: every spelling of a word is excluded. The regex is written out from the
+    is ``file``: every spelling of a word is excluded (with ``nfkc=False``, the words as
+    written only: Python never normalizes keywords). The regex is written out from the
     automaton of those spellings (the trie of the words, where a character moves by the
     text it normalizes to, one letter or several): at a state, a character that leaves
     the automaton leads to "any identifier continuation"; a state that ends a word is not
@@ -733,7 +748,7 @@ def identifier_except(words: Sequence[str], first: str = _ID_START) -> str:
     """
     from .nfkc import ascii_spellings
 
-    spellings = ascii_spellings()
+    spellings = ascii_spellings() if nfkc else {}
     trie: dict[str, Any] = {}
     for word in words:
         node = trie
@@ -909,7 +924,11 @@ def build_grammar(opts: PythonGrammarOptions) -> Grammar:
     parts = (
         _start_rules(),
         _name_part(opts.forbid),
-        _line_part(bool(opts.forbid), opts.bracket_depth),
+        _line_part(
+            bool(opts.forbid),
+            opts.bracket_depth,
+            tuple(k for k in opts.forbid if k in KEYWORDS or k in BLOCK_KEYWORDS),
+        ),
         _def_part(opts.shape),
         _block_part(opts.max_block_lines, opts.space_columns, opts.tab_columns, opts.max_nesting),
     )
@@ -986,9 +1005,9 @@ def _name_part(forbid: tuple[str, ...]) -> tuple[Rule, ...]:
     return _built(_name_lexemes, forbid)
 
 
-@functools.lru_cache(maxsize=8)
-def _line_part(has_forbid: bool, depth: int) -> tuple[Rule, ...]:
-    return _built(_lexemes, has_forbid, depth, roots=_LINE_ROOTS)
+@functools.lru_cache(maxsize=32)
+def _line_part(has_forbid: bool, depth: int, keywords: tuple[str, ...]) -> tuple[Rule, ...]:
+    return _built(_lexemes, has_forbid, depth, keywords, roots=_LINE_ROOTS)
 
 
 @functools.lru_cache(maxsize=2048)

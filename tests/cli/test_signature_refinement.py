@@ -55,7 +55,7 @@ def test_explain_says_what_was_refined(capsys: pytest.CaptureFixture[str], tmp_p
     assert code == 0
     assert (
         "decided (override): name: process from "
-        f"{tmp_path / 'main.ariadne'}:3 refines the inherited signature: handle(...) -> "
+        f"{tmp_path / 'main.ariadne'}:3 refines the inherited signature: async handle(...) -> "
         f"Response from {tmp_path / 'lib.ariadne'}:2: the function is async "
         "process(request) -> Response"
     ) in out

@@ -250,29 +250,86 @@ _KEYWORDS = frozenset(__import__("keyword").kwlist)
 @example(word='a"b')
 def test_a_forbidden_name_is_rejected_by_every_target(word: str) -> None:
     """`forbid: [w]` for an arbitrary string w: an ASCII identifier is rejected as a bare
-    name by every target's grammar, in every NFKC spelling, while its neighbours pass;
-    anything else is refused with a diagnostic, never passed on."""
+    name by every target's grammar, in every NFKC spelling, while its neighbours pass; a
+    keyword is also rejected where it stands as one (statements, block openers,
+    expressions, f-string fields), soft keywords included; `def`, which every output
+    spells, and anything else are refused with a diagnostic, never passed on."""
+    import keyword
+    import sys
+
     literal = word.replace("\\", "\\\\").replace('"', '\\"')
     text = f'constraint c {{\n    forbid: ["{literal}"];\n}}\n'
     diags = Diagnostics()
     module = compile_source(SourceFile(name="w.ariadne", text=text), diags)
     valid = word.isascii() and all(p.isidentifier() for p in word.split("."))
-    if not valid or "." in word or word in _KEYWORDS:
-        if module is None:
+    if not valid or "." in word or word == "def":
+        if module is None or word == "def":
+            assert module is None
             assert {d.code for d in diags} == {"invalid-value"}, [d.message for d in diags]
+            assert all(d.primary_span is not None for d in diags)
         return
     assert module is not None, [d.message for d in diags]
+
+    def fn(*body: str, head: str = "def") -> str:
+        return f"{head} handler(values):\n" + "".join(f"    {line}\n" for line in body)
+
     # The function's own name and its parameter's are longer than any drawn word: `def f`
     # would be forbidden too when the word is `f` (the def binds the name), and so would
-    # a parameter `x` when the word is `x`.
-    uses = [
-        f"def handler(values):\n    return {w}(values)\n"
-        for w in (word, "ｅ" + word[1:] if word[0] == "e" else word)
-    ]
-    neighbours = [
-        f"def handler(values):\n    return {n}(values)\n"
-        for n in (word + "a", "a" + word, word + "_")
-    ]
+    # a parameter `x` when the word is `x`. Python reads `ｉf` as the name `if` (NFKC),
+    # never as the keyword.
+    spellings = [word]
+    if word[0].isascii() and word[0].isalpha():
+        spellings.append(chr(ord(word[0]) + 0xFEE0) + word[1:])
+    uses = [fn(f"values = {w}(values)") for w in spellings]
+    block = ("    pass",)
+    as_keyword: dict[str, list[str]] = {
+        "False": [fn("return False")],
+        "None": [fn("return None"), fn("return f'{values or None}'")],
+        "True": [fn("return values is True")],
+        "and": [fn("return values and values")],
+        "as": [fn("import os as o"), fn("with values as v:", *block)],
+        "assert": [fn("assert values")],
+        "async": [fn("return values", head="async def")],
+        "await": [fn("return await values", head="async def")],
+        "break": [fn("while values:", "    break")],
+        "class": [fn("class C:", *block)],
+        "continue": [fn("for v in values:", "    continue")],
+        "del": [fn("del values")],
+        "elif": [fn("if values:", *block, "elif values:", *block)],
+        "else": [fn("if values:", *block, "else:", *block), fn("return 1 if values else 2")],
+        "except": [fn("try:", *block, "except E:", *block)],
+        "finally": [fn("try:", *block, "finally:", *block)],
+        "for": [fn("for v in values:", *block), fn("return [v for v in values]")],
+        "from": [fn("from . import x"), fn("yield from values")],
+        "global": [fn("global counter")],
+        "if": [fn("if values:", *block), fn("return [v for v in values if v]")],
+        "import": [fn("import os"), fn("from . import x")],
+        "in": [fn("return 1 in values"), fn("return f'{1 in values}'")],
+        "is": [fn("return values is not values")],
+        "lambda": [fn("return lambda: values")],
+        "nonlocal": [fn("def inner():", "    nonlocal values")],
+        "not": [fn("return not values"), fn("return 1 not in values")],
+        "or": [fn("return values or values")],
+        "pass": [fn("pass")],
+        "raise": [fn("raise values")],
+        "return": [fn("return values")],
+        "try": [fn("try:", *block, "finally:", *block)],
+        "while": [fn("while values:", *block)],
+        "with": [fn("with values:", *block)],
+        "yield": [fn("yield values")],
+        "match": [fn("match values:", "    case 1:", "        pass")],
+        "case": [fn("match values:", "    case 1:", "        pass")],
+        "_": [fn("match values:", "    case _:", "        pass")],
+        "type": [fn("type X = int")] if sys.version_info >= (3, 12) else [],
+    }
+    assert _KEYWORDS - {"def"} <= set(as_keyword)
+    assert set(keyword.softkwlist) <= set(as_keyword)
+    # No keyword of their own: they pass whichever word is forbidden.
+    neighbours = [fn(f"values = {n}(values)") for n in (word + "a", "a" + word, word + "_")]
+    # These are Python: what the grammar must decide is the name, not the syntax.
+    for t in [*as_keyword.get(word, []), *neighbours]:
+        compile(t, "t.py", "exec", dont_inherit=True)
+    uses += as_keyword.get(word, [])
     for target, engine in (
         ("llguidance", "llguidance-lark"),
         ("xgrammar", "xgrammar-ebnf"),

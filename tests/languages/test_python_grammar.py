@@ -24,6 +24,12 @@ from ananke.languages.python.grammar import (
     build_grammar,
     identifier_except,
 )
+from ananke.languages.python.keywords import (
+    BLOCK_KEYWORDS,
+    KEYWORDS,
+    KEYWORDS_BEFORE_STRINGS,
+    SOFT_KEYWORDS,
+)
 from ananke.languages.python.signature import params_regex, returns_regex
 from ananke.runtime.acceptance import ByteMatcher, byte_tokenizer
 
@@ -186,6 +192,49 @@ def test_identifier_except_is_exact() -> None:
         ("ｅvalｘ", True),
     ]:
         assert dfa.accepts(word) is ok, word
+
+
+def test_the_keyword_lists_are_pythons() -> None:
+    import keyword
+
+    assert set(keyword.kwlist) == KEYWORDS
+    assert set(keyword.softkwlist) <= SOFT_KEYWORDS <= set(keyword.softkwlist) | {"type"}
+    assert all(keyword.iskeyword(k) or keyword.issoftkeyword(k) for k in BLOCK_KEYWORDS)
+    assert set(KEYWORDS_BEFORE_STRINGS) <= KEYWORDS
+
+
+OPENERS = {
+    "if": "def f(x):\n    if x:\n        pass\n",
+    "elif": "def f(x):\n    if x:\n        pass\n    elif x:\n        pass\n",
+    "else": "def f(x):\n    for y in x:\n        pass\n    else:\n        pass\n",
+    "for": "def f(x):\n    for y in x:\n        pass\n",
+    "while": "def f(x):\n    while x:\n        pass\n",
+    "with": "def f(x):\n    with x:\n        pass\n",
+    "class": "def f(x):\n    class C:\n        pass\n",
+    "try": "def f(x):\n    try:\n        pass\n    finally:\n        pass\n",
+    "except": "def f(x):\n    try:\n        pass\n    except E:\n        pass\n",
+    "finally": "def f(x):\n    try:\n        pass\n    finally:\n        pass\n",
+    "match": "def f(x):\n    match x:\n        case 1:\n            pass\n",
+    "case": "def f(x):\n    match x:\n        case 1:\n            pass\n",
+    "async": "async def f(x):\n    async for y in x:\n        pass\n",
+}
+
+
+@pytest.mark.parametrize("word", [k for k in BLOCK_KEYWORDS if k != "def"] + ["async"])
+def test_a_forbidden_block_keyword_opens_no_block(word: str) -> None:
+    """The line that opens a block starts with its keyword spelled out in the grammar, not
+    with an identifier: forbidding the keyword must remove it there too."""
+    text = OPENERS[word]
+    compile(text, "t.py", "exec", dont_inherit=True)
+    assert accepts(text) and accepts(text, FORBID)
+    assert not accepts(text, PythonGrammarOptions(forbid=(word,)))
+
+
+def test_an_attribute_may_not_be_spelled_as_a_forbidden_keyword() -> None:
+    opts = PythonGrammarOptions(forbid=("import", "match"))
+    assert not accepts("def f():\n    from . import x\n", opts)
+    assert not accepts("def f():\n    from .. import x\n", opts)
+    assert accepts("def f(x):\n    return x.match(1) or x.imports or x.ｉmport\n", opts)
 
 
 def test_pinned_signature() -> None:

@@ -142,6 +142,32 @@ def test_forbid_dotted_name() -> None:
     assert where(v) == [("os.system", 2, 12)]
 
 
+def test_forbid_keyword_is_a_use_wherever_it_is_written() -> None:
+    src = code(
+        """
+        def f(x):
+            from . import y
+            from ... import z
+            if x.match(1) or x.ｉｆ:
+                return 1 if x else None
+            match x:
+                case _:
+                    ｉｆ = x
+        """
+    )
+    found = check(src, forbid("import", "if", "match", "_", "None")).violations
+    assert sorted(where(found), key=lambda w: w[1:]) == [
+        ("import", 2, 12),  # after a dot: still the keyword
+        ("import", 3, 14),
+        ("if", 4, 5),
+        ("if", 5, 18),
+        ("None", 5, 28),
+        ("match", 6, 5),  # the statement; `x.match` is an attribute
+        ("_", 7, 14),  # the wildcard pattern
+        ("if", 8, 13),  # `ｉｆ` is the name `if` to Python (NFKC); `x.ｉｆ` an attribute
+    ]
+
+
 def test_name_uses_stops_quietly_on_broken_code() -> None:
     uses = name_uses("def f(:\n    eval(\n")
     assert [u.name for u in uses][:2] == ["def", "f"]
