@@ -600,3 +600,42 @@ def test_forbid_fstrings_against_python() -> None:
             wrong.append(code)
     assert valid > 1000 and using > 200  # both sides are exercised
     assert wrong == []
+
+
+def _brute_spellings() -> dict[str, list[str]]:
+    """ASCII text -> identifier characters that NFKC reads as it, from unicodedata alone."""
+    import unicodedata
+
+    out: dict[str, list[str]] = {}
+    for cp in range(0x80, 0x110000):
+        ch = chr(cp)
+        if ("a" + ch).isidentifier():
+            text = unicodedata.normalize("NFKC", ch)
+            if text != ch and text.isascii():
+                out.setdefault(text, []).append(ch)
+    return out
+
+
+def test_many_forbidden_names_stay_exact_at_default_limits() -> None:
+    """Sixty builtins forbidden: llguidance at its default limits rejects every NFKC
+    spelling (a spelled letter anywhere in the word) and accepts identifiers that only
+    extend or shorten a forbidden word, starting with characters of each UTF-8 length."""
+    import builtins
+
+    names = [n for n in dir(builtins) if not n.startswith("_")][:60]
+    m = matcher(PythonGrammarOptions(forbid=tuple(names)))
+    spellings = _brute_spellings()
+
+    def body(word: str) -> str:
+        return f"def fn(arg):\n    return {word}(arg)\n"
+
+    for word in names[::3]:
+        for i, ch in enumerate(word):
+            for alt in spellings.get(ch, [])[::4]:
+                spelled = word[:i] + alt + word[i + 1 :]
+                assert not m.check(body(spelled)).accepted, spelled
+        for ok in (word + "x", word[:-1], "x" + word, "\xe9" + word, "\u4e00" + word):
+            if ok and ok not in names:
+                assert m.check(body(ok)).accepted, ok
+    for ok in ("\U0001d41evalx", "\uff45valx", "\u00e9x", "\U00020000x", "abc"):
+        assert m.check(body(ok)).accepted, ok
