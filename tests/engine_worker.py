@@ -31,7 +31,7 @@ import subprocess
 import sys
 import traceback
 from collections import OrderedDict
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -42,6 +42,7 @@ __all__ = [
     "EngineCrash",
     "EngineHang",
     "EngineWorker",
+    "KnownHang",
     "RemoteCompiled",
     "worker",
 ]
@@ -60,8 +61,8 @@ than any literal in the grammars the tests build."""
 
 @dataclass(frozen=True)
 class KnownHang:
-    """An engine bug that makes the engine hang on some strings, recognised exactly by the
-    worker before it runs the engine on them (see :data:`ENDLESS_FORCING`)."""
+    """An engine bug that makes a call take forever (or minutes), recognised by an exact
+    predicate before the engine is given what would hang it."""
 
     name: str
     description: str
@@ -453,4 +454,3 @@ if __name__ == "__main__":
     replies = os.fdopen(os.dup(1), "wb")
     os.dup2(2, 1)
     _serve(sys.stdin.buffer, replies)
-
