@@ -15,9 +15,11 @@ For every string given to an llguidance grammar, the worker first reads it with 
 turned off (``%llguidance {"no_forcing": true}``, which changes no mask and no string's
 membership) and looks, before each byte, for a run of :data:`FORCED_RUN` masks in a row
 that each allow one byte and no end. Where it finds one, llguidance with forcing on would
-never answer: the worker answers with forcing off and says so, and the caller counts the
-string under the deviation. The verdict is still compared with the other engines'; only
-the hang is excused. Any other hang fails.
+never answer: the worker answers with forcing off and says so (``RemoteCompiled.unforced``).
+Such a state is dead, so the verdict is a rejection, still compared with the other
+engines'; only the hang is excused, and any other hang fails. (The check also finds runs
+forced one lexeme at a time, ``start: "a" start``, where llguidance stops by itself; the
+verdict is the same.)
 """
 
 from __future__ import annotations
@@ -53,6 +55,10 @@ LIMIT_ENV = "ANANKE_ENGINE_LIMIT_S"
 DEFAULT_LIMIT_S = 20.0
 """Far above what any call in the tests takes (milliseconds), so that only a hang reaches it
 on a loaded machine."""
+
+STARTUP_LIMIT_S = 180.0
+"""The seconds an engine may take the first time a worker uses it (importing its package,
+XGrammar's torch included, or starting llama.cpp's process), which no call limit covers."""
 
 FORCED_RUN = 4096
 """Masks in a row allowing one byte and no end that count as forcing without end: far longer
@@ -140,6 +146,7 @@ class EngineWorker:
         self._proc: subprocess.Popen[bytes] | None = None
         self._buffer = b""
         self._generation = 0
+        self._warm: set[str] = set()  # engines the worker has started, this generation
         self._next_id = 0
         self._cache: OrderedDict[tuple[str, str, bool], RemoteCompiled] = OrderedDict()
 
@@ -169,6 +176,8 @@ class EngineWorker:
         ``engine`` makes of ``text``, walked with forcing off (the same masks, without
         :data:`ENDLESS_FORCING`)."""
         what = f"{engine} sampling {n} strings (seed {seed})"
+        self._ensure()
+        self._warm_up(engine)
         reply = self._call(
             {"op": "sample", "engine": engine, "text": text, "n": n, "seed": seed, "max": max_len},
             what,
@@ -188,6 +197,7 @@ class EngineWorker:
         from ananke.runtime.engines import EngineError
 
         self._ensure()
+        self._warm_up(compiled.engine)
         ident = self._next_id
         self._next_id += 1
         req = {
@@ -222,6 +232,17 @@ class EngineWorker:
             else:
                 return out
         raise EngineCrash(f"{compiled.engine}: the worker lost the grammar twice")
+
+    def _warm_up(self, engine: str) -> None:
+        """Start ``engine`` in the worker under :data:`STARTUP_LIMIT_S`."""
+        if engine in self._warm:
+            return
+        limit, self.limit_s = self.limit_s, max(self.limit_s, STARTUP_LIMIT_S)
+        try:
+            self._call({"op": "warm", "engine": engine}, f"{engine} starting", "")
+        finally:
+            self.limit_s = limit
+        self._warm.add(engine)
 
     def _call(self, req: dict[str, Any], what: str, grammar: str) -> dict[str, Any]:
         self._send(req)
@@ -278,6 +299,7 @@ class EngineWorker:
             code = self._proc.wait()
             self._proc = None
         self._generation += 1
+        self._warm.clear()
         self.restarts += 1
         return code
 
@@ -337,6 +359,14 @@ def unforced(grammar: str) -> str:
 
 
 _EOS = 256
+
+_TRIVIAL = {
+    "lark": 'start: "a"',
+    "gbnf": 'root ::= "a"',
+    "ebnf": 'root ::= "a"',
+    "regex": "a",
+    "json-schema": '{"type": "string"}',
+}
 
 
 def _single_byte(mask: bytes) -> int | None:
@@ -436,6 +466,10 @@ def _serve(inp: IO[bytes], out: IO[bytes]) -> None:
                         send({"r": c.accepts(s)})
                     else:
                         send(_decide(c, twins, req["id"], s))
+            elif req["op"] == "warm":
+                engine = get_engine(req["engine"])
+                engine.compile(_TRIVIAL[engine.format]).accepts("a")
+                send({"ok": True})
             elif req["op"] == "sample":
                 import llguidance
 
