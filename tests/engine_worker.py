@@ -41,11 +41,14 @@ from typing import IO, Any
 __all__ = [
     "ENDLESS_FORCING",
     "FORCED_RUN",
+    "OUTLINES_INDEX",
+    "OUTLINES_STATES",
     "EngineCrash",
     "EngineHang",
     "EngineWorker",
     "KnownHang",
     "RemoteCompiled",
+    "outlines_can_index",
     "worker",
 ]
 
@@ -80,6 +83,35 @@ ENDLESS_FORCING = KnownHang(
     f"without end ({FORCED_RUN} single-byte masks in a row, read with forcing off), e.g. "
     "`start: R R` with `R: /a+/` on any string; such a string is decided with forcing off",
 )
+
+
+OUTLINES_STATES = 10_000
+"""Past this many automaton states (built as :class:`ananke.ir.automata.DFA` builds them,
+before minimizing), outlines-core takes minutes to index the regex: see :data:`OUTLINES_INDEX`."""
+
+OUTLINES_INDEX = KnownHang(
+    "outlines-core-index",
+    "outlines-core 0.2.14 builds the whole automaton of a regex, unminimized, before its "
+    "index, and takes minutes on some regexes whose minimal automaton is small: "
+    "`(?:(?:a|(?:a|中|[^é]){2,5}[b-中][a-𝒶]*|[中-𝒶]){1,4}aa)+` (288 states minimized, "
+    f"more than {OUTLINES_STATES:,} before) takes it minutes with a 258-token vocabulary. "
+    "The tests give outlines-core only the regexes whose automaton stays under that bound; "
+    "llguidance's regex reader reads every one.",
+)
+
+
+def outlines_can_index(regex: str) -> bool:
+    """Whether the regex target's ``regex`` builds in at most :data:`OUTLINES_STATES`
+    automaton states (see :data:`OUTLINES_INDEX`)."""
+    from ananke.ir.automata import DFA, StateLimitExceeded
+    from ananke.ir.grammar import Regex
+
+    # The printer writes `$` only as its final anchor (a dollar sign is `\x{24}`).
+    try:
+        DFA.from_expr(Regex(pattern=regex.replace("$", "")), max_states=OUTLINES_STATES)
+    except StateLimitExceeded:
+        return False
+    return True
 
 
 class EngineHang(Exception):
@@ -184,6 +216,16 @@ class EngineWorker:
             text,
         )
         return list(reply["strings"])
+
+    def validate(self, engine: str, text: str) -> str:
+        """llguidance's own validator on ``text`` as ``engine`` (``llguidance-*``) reads it,
+        with no tokenizer (special tokens are then not checked): its complaint, or ""."""
+        self._ensure()
+        self._warm_up(engine)
+        reply = self._call(
+            {"op": "validate", "engine": engine, "text": text}, f"{engine} validating", text
+        )
+        return str(reply["problem"])
 
     def close(self) -> None:
         if self._proc is not None:
@@ -360,6 +402,13 @@ def unforced(grammar: str) -> str:
 
 _EOS = 256
 
+_LLG_FORMATS = {
+    "llguidance-lark": "lark",
+    "llguidance-gbnf": "gbnf",
+    "llguidance-regex": "regex",
+    "llguidance-json": "json_schema",
+}
+
 _TRIVIAL = {
     "lark": 'start: "a"',
     "gbnf": 'root ::= "a"',
@@ -470,10 +519,20 @@ def _serve(inp: IO[bytes], out: IO[bytes]) -> None:
                 engine = get_engine(req["engine"])
                 engine.compile(_TRIVIAL[engine.format]).accepts("a")
                 send({"ok": True})
+            elif req["op"] == "validate":
+                import llguidance
+
+                fmt = _LLG_FORMATS[req["engine"]]
+                try:
+                    grammar = llguidance.grammar_from(fmt, req["text"])  # type: ignore[arg-type]
+                except ValueError as e:
+                    send({"problem": str(e)})
+                    continue
+                send({"problem": llguidance.LLMatcher.validate_grammar(grammar, None)})
             elif req["op"] == "sample":
                 import llguidance
 
-                fmt = {"llguidance-lark": "lark", "llguidance-gbnf": "gbnf"}[req["engine"]]
+                fmt = _LLG_FORMATS[req["engine"]]
                 grammar = unforced(llguidance.grammar_from(fmt, req["text"]))  # type: ignore[arg-type]
                 strings = sample_strings(grammar, req["n"], seed=req["seed"], max_len=req["max"])
                 send({"strings": strings})

@@ -23,10 +23,12 @@ from ananke.runtime.engines import Compiled, Deviation, get_engine
 from ananke.runtime.sample import mutate, sample_strings
 from engine_worker import (
     ENDLESS_FORCING,
+    OUTLINES_INDEX,
+    OUTLINES_STATES,
     EngineCrash,
     EngineHang,
-    KnownHang,
     RemoteCompiled,
+    outlines_can_index,
     worker,
 )
 
@@ -141,35 +143,6 @@ def compile_guarded(engine: str, text: str, *, guard: bool = True) -> RemoteComp
     if not e.available():
         pytest.skip(f"{engine} is not installed (package {e.package!r})")
     return worker().compile(engine, text, guard=guard)
-
-
-OUTLINES_STATES = 10_000
-"""Past this many automaton states (built as :class:`ananke.ir.automata.DFA` builds them,
-before minimizing), outlines-core takes minutes to index the regex: see :data:`OUTLINES_INDEX`."""
-
-OUTLINES_INDEX = KnownHang(
-    "outlines-core-index",
-    "outlines-core 0.2.14 builds the whole automaton of a regex, unminimized, before its "
-    "index, and takes minutes on some regexes whose minimal automaton is small: "
-    "`(?:(?:a|(?:a|中|[^é]){2,5}[b-中][a-𝒶]*|[中-𝒶]){1,4}aa)+` (293 states minimized, "
-    f"more than {OUTLINES_STATES:,} before) takes it over 200 s with a 258-token "
-    "vocabulary. The tests give outlines-core only the regexes whose automaton stays "
-    "under that bound; llguidance's regex reader reads every one.",
-)
-
-
-def outlines_can_index(regex: str) -> bool:
-    """Whether the regex target's ``regex`` builds in at most :data:`OUTLINES_STATES`
-    automaton states (see :data:`OUTLINES_INDEX`)."""
-    from ananke.ir.automata import DFA, StateLimitExceeded
-    from ananke.ir.grammar import Regex
-
-    # The printer writes `$` only as its final anchor (a dollar sign is `\x{24}`).
-    try:
-        DFA.from_expr(Regex(pattern=regex.replace("$", "")), max_states=OUTLINES_STATES)
-    except StateLimitExceeded:
-        return False
-    return True
 
 
 def compile_or_skip(engine: str, text: str) -> Compiled:
