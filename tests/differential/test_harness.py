@@ -192,5 +192,6 @@ def test_a_dead_worker_is_a_crash(short_worker: EngineWorker) -> None:
 def test_outlines_is_given_the_regexes_it_can_index() -> None:
     assert outlines_can_index("(?:[a-c]+(?:,[a-c]+)*)$")
     assert outlines_can_index("")
-    # OUTLINES_INDEX's example: minutes in outlines-core, more than 10,000 states here.
+    # OUTLINES_INDEX's example (minutes in outlines-core), and one that takes it 16 s.
     assert not outlines_can_index("(?:(?:a|(?:a|中|[^é]){2,5}[b-中][a-𝒶]*|[中-𝒶]){1,4}aa)+")
+    assert not outlines_can_index("(?:(?:[a-中][^a𝒶]{1,4}𝒶?a*){2,4}[^b中𝒶][a-中][^a𝒶]{1,4}𝒶?a*)$")
