@@ -480,7 +480,7 @@ def _decide(compiled: Any, twins: dict[int, _Twin], ident: int, s: str) -> dict[
 
 
 def _serve(inp: IO[bytes], out: IO[bytes]) -> None:
-    from ananke.runtime.engines import EngineError, get_engine
+    from ananke.runtime.engines import Compiled, EngineError, get_engine
     from ananke.runtime.sample import sample_strings
 
     compiled: OrderedDict[int, Any] = OrderedDict()
@@ -511,6 +511,11 @@ def _serve(inp: IO[bytes], out: IO[bytes]) -> None:
                 c = compiled.get(req["id"])
                 if c is None:
                     send({"missing": True})  # once: the client compiles it again
+                    continue
+                if type(c).accepts_many is not Compiled.accepts_many:
+                    # Decided together (outlines-core: one index for them all).
+                    for verdict in c.accepts_many(req["strings"]):
+                        send({"r": verdict})
                     continue
                 for s in req["strings"]:
                     if req["id"] in unguarded:
