@@ -31,6 +31,10 @@ Known deviations:
   ``([c]{0,2}){0,2}`` or ``([c]*)*`` fails to load there ("Expected value"); llama.cpp
   reads them. The char-level lowering never writes a repeat of a repeat for the grammars
   ``arc`` builds itself; an imported grammar that has one loads in llama.cpp only.
+* The same lexemes can hang llguidance 1.9.1: before each mask it computes the bytes the
+  grammar forces next, which never ends when a lexeme forces bytes forever. ``root ::= r r``
+  with ``r ::= "a"{2,}`` becomes ``R: /a{2,}/``: the greedy lexer reads every ``a`` into the
+  first ``R``, so only ``a`` may follow, without end, and no mask comes back.
 * Surrogate code points are dropped from classes (no UTF-8 text contains them).
 
 Token by token (llama.cpp's grammar sampler over a model's vocabulary, compared with
@@ -196,8 +200,9 @@ class GBNFBackend(CharLevelBackend):
         )
 
     def print_repeat(self, node: Repeat, rule: Rule) -> str:
-        if node.max == 0:
-            return '""'
+        item = ungrouped(node.item)
+        if node.max == 0 or isinstance(item, Empty) or (isinstance(item, Lit) and not item.text):
+            return '""'  # llama.cpp refuses `""?`: an empty literal is no item to repeat
         inner = self.print_expr(node.item, rule)
         if self.keeps_nested_repeats_grouped and isinstance(ungrouped(node.item), Repeat):
             inner = f'({inner} "")'

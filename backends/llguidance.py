@@ -67,10 +67,15 @@ def _class_char(cp: int) -> str:
 
 _PRINTED: dict[tuple[str, Expr, str], str] = {}
 
-# A slash preceded by an even number of backslashes (none included) is unescaped.
-_UNESCAPED_SLASH = re.compile(r"((?:^|[^\\])(?:\\\\)*)/")
+# An escape (kept as it is, `\/` included) or a slash, which is then escaped. Escapes are
+# read as units so that every slash of `//` is found, each after the one before.
+_ESCAPE_OR_SLASH = re.compile(r"\\.|/", re.DOTALL)
 _LEXEME_NAME = re.compile(r"[A-Z][A-Z0-9_]*\Z")
 _RULE_NAME = re.compile(r"[a-z_][a-z0-9_]*\Z")
+
+
+def _escaped_slash(found: re.Match[str]) -> str:
+    return "\\/" if found.group() == "/" else found.group()
 
 
 def _lark_names(grammar: Grammar) -> Grammar:
@@ -185,7 +190,7 @@ class LLGuidanceBackend(Backend):
 
     def print_regex(self, node: Regex, rule: Rule) -> str:
         # Escape only the slashes that are not escaped already (`\/` stays as it is).
-        return "/" + _UNESCAPED_SLASH.sub(r"\1\\/", node.pattern) + "/"
+        return "/" + _ESCAPE_OR_SLASH.sub(_escaped_slash, node.pattern) + "/"
 
     def print_ref(self, node: Ref, rule: Rule) -> str:
         return node.name

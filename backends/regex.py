@@ -22,6 +22,9 @@ right-linear rules, which ``regular`` solves back into one expression (Arden's r
 
 Known deviations: surrogate code points are dropped from classes (no UTF-8 text holds
 them). A printed regex longer than 100,000 characters is refused (``regex-too-large``).
+outlines-core builds the pattern's whole automaton, unminimized, before its index, which
+for some patterns with a small minimal automaton takes minutes (bounded repeats of wide
+classes nested in repeats that overlap them); llguidance reads them lazily.
 """
 
 from __future__ import annotations

@@ -39,7 +39,7 @@ import subprocess
 import threading
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -108,6 +108,11 @@ class Compiled(ABC):
         grammar's language holds it, and every engine rejects it.
         """
         return _is_scalar_text(s) and self._accepts(s)
+
+    def accepts_many(self, strings: Sequence[str]) -> list[bool]:
+        """:meth:`accepts` of each of ``strings``, in order (an engine may decide them
+        together, faster than one by one)."""
+        return [self.accepts(s) for s in strings]
 
     @abstractmethod
     def _accepts(self, s: str) -> bool: ...
@@ -253,20 +258,35 @@ class _OutlinesCompiled(Compiled):
             raise EngineError(str(e)) from None
 
     def _index(self, data: bytes) -> Any:
+        return self._index_of({data: _OUTLINES_WHOLE} if data else {})
+
+    def _index_of(self, whole: dict[bytes, int]) -> Any:
+        """The index over the 256 bytes and, as one token each, the strings of ``whole``."""
         import outlines_core
 
         tokens: dict[bytes, list[int]] = {bytes([b]): [b] for b in range(256)}
-        if data:
-            tokens.setdefault(data, []).append(_OUTLINES_WHOLE)
+        for data, token in whole.items():
+            tokens.setdefault(data, []).append(token)
         return outlines_core.Index(self.regex, outlines_core.Vocabulary(_OUTLINES_EOS, tokens))
 
     def _accepts(self, s: str) -> bool:
-        data = s.encode("utf-8")
-        index = self._index(data)
-        state = index.get_initial_state()
-        if data:
-            state = index.get_next_state(state, _OUTLINES_WHOLE)
-        return state is not None and bool(index.is_final_state(state))
+        return self.accepts_many([s])[0]
+
+    def accepts_many(self, strings: Sequence[str]) -> list[bool]:
+        # One index for them all, each string a token of its own: building the index is
+        # what costs, and a token spanning a whole string is exact (see the module).
+        texts = [s.encode("utf-8") if _is_scalar_text(s) else None for s in strings]
+        whole = {d: _OUTLINES_WHOLE + i for i, d in enumerate(dict.fromkeys(filter(None, texts)))}
+        index = self._index_of(whole)
+        start = index.get_initial_state()
+        out = []
+        for data in texts:
+            if data is None:  # a lone surrogate: no text
+                out.append(False)
+                continue
+            state = index.get_next_state(start, whole[data]) if data else start
+            out.append(state is not None and bool(index.is_final_state(state)))
+        return out
 
 
 class _OutlinesRegex(Engine):

@@ -1,5 +1,6 @@
 """Fixtures shared across test folders: the 32k BPE vocabulary trained on the standard
-library, and the same vocabulary loaded into llama.cpp."""
+library, and the same vocabulary loaded into llama.cpp. Registers the Hypothesis profiles
+(``hypothesis_profiles``: ``ci`` by default, ``nightly`` by hand)."""
 
 from __future__ import annotations
 
@@ -7,8 +8,11 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import hypothesis_profiles
 import pytest
 from suite_helpers import missing, require_module
+
+hypothesis_profiles.register()
 
 if TYPE_CHECKING:
     from ananke.runtime.llamacpp_sampler import LlamaVocab

@@ -9,7 +9,10 @@ that llguidance and XGrammar read well:
   ``block ::= stmt | block stmt``. This pass rewrites immediate left recursion into a
   repeat: ``A ::= b1 | ... | A a1 | ...`` becomes ``A ::= (b1 | ...) (a1 | ...)*``.
   llama.cpp also counts an unbounded repeat of something that may match nothing
-  (``("a" | "")*``) as left recursion: it becomes a repeat of the non-empty strings.
+  (``("a" | "")*``) as left recursion: it becomes a repeat of the non-empty strings. Rules
+  that only go round in circles (``a ::= b``, ``b ::= a``: no string; ``a ::= a{0,2}``:
+  only the empty one) are written as what they match first. Left recursion through other
+  rules (``a ::= b "x" | "y"``, ``b ::= a``) is refused (``target-cannot-express``).
 * **Large repeats.** llama.cpp expands ``S{m,n}`` into one rule per optional copy, and
   refuses a grammar when a repeat's bound times the rules already generated for ``S``
   reaches 2,000 (``MAX_REPETITION_THRESHOLD``: "number of rules that are going to be
@@ -34,9 +37,16 @@ import functools
 from dataclasses import dataclass
 
 from ananke.ir.diagnostics import Diagnostics
-from ananke.ir.grammar import Alt, Expr, Grammar, Repeat, Seq
+from ananke.ir.grammar import Alt, Expr, Grammar, Ref, Repeat, Seq
 
-from .recursion import without_empty_loops, without_left_recursion
+from .errors import CannotLower
+from .recursion import (
+    nullable,
+    nullable_rules,
+    without_empty_loops,
+    without_idle_rules,
+    without_left_recursion,
+)
 from .repeats import SYMBOL, RepeatSplitter
 
 __all__ = ["LLAMACPP_MAX_BOUND", "LlamaCppShape"]
@@ -55,8 +65,68 @@ class LlamaCppShape:
     name = "llamacpp-shape"
 
     def run(self, grammar: Grammar, diags: Diagnostics) -> Grammar:
-        grammar = without_empty_loops(without_left_recursion(grammar))
+        grammar = without_empty_loops(without_left_recursion(without_idle_rules(grammar)))
+        cycle = _left_cycle(grammar)
+        if cycle:
+            rule = next(r for r in grammar.rules if r.name == cycle[0])
+            path = " -> ".join(f"`{n}`" for n in cycle)
+            raise CannotLower(
+                "target-cannot-express",
+                f"llama.cpp refuses left recursion, and rule {cycle[0]} may start with itself "
+                f"through other rules ({path}) before a character is read; only a rule "
+                "that starts with itself is rewritten",
+                rule.name,
+                rule.origins,
+            )
         return _Rewriter(LLAMACPP_MAX_BOUND, rules=True).run(grammar)
+
+
+def _left_cycle(grammar: Grammar) -> tuple[str, ...]:
+    """A cycle of rules each of which may start with the next before reading a character
+    (the last is the first again); empty when there is none."""
+    empty = nullable_rules(grammar)
+
+    def first(e: Expr) -> set[str]:
+        if isinstance(e, Ref):
+            return {e.name}
+        if isinstance(e, Alt):
+            return set().union(*map(first, e.items))
+        if isinstance(e, Seq):
+            found: set[str] = set()
+            for item in e.items:
+                found |= first(item)
+                if not nullable(item, empty):
+                    break
+            return found
+        if isinstance(e, Repeat) and e.max != 0:
+            return first(e.item)
+        return set()
+
+    rules = {r.name: r for r in grammar.rules}
+    starts = {name: sorted(first(r.body) & rules.keys()) for name, r in rules.items()}
+    done: set[str] = set()
+    for root in rules:
+        path: list[str] = []
+        on_path: set[str] = set()
+        work = [(root, iter(starts[root]))]
+        if root in done:
+            continue
+        path.append(root)
+        on_path.add(root)
+        while work:
+            name, todo = work[-1]
+            nxt = next(todo, None)
+            if nxt is None:
+                work.pop()
+                done.add(path.pop())
+                on_path.discard(name)
+            elif nxt in on_path:
+                return (*path[path.index(nxt) :], nxt)
+            elif nxt not in done:
+                path.append(nxt)
+                on_path.add(nxt)
+                work.append((nxt, iter(starts[nxt])))
+    return ()
 
 
 class _Rewriter(RepeatSplitter):

@@ -5,6 +5,10 @@
 * :func:`without_empty_loops`: an unbounded repeat of something that may match nothing
   (``("a" | "")*``) becomes a repeat of its non-empty strings (``"a"*``): llama.cpp
   counts such a loop as left recursion.
+* :func:`without_idle_rules`: a rule that refers to rules and matches no string
+  (``a ::= b``, ``b ::= a``), or only the empty one (``a ::= a{0,2}``), is written as what it
+  matches: llama.cpp takes such loops for left recursion and refuses them, and XGrammar
+  0.2.9 crashes compiling ``a ::= a{0,2}`` or ``a ::= a{2}``.
 * :func:`solve_right_linear`: rules that recur only at their end (``A ::= "x" B | ""``,
   ``B ::= "y" A``: right-linear, as automata print themselves) describe a regular language.
   Each group of mutually recursive such rules is solved as a system of equations
@@ -18,10 +22,24 @@ Both keep the language of every rule.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from collections.abc import Set as AbstractSet
 
 import msgspec
-from ananke.ir.grammar import Alt, Empty, Expr, Grammar, Lit, Ref, Repeat, Rule, Seq, refs
+from ananke.ir.automata import scalar_ranges
+from ananke.ir.grammar import (
+    Alt,
+    CharClass,
+    Empty,
+    Expr,
+    Grammar,
+    Lit,
+    Ref,
+    Repeat,
+    Rule,
+    Seq,
+    refs,
+)
 
 __all__ = [
     "nullable",
@@ -29,6 +47,7 @@ __all__ = [
     "recursive_groups",
     "solve_right_linear",
     "without_empty_loops",
+    "without_idle_rules",
     "without_left_recursion",
 ]
 
@@ -114,6 +133,78 @@ def without_empty_loops(grammar: Grammar) -> Grammar:
             new = Rule(name=names[name], body=Alt(items=()) if body is None else body)
             out.append(msgspec.structs.replace(new, origins=fixed[name].origins))
     return _with_rules(grammar, out)
+
+
+_NOTHING = Alt(items=())
+"""The empty language."""
+
+
+def without_idle_rules(grammar: Grammar) -> Grammar:
+    """Every rule that refers to rules and matches no string, as the empty language, and
+    every one that refers to rules and matches only the empty string, as ``Empty``: what
+    such a rule refers to only goes round in circles. Other rules are kept as they are (the
+    grammar itself when there is none of these); the language of every rule is the same.
+    """
+    some = _fixpoint(grammar, _matches_some)  # a string
+    text = _fixpoint(grammar, lambda e, found: _matches_text(e, found, some))  # non-empty
+    rules = []
+    for rule in grammar.rules:
+        if rule.name in text or not refs(rule.body):
+            rules.append(rule)
+        else:
+            body = Empty() if rule.name in some else _NOTHING
+            rules.append(msgspec.structs.replace(rule, body=body))
+    if all(new is old for new, old in zip(rules, grammar.rules, strict=True)):
+        return grammar
+    return _with_rules(grammar, rules)
+
+
+def _fixpoint(grammar: Grammar, holds: Callable[[Expr, AbstractSet[str]], bool]) -> set[str]:
+    """The rules whose body ``holds``, given those found so far (least fixpoint)."""
+    found: set[str] = set()
+    changed = True
+    while changed:
+        changed = False
+        for rule in grammar.rules:
+            if rule.name not in found and holds(rule.body, found):
+                found.add(rule.name)
+                changed = True
+    return found
+
+
+def _matches_some(e: Expr, rules: AbstractSet[str]) -> bool:
+    """Whether ``e`` matches some string, given the ``rules`` that do."""
+    if isinstance(e, Ref):
+        return e.name in rules
+    if isinstance(e, Seq):
+        return all(_matches_some(x, rules) for x in e.items)
+    if isinstance(e, Alt):
+        return any(_matches_some(x, rules) for x in e.items)
+    if isinstance(e, Repeat):
+        return e.min == 0 or _matches_some(e.item, rules)
+    if isinstance(e, CharClass):
+        return bool(scalar_ranges(e))
+    return True  # literals, Empty, and what only llguidance reads
+
+
+def _matches_text(e: Expr, rules: AbstractSet[str], some: AbstractSet[str]) -> bool:
+    """Whether ``e`` matches a non-empty string, given the ``rules`` that do and the
+    rules that match any string (``some``)."""
+    if isinstance(e, Ref):
+        return e.name in rules
+    if isinstance(e, Seq):
+        return all(_matches_some(x, some) for x in e.items) and any(
+            _matches_text(x, rules, some) for x in e.items
+        )
+    if isinstance(e, Alt):
+        return any(_matches_text(x, rules, some) for x in e.items)
+    if isinstance(e, Repeat):
+        return e.max != 0 and _matches_text(e.item, rules, some)
+    if isinstance(e, Lit):
+        return bool(e.text)
+    if isinstance(e, Empty):
+        return False
+    return _matches_some(e, some)  # classes, and what only llguidance reads
 
 
 def nullable_rules(grammar: Grammar) -> frozenset[str]:

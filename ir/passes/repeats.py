@@ -7,7 +7,10 @@ Two engines expand a bounded repeat ``X{m,n}`` into one rule per optional copy o
 * XGrammar (0.2.8) unrolls bounds up to 128 that way and writes larger ones as 128
   copies plus a counted repeat, and its compiler precomputes a token mask for every
   position of every copy, a walk of the whole vocabulary each. The ``small-repeats``
-  lowering (for ``xgrammar``) splits every bound above :data:`XGRAMMAR_MAX_BOUND`.
+  lowering (for ``xgrammar``) splits every bound above :data:`XGRAMMAR_MAX_BOUND`. It
+  first writes rules that only go round in circles as what they match
+  (:func:`.recursion.without_idle_rules`): XGrammar 0.2.9 crashes compiling
+  ``a ::= a{0,2}``.
 
 The lark package writes a bound below 50 in place, as one alternative per count; the
 ``lark-shape`` lowering (:mod:`.larkshape`) splits every bound above 4 with this class.
@@ -38,7 +41,7 @@ import msgspec
 from ananke.ir.diagnostics import Diagnostics
 from ananke.ir.grammar import Alt, CharClass, Empty, Expr, Grammar, Lit, Ref, Repeat, Rule, Seq
 
-from .recursion import seq
+from .recursion import seq, without_idle_rules
 
 __all__ = ["XGRAMMAR_MAX_BOUND", "RepeatSplitter", "SmallRepeats"]
 
@@ -164,6 +167,8 @@ class SmallRepeats:
     name = "small-repeats"
 
     def run(self, grammar: Grammar, diags: Diagnostics) -> Grammar:
+        # XGrammar 0.2.9 crashes compiling a rule that only repeats itself (`a ::= a{0,2}`).
+        grammar = without_idle_rules(grammar)
         return _rebuilt(grammar, [_small(r.body) for r in grammar.rules])
 
 

@@ -122,6 +122,28 @@ def test_empty_and_negated_class() -> None:
     assert not m.accepts("7")
 
 
+@pytest.mark.parametrize(
+    ("pattern", "inside", "outside"),
+    [
+        # Lark's CPP_COMMENT: the second of two slashes was left unescaped and ended the
+        # regex (found by the transpile fuzz, which loads every print in its engines).
+        ("//[^\n]*", ["//", "// x/y"], ["/", "/ /"]),
+        ("a//b", ["a//b"], ["a/b"]),
+        (r"\\//", [r"\//"], [r"\/", "//"]),  # an escaped backslash, then two slashes
+        (r"\/[/]", ["//"], ["/"]),  # already escaped, and in a class
+    ],
+)
+def test_every_unescaped_slash_of_a_regex_is_escaped(
+    pattern: str, inside: list[str], outside: list[str]
+) -> None:
+    m = language(
+        Rule(name="start", body=Ref(name="R")),
+        Rule(name="R", lexeme=True, body=Regex(pattern=pattern)),
+    )
+    assert all(map(m.accepts, inside))
+    assert not any(map(m.accepts, outside))
+
+
 @settings(max_examples=60, deadline=None)
 @given(st.text(min_size=1, max_size=12))
 def test_any_literal_matches_exactly_itself(text: str) -> None:

@@ -6,7 +6,9 @@ import re
 
 import pytest
 from ananke.backends import get_backend
-from backend_helpers import CORPUS, Case, cls, emit, lit, rep, rules, seq, validate
+from ananke.ir.grammar import Expr
+from backend_helpers import CORPUS, Case, cls, emit, lit, ref, rep, rules, seq, validate
+from engine_worker import EngineCrash, worker
 
 TARGET = "xgrammar"
 
@@ -56,3 +58,23 @@ def test_large_bounds_are_split_with_the_same_language(
     text = emit(TARGET, grammar)
     assert max(int(b) for b in re.findall(r"\d+(?=[,}])", text)) <= 16, text
     validate(TARGET, grammar, [f"<{' x' * n}>" for n in accept], [f"<{' x' * n}>" for n in reject])
+
+
+@pytest.mark.parametrize(
+    ("body", "accept"),
+    [
+        (rep(ref("start"), 0, 2), [""]),
+        (rep(ref("start"), 2), []),
+        (rep(ref("start"), 1, 2), []),
+    ],
+)
+def test_a_rule_that_only_repeats_itself_is_what_it_matches(body: Expr, accept: list[str]) -> None:
+    """XGrammar 0.2.9 crashes (SIGSEGV) compiling `root ::= root{0,2}`, `root{2}` or
+    `root{1,2}` (found by the transpile fuzz). The `small-repeats` lowering writes such a
+    rule as what it matches: the empty string, or nothing."""
+    grammar = rules(start=body)
+    assert "root{" not in emit(TARGET, grammar)
+    validate(TARGET, grammar, accept, [s for s in ("", "a") if s not in accept])
+    # As printed without the lowering, XGrammar dies: run it in the worker process.
+    with pytest.raises(EngineCrash, match="died"):
+        worker().compile("xgrammar-ebnf", get_backend(TARGET).emit(grammar))

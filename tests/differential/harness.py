@@ -5,6 +5,10 @@ compiles to is defined by it). Other engines read other dialects; where a backen
 accepts a different language, its module documents that in ``DEVIATIONS``, a tuple of
 :class:`ananke.runtime.engines.Deviation`: a named, described predicate on strings that
 excuses a disagreement on the strings it applies to.
+
+The property tests run every engine call in a worker process under a time limit
+(:mod:`engine_worker`): a hang fails the example with the engine, the grammar and the
+string, instead of hanging the suite.
 """
 
 from __future__ import annotations
@@ -16,16 +20,35 @@ from types import ModuleType
 
 from ananke.runtime.engines import Compiled, Deviation, get_engine
 from ananke.runtime.sample import mutate, sample_strings
+from engine_worker import (
+    ENDLESS_FORCING,
+    OUTLINES_INDEX,
+    OUTLINES_STATES,
+    EngineCrash,
+    EngineHang,
+    RemoteCompiled,
+    outlines_can_index,
+    worker,
+)
 from suite_helpers import missing
 
 __all__ = [
+    "ENDLESS_FORCING",
+    "OUTLINES_INDEX",
+    "OUTLINES_STATES",
     "Deviation",
     "Disagreement",
+    "EngineCrash",
+    "EngineHang",
+    "RemoteCompiled",
     "candidates",
     "check_agreement",
+    "compile_guarded",
     "compile_or_skip",
     "deviations_of",
+    "outlines_can_index",
     "report",
+    "sampled_candidates",
 ]
 
 
@@ -75,14 +98,20 @@ def check_agreement(
     ``deviations`` maps the same labels to the deviations that excuse disagreements.
     """
     deviations = deviations or {}
+    strings = list(strings)
+    expected = _decide(reference, strings)
     found: list[Disagreement] = []
-    for s in strings:
-        expected = reference.accepts(s)
-        for label, compiled in others.items():
-            got = compiled.accepts(s)
-            if got != expected and not any(d.applies(s) for d in deviations.get(label, ())):
-                found.append(Disagreement(label, s, expected, got))
+    for label, compiled in others.items():
+        for s, want, got in zip(strings, expected, _decide(compiled, strings), strict=True):
+            if got != want and not any(d.applies(s) for d in deviations.get(label, ())):
+                found.append(Disagreement(label, s, want, got))
     return found
+
+
+def _decide(compiled: Compiled | RemoteCompiled, strings: list[str]) -> list[bool]:
+    if isinstance(compiled, RemoteCompiled):
+        return compiled.decide(strings)  # one round trip to the worker
+    return [compiled.accepts(s) for s in strings]
 
 
 def candidates(reference_grammar: str, n: int, *, seed: int, max_len: int = 60) -> list[str]:
@@ -91,6 +120,30 @@ def candidates(reference_grammar: str, n: int, *, seed: int, max_len: int = 60) 
     rng = random.Random(seed)
     mutants = [mutate(members[i % len(members)], rng) for i in range(n)] if members else []
     return members + mutants
+
+
+def sampled_candidates(
+    engine: str, reference_grammar: str, n: int, *, seed: int, max_len: int = 60
+) -> list[str]:
+    """:func:`candidates`, sampled in the worker under its time limit; ``engine`` is the
+    llguidance engine that reads ``reference_grammar`` (``llguidance-lark`` or ``-gbnf``)."""
+    members = worker().sample(engine, reference_grammar, n, seed=seed, max_len=max_len)
+    rng = random.Random(seed)
+    mutants = [mutate(members[i % len(members)], rng) for i in range(n)] if members else []
+    return members + mutants
+
+
+def compile_guarded(engine: str, text: str, *, guard: bool = True) -> RemoteCompiled:
+    """``text`` compiled by ``engine`` in the worker, where each call runs under a time limit
+    (:class:`EngineHang` when it is reached); when the engine is not installed the test is
+    skipped, or fails under CI (see ``suite_helpers.missing``).
+
+    ``guard=False`` leaves out the check for :data:`ENDLESS_FORCING`, to show the hang.
+    """
+    e = get_engine(engine)
+    if not e.available():
+        missing(f"{engine} is not installed (package {e.package!r})")
+    return worker().compile(engine, text, guard=guard)
 
 
 def compile_or_skip(engine: str, text: str) -> Compiled:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import importlib.util
 import io
 import json
+from collections.abc import Callable
 from contextlib import redirect_stderr, redirect_stdout
 from pathlib import Path
 from typing import Any
@@ -37,14 +38,69 @@ def transpile(path: Path, target: str) -> tuple[int, str, str]:
     return code, out.getvalue(), err.getvalue()
 
 
-def check_all_targets(path: Path) -> None:
+def check_all_targets(path: Path, *, validate: bool = False) -> None:
     """No target ends in an internal error; a failure shows an error with a span in the
-    file."""
+    file. With ``validate``, every grammar printed without an error is loaded by the
+    engines that read its target (:func:`assert_engines_load`)."""
     for target in TARGETS:
-        code, _, err = transpile(path, target)
+        code, out, err = transpile(path, target)
         assert code in (0, 1, 2), f"--to {target}: exit {code}\n{err}"
         if code != 0:
             assert_error_in_file(path, target, code, err)
+        elif validate:
+            assert_engines_load(target, out)
+
+
+# Target -> the engines that read what it prints: llama.cpp for GBNF (llguidance's GBNF
+# converter refuses some grammars llama.cpp reads, a deviation of that converter), and for
+# a regex outlines-core where it can index it (see engine_worker.OUTLINES_INDEX).
+READERS: dict[str, tuple[str, ...]] = {
+    "llguidance": ("llguidance-lark",),
+    "lark-vllm": ("llguidance-lark",),
+    "xgrammar": ("xgrammar-ebnf",),
+    "gbnf": ("llamacpp-gbnf",),
+    "lark": ("lark",),
+    "regex": ("llguidance-regex", "outlines-regex"),
+    "json-schema": ("llguidance-json", "xgrammar-json"),
+}
+
+# Request target -> the target whose grammar its body holds, and where.
+BODIES: dict[str, tuple[str, Callable[[Any], str]]] = {
+    "vllm": ("lark-vllm", lambda body: body["structured_outputs"]["grammar"]),
+    "sglang": ("xgrammar", lambda body: body["ebnf"]),
+    "llamacpp": ("gbnf", lambda body: body["grammar"]),
+    "openai": ("lark-vllm", lambda body: body["format"]["definition"]),
+}
+
+
+def assert_engines_load(target: str, out: str) -> None:
+    """Every engine that reads ``target`` loads ``out``, what arc printed for it with no
+    error: a grammar an engine refuses is a bug of the printer. Each load runs in the
+    test harness's engine worker, under its time limit."""
+    from ananke.runtime.engines import EngineError, get_engine
+    from engine_worker import outlines_can_index, worker
+
+    if target in BODIES:
+        target, extract = BODIES[target]
+        out = extract(json.loads(out))
+    text = out.removesuffix("\n") if target == "regex" else out
+    if target == "json-schema":
+        text = json.dumps(json.loads(text))
+    for engine in READERS[target]:
+        if not get_engine(engine).available():
+            continue
+        if engine == "outlines-regex" and not outlines_can_index(text):
+            continue
+        if engine.startswith("llguidance-"):
+            # Its own validator, with no tokenizer: special tokens need the model's.
+            problem = worker().validate(engine, text)
+        else:
+            try:
+                worker().compile(engine, text)
+                problem = ""
+            except EngineError as e:
+                problem = e.message
+        assert not problem, f"--to {target}: {engine} refuses what arc printed: {problem}\n{text}"
 
 
 def assert_error_in_file(path: Path, target: str, code: int, err: str) -> None:

@@ -112,6 +112,16 @@ def test_exact_membership(name: str) -> None:
     assert [s for s in NON_MEMBERS if c.accepts(s)] == []
 
 
+@pytest.mark.parametrize("name", GRAMMAR_ENGINES)
+def test_many_strings_at_once_as_one_by_one(name: str) -> None:
+    """`accepts_many` (one outlines-core index for the whole batch) decides each string as
+    `accepts` does, duplicates and the empty string included."""
+    e = engine(name)
+    c = e.compile(SAME_LANGUAGE[e.format])
+    strings = [*MEMBERS, *NON_MEMBERS, "x;", "", "xb;"]
+    assert c.accepts_many(strings) == [s in MEMBERS for s in strings]
+
+
 # A context-free language (balanced brackets, empty string included) in each CFG dialect.
 BRACKETS = {
     "llguidance-lark": 'start: item*\nitem: "(" start ")" | "[" start "]"',
