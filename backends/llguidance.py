@@ -5,7 +5,8 @@ with a literal ``start:`` rule, so llguidance's format detection and vLLM's ``gu
 backend both read it as Lark. Uses lexeme negation and intersection (``~``, ``&``) in
 terminal definitions, terminals that reference terminals, and ``{m,n}`` repeats.
 
-Known deviations: none (this target defines the reference semantics).
+Known deviations: none (this target defines the reference semantics). Surrogate code
+points are left out of classes, which llguidance refuses in a regex; no text holds one.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ from ananke.ir.grammar import (
     ungrouped,
 )
 
-from .base import Backend, repeat_suffix
+from .base import Backend, repeat_suffix, scalar_ranges
 
 __all__ = ["LLGuidanceBackend"]
 
@@ -182,9 +183,14 @@ class LLGuidanceBackend(Backend):
         return _lark_string(node.text)
 
     def print_class(self, node: CharClass, rule: Rule) -> str:
+        # Surrogates are no scalar values: llguidance refuses `\x{d800}`, and no UTF-8 text
+        # holds one, so a class without them has the same strings.
+        ranges = scalar_ranges(node.ranges)
+        if not ranges:
+            return "/(?s:.)/" if node.negated else "/[^\\x{0}-\\x{10ffff}]/"
         body = "".join(
             _class_char(lo) if lo == hi else f"{_class_char(lo)}-{_class_char(hi)}"
-            for lo, hi in node.ranges
+            for lo, hi in ranges
         )
         return f"/[{'^' if node.negated else ''}{body}]/"
 

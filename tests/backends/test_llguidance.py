@@ -144,6 +144,26 @@ def test_every_unescaped_slash_of_a_regex_is_escaped(
     assert not any(map(m.accepts, outside))
 
 
+def test_surrogates_are_left_out_of_classes() -> None:
+    """llguidance refuses `[\\x{dfff}]` (no scalar value): an imported `[\\uDFFF]` made it
+    refuse the whole print (found by the transpile fuzz). No text holds a surrogate, so the
+    class without them has the same strings; with none left it is no character, or any."""
+    m = language(
+        Rule(
+            name="start",
+            body=Alt(
+                items=(
+                    Seq(items=(Lit(text="x"), CharClass(ranges=((0xDFFF, 0xDFFF),)))),
+                    Seq(items=(Lit(text="y"), CharClass(ranges=((0xD800, 0xDFFF),), negated=True))),
+                    Seq(items=(Lit(text="z"), CharClass(ranges=((0x61, 0x61), (0xD900, 0xE000))))),
+                )
+            ),
+        )
+    )
+    assert [s for s in ("y\n", "yé", "y😀", "za", "z\ue000") if not m.accepts(s)] == []
+    assert [s for s in ("x", "xa", "y", "yab", "zb", "z\ud7ff") if m.accepts(s)] == []
+
+
 @settings(max_examples=60, deadline=None)
 @given(st.text(min_size=1, max_size=12))
 def test_any_literal_matches_exactly_itself(text: str) -> None:
