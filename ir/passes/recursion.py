@@ -209,15 +209,7 @@ def _matches_text(e: Expr, rules: AbstractSet[str], some: AbstractSet[str]) -> b
 
 def nullable_rules(grammar: Grammar) -> frozenset[str]:
     """The rules that may match the empty string."""
-    found: set[str] = set()
-    changed = True
-    while changed:
-        changed = False
-        for rule in grammar.rules:
-            if rule.name not in found and nullable(rule.body, found):
-                found.add(rule.name)
-                changed = True
-    return frozenset(found)
+    return frozenset(_fixpoint(grammar, nullable))
 
 
 def nullable(e: Expr, rules: AbstractSet[str]) -> bool:

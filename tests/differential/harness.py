@@ -40,6 +40,7 @@ __all__ = [
     "Disagreement",
     "EngineCrash",
     "EngineHang",
+    "Memo",
     "RemoteCompiled",
     "candidates",
     "check_agreement",
@@ -144,6 +145,20 @@ def compile_guarded(engine: str, text: str, *, guard: bool = True) -> RemoteComp
     if not e.available():
         missing(f"{engine} is not installed (package {e.package!r})")
     return worker().compile(engine, text, guard=guard)
+
+
+class Memo(Compiled):
+    """A compiled grammar that decides each string once."""
+
+    def __init__(self, inner: Compiled) -> None:
+        super().__init__(inner.engine, inner.text)
+        self._inner = inner
+        self._seen: dict[str, bool] = {}
+
+    def _accepts(self, s: str) -> bool:
+        if s not in self._seen:
+            self._seen[s] = self._inner.accepts(s)
+        return self._seen[s]
 
 
 def compile_or_skip(engine: str, text: str) -> Compiled:

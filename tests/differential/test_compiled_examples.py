@@ -32,7 +32,7 @@ from ananke.ir.passes import compose
 from ananke.languages.python.corpus import stdlib_functions
 from ananke.runtime.engines import Compiled
 from ananke.runtime.sample import mutate, sample_strings
-from harness import check_agreement, compile_or_skip, deviations_of, report
+from harness import Memo, check_agreement, compile_or_skip, deviations_of, report
 
 from ananke.pipeline import emit, lower_for_target
 
@@ -130,23 +130,9 @@ def _corpus(set_name: str) -> tuple[str, ...]:
     return tuple(members + mutants + real + VIOLATIONS)
 
 
-class _Memo(Compiled):
-    """A compiled grammar that decides each string once."""
-
-    def __init__(self, inner: Compiled) -> None:
-        super().__init__(inner.engine, inner.text)
-        self._inner = inner
-        self._seen: dict[str, bool] = {}
-
-    def _accepts(self, s: str) -> bool:
-        if s not in self._seen:
-            self._seen[s] = self._inner.accepts(s)
-        return self._seen[s]
-
-
 @functools.cache
 def _reference(set_name: str) -> Compiled:
-    return _Memo(compile_or_skip("llguidance-lark", _text(set_name, "llguidance")))
+    return Memo(compile_or_skip("llguidance-lark", _text(set_name, "llguidance")))
 
 
 @pytest.mark.parametrize("set_name", sorted(MODULES))

@@ -54,7 +54,7 @@ from ananke.ir.passes import compose
 from ananke.ir.plan import Enforcement
 from ananke.languages.python.corpus import stdlib_functions
 from ananke.runtime.engines import Compiled
-from harness import compile_or_skip, deviations_of
+from harness import Memo, compile_or_skip, deviations_of
 
 from ananke.pipeline import emit, lower_for_target
 
@@ -1007,21 +1007,9 @@ def core(set_name: str, target: str) -> tuple[tuple[str, Verdict], ...]:
 # --- the tests ---------------------------------------------------------------------------
 
 
-class _Memo(Compiled):
-    def __init__(self, inner: Compiled) -> None:
-        super().__init__(inner.engine, inner.text)
-        self._inner = inner
-        self._seen: dict[str, bool] = {}
-
-    def _accepts(self, s: str) -> bool:
-        if s not in self._seen:
-            self._seen[s] = self._inner.accepts(s)
-        return self._seen[s]
-
-
 @functools.cache
 def _compiled(engine: str, text: str) -> Compiled:
-    return _Memo(compile_or_skip(engine, text))
+    return Memo(compile_or_skip(engine, text))
 
 
 CASES = [
