@@ -11,6 +11,7 @@ from ananke.ir.grammar import And, Grammar, Not, Ref, Regex, Rule
 from backend_helpers import ENGINES, REQUEST_FIELDS, languages, lit, rules, seq
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
+from hypothesis_profiles import examples
 
 TARGETS = (*ENGINES, *REQUEST_FIELDS)
 
@@ -59,7 +60,9 @@ def _variants(text: str) -> list[str]:
 
 @pytest.mark.parametrize("target", TARGETS)
 @settings(
-    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=examples(25),
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
 )
 @given(text=_TEXT)
 @example(text='"\\\n\0\x7f😀*/"""')

@@ -21,6 +21,7 @@ from ananke.ir.grammar import (
 from ananke.runtime.acceptance import ByteMatcher
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from hypothesis_profiles import examples
 
 BACKEND = get_backend("llguidance")
 
@@ -164,7 +165,7 @@ def test_surrogates_are_left_out_of_classes() -> None:
     assert [s for s in ("x", "xa", "y", "yab", "zb", "z\ud7ff") if m.accepts(s)] == []
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=examples(60), deadline=None)
 @given(st.text(min_size=1, max_size=12))
 def test_any_literal_matches_exactly_itself(text: str) -> None:
     """Quotes, backslashes, newlines, NUL, astral characters: a literal is that string."""
@@ -174,7 +175,7 @@ def test_any_literal_matches_exactly_itself(text: str) -> None:
     assert not m.accepts(text[:-1] + "!")
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=examples(60), deadline=None)
 @given(st.lists(st.integers(min_value=0, max_value=0x10FFFF), min_size=1, max_size=4))
 def test_any_character_class_matches_its_members(points: list[int]) -> None:
     points = [p for p in points if not 0xD800 <= p <= 0xDFFF] or [0x41]

@@ -19,6 +19,7 @@ from ananke.ir import (
 from ananke.ir.cir import detect_format, dumps, loads
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from hypothesis_profiles import examples
 from ir_strategies import modules
 
 SRC = SourceFile("api.ariadne", 'constraint api { returns: int; forbid: ["eval"]; }')
@@ -58,7 +59,7 @@ def test_round_trip(fmt: str) -> None:
     assert module == MODULE
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=examples(60), deadline=None)
 @given(modules, st.sampled_from(["json", "msgpack"]))
 def test_round_trip_any_module(module: Module, fmt: str) -> None:
     loaded, diags = _load(dumps(module, fmt))  # type: ignore[arg-type]
@@ -160,7 +161,7 @@ def test_truncated_json_points_at_the_end() -> None:
     assert line == data.count(b"\n") + 1
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(st.sampled_from(["json", "msgpack"]), st.data())
 def test_mutated_files_never_raise(fmt: str, data: st.DataObject) -> None:
     raw = bytearray(dumps(MODULE, fmt))  # type: ignore[arg-type]

@@ -15,6 +15,7 @@ from ananke.ir.constraint import Module
 from ananke.ir.passes import compose
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from hypothesis_profiles import examples
 
 NAMES = ["eval", "exec", "print", "os.path", "os", "json.dumps"]
 
@@ -110,7 +111,7 @@ def _outcome(root: Path) -> tuple[object, ...]:
     return ("ok", tuple(sets))
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(program=_program(), seed=st.integers(0, 2**32 - 1))
 def test_resolution_is_order_independent(
     program: dict[str, dict[str, tuple[list[str], list[str]]]],

@@ -17,6 +17,7 @@ from ananke.ir.grammar import Alt, Empty, Expr, Grammar, Lit, Ref, Repeat, Rule,
 from ananke.ir.passes.larkshape import LARK_MAX_ALTERNATIVES, LARK_MAX_BOUND, LarkShape, width
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from hypothesis_profiles import examples
 from test_repeats import lengths
 
 A, AA = Lit(text="a"), Lit(text="aa")
@@ -53,7 +54,7 @@ def lark_alternatives(grammar: Grammar) -> Counter[str]:
     return Counter(r.origin.name for r in parser.rules if r.origin.name in names)
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=examples(150), deadline=None)
 @given(body=exprs)
 def test_the_language_is_unchanged(body: Expr) -> None:
     before = _grammar(body)
@@ -62,7 +63,7 @@ def test_the_language_is_unchanged(body: Expr) -> None:
     assert lengths(after, cap=300) == lengths(before, cap=300)
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=examples(60), deadline=None)
 @given(body=exprs)
 def test_every_sequence_and_repeat_expands_into_few_alternatives(body: Expr) -> None:
     after = _shaped(_grammar(body))

@@ -16,8 +16,11 @@ from ananke.ir.pyre import (
 )
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
+from hypothesis_profiles import examples
 
-FAST = settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+FAST = settings(
+    max_examples=examples(400), deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
 
 # Characters that tell the constructs apart: word and non-word, line breaks, case pairs
 # (with Unicode's odd ones: Kelvin sign, long s, dotted and dotless i), a non-ASCII digit

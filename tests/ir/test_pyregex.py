@@ -20,6 +20,7 @@ from ananke.ir.regex import parse_regex
 from ananke.runtime.acceptance import ByteMatcher
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
+from hypothesis_profiles import examples
 
 
 @functools.cache
@@ -191,7 +192,7 @@ _SAMPLE_CHARS = "aABbkKsSſ\u212aéÉ\u0130\u0131\U0001f600\x00\"'/\\.x_ 9٣\n\t
 
 
 @pytest.mark.filterwarnings("ignore::FutureWarning")  # `re` on `[[`: a literal, as read here
-@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(200), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     pattern=_patterns(),
     flags=st.sampled_from(["", "i", "s", "x", "is"]),
@@ -220,7 +221,7 @@ def test_pattern_means_what_re_says(pattern: str, flags: str, samples: list[str]
 
 
 @pytest.mark.filterwarnings("ignore::FutureWarning")
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=examples(60), deadline=None)
 @given(pattern=_patterns(), samples=st.lists(st.text(alphabet=_SAMPLE_CHARS, max_size=5)))
 def test_llguidance_reads_the_printed_pattern_as_re_reads_the_original(
     pattern: str, samples: list[str]

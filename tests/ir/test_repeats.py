@@ -13,6 +13,7 @@ from ananke.ir.grammar import Alt, Empty, Expr, Grammar, Lit, Ref, Repeat, Rule,
 from ananke.ir.passes.repeats import RepeatSplitter
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from hypothesis_profiles import examples
 
 CAP = 1200
 """Lengths are compared up to here (every bound drawn below is smaller)."""
@@ -71,7 +72,7 @@ def split(lo: int, hi: int | None, limit: int, rules: bool) -> tuple[Grammar, Gr
     return grammar, RepeatSplitter(limit, rules=rules).run(grammar)
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(
     lo=st.integers(0, 500),
     extra=st.one_of(st.none(), st.integers(0, 500)),

@@ -28,6 +28,7 @@ from ananke.ir import (
 )
 from ananke.ir.text import to_text
 from hypothesis import given, settings
+from hypothesis_profiles import examples
 from ir_strategies import modules
 
 SRC = SourceFile("h.ariadne", "x" * 40 + "\n" + "y" * 40 + "\n")
@@ -145,7 +146,7 @@ def test_empty_module() -> None:
     assert to_text(Module()) == "(module v1)\n"
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=examples(60), deadline=None)
 @given(modules)
 def test_one_line_per_constraint_and_deterministic(module: Module) -> None:
     text = to_text(module)

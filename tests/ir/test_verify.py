@@ -16,6 +16,7 @@ from ananke.ir.constraint import PROPERTY_NAMES
 from ananke.ir.grammar import Grammar, Ref, Regex, Rule
 from ananke.ir.verify import problems, python_default
 from hypothesis import given, settings
+from hypothesis_profiles import examples
 from ir_strategies import modules
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -174,7 +175,7 @@ def test_grammar_rules_are_checked(tmp_path: Path) -> None:
     assert grammar is not None
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=examples(40), deadline=None)
 @given(modules)
 def test_valid_modules_have_no_problems(module: Module) -> None:
     assert problems(module) == []
