@@ -46,7 +46,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .pyclasses import python_class
-from .ranges import Ranges, merge, minus
+from .ranges import Ranges, intersect, merge, minus
 
 __all__ = [
     "DEFAULT_MAX_STATES",
@@ -106,6 +106,13 @@ _LOOK0 = 10  # bit of the first lookaround's table
 
 # Python 3.14 made \B match the empty string; earlier versions do not.
 _EMPTY_NON_BOUNDARY = re.search(r"\B", "") is not None
+
+# ``re.search`` skips ahead to a position whose character is in the class that starts
+# every match, and Python (3.11 at least) computes that class with the pattern's global
+# flags, not those of the group it stands in: ``(?a)(?u:\d)`` finds no match in "٣"
+# although ``(?a)x(?u:\d)`` finds one in "x٣". Measured, so a Python that computes it
+# with the group's flags is followed too.
+_PREFIX_CLASS_USES_GLOBAL_FLAGS = re.search(r"(?a)(?u:\d)", "\u0663") is None
 
 
 def _boundary(f: int, prev: int, nxt: int) -> bool:
@@ -198,6 +205,8 @@ def _category(letter: str, ascii: bool) -> Ranges:
 
 def _plain(atom: _Atom, ascii: bool) -> Ranges:
     kind = atom[0]
+    if kind == "meet":  # the class as written, and as the global flags read it
+        return intersect(_plain(atom[1], ascii), _plain(atom[1], atom[2]))
     if kind == "lit":
         return ((atom[1], atom[1]),)
     if kind == "notlit":
@@ -261,6 +270,8 @@ def _cased() -> tuple[Ranges, str]:
 
 @functools.lru_cache(maxsize=4096)
 def _ranges(atom: _Atom, ignorecase: bool, ascii: bool) -> Ranges:
+    if atom[0] == "meet":
+        return intersect(_ranges(atom[1], ignorecase, ascii), _plain(atom[1], atom[2]))
     plain = _plain(atom, ascii)
     if not ignorecase or atom[0] == "any":
         return plain
@@ -343,6 +354,10 @@ class _Builder:
             return self.charset(("any", bool(flags & re.DOTALL)), flags)
         if op == "IN":
             return self.charset(("in", tuple(self.set_item(str(o), a) for o, a in av)), flags)
+        if op == _PREFIX_CLASS:
+            items, outer_ascii = av
+            atom = ("in", tuple(self.set_item(str(o), a) for o, a in items))
+            return self.charset(("meet", atom, outer_ascii), flags)
         if op == "BRANCH":
             start, end = self.new(), self.new()
             for alt in av[1]:
@@ -352,9 +367,7 @@ class _Builder:
             return start, end
         if op == "SUBPATTERN":
             _, add, delete, body = av
-            if add & (re.ASCII | re.UNICODE | re.LOCALE):
-                flags &= ~(re.ASCII | re.UNICODE | re.LOCALE)
-            return self.seq(body, (flags | add) & ~delete)
+            return self.seq(body, _combine(flags, add, delete))
         if op in ("MAX_REPEAT", "MIN_REPEAT"):
             return self.repeat(av[0], av[1], av[2], flags)
         if op == "AT":
@@ -427,6 +440,54 @@ class _Builder:
             self.eps[e].append(final)
             end = e
         return start, final
+
+
+_PREFIX_CLASS = "PREFIX_CLASS"
+"""A class that starts every match, read by ``re.search`` also with the global flags."""
+
+_TYPE_FLAGS = re.ASCII | re.UNICODE | re.LOCALE
+
+
+def _combine(flags: int, add: int, delete: int) -> int:
+    if add & _TYPE_FLAGS:
+        flags &= ~_TYPE_FLAGS
+    return (flags | add) & ~delete
+
+
+def _iscased(cp: int, ascii: bool) -> bool:
+    """Whether ``re`` reads ``cp`` as having case (``_sre.*_iscased``)."""
+    if ascii:
+        return cp < 128 and chr(cp).isalpha()
+    ch = chr(cp)
+    return ch.lower() != ch or ch.upper() != ch
+
+
+def _with_prefix_class(items: list[tuple[Any, Any]], flags: int, outer: int) -> list[Any] | None:
+    """``items`` with the class that starts them marked as :data:`_PREFIX_CLASS` when
+    ``re.search`` would read it with the global flags ``outer`` and these differ from its
+    own (CPython's ``_get_charset_prefix``), else None."""
+    if not items:
+        return None
+    op, av = items[0]
+    if str(op) == "SUBPATTERN":
+        group, add, delete, body = av
+        inner = _combine(flags, add, delete)
+        marked = _with_prefix_class(list(body), inner, outer)
+        return None if marked is None else [(op, (group, add, delete, marked)), *items[1:]]
+    ascii = bool(flags & re.ASCII)
+    if str(op) != "IN" or ascii == bool(outer & re.ASCII):
+        return None
+    if not any(str(o) == "CATEGORY" for o, _ in av):
+        return None  # only \d \w \s and their negations read the flags
+    if flags & re.IGNORECASE:  # a class with a cased character gives no prefix
+        for o, a in av:
+            if str(o) == "LITERAL" and _iscased(a, ascii):
+                return None
+            if str(o) == "RANGE" and (
+                a[1] > 0xFFFF or any(_iscased(c, ascii) for c in range(a[0], a[1] + 1))
+            ):
+                return None
+    return [(_PREFIX_CLASS, (av, bool(outer & re.ASCII))), *items[1:]]
 
 
 class _Program:
@@ -690,6 +751,8 @@ def compile_pattern(
     if fullmatch:
         begin, end = _sre_parse.AT_BEGINNING_STRING, _sre_parse.AT_END_STRING
         items = [(_sre_parse.AT, begin), *items, (_sre_parse.AT, end)]
+    elif _PREFIX_CLASS_USES_GLOBAL_FLAGS and tree.getwidth()[0] > 0:
+        items = _with_prefix_class(items, flags, flags) or items
     try:
         start, accept = b.seq(items, flags)
     except RecursionError:

@@ -226,3 +226,28 @@ def test_invalid_pattern_is_re_error() -> None:
         compile_pattern("(unclosed")
     with pytest.raises(re.error):
         compile_pattern("(?<=a+)b")
+
+
+@pytest.mark.parametrize(
+    ("pattern", "texts"),
+    [
+        (r"(?a)(?u:\d)", ["\u0663", "x\u0663", "9", "\u0663x"]),
+        (r"(?a)((?u:\d))", ["\u0663", "x9"]),
+        (r"(?a:\D)", ["\u0663", "a", "9"]),
+        (r"(?a)x(?u:\d)", ["x\u0663"]),
+        (r"(?a)((?u:\d)|b)", ["\u0663"]),
+        (r"(?a)(?ui:[\dk])", ["\u0663", "K", "k"]),
+        (r"(?a)(?u:\w)+y", ["\u00e9y", "ey"]),
+    ],
+)
+def test_the_class_that_starts_a_match_is_read_as_re_search_reads_it(
+    pattern: str, texts: list[str]
+) -> None:
+    """``re.search`` skips to a character of the class that starts every match, read with
+    the pattern's global flags (``(?a)(?u:\\d)`` finds nothing in "٣" on Python 3.11);
+    found by the random patterns above."""
+    search = compile_pattern(pattern)
+    full = compile_pattern(pattern, fullmatch=True)
+    for text in texts:
+        assert search.search(text).matched == (re.search(pattern, text) is not None), text
+        assert full.search(text).matched == (re.fullmatch(pattern, text) is not None), text
