@@ -224,11 +224,12 @@ class _Builder:
             if last is not None:  # x{m,}: loop on the last copy
                 nfa.eps[last[1]].append(last[0])
                 return start, end
+            # x*: start is end. No move leaves s for end: s may be reached again inside
+            # the item (the loop of (b*a)* reads b at s), which is no place to stop.
             s, e = self.fragment(nfa, expr.item)
             nfa.eps[end].append(s)
             nfa.eps[e].append(s)
             nfa.eps[e].append(end)
-            nfa.eps[s].append(end)
             return start, end
         final = nfa.new()
         nfa.eps[end].append(final)

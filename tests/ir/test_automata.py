@@ -3,6 +3,7 @@ backtracking matcher written here, Python ``re``, llguidance), minimality, the s
 
 from __future__ import annotations
 
+import itertools
 import keyword
 import re
 from collections.abc import Callable, Sequence
@@ -30,7 +31,7 @@ from ananke.ir.grammar import (
 )
 from ananke.ir.regex import parse_regex
 from ananke.runtime.acceptance import ByteMatcher
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from suite_helpers import calls
 
@@ -137,11 +138,20 @@ samples = st.lists(st.text(SAMPLE_CHARS, max_size=6), min_size=1, max_size=12)
 FAST = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
+# Every string of up to four letters of the alphabet: random samples alone missed
+# (b*a)* accepting "b" (an empty move out of a start reached again inside the item).
+SHORT = ["".join(p) for n in range(5) for p in itertools.product(ALPHABET, repeat=n)]
+
+
 @FAST
 @given(exprs, samples)
+@example(
+    Repeat(item=Seq(items=(Repeat(item=Lit(text="b"), min=0, max=None), Lit(text="a")))),
+    ["b"],
+)
 def test_dfa_language_equals_oracle(expr: Expr, strings: list[str]) -> None:
     dfa = DFA.from_expr(expr)
-    for s in strings:
+    for s in [*strings, *SHORT]:
         assert dfa.accepts(s) == oracle(expr, s), (expr, s)
 
 
