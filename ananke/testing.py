@@ -12,7 +12,7 @@ file that has examples, check every example
 An ``accept`` example passes when every engine's grammar accepts it and no post check
 rejects it. A ``reject`` example passes when, for every engine, the grammar or a post check
 rejects it, and (with ``by``) when what rejects it is the expected property: the rejection
-explainer (:mod:`ananke.runtime.explain`) names the constraint behind a grammar rejection;
+explainer (:mod:`ananke.engines.rejection`) names the constraint behind a grammar rejection;
 a post check names its own.
 
 Golden artifacts live in a folder beside the file, ``NAME.golden/`` for ``NAME.ariadne``:
@@ -44,8 +44,8 @@ from ananke.ir.diagnostics import Diagnostic
 from ananke.runtime.validate import Violation
 
 if TYPE_CHECKING:
-    from ananke.runtime.engines import Compiled
-    from ananke.runtime.explain import Rejection
+    from ananke.engines.membership import Compiled
+    from ananke.engines.rejection import Rejection
 
 __all__ = [
     "CHECKS",
@@ -239,7 +239,7 @@ def run_paths(
 
 def _checks(config: Config, cset: ConstraintSet) -> tuple[list[Check], dict[str, str]]:
     """The checks to run for ``cset``, and the others with why they do not run."""
-    from ananke.runtime.engines import get_engine
+    from ananke.engines.membership import get_engine
 
     run: list[Check] = []
     skipped: dict[str, str] = {}
@@ -304,7 +304,7 @@ _COMPILED: dict[tuple[str, str], Compiled | Exception] = {}
 def _compiled(engine: str, text: str) -> Compiled:
     """The grammar compiled by ``engine``, cached by its text for the process (an
     :class:`EngineError` is cached and raised again)."""
-    from ananke.runtime.engines import EngineError, get_engine
+    from ananke.engines.membership import EngineError, get_engine
 
     key = (engine, text)
     if key not in _COMPILED:
@@ -390,9 +390,9 @@ def _run_set(
     config: Config,
     lowerings: _Lowerings,
 ) -> None:
+    from ananke.engines.membership import EngineError, LlguidanceCompiled
+    from ananke.engines.rejection import explain_rejection, unexplained
     from ananke.pipeline import emit
-    from ananke.runtime.engines import EngineError, LlguidanceCompiled
-    from ananke.runtime.explain import explain_rejection, unexplained
     from ananke.runtime.validate import check as post_check
 
     checks, skipped = _checks(config, cset)

@@ -313,7 +313,7 @@ def llamacpp_engine_run(
     """llama.cpp's row for one vocabulary: grammar sampler construction (parse and first
     stacks) ``runs`` times, then :func:`llamacpp_masks_against_llguidance` on the gbnf
     target beside llguidance on the llguidance target."""
-    from ananke.runtime.llamacpp_sampler import LlamaVocab, vocab_gguf
+    from ananke.engines.llamacpp_sampler import LlamaVocab, vocab_gguf
 
     with LlamaVocab(library, vocab_gguf(tokenizer_json, cache)) as vocab:
         times = []
@@ -342,7 +342,7 @@ def lark_compile_s(text: str, timeout_s: float) -> float | None:
     takes to build a parser for ``text``, in a fresh process; None past ``timeout_s``."""
     code = (
         "import sys, time\n"
-        "from ananke.runtime.engines import get_engine\n"
+        "from ananke.engines.membership import get_engine\n"
         "text = sys.stdin.read()\n"
         "t = time.perf_counter()\n"
         "get_engine('lark').compile(text)\n"
@@ -391,7 +391,7 @@ class Tally:
         deviations: Sequence[Any],
     ) -> None:
         """Compare ``other`` with ``reference`` on ``strings``; ``deviations`` are the
-        :class:`ananke.runtime.engines.Deviation` that may excuse a disagreement."""
+        :class:`ananke.engines.membership.Deviation` that may excuse a disagreement."""
         self.grammars += 1
         for s in strings:
             self.compared += 1
@@ -439,7 +439,7 @@ def agreement(
     import importlib
 
     from ananke.backends import get_backend
-    from ananke.runtime.engines import EngineError, get_engine
+    from ananke.engines.membership import EngineError, get_engine
 
     tce, tig = _differential_modules()
     from harness import deviations_of

@@ -1,7 +1,7 @@
 """Soundness of the Python grammars, measured on the standard library's functions.
 
 Acceptance is exact: each function's bytes go through a byte-level tokenizer into an
-llguidance matcher (``ananke.runtime.acceptance.ByteMatcher``). Work is spread over a
+llguidance matcher (``ananke.engines.acceptance.ByteMatcher``). Work is spread over a
 process pool; every worker builds its matchers once.
 
 Ground truth for ``forbid`` over the whole corpus (:func:`forbid_soundness`) is
@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from ananke.languages.python.corpus import FunctionSample
 
-from ananke.runtime.acceptance import ByteMatcher
+from ananke.engines.acceptance import ByteMatcher
 
 _MATCHERS: dict[str, ByteMatcher] = {}
 _GRAMMARS: dict[str, str] = {}

@@ -361,8 +361,8 @@ def bench_version(r: Report) -> None:
 
 
 def bench_masks(r: Report, cache: Path) -> None:
+    from ananke.engines.bpe import hf_tokenizer, llg_tokenizer, train_bpe
     from ananke.languages.python.corpus import stdlib_functions
-    from ananke.runtime.bpe import hf_tokenizer, llg_tokenizer, train_bpe
     from bench_masks import json_documents, json_grammar, time_masks
 
     print("masks", flush=True)
@@ -692,12 +692,12 @@ def no_dynamic_code_soundness(r: Report, ck: Any, accepted: list[Any]) -> dict[s
 def llamacpp_soundness(r: Report, accepted: list[Any], violators: list[Any]) -> dict[str, Any]:
     """llama.cpp itself reading the gbnf target: functions llguidance's reference grammar
     accepts, and functions that call a forbidden name."""
+    from ananke.engines.membership import get_engine
     from ananke.languages.python.corpus import sample
-    from ananke.runtime.engines import get_engine
 
     engine = get_engine("llamacpp-gbnf")
     if not engine.available():
-        r.note("llama.cpp soundness", "not installed (npm ci --prefix runtime/llamacpp)")
+        r.note("llama.cpp soundness", "not installed (npm ci --prefix engines/llamacpp)")
         return {}
     plain = engine.compile(unconstrained_grammar("gbnf"))
     forbid = engine.compile(grammar_of_source(FORBID_SOURCE, target="gbnf"))
@@ -757,14 +757,14 @@ def bench_engines(r: Report, cache: Path) -> None:
     import importlib.metadata
 
     import xgrammar
-    from ananke.runtime.bpe import hf_tokenizer, llg_tokenizer, train_bpe
-    from ananke.runtime.engines import (
+    from ananke.engines.bpe import hf_tokenizer, llg_tokenizer, train_bpe
+    from ananke.engines.llamacpp_sampler import library_path
+    from ananke.engines.membership import (
         LlamaCppCompiled,
         get_engine,
         llamacpp_modules,
         llamacpp_version,
     )
-    from ananke.runtime.llamacpp_sampler import library_path
     from bench_engines import (
         LLG_READERS,
         lark_compile_s,
@@ -803,7 +803,7 @@ def bench_engines(r: Report, cache: Path) -> None:
     llamacpp = get_engine("llamacpp-gbnf")
     library = library_path(llamacpp_modules())
     if library is None:
-        r.note("masks, llama.cpp <- gbnf", "not installed (npm ci --prefix runtime/llamacpp)")
+        r.note("masks, llama.cpp <- gbnf", "not installed (npm ci --prefix engines/llamacpp)")
     if llamacpp.available():
         parse = [llamacpp.compile(texts["gbnf"]) for _ in range(runs)]
         ps = summary([c.parse_ms for c in parse if isinstance(c, LlamaCppCompiled)])
@@ -818,7 +818,7 @@ def bench_engines(r: Report, cache: Path) -> None:
             "computes masks at sampling time from the model's own (timed per vocabulary below)",
         )
     else:
-        r.note("compile, llama.cpp <- gbnf", "not installed (npm ci --prefix runtime/llamacpp)")
+        r.note("compile, llama.cpp <- gbnf", "not installed (npm ci --prefix engines/llamacpp)")
     for vocab in (32000, 128000):
         label = f"{vocab // 1000}k"
         path = train_bpe(vocab, cache)
@@ -1128,7 +1128,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = ap.parse_args(argv)
     import llguidance
-    from ananke.runtime.engines import llamacpp_version
+    from ananke.engines.membership import llamacpp_version
 
     r = Report(args.quick)
     sections = set(args.only.split(","))

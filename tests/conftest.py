@@ -15,14 +15,14 @@ from suite_helpers import missing, require_module
 hypothesis_profiles.register()
 
 if TYPE_CHECKING:
-    from ananke.runtime.llamacpp_sampler import LlamaVocab
+    from ananke.engines.llamacpp_sampler import LlamaVocab
 
 
 @pytest.fixture(scope="session")
 def bpe32k(request: pytest.FixtureRequest) -> Path:
     """The tokenizer.json of a 32k byte-level BPE, trained once and kept in pytest's cache."""
     require_module("tokenizers")
-    from ananke.runtime.bpe import train_bpe
+    from ananke.engines.bpe import train_bpe
 
     return train_bpe(32000, Path(request.config.cache.mkdir("ananke-bpe")))
 
@@ -32,8 +32,8 @@ def llama32k(bpe32k: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator
     """:func:`bpe32k` loaded into llama.cpp (when llama.cpp or gguf is missing: skipped,
     failed under CI)."""
     require_module("gguf")
-    from ananke.runtime.engines import llamacpp_modules
-    from ananke.runtime.llamacpp_sampler import LlamaVocab, library_path, vocab_gguf
+    from ananke.engines.llamacpp_sampler import LlamaVocab, library_path, vocab_gguf
+    from ananke.engines.membership import llamacpp_modules
 
     library = library_path(llamacpp_modules())
     if library is None:

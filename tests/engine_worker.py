@@ -135,7 +135,7 @@ def _show(text: str, limit: int = 2000) -> str:
 class RemoteCompiled:
     """A grammar compiled by one engine in the worker.
 
-    ``decide`` and ``accepts`` answer as :meth:`ananke.runtime.engines.Compiled.accepts`
+    ``decide`` and ``accepts`` answer as :meth:`ananke.engines.membership.Compiled.accepts`
     would in this process; ``unforced`` lists the strings llguidance decided with forcing
     off under :data:`ENDLESS_FORCING` (with where the endless run begins).
     """
@@ -206,7 +206,7 @@ class EngineWorker:
         return found
 
     def sample(self, engine: str, text: str, n: int, *, seed: int, max_len: int) -> list[str]:
-        """:func:`ananke.runtime.sample.sample_strings` over the llguidance grammar that
+        """:func:`ananke.engines.sample.sample_strings` over the llguidance grammar that
         ``engine`` makes of ``text``, walked with forcing off (the same masks, without
         :data:`ENDLESS_FORCING`)."""
         what = f"{engine} sampling {n} strings (seed {seed})"
@@ -238,7 +238,7 @@ class EngineWorker:
     # --- requests ------------------------------------------------------------------------
 
     def _load(self, compiled: RemoteCompiled) -> None:
-        from ananke.runtime.engines import EngineError
+        from ananke.engines.membership import EngineError
 
         self._ensure()
         self._warm_up(compiled.engine)
@@ -455,15 +455,15 @@ class _Twin:
 
     def __init__(self, grammar: str) -> None:
         import llguidance
-        from ananke.runtime.acceptance import byte_tokenizer
+        from ananke.engines.acceptance import byte_tokenizer
 
         self.grammar = unforced(grammar)
         self.initial = llguidance.LLMatcher(byte_tokenizer(), self.grammar, log_level=0)
 
 
 def _decide(compiled: Any, twins: dict[int, _Twin], ident: int, s: str) -> dict[str, Any]:
-    from ananke.runtime.acceptance import ByteMatcher
-    from ananke.runtime.engines import LlguidanceCompiled
+    from ananke.engines.acceptance import ByteMatcher
+    from ananke.engines.membership import LlguidanceCompiled
 
     if isinstance(compiled, LlguidanceCompiled):
         twin = twins.get(ident)
@@ -480,8 +480,8 @@ def _decide(compiled: Any, twins: dict[int, _Twin], ident: int, s: str) -> dict[
 
 
 def _serve(inp: IO[bytes], out: IO[bytes]) -> None:
-    from ananke.runtime.engines import Compiled, EngineError, get_engine
-    from ananke.runtime.sample import sample_strings
+    from ananke.engines.membership import Compiled, EngineError, get_engine
+    from ananke.engines.sample import sample_strings
 
     compiled: OrderedDict[int, Any] = OrderedDict()
     twins: dict[int, _Twin] = {}

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 from ananke.ariadne import compile_source, read_source
+from ananke.engines.membership import get_engine
 from ananke.ir import Diagnostics, Module, OutputGrammar, SourceFile
 from ananke.ir.cir import dumps, loads
 from ananke.ir.jsonschema import UnknownType, document_schema
 from ananke.ir.passes import lower
-from ananke.runtime.engines import get_engine
 
 from ananke.pipeline import emit, lower_for_target
 

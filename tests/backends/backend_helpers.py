@@ -4,12 +4,12 @@ in the real engine(s) that read that dialect, and check what they accept.
 Every engine here decides whole-string membership exactly, with no model:
 
 * llguidance (Lark, GBNF through its converter, regex): a byte-level tokenizer
-  (``ananke.runtime.acceptance.ByteMatcher``), after llguidance's own validator;
+  (``ananke.engines.acceptance.ByteMatcher``), after llguidance's own validator;
 * XGrammar EBNF: ``GrammarMatcher(terminate_without_stop_token=True)``,
   ``accept_string(s) and is_terminated()``;
 * the ``lark`` package: ``Lark(text, parser="earley", lexer="dynamic").parse(s)``;
 * outlines-core: an ``Index`` over 256 byte tokens, walked byte by byte;
-* llama.cpp (GBNF): its own parser and matcher (``ananke.runtime.engines``,
+* llama.cpp (GBNF): its own parser and matcher (``ananke.engines.membership``,
   ``llamacpp-gbnf``).
 """
 
@@ -22,10 +22,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ananke.backends import get_backend
+from ananke.engines.acceptance import ByteMatcher
+from ananke.engines.membership import get_engine
 from ananke.ir.diagnostics import Diagnostics
 from ananke.ir.grammar import Alt, CharClass, Empty, Expr, Grammar, Lit, Ref, Repeat, Rule, Seq
-from ananke.runtime.acceptance import ByteMatcher
-from ananke.runtime.engines import get_engine
 
 from ananke.pipeline import GRAMMAR_LOWERINGS
 

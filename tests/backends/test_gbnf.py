@@ -117,9 +117,9 @@ def test_repeats_within_the_limit_stay_inline() -> None:
 
 def test_the_printer_alone_writes_what_llama_cpp_refuses() -> None:
     # Without the lowering the same grammars are refused: the tests above are not vacuous.
+    from ananke.engines.membership import EngineError
     from ananke.ir.diagnostics import Diagnostics
     from ananke.ir.passes.charlevel import CharLevel
-    from ananke.runtime.engines import EngineError
 
     for grammar in (
         rules(start=rep(seq(rep(cls(" "), 0, 256), lit("x")), 0, 16)),

@@ -7,8 +7,8 @@ import json
 
 import pytest
 from ananke.backends import UnsupportedFeature, get_backend
+from ananke.engines.acceptance import ByteMatcher
 from ananke.ir.grammar import Grammar, JsonSchema, Ref, Rule
-from ananke.runtime.acceptance import ByteMatcher
 from backend_helpers import lit, rules, seq
 
 SCHEMA = '{"type":"object","properties":{"n":{"type":"integer"}},"required":["n"]}'

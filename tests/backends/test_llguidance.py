@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from ananke.backends import get_backend, target_names
+from ananke.engines.acceptance import ByteMatcher
 from ananke.ir.grammar import (
     Alt,
     And,
@@ -18,7 +19,6 @@ from ananke.ir.grammar import (
     Rule,
     Seq,
 )
-from ananke.runtime.acceptance import ByteMatcher
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis_profiles import examples

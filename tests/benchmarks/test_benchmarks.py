@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 from ananke.ariadne import compile_source
+from ananke.engines.membership import Deviation
 from ananke.ir.diagnostics import Diagnostics
 from ananke.ir.source import SourceFile
-from ananke.runtime.engines import Deviation
 from ananke.runtime.validate import validate
 from suite_helpers import missing, require_module
 
@@ -98,7 +98,7 @@ def test_with_return_annotation_makes_functions_satisfy_returns(src: str) -> Non
 @pytest.fixture(scope="module")
 def tok32k(request: pytest.FixtureRequest) -> tuple[Any, Any]:
     require_module("tokenizers")
-    from ananke.runtime.bpe import hf_tokenizer, llg_tokenizer, train_bpe
+    from ananke.engines.bpe import hf_tokenizer, llg_tokenizer, train_bpe
 
     path = train_bpe(32000, Path(request.config.cache.mkdir("ananke-bpe")))
     return llg_tokenizer(path), hf_tokenizer(path)

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 from ananke.ariadne import compile_source
+from ananke.engines.acceptance import ByteMatcher
 from ananke.ir import Diagnostics, SourceFile
 from ananke.ir.passes import compose
-from ananke.runtime.acceptance import ByteMatcher
 from ananke.runtime.validate import check
 from cli_helpers import run_arc
 

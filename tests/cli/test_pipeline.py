@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from ananke.ariadne import compile_source
 from ananke.backends import target_names
+from ananke.engines.membership import get_engine
 from ananke.ir import Diagnostics, Module, SourceFile
-from ananke.runtime.engines import get_engine
 from cli_helpers import run_arc
 
 from ananke.pipeline import emit, lower_for_target

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from ananke.runtime.acceptance import ByteMatcher
+from ananke.engines.acceptance import ByteMatcher
 from cli_helpers import run_arc
 
 LIB = (

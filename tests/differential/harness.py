@@ -3,7 +3,7 @@
 The reference is llguidance reading the llguidance backend's Lark (the language a constraint
 compiles to is defined by it). Other engines read other dialects; where a backend knowingly
 accepts a different language, its module documents that in ``DEVIATIONS``, a tuple of
-:class:`ananke.runtime.engines.Deviation`: a named, described predicate on strings that
+:class:`ananke.engines.membership.Deviation`: a named, described predicate on strings that
 excuses a disagreement on the strings it applies to.
 
 The property tests run every engine call in a worker process under a time limit
@@ -18,8 +18,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from types import ModuleType
 
-from ananke.runtime.engines import Compiled, Deviation, get_engine
-from ananke.runtime.sample import mutate, sample_strings
+from ananke.engines.membership import Compiled, Deviation, get_engine
+from ananke.engines.sample import mutate, sample_strings
 from engine_worker import (
     ENDLESS_FORCING,
     OUTLINES_INDEX,

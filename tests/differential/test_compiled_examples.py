@@ -27,11 +27,11 @@ from pathlib import Path
 import pytest
 from ananke.ariadne import compile_source, read_source
 from ananke.backends import get_backend
+from ananke.engines.membership import Compiled
+from ananke.engines.sample import mutate, sample_strings
 from ananke.ir import Diagnostics, Module, SourceFile
 from ananke.ir.passes import compose
 from ananke.languages.python.corpus import stdlib_functions
-from ananke.runtime.engines import Compiled
-from ananke.runtime.sample import mutate, sample_strings
 from harness import Memo, check_agreement, compile_or_skip, deviations_of, report
 
 from ananke.pipeline import emit, lower_for_target

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import llguidance
 import pytest
-from ananke.runtime.engines import EngineError, get_engine
+from ananke.engines.membership import EngineError, get_engine
 from engine_worker import EngineWorker, unforced
 from harness import (
     Deviation,

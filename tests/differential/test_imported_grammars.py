@@ -26,10 +26,10 @@ import importlib.util
 from pathlib import Path
 
 import pytest
+from ananke.engines.membership import Compiled, Deviation
 from ananke.frontends.grammars import import_grammar
 from ananke.ir import Diagnostics, SourceFile
 from ananke.ir.grammar import Grammar
-from ananke.runtime.engines import Compiled, Deviation
 from harness import candidates, check_agreement, compile_or_skip, report
 from suite_helpers import missing
 

@@ -45,9 +45,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
+from ananke.engines.membership import Compiled
+from ananke.engines.sample import mutate, sample_strings
 from ananke.ir import Diagnostics
-from ananke.runtime.engines import Compiled
-from ananke.runtime.sample import mutate, sample_strings
 from harness import compile_or_skip
 from test_imported_grammars import READERS, SOURCES, _grammar
 

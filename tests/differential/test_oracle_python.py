@@ -49,11 +49,11 @@ from pathlib import Path
 import pytest
 from ananke.ariadne import compile_source
 from ananke.backends import get_backend
+from ananke.engines.membership import Compiled
 from ananke.ir import Diagnostics, Module, SourceFile
 from ananke.ir.passes import compose
 from ananke.ir.plan import Enforcement
 from ananke.languages.python.corpus import stdlib_functions
-from ananke.runtime.engines import Compiled
 from harness import Memo, compile_or_skip, deviations_of
 
 from ananke.pipeline import emit, lower_for_target

@@ -23,6 +23,7 @@ from collections.abc import Sequence
 
 from ananke.ariadne import compile_source
 from ananke.backends import get_backend
+from ananke.engines.membership import Deviation
 from ananke.ir import Diagnostics, SourceFile
 from ananke.ir.grammar import (
     Alt,
@@ -38,7 +39,6 @@ from ananke.ir.grammar import (
     Rule,
     Seq,
 )
-from ananke.runtime.engines import Deviation
 from harness import (
     RemoteCompiled,
     check_agreement,

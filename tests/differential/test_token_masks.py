@@ -17,8 +17,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from ananke.runtime.bpe import hf_tokenizer, llg_tokenizer
-from ananke.runtime.llamacpp_sampler import LlamaVocab
+from ananke.engines.bpe import hf_tokenizer, llg_tokenizer
+from ananke.engines.llamacpp_sampler import LlamaVocab
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "benchmarks"))

@@ -77,7 +77,7 @@ def assert_engines_load(target: str, out: str) -> None:
     """Every engine that reads ``target`` loads ``out``, what arc printed for it with no
     error: a grammar an engine refuses is a bug of the printer. Each load runs in the
     test harness's engine worker, under its time limit."""
-    from ananke.runtime.engines import EngineError, get_engine
+    from ananke.engines.membership import EngineError, get_engine
     from engine_worker import outlines_can_index, worker
 
     if target in BODIES:

@@ -4,11 +4,11 @@ validate with llguidance, and describe diagnostics compactly."""
 from __future__ import annotations
 
 from ananke.backends import get_backend
+from ananke.engines.acceptance import ByteMatcher, byte_tokenizer
 from ananke.frontends.grammars import Dialect, import_grammar
 from ananke.ir.diagnostics import Diagnostics
 from ananke.ir.grammar import Grammar
 from ananke.ir.source import SourceFile
-from ananke.runtime.acceptance import ByteMatcher, byte_tokenizer
 
 
 def run(

@@ -76,7 +76,7 @@ def test_character_level_meaning_survives_greedy_lexing() -> None:
 
 
 def test_agrees_with_xgrammar() -> None:
-    from ananke.runtime.engines import get_engine
+    from ananke.engines.membership import get_engine
 
     engine = get_engine("xgrammar-ebnf")
     if not engine.available():
@@ -245,7 +245,7 @@ XGRAMMAR_CLASS_PATTERNS = [
 
 @pytest.mark.parametrize("pattern", XGRAMMAR_CLASS_PATTERNS)
 def test_regex_classes_mean_what_xgrammar_reads(pattern: str) -> None:
-    from ananke.runtime.engines import get_engine
+    from ananke.engines.membership import get_engine
 
     source = 'root ::= Regex("' + pattern.replace("\\", "\\\\") + '")'
     grammar, diags = run(source, "ebnf")

@@ -170,7 +170,7 @@ def _xgrammar() -> object:
 
 
 def _xgrammar_accepts(ebnf: str, s: str) -> bool:
-    from ananke.runtime.engines import get_engine
+    from ananke.engines.membership import get_engine
 
     return get_engine("xgrammar-ebnf").compile(ebnf).accepts(s)
 

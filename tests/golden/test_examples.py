@@ -14,10 +14,10 @@ from pathlib import Path
 import llguidance
 import pytest
 from ananke.ariadne import compile_source, read_source
+from ananke.engines.acceptance import byte_tokenizer
 from ananke.ir import Diagnostics, Module
 from ananke.ir.passes import compose
 from ananke.ir.text import to_text
-from ananke.runtime.acceptance import byte_tokenizer
 from syrupy.assertion import SnapshotAssertion
 from syrupy.extensions.single_file import SingleFileSnapshotExtension, WriteMode
 

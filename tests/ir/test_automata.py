@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from ananke.backends import get_backend
+from ananke.engines.acceptance import ByteMatcher
 from ananke.ir import automata
 from ananke.ir.automata import DFA, StateLimitExceeded
 from ananke.ir.grammar import (
@@ -30,7 +31,6 @@ from ananke.ir.grammar import (
     Special,
 )
 from ananke.ir.regex import parse_regex
-from ananke.runtime.acceptance import ByteMatcher
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from suite_helpers import calls

@@ -21,6 +21,7 @@ from pathlib import Path
 import pytest
 from ananke.ariadne import compile_source, read_source
 from ananke.backends import get_backend
+from ananke.engines.acceptance import ByteMatcher
 from ananke.ir import Diagnostics
 from ananke.ir.automata import DFA, NFA
 from ananke.ir.constraint import ConstraintSet
@@ -44,7 +45,6 @@ from ananke.ir.passes.bounds import regular_superset, shortest_length
 from ananke.ir.passes.lower import LowerToGrammar
 from ananke.ir.regex import parse_regex
 from ananke.languages.python.corpus import FunctionSample, sample, stdlib_functions
-from ananke.runtime.acceptance import ByteMatcher
 from ananke.runtime.validate import validate
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st

@@ -13,11 +13,11 @@ import functools
 import re
 
 import pytest
+from ananke.engines.acceptance import ByteMatcher
 from ananke.ir.automata import DFA
 from ananke.ir.grammar import CharClass, Lit
 from ananke.ir.pyregex import PythonRegexError, parse_python_regex, portable_pattern
 from ananke.ir.regex import parse_regex
-from ananke.runtime.acceptance import ByteMatcher
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from hypothesis_profiles import examples

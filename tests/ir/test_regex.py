@@ -6,10 +6,10 @@ import functools
 from pathlib import Path
 
 import pytest
+from ananke.engines.acceptance import ByteMatcher
 from ananke.ir.automata import DFA
 from ananke.ir.grammar import Alt, CharClass, Empty, Lit, Regex, Repeat, Seq, walk
 from ananke.ir.regex import ANY_SCALAR, RegexError, parse_regex
-from ananke.runtime.acceptance import ByteMatcher
 
 ROOT = Path(__file__).resolve().parents[2]
 NOT_NL = CharClass(ranges=((10, 10),), negated=True)

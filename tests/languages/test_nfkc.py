@@ -15,9 +15,9 @@ from collections.abc import Iterator
 
 import pytest
 from ananke.ariadne import compile_source
+from ananke.engines.membership import Compiled, get_engine
 from ananke.ir import Diagnostics, SourceFile
 from ananke.languages.python import nfkc
-from ananke.runtime.engines import Compiled, get_engine
 from ananke.runtime.validate import validate
 
 from ananke.pipeline import emit, lower_for_target

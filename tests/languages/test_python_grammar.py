@@ -17,6 +17,7 @@ import warnings
 import llguidance
 import pytest
 from ananke.backends import get_backend
+from ananke.engines.acceptance import ByteMatcher, byte_tokenizer
 from ananke.ir.constraint import Param, TypeExpr
 from ananke.languages.python.grammar import (
     FunctionShape,
@@ -31,7 +32,6 @@ from ananke.languages.python.keywords import (
     SOFT_KEYWORDS,
 )
 from ananke.languages.python.signature import params_regex, returns_regex
-from ananke.runtime.acceptance import ByteMatcher, byte_tokenizer
 
 PLAIN = PythonGrammarOptions()
 

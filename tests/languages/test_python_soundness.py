@@ -26,6 +26,7 @@ from typing import Any
 
 import pytest
 from ananke.backends import get_backend
+from ananke.engines.acceptance import ByteMatcher, Verdict
 from ananke.ir.constraint import ConstraintSet, Forbid, Limit, Module, SourceProvenance
 from ananke.ir.diagnostics import Diagnostics
 from ananke.ir.passes import lower
@@ -37,7 +38,6 @@ from ananke.languages.python.corpus import (
     sample,
     stdlib_functions,
 )
-from ananke.runtime.acceptance import ByteMatcher, Verdict
 from ananke.runtime.validate import check
 from suite_helpers import require_module
 
@@ -393,7 +393,7 @@ def test_max_lines_accepts_every_function_within_the_bound(n: int) -> None:
 @pytest.fixture(scope="module")
 def bpe128k(request: pytest.FixtureRequest) -> Path:
     require_module("tokenizers")
-    from ananke.runtime.bpe import train_bpe
+    from ananke.engines.bpe import train_bpe
 
     return train_bpe(128000, Path(request.config.cache.mkdir("ananke-bpe")))
 
@@ -419,7 +419,7 @@ def consume_with_masks(grammar_text: str, tok: Any, ids: list[int]) -> str:
 
 
 def test_default_limits_with_a_128k_vocabulary_on_long_functions(bpe128k: Path) -> None:
-    from ananke.runtime.bpe import hf_tokenizer, llg_tokenizer
+    from ananke.engines.bpe import hf_tokenizer, llg_tokenizer
 
     tok, hf = llg_tokenizer(bpe128k), hf_tokenizer(bpe128k)
     assert tok.vocab_size == 128000

@@ -13,12 +13,12 @@ from pathlib import Path
 import pytest
 from ananke.ariadne import compile_source
 from ananke.backends import get_backend
+from ananke.engines.acceptance import ByteMatcher
 from ananke.ir import Diagnostics
 from ananke.ir.constraint import ConstraintSet, Forbid, Require, SourceProvenance
 from ananke.ir.passes import compose, lower
 from ananke.ir.source import SourceFile, Span
 from ananke.languages.python.escapes import ESCAPES, STD_SET, markdown_table
-from ananke.runtime.acceptance import ByteMatcher
 from ananke.runtime.validate import Violation, validate
 
 ROOT = Path(__file__).resolve().parents[2]

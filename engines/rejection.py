@@ -32,6 +32,7 @@ import tokenize
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from ananke.engines.acceptance import ByteMatcher, Verdict
 from ananke.ir.constraint import (
     ConstraintSet,
     OutputGrammar,
@@ -42,7 +43,6 @@ from ananke.ir.diagnostics import Diagnostics
 from ananke.ir.grammar import Grammar, Rule, refs
 from ananke.ir.passes.describe import where
 from ananke.ir.plan import Lowered
-from ananke.runtime.acceptance import ByteMatcher, Verdict
 from ananke.runtime.validate import Violation, check
 
 __all__ = ["Rejection", "explain_rejection", "matcher_for", "position_of", "unexplained"]

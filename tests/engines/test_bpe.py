@@ -8,8 +8,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from ananke.runtime import bpe
-from ananke.runtime.bpe import EOS_TOKEN, hf_tokenizer, llg_tokenizer, train_bpe
+from ananke.engines import bpe
+from ananke.engines.bpe import EOS_TOKEN, hf_tokenizer, llg_tokenizer, train_bpe
 from suite_helpers import require_module
 
 require_module("tokenizers")

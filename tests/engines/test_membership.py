@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 
 import pytest
-from ananke.runtime.engines import Engine, EngineError, engine_names, get_engine
+from ananke.engines.membership import Engine, EngineError, engine_names, get_engine
 from suite_helpers import missing
 
 ALL = (
@@ -68,10 +68,10 @@ def test_every_engine_available() -> None:
 
 def test_import_is_lazy() -> None:
     code = (
-        "import sys, ananke.runtime.engines, ananke.runtime.sample\n"
+        "import sys, ananke.engines.membership, ananke.engines.sample\n"
         "heavy = {'llguidance', 'xgrammar', 'outlines_core', 'lark', 'torch'}\n"
-        "ananke.runtime.engines.get_engine('llamacpp-gbnf').available()\n"
-        "print(sorted(heavy & set(sys.modules)), len(ananke.runtime.engines._SERVERS))"
+        "ananke.engines.membership.get_engine('llamacpp-gbnf').available()\n"
+        "print(sorted(heavy & set(sys.modules)), len(ananke.engines.membership._SERVERS))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[] 0"
@@ -270,7 +270,7 @@ def test_llamacpp_server_ends_when_its_caller_is_killed(tmp_path: Path) -> None:
     engine("llamacpp-gbnf")  # skips when llama.cpp is not installed
     script = tmp_path / "caller.py"
     script.write_text(
-        "from ananke.runtime.engines import get_engine\n"
+        "from ananke.engines.membership import get_engine\n"
         "c = get_engine('llamacpp-gbnf').compile(\n"
         '    \'root ::= s\\ns ::= i | i "," s\\ni ::= "<" s ">" | "<" s ">" | "a"\\n\')\n'
         "print(c._server._proc.pid, flush=True)\n"

@@ -4,7 +4,7 @@ checked before."""
 from __future__ import annotations
 
 import llguidance
-from ananke.runtime.acceptance import ByteMatcher
+from ananke.engines.acceptance import ByteMatcher
 
 # Lexing the long string needs more lexer states than the limit allows; the short one
 # needs few.

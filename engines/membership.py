@@ -3,7 +3,7 @@
 Every engine decides exact whole-string membership with no model and no download:
 
 - llguidance (``llguidance-*``): a byte-level tokenizer (256 byte tokens and an EOS token,
-  :mod:`ananke.runtime.acceptance`) makes the token language equal to the byte language;
+  :mod:`ananke.engines.acceptance`) makes the token language equal to the byte language;
   the string's UTF-8 bytes are consumed one by one, then ``is_accepting()``.
 - XGrammar (``xgrammar-*``): an empty ``TokenizerInfo``, a fresh ``GrammarMatcher`` with
   ``terminate_without_stop_token=True`` per string, ``accept_string(s)`` then
@@ -17,11 +17,11 @@ Every engine decides exact whole-string membership with no model and no download
 - lark (``lark``): the lark package, Earley parser with the dynamic lexer; a string is
   accepted when it parses.
 - llama.cpp (``llamacpp-gbnf``): llama.cpp's own GBNF parser and matcher, from the prebuilt
-  library of the npm package node-llama-cpp (pinned in ``runtime/llamacpp/package.json``),
+  library of the npm package node-llama-cpp (pinned in ``engines/llamacpp/package.json``),
   run by Node.js as one long-lived process per Python process (``serve.mjs``). A string is
   accepted when, fed code point by code point from ``root``, it leaves an empty parse
   stack (node-llama-cpp's ``isTextCompatible``). No model is needed. (Token by token, over
-  a vocabulary, llama.cpp is driven by :mod:`ananke.runtime.llamacpp_sampler`.)
+  a vocabulary, llama.cpp is driven by :mod:`ananke.engines.llamacpp_sampler`.)
 
 Engines are imported lazily, inside methods: importing this module is cheap.
 """
@@ -45,7 +45,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 if TYPE_CHECKING:
-    from ananke.runtime.acceptance import Verdict
+    from ananke.engines.acceptance import Verdict
 
 __all__ = [
     "Compiled",
@@ -158,7 +158,7 @@ class LlguidanceCompiled(Compiled):
 
     def __init__(self, engine: str, text: str, grammar: str) -> None:
         super().__init__(engine, text)
-        from ananke.runtime.acceptance import ByteMatcher
+        from ananke.engines.acceptance import ByteMatcher
 
         self.grammar = grammar
         try:
@@ -350,7 +350,7 @@ class _Lark(Engine):
 
 LLAMACPP_MODULES_ENV = "ANANKE_NODE_MODULES"
 """Names a ``node_modules`` folder holding node-llama-cpp, to use instead of the one that
-``npm ci --prefix runtime/llamacpp`` installs beside the package's sources."""
+``npm ci --prefix engines/llamacpp`` installs beside the package's sources."""
 
 _LLAMACPP_TIMEOUT_S = 300.0
 _REFUSAL = re.compile(

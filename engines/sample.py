@@ -1,7 +1,7 @@
 """Random members of an llguidance grammar's language, and near misses, for differential tests.
 
 :func:`sample_strings` walks the grammar's masks with the byte-level tokenizer of
-:mod:`ananke.runtime.acceptance`: before every byte it asks llguidance which bytes (and
+:mod:`ananke.engines.acceptance`: before every byte it asks llguidance which bytes (and
 whether the end of the string) are allowed, and picks one at random. Each sample is
 therefore a member of the language as llguidance decides it. :func:`mutate` edits a string
 a little, to get candidates that are mostly not members.
@@ -99,7 +99,7 @@ def sample_strings(grammar_text: str, n: int, *, seed: int, max_len: int = 200) 
     ``20 * n + 20`` tries). Raises ``ValueError`` if llguidance refuses the grammar.
     """
     import llguidance
-    from ananke.runtime.acceptance import byte_tokenizer
+    from ananke.engines.acceptance import byte_tokenizer
 
     tok = byte_tokenizer()
     problem = llguidance.LLMatcher.validate_grammar(grammar_text, tok)

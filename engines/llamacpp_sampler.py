@@ -1,6 +1,6 @@
 """llama.cpp's grammar sampler over a real vocabulary, in process.
 
-``llamacpp-gbnf`` in :mod:`ananke.runtime.engines` asks llama.cpp whether a whole string
+``llamacpp-gbnf`` in :mod:`ananke.engines.membership` asks llama.cpp whether a whole string
 matches, code point by code point. A model meets the grammar differently: before each token
 llama.cpp's grammar sampler sets the logit of every token the grammar does not allow to
 minus infinity (``llama_sampler_apply``, its token mask), and after sampling it advances the
@@ -8,7 +8,7 @@ grammar by the token's bytes (``llama_sampler_accept``). This module drives that
 directly, to time llama.cpp's masks and to compare them with llguidance's, token by token.
 
 The library is llama.cpp as node-llama-cpp ships it prebuilt (``libllama`` of the npm
-package ``@node-llama-cpp/<platform>``, pinned in ``runtime/llamacpp/package.json``), loaded
+package ``@node-llama-cpp/<platform>``, pinned in ``engines/llamacpp/package.json``), loaded
 through ctypes; the structures declared here follow ``llama.h`` of that release, and a
 mismatch is detected on load. The vocabulary comes from a ``tokenizer.json`` written into a
 GGUF file that holds only the tokenizer (no weights: llama.cpp loads it with

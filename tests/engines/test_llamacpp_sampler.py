@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
-from ananke.runtime.llamacpp_sampler import LlamaVocab
+from ananke.engines.llamacpp_sampler import LlamaVocab
 
 
 def _gpt2_chars() -> dict[str, int]:

@@ -1,4 +1,4 @@
-// llama.cpp's GBNF engine behind a JSON-lines protocol, for ananke.runtime.engines.
+// llama.cpp's GBNF engine behind a JSON-lines protocol, for ananke.engines.membership.
 //
 // Each request is one line of JSON on stdin, answered by one line on stdout:
 //   {"op": "load", "grammar": TEXT}       -> {"id": N, "ms": PARSE_MS} or {"error": MESSAGE}

@@ -6,8 +6,8 @@ import random
 import re
 
 import pytest
-from ananke.runtime.acceptance import ByteMatcher
-from ananke.runtime.sample import mutate, sample_strings
+from ananke.engines.acceptance import ByteMatcher
+from ananke.engines.sample import mutate, sample_strings
 
 ARRAYS = 'start: "[" (NUM ("," NUM)*)? "]"\nNUM: /-?[0-9]+/'
 TEXT_REGEX = r"[^\x01-\x1f]{0,6}(;[a-z]+)?"  # any character but most controls: NUL, é, 😀

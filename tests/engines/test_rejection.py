@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import pytest
 from ananke.ariadne import compile_source
+from ananke.engines.acceptance import ByteMatcher
+from ananke.engines.rejection import Rejection, _lower, explain_rejection, position_of
 from ananke.ir import ConstraintSet, Diagnostics, Lowered, SourceFile
 from ananke.ir.passes import compose
-from ananke.runtime.acceptance import ByteMatcher
-from ananke.runtime.explain import Rejection, _lower, explain_rejection, position_of
 
 from ananke.pipeline import emit, lower_for_target
 
