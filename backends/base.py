@@ -75,6 +75,10 @@ class Backend:
     ``Seq``, ``Alt``, ``Repeat``, ``Empty``, plus ``JsonSchema``/``Special``, which it
     refuses); ``"regular"`` inlines the whole grammar into its start rule (for the regex
     target); ``"json-only"`` refuses anything but one embedded JSON schema (json-schema)."""
+    readers: ClassVar[tuple[str, ...]] = ()
+    """Names of the engines that read what :meth:`emit` prints (``ananke.engines`` maps
+    them to engines; ``arc test``, the differential tests and the benchmarks ask here). A
+    request body declares none: engines read the grammar of its ``inner`` dialect."""
 
     def emit(self, grammar: Grammar) -> str:
         raise NotImplementedError

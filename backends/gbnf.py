@@ -81,6 +81,7 @@ _MAX = 0x10FFFF
 
 class GBNFBackend(CharLevelBackend):
     name: ClassVar[str] = "gbnf"
+    readers: ClassVar[tuple[str, ...]] = ("llguidance-gbnf", "llamacpp-gbnf")
     file_extension: ClassVar[str] = ".gbnf"
     supports_bounded_repeat: ClassVar[bool] = True
     lowerings: ClassVar[tuple[str, ...]] = ("char-level", "llamacpp-shape")

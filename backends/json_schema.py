@@ -25,6 +25,7 @@ __all__ = ["JsonSchemaBackend"]
 
 class JsonSchemaBackend(Backend):
     name: ClassVar[str] = "json-schema"
+    readers: ClassVar[tuple[str, ...]] = ("llguidance-json", "xgrammar-json", "outlines-json")
     file_extension: ClassVar[str] = ".json"
     supports_json_schema: ClassVar[bool] = True
     json_output: ClassVar[bool] = True

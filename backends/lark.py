@@ -98,6 +98,7 @@ def _class_char(cp: int) -> str:
 
 class LarkBackend(CharLevelBackend):
     name: ClassVar[str] = "lark"
+    readers: ClassVar[tuple[str, ...]] = ("lark", "xgrammar-lark")
     file_extension: ClassVar[str] = ".lark"
     supports_bounded_repeat: ClassVar[bool] = True
     lowerings: ClassVar[tuple[str, ...]] = ("char-level", "lark-shape")

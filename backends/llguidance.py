@@ -150,6 +150,7 @@ def _rule_text(backend: LLGuidanceBackend, rule: Rule) -> str:
 
 class LLGuidanceBackend(Backend):
     name: ClassVar[str] = "llguidance"
+    readers: ClassVar[tuple[str, ...]] = ("llguidance-lark",)
     file_extension: ClassVar[str] = ".lark"
     supports_negation: ClassVar[bool] = True
     supports_intersection: ClassVar[bool] = True

@@ -63,6 +63,7 @@ def _char(cp: int) -> str:
 
 class RegexBackend(CharLevelBackend):
     name: ClassVar[str] = "regex"
+    readers: ClassVar[tuple[str, ...]] = ("outlines-regex", "llguidance-regex")
     file_extension: ClassVar[str] = ".regex"
     supports_bounded_repeat: ClassVar[bool] = True
     supports_recursion: ClassVar[bool] = False

@@ -41,6 +41,7 @@ def _u(cp: int) -> str:
 
 class XGrammarBackend(GBNFBackend):
     name: ClassVar[str] = "xgrammar"
+    readers: ClassVar[tuple[str, ...]] = ("xgrammar-ebnf",)
     file_extension: ClassVar[str] = ".ebnf"
     reserved_names: ClassVar[tuple[str, ...]] = ()
     keeps_nested_repeats_grouped: ClassVar[bool] = False

@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ananke.engines.membership import get_engine, readers
 from ananke.ir.constraint import Module
 from ananke.ir.diagnostics import DiagnosticError, Diagnostics
 from bench_common import ROOT, summary
@@ -35,9 +36,10 @@ from bench_masks import MaskRun
 DIFFERENTIAL = ROOT / "tests" / "differential"
 
 LLG_READERS: dict[str, tuple[str, str]] = {
-    "llguidance": ("llguidance", "lark"),
-    "lark-vllm": ("lark-vllm", "lark"),
-    "gbnf": ("gbnf", "gbnf"),
+    target: (target, get_engine(engine).format)
+    for target in ("llguidance", "lark-vllm", "gbnf")
+    for engine in readers(target)
+    if get_engine(engine).package == "llguidance"
 }
 """Label → (target whose output llguidance reads, the format llguidance reads it as)."""
 
@@ -439,7 +441,7 @@ def agreement(
     import importlib
 
     from ananke.backends import get_backend
-    from ananke.engines.membership import EngineError, get_engine
+    from ananke.engines.membership import EngineError
 
     tce, tig = _differential_modules()
     from harness import deviations_of

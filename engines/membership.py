@@ -23,6 +23,10 @@ Every engine decides exact whole-string membership with no model and no download
   stack (node-llama-cpp's ``isTextCompatible``). No model is needed. (Token by token, over
   a vocabulary, llama.cpp is driven by :mod:`ananke.engines.llamacpp_sampler`.)
 
+Which engines read which target's output is declared once, by each backend
+(``Backend.readers``); :func:`readers` is how ``arc test``, the differential tests and the
+benchmarks ask for it.
+
 Engines are imported lazily, inside methods: importing this module is cheap.
 """
 
@@ -58,6 +62,7 @@ __all__ = [
     "get_engine",
     "llamacpp_modules",
     "llamacpp_version",
+    "readers",
 ]
 
 Format = Literal["lark", "gbnf", "ebnf", "regex", "json-schema"]
@@ -530,3 +535,15 @@ def get_engine(name: str) -> Engine:
         return _ENGINES[name]
     except KeyError:
         raise KeyError(f"unknown engine {name!r}; known: {', '.join(_ENGINES)}") from None
+
+
+def readers(target: str) -> tuple[str, ...]:
+    """The names of the engines that read what ``target`` prints (a regex without the
+    file's final newline), as its backend declares them; ``KeyError`` for an unknown target
+    or a declared name no engine has."""
+    from ananke.backends import get_backend
+
+    names = get_backend(target).readers
+    for name in names:
+        get_engine(name)
+    return names

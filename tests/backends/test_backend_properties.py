@@ -8,12 +8,12 @@ import re
 import pytest
 from ananke.backends import get_backend
 from ananke.ir.grammar import And, Grammar, Not, Ref, Regex, Rule
-from backend_helpers import ENGINES, REQUEST_FIELDS, languages, lit, rules, seq
+from backend_helpers import GRAMMAR_TARGETS, REQUEST_FIELDS, languages, lit, rules, seq
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from hypothesis_profiles import examples
 
-TARGETS = (*ENGINES, *REQUEST_FIELDS)
+TARGETS = (*GRAMMAR_TARGETS, *REQUEST_FIELDS)
 
 # Text without surrogates (UTF-8 cannot hold them), leaning on the characters that break
 # escaping: quotes, backslashes, newlines, NUL, DEL, C1 controls, astral characters.

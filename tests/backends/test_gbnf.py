@@ -16,8 +16,7 @@ from backend_helpers import (
     cls,
     emit,
     lit,
-    llamacpp_gbnf,
-    llguidance_gbnf,
+    load,
     ref,
     rep,
     rules,
@@ -38,8 +37,8 @@ def test_llguidance_reads_non_recursive_rules_as_greedy_lexemes() -> None:
     word swallows the final ``x``; llama.cpp reads GBNF per character and accepts ``abx``."""
     grammar = rules(start=seq(ref("word"), lit("x")), word=rep(cls((0x61, 0x7A)), 1))
     text = emit(TARGET, grammar)
-    assert [llguidance_gbnf(text)(s) for s in ("abx", "xx")] == [False, False]
-    assert [llamacpp_gbnf(text)(s) for s in ("abx", "xx")] == [True, True]
+    assert [load("llguidance-gbnf", text)(s) for s in ("abx", "xx")] == [False, False]
+    assert [load("llamacpp-gbnf", text)(s) for s in ("abx", "xx")] == [True, True]
     # Inlined into the start rule, each class is its own one-character lexeme again.
     inlined = rules(start=seq(rep(cls((0x61, 0x7A)), 1), lit("x")))
     validate(TARGET, inlined, accept=["abx", "xx"], reject=["x", "ab"])
@@ -133,7 +132,7 @@ def test_the_printer_alone_writes_what_llama_cpp_refuses() -> None:
     ):
         text = get_backend(TARGET).emit(CharLevel().run(grammar, Diagnostics()))
         with pytest.raises(EngineError, match=r"sane defaults|left recursion"):
-            llamacpp_gbnf(text)
+            load("llamacpp-gbnf", text)
 
 
 def test_left_recursion_becomes_a_repeat() -> None:
@@ -171,8 +170,8 @@ def test_both_readers_accept_lines_after_a_python_function(trail: str) -> None:
     not end: the body takes them itself."""
     text = _python_gbnf()
     for code in ("def f():\n    if x:\n        return 1\n", "def f(): return 1\n"):
-        assert llamacpp_gbnf(text)(code + trail)
-        assert llguidance_gbnf(text)(code + trail)
+        assert load("llamacpp-gbnf", text)(code + trail)
+        assert load("llguidance-gbnf", text)(code + trail)
 
 
 @functools.cache

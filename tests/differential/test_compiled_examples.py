@@ -27,7 +27,7 @@ from pathlib import Path
 import pytest
 from ananke.ariadne import compile_source, read_source
 from ananke.backends import get_backend
-from ananke.engines.membership import Compiled
+from ananke.engines.membership import Compiled, readers
 from ananke.engines.sample import mutate, sample_strings
 from ananke.ir import Diagnostics, Module, SourceFile
 from ananke.ir.passes import compose
@@ -38,12 +38,7 @@ from ananke.pipeline import emit, lower_for_target
 
 ROOT = Path(__file__).resolve().parents[2]
 
-READERS = {
-    "lark-vllm": ("llguidance-lark",),
-    "xgrammar": ("xgrammar-ebnf",),
-    "gbnf": ("llamacpp-gbnf", "llguidance-gbnf"),
-    "lark": ("lark", "xgrammar-lark"),
-}
+READERS = {t: readers(t) for t in ("lark-vllm", "xgrammar", "gbnf", "lark")}
 """The engines that read each dialect."""
 LARK_MAX_CHARS = 600
 """The longest string the lark package reads: most of the corpus's standard-library

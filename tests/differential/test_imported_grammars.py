@@ -26,7 +26,7 @@ import importlib.util
 from pathlib import Path
 
 import pytest
-from ananke.engines.membership import Compiled, Deviation
+from ananke.engines.membership import Compiled, Deviation, readers
 from ananke.frontends.grammars import import_grammar
 from ananke.ir import Diagnostics, SourceFile
 from ananke.ir.grammar import Grammar
@@ -36,13 +36,7 @@ from suite_helpers import missing
 from ananke.pipeline import transpile_grammar
 
 # target -> the engines that read what it prints
-READERS = {
-    "lark-vllm": ("llguidance-lark",),
-    "xgrammar": ("xgrammar-ebnf",),
-    "gbnf": ("llguidance-gbnf", "llamacpp-gbnf"),
-    "lark": ("lark", "xgrammar-lark"),
-    "regex": ("outlines-regex", "llguidance-regex"),
-}
+READERS = {t: readers(t) for t in ("lark-vllm", "xgrammar", "gbnf", "lark", "regex")}
 
 
 def _package_file(package: str, relative: str) -> Path | None:

@@ -45,7 +45,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
-from ananke.engines.membership import Compiled
+from ananke.engines.membership import Compiled, readers
 from ananke.engines.sample import mutate, sample_strings
 from ananke.ir import Diagnostics
 from harness import compile_or_skip
@@ -530,7 +530,7 @@ def _compiled(engine: str, text: str) -> Compiled:
     return compile_or_skip(engine, text)
 
 
-ENGINES = {"llguidance": ("llguidance-lark",), **READERS}
+ENGINES = {"llguidance": readers("llguidance"), **READERS}
 """The engines reading each target's text; the imported-grammar test's reference
 (llguidance reading the llguidance target) is one of them here."""
 

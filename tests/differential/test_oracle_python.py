@@ -49,7 +49,7 @@ from pathlib import Path
 import pytest
 from ananke.ariadne import compile_source
 from ananke.backends import get_backend
-from ananke.engines.membership import Compiled
+from ananke.engines.membership import Compiled, readers
 from ananke.ir import Diagnostics, Module, SourceFile
 from ananke.ir.passes import compose
 from ananke.ir.plan import Enforcement
@@ -60,13 +60,7 @@ from ananke.pipeline import emit, lower_for_target
 
 ROOT = Path(__file__).resolve().parents[2]
 
-READERS = {
-    "llguidance": ("llguidance-lark",),
-    "lark-vllm": ("llguidance-lark",),
-    "xgrammar": ("xgrammar-ebnf",),
-    "gbnf": ("llamacpp-gbnf", "llguidance-gbnf"),
-    "lark": ("lark", "xgrammar-lark"),
-}
+READERS = {t: readers(t) for t in ("llguidance", "lark-vllm", "xgrammar", "gbnf", "lark")}
 """The engines that read each target's grammar (the request bodies wrap these texts
 exactly: test_compiled_examples.py checks that)."""
 LARK_SETS = ("list_users", "web_handler")

@@ -23,7 +23,7 @@ from collections.abc import Sequence
 
 from ananke.ariadne import compile_source
 from ananke.backends import get_backend
-from ananke.engines.membership import Deviation
+from ananke.engines.membership import Deviation, readers
 from ananke.ir import Diagnostics, SourceFile
 from ananke.ir.grammar import (
     Alt,
@@ -60,13 +60,7 @@ ALPHABET = "abé中\U0001d4b6"
 STRING_CHARS = ALPHABET + "x\x00"
 
 # target -> the engines that read it (regex only when the grammar is regular)
-READERS = {
-    "lark-vllm": ("llguidance-lark",),
-    "xgrammar": ("xgrammar-ebnf",),
-    "gbnf": ("llguidance-gbnf", "llamacpp-gbnf"),
-    "lark": ("lark", "xgrammar-lark"),
-    "regex": ("outlines-regex", "llguidance-regex"),
-}
+READERS = {t: readers(t) for t in ("lark-vllm", "xgrammar", "gbnf", "lark", "regex")}
 
 _CHAR = st.sampled_from(ALPHABET)
 

@@ -9,7 +9,8 @@ import time
 from pathlib import Path
 
 import pytest
-from ananke.engines.membership import Engine, EngineError, engine_names, get_engine
+from ananke.backends import Backend, get_backend, target_names
+from ananke.engines.membership import Engine, EngineError, engine_names, get_engine, readers
 from suite_helpers import missing
 
 ALL = (
@@ -58,6 +59,38 @@ def test_names_and_formats() -> None:
 def test_unknown_engine_names_the_known_ones() -> None:
     with pytest.raises(KeyError, match="llguidance-lark"):
         get_engine("no-such-engine")
+
+
+def test_every_engine_reads_a_target_and_every_reader_is_an_engine() -> None:
+    declared = {t: get_backend(t).readers for t in target_names()}
+    assert {e for names in declared.values() for e in names} == set(ALL)
+    assert all(readers(t) == names for t, names in declared.items())
+
+
+def test_the_readers_of_a_target_read_one_dialect() -> None:
+    """A target prints one dialect: engines reading different ones cannot all read it."""
+    for target in target_names():
+        formats = {get_engine(e).format for e in readers(target)}
+        assert len(formats) <= 1, (target, formats)
+
+
+def test_a_request_body_is_read_through_its_inner_dialect() -> None:
+    for target in ("vllm", "sglang", "llamacpp", "openai"):
+        backend = get_backend(target)
+        assert readers(target) == ()
+        assert readers(backend.inner.name), target
+
+
+def test_unknown_target_or_reader(monkeypatch: pytest.MonkeyPatch) -> None:
+    with pytest.raises(KeyError):
+        readers("no-such-target")
+
+    class Misdeclared(Backend):
+        readers = ("lark", "no-such-engine")
+
+    monkeypatch.setattr("ananke.backends.get_backend", lambda name: Misdeclared())
+    with pytest.raises(KeyError, match="no-such-engine"):
+        readers("lark")
 
 
 def test_every_engine_available() -> None:

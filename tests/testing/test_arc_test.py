@@ -474,3 +474,15 @@ def test_golden_files_that_cannot_be_read_or_written(tmp_path: Path) -> None:
     assert "error[golden-mismatch]: golden file `f.golden/ir.txt` differs" in done.stdout
     suite = ET.parse(tmp_path / "r.xml").getroot()  # well-formed despite the bytes
     assert suite.get("failures") == "4"
+
+
+def test_each_engine_checks_the_output_of_a_target_it_reads() -> None:
+    """`arc test` takes its engines from what each backend declares it is read by."""
+    from ananke.engines.membership import readers
+
+    from ananke import testing
+
+    engines = [c.engine for c in testing.CHECKS]
+    assert len(set(engines)) == len(engines)
+    assert all(c.engine in readers(c.target) for c in testing.CHECKS)
+    assert testing.REFERENCE.engine in readers("llguidance")
