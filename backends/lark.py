@@ -42,8 +42,9 @@ from ananke.ir.grammar import (
     Rule,
     Seq,
 )
+from ananke.ir.ranges import without_surrogates
 
-from .base import CharLevelBackend, scalar_ranges
+from .base import CharLevelBackend
 
 __all__ = ["LarkBackend"]
 
@@ -113,7 +114,7 @@ class LarkBackend(CharLevelBackend):
         return _string(node.text) if node.text else "()"
 
     def print_class(self, node: CharClass, rule: Rule) -> str:
-        ranges = scalar_ranges(node.ranges)
+        ranges = without_surrogates(node.ranges)
         if not ranges:
             return _ANY if node.negated else _NEVER
         if ranges == ((0, 0),) and not node.negated:

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 from ananke.ir.automata import DFA
 from ananke.ir.grammar import Alt, CharClass, Empty, Lit, Regex, Repeat, Seq, walk
-from ananke.ir.regex import ANY_SCALAR, RegexError, parse_regex
+from ananke.ir.ranges import ANY_SCALAR
+from ananke.ir.regex import RegexError, parse_regex
 from ananke.runtime.acceptance import ByteMatcher
 
 ROOT = Path(__file__).resolve().parents[2]
