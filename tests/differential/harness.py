@@ -18,6 +18,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from types import ModuleType
 
+from ananke.ariadne import compile_source
+from ananke.ir import Diagnostics, Module, SourceFile
+from ananke.ir.passes import compose
 from ananke.runtime.engines import Compiled, Deviation, get_engine
 from ananke.runtime.sample import mutate, sample_strings
 from engine_worker import (
@@ -50,7 +53,23 @@ __all__ = [
     "outlines_can_index",
     "report",
     "sampled_candidates",
+    "set_modules",
 ]
+
+
+def set_modules(sources: Iterable[tuple[str, str]]) -> dict[str, Module]:
+    """Each constraint set of the ``(file name, text)`` sources, compiled and composed,
+    alone in a module with its file's schemas, by set name."""
+    out: dict[str, Module] = {}
+    for name, text in sources:
+        diags = Diagnostics()
+        module = compile_source(SourceFile(name=name, text=text), diags)
+        assert module is not None, list(diags)
+        module = compose(module, diags)
+        assert not diags.has_errors, list(diags)
+        for cset in module.own_sets:
+            out[cset.name] = Module(sets=(cset,), schemas=module.schemas)
+    return out
 
 
 @dataclass(frozen=True)
