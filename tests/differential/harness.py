@@ -39,6 +39,7 @@ __all__ = [
     "ENDLESS_FORCING",
     "OUTLINES_INDEX",
     "OUTLINES_STATES",
+    "READERS",
     "Deviation",
     "Disagreement",
     "EngineCrash",
@@ -55,6 +56,16 @@ __all__ = [
     "sampled_candidates",
     "set_modules",
 ]
+
+READERS: dict[str, tuple[str, ...]] = {
+    "lark-vllm": ("llguidance-lark",),
+    "xgrammar": ("xgrammar-ebnf",),
+    "gbnf": ("llguidance-gbnf", "llamacpp-gbnf"),
+    "lark": ("lark", "xgrammar-lark"),
+    "regex": ("outlines-regex", "llguidance-regex"),
+}
+"""Target -> the engines that read what it prints (regex only when the grammar is
+regular); the first is the one a test picks when it needs one."""
 
 
 def set_modules(sources: Iterable[tuple[str, str]]) -> dict[str, Module]:

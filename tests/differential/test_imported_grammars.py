@@ -30,19 +30,10 @@ from ananke.frontends.grammars import import_grammar
 from ananke.ir import Diagnostics, SourceFile
 from ananke.ir.grammar import Grammar
 from ananke.runtime.engines import Compiled, Deviation
-from harness import candidates, check_agreement, compile_or_skip, report
+from harness import READERS, candidates, check_agreement, compile_or_skip, report
 from suite_helpers import missing
 
 from ananke.pipeline import transpile_grammar
-
-# target -> the engines that read what it prints
-READERS = {
-    "lark-vllm": ("llguidance-lark",),
-    "xgrammar": ("xgrammar-ebnf",),
-    "gbnf": ("llguidance-gbnf", "llamacpp-gbnf"),
-    "lark": ("lark", "xgrammar-lark"),
-    "regex": ("outlines-regex", "llguidance-regex"),
-}
 
 
 def _package_file(package: str, relative: str) -> Path | None:

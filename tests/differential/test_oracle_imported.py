@@ -48,8 +48,8 @@ import pytest
 from ananke.ir import Diagnostics
 from ananke.runtime.engines import Compiled
 from ananke.runtime.sample import mutate, sample_strings
-from harness import compile_or_skip
-from test_imported_grammars import READERS, SOURCES, _grammar
+from harness import READERS, compile_or_skip
+from test_imported_grammars import SOURCES, _grammar
 
 from ananke.pipeline import transpile_grammar
 

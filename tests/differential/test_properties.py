@@ -40,6 +40,7 @@ from ananke.ir.grammar import (
 )
 from ananke.runtime.engines import Deviation
 from harness import (
+    READERS,
     RemoteCompiled,
     check_agreement,
     compile_guarded,
@@ -58,15 +59,6 @@ from ananke.pipeline import GRAMMAR_LOWERINGS, emit, lower_for_target, transpile
 ALPHABET = "abé中\U0001d4b6"
 # Strings also hold a character no grammar names, and NUL.
 STRING_CHARS = ALPHABET + "x\x00"
-
-# target -> the engines that read it (regex only when the grammar is regular)
-READERS = {
-    "lark-vllm": ("llguidance-lark",),
-    "xgrammar": ("xgrammar-ebnf",),
-    "gbnf": ("llguidance-gbnf", "llamacpp-gbnf"),
-    "lark": ("lark", "xgrammar-lark"),
-    "regex": ("outlines-regex", "llguidance-regex"),
-}
 
 _CHAR = st.sampled_from(ALPHABET)
 
