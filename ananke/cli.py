@@ -19,10 +19,11 @@ from typing import IO, TYPE_CHECKING, Any, NamedTuple, NoReturn
 
 import click
 
+from ananke.ir.files import write_atomic as _write_atomic
+
 from . import __version__
 from ._files import ariadne_files as _ariadne_files
 from ._files import is_dir as _is_dir
-from ._files import write_atomic as _write_atomic
 
 if TYPE_CHECKING:
     from ananke.ir import Diagnostic, Enforcement, Lowered, Module, SourceFile

@@ -32,13 +32,13 @@ from ananke.ir.constraint import (
 )
 from ananke.ir.diagnostics import Diagnostic, Diagnostics, Label, quote
 from ananke.ir.grammar import Grammar, Rule
-from ananke.ir.passes.charlevel import CharLevel
+from ananke.ir.lowerings.charlevel import CharLevel
 from ananke.ir.passes.errors import CannotLower
 from ananke.ir.passes.lower import LowerToGrammar
 from ananke.ir.plan import Lowered
 
 if TYPE_CHECKING:
-    from ananke.ir.passes.boundaries import BoundaryReport
+    from ananke.ir.lowerings.boundaries import BoundaryReport
 
 __all__ = ["GRAMMAR_LOWERINGS", "emit", "lower_for_target", "transpile_grammar"]
 
@@ -48,25 +48,25 @@ def _char_level(grammar: Grammar, diags: Diagnostics) -> Grammar | None:
 
 
 def _regular(grammar: Grammar, diags: Diagnostics) -> Grammar | None:
-    from ananke.ir.passes.regular import Regular
+    from ananke.backends.regex.regular import Regular
 
     return Regular().run(grammar, diags)
 
 
 def _llamacpp_shape(grammar: Grammar, diags: Diagnostics) -> Grammar | None:
-    from ananke.ir.passes.llamacpp import LlamaCppShape
+    from ananke.backends.gbnf.llamacpp import LlamaCppShape
 
     return LlamaCppShape().run(grammar, diags)
 
 
 def _lark_shape(grammar: Grammar, diags: Diagnostics) -> Grammar | None:
-    from ananke.ir.passes.larkshape import LarkShape
+    from ananke.backends.lark.larkshape import LarkShape
 
     return LarkShape().run(grammar, diags)
 
 
 def _small_repeats(grammar: Grammar, diags: Diagnostics) -> Grammar | None:
-    from ananke.ir.passes.repeats import SmallRepeats
+    from ananke.ir.lowerings.repeats import SmallRepeats
 
     return SmallRepeats().run(grammar, diags)
 
@@ -153,7 +153,7 @@ def _lower_set(
         )
         source = lowered.grammar
         if given and "char-level" in lowerings:
-            from ananke.ir.passes.boundaries import LexemeBoundaries
+            from ananke.ir.lowerings.boundaries import LexemeBoundaries
 
             # A grammar someone wrote may have lexemes that run into each other; the
             # grammars Ananke builds keep them apart by construction.
@@ -245,7 +245,7 @@ def transpile_grammar(grammar: Grammar, target: str, diags: Diagnostics) -> str 
     the target cannot express is an error (an imported grammar has no constraints to
     demote); a lexeme boundary where the target's character-level matching would accept
     more than llguidance's greedy lexer is a warning (``lexeme-boundary``)."""
-    from ananke.ir.passes.boundaries import BoundaryReport, LexemeBoundaries
+    from ananke.ir.lowerings.boundaries import BoundaryReport, LexemeBoundaries
 
     backend = get_backend(target)
     report = BoundaryReport(ambiguous=(), unanalysed=())

@@ -647,7 +647,7 @@ def _goldens(
 
 def _golden(result: FileResult, target: Path, text: str, present: bool, update: bool) -> None:
     """Compare (or write) one golden file."""
-    from ananke._files import write_atomic
+    from ananke.ir.files import write_atomic
 
     shown = target.as_posix()
     try:

@@ -27,9 +27,7 @@ from ananke.ir.grammar import (
     repeat_suffix,
 )
 
-__all__ = ["Backend", "UnsupportedFeature", "repeat_suffix", "rule_names", "scalar_ranges"]
-
-_SURROGATES = (0xD800, 0xDFFF)
+__all__ = ["Backend", "UnsupportedFeature", "repeat_suffix", "rule_names"]
 
 
 class UnsupportedFeature(DiagnosticError):
@@ -183,22 +181,6 @@ class CharLevelBackend(Backend):
 
 
 _BODIES: dict[tuple[str, int, Expr], str] = {}
-
-
-def scalar_ranges(ranges: Iterable[tuple[int, int]]) -> tuple[tuple[int, int], ...]:
-    """``ranges`` without the surrogate code points U+D800-U+DFFF, which no UTF-8 text
-    holds (and which no dialect can write): the same set of strings either way."""
-    out: list[tuple[int, int]] = []
-    lo_s, hi_s = _SURROGATES
-    for lo, hi in ranges:
-        if hi < lo_s or lo > hi_s:
-            out.append((lo, hi))
-            continue
-        if lo < lo_s:
-            out.append((lo, lo_s - 1))
-        if hi > hi_s:
-            out.append((hi_s + 1, hi))
-    return tuple(out)
 
 
 def rule_names(

@@ -70,9 +70,9 @@ from ananke.ir.grammar import (
     Seq,
     ungrouped,
 )
-from ananke.ir.ranges import merge, minus
+from ananke.ir.ranges import complement, merge, without_surrogates
 
-from .base import CharLevelBackend, repeat_suffix, scalar_ranges
+from .base import CharLevelBackend, repeat_suffix
 
 __all__ = ["GBNFBackend"]
 
@@ -86,7 +86,7 @@ class GBNFBackend(CharLevelBackend):
     supports_bounded_repeat: ClassVar[bool] = True
     lowerings: ClassVar[tuple[str, ...]] = ("char-level", "llamacpp-shape")
     """llama.cpp refuses left recursion, a bounded repeat of a group that holds other
-    repeats, and any bound of 2,000 or more (:mod:`ananke.ir.passes.llamacpp`)."""
+    repeats, and any bound of 2,000 or more (:mod:`ananke.backends.gbnf.llamacpp`)."""
 
     reserved_names: ClassVar[tuple[str, ...]] = ("start",)
     """llguidance's converter renames ``root`` to ``start``."""
@@ -164,9 +164,7 @@ class GBNFBackend(CharLevelBackend):
         # the sequence could still become are all outside it, and the first byte of one
         # that is not UTF-8 (F5 to FF) reads as a code point above U+10FFFF. A positive
         # class never allows those.
-        ranges = scalar_ranges(
-            minus(((0, _MAX),), merge(node.ranges)) if node.negated else node.ranges
-        )
+        ranges = complement(merge(node.ranges)) if node.negated else without_surrogates(node.ranges)
         if not ranges:
             return self._nothing()
         if len(ranges) == 1 and ranges[0][0] == ranges[0][1]:

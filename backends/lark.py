@@ -21,7 +21,7 @@ follows: escapes are fixed-width, and the differential tests read this target wi
 
 Lark writes groups, optional parts and bounded repeats in place as alternatives of the
 rule that holds them, and these multiply; the ``lark-shape`` lowering
-(:mod:`ananke.ir.passes.larkshape`) splits rules so that each expands into a few.
+(:mod:`ananke.backends.lark.larkshape`) splits rules so that each expands into a few.
 
 Known deviations: surrogate code points are dropped from classes (no UTF-8 text holds
 them).
@@ -42,8 +42,9 @@ from ananke.ir.grammar import (
     Rule,
     Seq,
 )
+from ananke.ir.ranges import without_surrogates
 
-from .base import CharLevelBackend, scalar_ranges
+from .base import CharLevelBackend
 
 __all__ = ["LarkBackend"]
 
@@ -114,7 +115,7 @@ class LarkBackend(CharLevelBackend):
         return _string(node.text) if node.text else "()"
 
     def print_class(self, node: CharClass, rule: Rule) -> str:
-        ranges = scalar_ranges(node.ranges)
+        ranges = without_surrogates(node.ranges)
         if not ranges:
             return _ANY if node.negated else _NEVER
         if ranges == ((0, 0),) and not node.negated:

@@ -34,8 +34,9 @@ from ananke.ir.grammar import (
     rename,
     ungrouped,
 )
+from ananke.ir.ranges import without_surrogates
 
-from .base import Backend, repeat_suffix, scalar_ranges
+from .base import Backend, repeat_suffix
 
 __all__ = ["LLGuidanceBackend"]
 
@@ -186,7 +187,7 @@ class LLGuidanceBackend(Backend):
     def print_class(self, node: CharClass, rule: Rule) -> str:
         # Surrogates are no scalar values: llguidance refuses `\x{d800}`, and no UTF-8 text
         # holds one, so a class without them has the same strings.
-        ranges = scalar_ranges(node.ranges)
+        ranges = without_surrogates(node.ranges)
         if not ranges:
             return "/(?s:.)/" if node.negated else "/[^\\x{0}-\\x{10ffff}]/"
         body = "".join(

@@ -44,8 +44,9 @@ from ananke.ir.grammar import (
     Seq,
     ungrouped,
 )
+from ananke.ir.ranges import without_surrogates
 
-from .base import CharLevelBackend, repeat_suffix, scalar_ranges
+from .base import CharLevelBackend, repeat_suffix
 
 __all__ = ["RegexBackend"]
 
@@ -96,7 +97,7 @@ class RegexBackend(CharLevelBackend):
         return "".join(_char(ord(ch)) for ch in node.text) if node.text else "(?:)"
 
     def print_class(self, node: CharClass, rule: Rule) -> str:
-        ranges = scalar_ranges(node.ranges)
+        ranges = without_surrogates(node.ranges)
         if not ranges:
             return _ANY if node.negated else _NEVER
         body = "".join(_char(lo) if lo == hi else f"{_char(lo)}-{_char(hi)}" for lo, hi in ranges)

@@ -444,7 +444,7 @@ def agreement(
     from ananke.engines.membership import EngineError
 
     tce, tig = _differential_modules()
-    from harness import deviations_of
+    from tests.differential.harness import deviations_of
 
     tallies: dict[tuple[str, str], Tally] = {}
 

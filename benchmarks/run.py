@@ -32,6 +32,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from ananke.ir.files import write_atomic
 from bench_common import (
     EXAMPLE,
     adapted_for_api_handler,
@@ -42,8 +43,6 @@ from bench_common import (
     summary,
     unconstrained_grammar,
 )
-
-from ananke._files import write_atomic
 
 HERE = Path(__file__).resolve().parent
 FORBID = ("eval", "exec", "open", "print")

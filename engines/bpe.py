@@ -16,13 +16,13 @@ exist as in production vocabularies. Token 0 is the end-of-sequence token ``<|en
 from __future__ import annotations
 
 import hashlib
-import os
 import sys
 import sysconfig
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+
+from ananke.ir.files import replacing
 
 __all__ = [
     "EOS_TOKEN",
@@ -98,14 +98,8 @@ def train_bpe(vocab_size: int, cache_dir: Path, *, root: Path | None = None) -> 
         show_progress=False,
     )
     tok.train_from_iterator(training_texts(root), trainer)
-    fd, tmp = tempfile.mkstemp(dir=cache_dir, prefix=".bpe-", suffix=".json")
-    os.close(fd)
-    try:
-        tok.save(tmp)
-        os.replace(tmp, out)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with replacing(out) as tmp:
+        tok.save(str(tmp))
     return out
 
 

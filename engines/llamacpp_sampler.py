@@ -37,6 +37,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ananke.ir.files import replacing
+
 if TYPE_CHECKING:
     import numpy as np
     import numpy.typing as npt
@@ -200,10 +202,8 @@ def vocab_gguf(tokenizer_json: Path, cache_dir: Path) -> Path:
     merges = [m if isinstance(m, str) else " ".join(m) for m in model["merges"]]
 
     cache_dir.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=cache_dir, prefix=".vocab-", suffix=".gguf")
-    os.close(fd)
-    try:
-        w = gguf.GGUFWriter(tmp, "llama")
+    with replacing(out) as tmp:
+        w = gguf.GGUFWriter(str(tmp), "llama")
         w.add_context_length(4096)
         w.add_embedding_length(64)
         w.add_block_count(1)
@@ -227,10 +227,6 @@ def vocab_gguf(tokenizer_json: Path, cache_dir: Path) -> Path:
         w.write_kv_data_to_file()
         w.write_tensors_to_file()
         w.close()
-        os.replace(tmp, out)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
     return out
 
 

@@ -60,6 +60,7 @@ __all__ = [
     "LlamaCppCompiled",
     "engine_names",
     "get_engine",
+    "is_scalar_text",
     "llamacpp_modules",
     "llamacpp_version",
     "readers",
@@ -90,7 +91,7 @@ class Deviation:
     applies: Callable[[str], bool]
 
 
-def _is_scalar_text(s: str) -> bool:
+def is_scalar_text(s: str) -> bool:
     """True when ``s`` is a sequence of Unicode scalar values (no lone surrogates)."""
     try:
         s.encode("utf-8")
@@ -112,7 +113,7 @@ class Compiled(ABC):
         A string holding a lone surrogate is no sequence of Unicode scalar values: no
         grammar's language holds it, and every engine rejects it.
         """
-        return _is_scalar_text(s) and self._accepts(s)
+        return is_scalar_text(s) and self._accepts(s)
 
     def accepts_many(self, strings: Sequence[str]) -> list[bool]:
         """:meth:`accepts` of each of ``strings``, in order (an engine may decide them
@@ -280,7 +281,7 @@ class _OutlinesCompiled(Compiled):
     def accepts_many(self, strings: Sequence[str]) -> list[bool]:
         # One index for them all, each string a token of its own: building the index is
         # what costs, and a token spanning a whole string is exact (see the module).
-        texts = [s.encode("utf-8") if _is_scalar_text(s) else None for s in strings]
+        texts = [s.encode("utf-8") if is_scalar_text(s) else None for s in strings]
         whole = {d: _OUTLINES_WHOLE + i for i, d in enumerate(dict.fromkeys(filter(None, texts)))}
         index = self._index_of(whole)
         start = index.get_initial_state()

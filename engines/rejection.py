@@ -33,6 +33,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from ananke.engines.acceptance import ByteMatcher, Verdict
+from ananke.ir.compose.describe import where
 from ananke.ir.constraint import (
     ConstraintSet,
     OutputGrammar,
@@ -41,7 +42,6 @@ from ananke.ir.constraint import (
 )
 from ananke.ir.diagnostics import Diagnostics
 from ananke.ir.grammar import Grammar, Rule, refs
-from ananke.ir.passes.describe import where
 from ananke.ir.plan import Lowered
 from ananke.runtime.validate import Violation, check
 

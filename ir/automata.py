@@ -46,7 +46,8 @@ from ananke.ir.grammar import (
     Rule,
     Seq,
 )
-from ananke.ir.regex import ANY_SCALAR, parse_regex
+from ananke.ir.ranges import ANY_SCALAR, complement, intersect, merge
+from ananke.ir.regex import parse_regex
 
 __all__ = ["DFA", "NFA", "StateLimitExceeded", "scalar_ranges"]
 
@@ -65,29 +66,8 @@ class StateLimitExceeded(Exception):
 @functools.lru_cache(maxsize=8192)
 def scalar_ranges(cls: CharClass) -> tuple[tuple[int, int], ...]:
     """The scalar values a character class matches, as sorted disjoint ranges."""
-    merged: list[tuple[int, int]] = []
-    for lo, hi in sorted(cls.ranges):
-        if merged and lo <= merged[-1][1] + 1:
-            if hi > merged[-1][1]:
-                merged[-1] = (merged[-1][0], hi)
-        else:
-            merged.append((lo, hi))
-    out: list[tuple[int, int]] = []
-    for slo, shi in ANY_SCALAR:
-        cur = slo
-        for lo, hi in merged:
-            lo, hi = max(lo, slo), min(hi, shi)
-            if lo > hi:
-                continue
-            if cls.negated:
-                if lo > cur:
-                    out.append((cur, lo - 1))
-                cur = max(cur, hi + 1)
-            else:
-                out.append((lo, hi))
-        if cls.negated and cur <= shi:
-            out.append((cur, shi))
-    return tuple(out)
+    merged = merge(cls.ranges)
+    return complement(merged) if cls.negated else intersect(merged, ANY_SCALAR)
 
 
 # --- NFA (Thompson) -------------------------------------------------------------------

@@ -495,23 +495,6 @@ class Module(Node, kw_only=True, omit_defaults=False, frozen=True):
                 return s
         return None
 
-    def verify(self) -> None:
-        """Check every invariant of the module; ``ValueError`` names the first broken one
-        by its field (``sets[0].constraints[2].max: ...``).
-
-        Set names are unique; within a set, constraint ids are unique; ``extends`` names
-        sets of the module, with a span per parent (or none at all); every conflict names
-        constraints the set holds, with one role each; what a resolution dropped is not in
-        the set; and every value is one the Ariadne checker accepts in source (limits and
-        priorities in range, names that are identifiers, patterns that compile, grammars
-        whose rules are all defined). :func:`ananke.ir.verify.problems` lists them all.
-        """
-        from .verify import problems
-
-        found = problems(self)
-        if found:
-            raise ValueError(str(found[0]))
-
     @property
     def own_sets(self) -> tuple[ConstraintSet, ...]:
         """The sets of the compiled file itself, without those its imports brought."""

@@ -23,14 +23,12 @@ import functools
 import unicodedata
 from collections.abc import Callable
 
-from .ranges import Ranges, minus
+from .ranges import Ranges, complement
 
 __all__ = ["ASCII_CLASSES", "UNICODE_VERSION", "python_class"]
 
 UNICODE_VERSION: str = unicodedata.unidata_version
 """The Unicode version the classes follow: the running Python's."""
-
-_SCALARS: Ranges = ((0, 0xD7FF), (0xE000, 0x10FFFF))
 
 ASCII_CLASSES: dict[str, Ranges] = {
     "d": ((0x30, 0x39),),
@@ -71,4 +69,4 @@ def python_class(escape: str, *, ascii: bool = False) -> Ranges:
     if letter not in _PREDICATES:
         raise ValueError(f"not a class escape: \\{escape}")
     ranges = ASCII_CLASSES[letter] if ascii else _unicode(letter)
-    return minus(_SCALARS, ranges) if escape.isupper() else ranges
+    return complement(ranges) if escape.isupper() else ranges

@@ -47,8 +47,8 @@ from dataclasses import dataclass, replace
 
 from ananke.ir.grammar import Alt, CharClass, Empty, Expr, Lit, Repeat, Seq, repeat_suffix
 from ananke.ir.pyclasses import python_class
-from ananke.ir.ranges import Ranges, merge, minus, union
-from ananke.ir.regex import ANY_SCALAR, RegexError, _seq
+from ananke.ir.ranges import ANY_SCALAR, SURROGATES, Ranges, complement, merge, minus, union
+from ananke.ir.regex import RegexError, _seq
 
 __all__ = ["PythonRegexError", "fold_ranges", "parse_python_regex", "portable_pattern"]
 
@@ -58,7 +58,6 @@ _WHITESPACE = frozenset(" \t\n\r\v\f")
 _OCT = "01234567"
 _HEX = "0123456789abcdefABCDEF"
 _ESCAPES = {"a": 7, "f": 12, "n": 10, "r": 13, "t": 9, "v": 11, "\\": 92}
-_SURROGATES: Ranges = ((0xD800, 0xDFFF),)
 _COMMENT = Empty()
 """What a ``(?#...)`` comment parses to: nothing, and nothing a quantifier can apply to."""
 
@@ -287,7 +286,7 @@ class _Parser:
             return self.char_class(flags, start)
         self.i += 1
         if c == ".":
-            return CharClass(ranges=ANY_SCALAR if flags.s else minus(ANY_SCALAR, ((10, 10),)))
+            return CharClass(ranges=ANY_SCALAR if flags.s else complement(((10, 10),)))
         if c in "^$":
             self.no_equivalent("anchors", start, self.i)
             return None
@@ -439,13 +438,13 @@ class _Parser:
                 listed.append((lo, hi))
             elif lo is not None:
                 listed.append((lo, lo))
-        members = minus(merge(listed), _SURROGATES)
+        members = minus(merge(listed), SURROGATES)
         if flags.i:
             members = fold_ranges(members, ascii=flags.a)
         for cat in categories:
             members = union(members, cat)
         if negated:
-            members = minus(ANY_SCALAR, members)
+            members = complement(members)
         return CharClass(ranges=members)
 
     def class_member(self, categories: list[Ranges], flags: _Flags) -> int | None:
@@ -530,17 +529,17 @@ def _bridged(ranges: Ranges) -> Ranges:
     """Scalar ranges with the surrogate gap closed where both sides are in: no text holds a
     surrogate, and one range reads shorter than two."""
     if _contains(ranges, 0xD7FF) and _contains(ranges, 0xE000):
-        return union(ranges, _SURROGATES)
+        return union(ranges, SURROGATES)
     return ranges
 
 
 def _class_text(ranges: Ranges) -> str:
-    scalar = minus(ranges, _SURROGATES)
+    scalar = minus(ranges, SURROGATES)
     if not scalar:
         return _NEVER
     if len(scalar) == 1 and scalar[0][0] == scalar[0][1]:
         return _char(scalar[0][0], _META)
-    rest = minus(ANY_SCALAR, scalar)
+    rest = complement(scalar)
     negated = 0 < len(rest) < len(scalar)
     shown = _bridged(rest if negated else scalar)
     body = "".join(
@@ -560,7 +559,7 @@ def portable_pattern(expr: Expr) -> str:
     if isinstance(expr, Lit):
         return "".join(_char(ord(c), _META) for c in expr.text)
     if isinstance(expr, CharClass):
-        ranges = minus(ANY_SCALAR, expr.ranges) if expr.negated else expr.ranges
+        ranges = complement(expr.ranges) if expr.negated else expr.ranges
         return _class_text(merge(ranges))
     if isinstance(expr, Seq):
         return "".join(

@@ -4,10 +4,26 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-__all__ = ["Ranges", "intersect", "merge", "minus", "union"]
+__all__ = [
+    "ANY_SCALAR",
+    "SURROGATES",
+    "Ranges",
+    "complement",
+    "intersect",
+    "merge",
+    "minus",
+    "union",
+    "without_surrogates",
+]
 
 Ranges = tuple[tuple[int, int], ...]
 """Code points as sorted, disjoint, inclusive ranges (adjacent ranges joined)."""
+
+ANY_SCALAR: Ranges = ((0, 0xD7FF), (0xE000, 0x10FFFF))
+"""Every Unicode scalar value, as code point ranges."""
+
+SURROGATES: Ranges = ((0xD800, 0xDFFF),)
+"""The surrogate code points, which are no scalar values: no UTF-8 text holds them."""
 
 
 def merge(ranges: Iterable[tuple[int, int]]) -> Ranges:
@@ -49,3 +65,14 @@ def minus(a: Ranges, b: Ranges) -> Ranges:
         if cur <= hi:
             out.append((cur, hi))
     return merge(out)
+
+
+def complement(ranges: Ranges) -> Ranges:
+    """The scalar values not in ``ranges`` (sorted and disjoint)."""
+    return minus(ANY_SCALAR, ranges)
+
+
+def without_surrogates(ranges: Iterable[tuple[int, int]]) -> Ranges:
+    """``ranges`` without the surrogates, each range cut in place: the order of the
+    others is kept (printers write ranges in the order they are given)."""
+    return tuple(piece for r in ranges for piece in minus((r,), SURROGATES))

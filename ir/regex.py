@@ -32,12 +32,9 @@ from __future__ import annotations
 import functools
 
 from ananke.ir.grammar import Alt, CharClass, Empty, Expr, Lit, Repeat, Seq
-from ananke.ir.ranges import Ranges, merge, minus
+from ananke.ir.ranges import ANY_SCALAR, complement, merge
 
-__all__ = ["ANY_SCALAR", "RegexError", "parse_regex"]
-
-ANY_SCALAR: tuple[tuple[int, int], ...] = ((0, 0xD7FF), (0xE000, 0x10FFFF))
-"""Every Unicode scalar value, as code point ranges."""
+__all__ = ["RegexError", "parse_regex"]
 
 _MAX_REPEAT = 100_000
 _MAX_DEPTH = 100
@@ -70,11 +67,6 @@ class RegexError(ValueError):
         super().__init__(f"{message} (at offset {pos} of the pattern)")
         self.message = message
         self.pos = pos
-
-
-def _complement(ranges: Ranges) -> Ranges:
-    """Scalar values not in ``ranges`` (sorted, merged)."""
-    return minus(ANY_SCALAR, ranges)
 
 
 def _seq(items: list[Expr]) -> Expr:
@@ -383,7 +375,7 @@ class _Parser:
                 self.nest()
                 inner, inner_neg = self.class_body()
                 self.depth -= 1
-                ranges.extend(_complement(merge(list(inner))) if inner_neg else inner)
+                ranges.extend(complement(merge(list(inner))) if inner_neg else inner)
                 continue
             lo = self.class_atom()
             if self.p.startswith("--", self.i):
@@ -412,7 +404,7 @@ class _Parser:
         if ranges is None:
             raise self.error(f"unknown ASCII class [:{name}:]", start)
         self.i = end + 2
-        return _complement(ranges) if negated else ranges
+        return complement(ranges) if negated else ranges
 
     def class_atom(self) -> int:
         c = self.peek()

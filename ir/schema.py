@@ -15,6 +15,7 @@ from typing import Any
 import msgspec
 
 from .constraint import IR_VERSION, Module
+from .files import write_atomic
 
 __all__ = ["DEFAULT_PATH", "main", "schema", "schema_text"]
 
@@ -70,9 +71,7 @@ def main(argv: list[str] | None = None) -> int:
             return 1
         return 0
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(path)
+    write_atomic(path, text.encode("utf-8"))
     print(f"wrote {path}")
     return 0
 

@@ -46,7 +46,7 @@ from .constraint import (
 )
 from .grammar import Grammar, Regex, walk
 
-__all__ = ["Problem", "problems", "python_default"]
+__all__ = ["Problem", "problems", "python_default", "verify"]
 
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 _DOTTED = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*\Z")
@@ -70,6 +70,22 @@ class Problem:
 def problems(module: Module) -> list[Problem]:
     """Every broken invariant of ``module``, in the order of its fields."""
     return list(_module(module))
+
+
+def verify(module: Module) -> None:
+    """Check every invariant of ``module``; ``ValueError`` names the first broken one by
+    its field (``sets[0].constraints[2].max: ...``).
+
+    Set names are unique; within a set, constraint ids are unique; ``extends`` names sets
+    of the module, with a span per parent (or none at all); every conflict names
+    constraints the set holds, with one role each; what a resolution dropped is not in the
+    set; and every value is one the Ariadne checker accepts in source (limits and
+    priorities in range, names that are identifiers, patterns that compile, grammars whose
+    rules are all defined). :func:`problems` lists them all.
+    """
+    found = problems(module)
+    if found:
+        raise ValueError(str(found[0]))
 
 
 def _module(m: Module) -> Iterator[Problem]:

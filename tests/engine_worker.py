@@ -154,21 +154,15 @@ class RemoteCompiled:
     def decide(self, strings: Sequence[str]) -> list[bool]:
         """Each string's verdict, in order (lone surrogates are rejected here, as
         :class:`Compiled` does)."""
+        from ananke.engines.membership import is_scalar_text
+
         strings = list(strings)
-        todo = [s for s in strings if _is_scalar_text(s)]
+        todo = [s for s in strings if is_scalar_text(s)]
         got = dict(zip(todo, self._worker.decide(self, todo), strict=True)) if todo else {}
         return [got.get(s, False) for s in strings]
 
     def __repr__(self) -> str:
         return f"<RemoteCompiled {self.engine}>"
-
-
-def _is_scalar_text(s: str) -> bool:
-    try:
-        s.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
 
 
 class EngineWorker:

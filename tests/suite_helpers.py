@@ -1,5 +1,5 @@
-"""Helpers every test folder shares: what a missing optional package means, and work
-measured by counting instead of timing.
+"""Helpers every test folder shares: what a missing optional package means, work
+measured by counting instead of timing, and ``arc`` run as a command.
 
 A test that needs an optional package (an engine, a grammar set) is skipped when the
 package is missing on a developer's machine, and fails under CI (``CI`` set, as CI
@@ -15,14 +15,16 @@ from __future__ import annotations
 
 import importlib
 import os
+import subprocess
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from types import FrameType, ModuleType
 from typing import Any, NoReturn
 
 import pytest
 
-__all__ = ["calls", "in_ci", "missing", "require_module"]
+__all__ = ["arc", "calls", "in_ci", "missing", "require_module"]
 
 
 def in_ci() -> bool:
@@ -63,3 +65,15 @@ def calls(fn: Callable[[], object]) -> int:
     finally:
         sys.setprofile(previous)
     return count
+
+
+def arc(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """``arc ARGS...`` run in ``cwd`` as a user runs it (a new process, no colours)."""
+    return subprocess.run(
+        [sys.executable, "-m", "ananke", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "NO_COLOR": "1"},
+        timeout=300,
+    )

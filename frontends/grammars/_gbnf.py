@@ -26,7 +26,7 @@ from ananke.ir.grammar import (
     Seq,
     rename,
 )
-from ananke.ir.regex import ANY_SCALAR
+from ananke.ir.ranges import ANY_SCALAR
 from ananke.ir.source import SourceFile
 
 from ._common import (
@@ -456,7 +456,7 @@ _XGRAMMAR_CLASSES: dict[str, tuple[tuple[int, int], ...]] = {
 def _xgrammar_classes(pattern: str) -> tuple[str, list[int]]:
     """``pattern`` with XGrammar's ``\\d \\w \\s`` (and negations) written as explicit
     ranges, inside classes and out, and the offset in ``pattern`` of each character."""
-    from ananke.ir.ranges import minus
+    from ananke.ir.ranges import complement
 
     out: list[str] = []
     offsets: list[int] = []
@@ -469,7 +469,7 @@ def _xgrammar_classes(pattern: str) -> tuple[str, list[int]]:
         if step == 2 and pattern[i + 1].lower() in _XGRAMMAR_CLASSES:
             ranges = _XGRAMMAR_CLASSES[pattern[i + 1].lower()]
             if pattern[i + 1].isupper():
-                ranges = minus(ANY_SCALAR, ranges)
+                ranges = complement(ranges)
             piece = "".join(
                 f"\\u{{{a:X}}}" + ("" if a == b else f"-\\u{{{b:X}}}") for a, b in ranges
             )

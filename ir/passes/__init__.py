@@ -25,6 +25,7 @@ from typing import Protocol
 
 from ..constraint import Module
 from ..diagnostics import Diagnostics
+from ..verify import verify as verify_module
 from .detect_conflicts import DetectConflicts
 from .inline_extends import InlineExtends
 from .lower import LowerToGrammar, lower
@@ -87,7 +88,7 @@ def compose(
         errors, size = diags.error_count, _size(module)
         module = p.run(module, diags)
         if verify:
-            module.verify()
+            verify_module(module)
         if diags.error_count > errors:
             return module
         if p is resolve:
@@ -101,7 +102,7 @@ def compose(
         size = _size(module)
         module = resolve.run(detect.run(module, again), again)
         if verify:
-            module.verify()
+            verify_module(module)
         seen = list(diags)
         diags.extend(d for d in again if d not in seen)
         if again.has_errors:

@@ -40,8 +40,8 @@ from ananke.ir.grammar import (
     refs,
     walk,
 )
-from ananke.ir.ranges import Ranges, intersect, merge, union
-from ananke.ir.regex import ANY_SCALAR, RegexError, parse_regex
+from ananke.ir.ranges import ANY_SCALAR, Ranges, intersect, merge, union
+from ananke.ir.regex import RegexError, parse_regex
 
 from .recursion import recursive_groups, without_left_recursion
 

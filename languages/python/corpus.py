@@ -13,7 +13,7 @@ import os
 import random
 import sysconfig
 import tokenize
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -117,6 +117,18 @@ def _stdlib_files(root: Path) -> Iterable[Path]:
                 yield Path(dirpath) / f
 
 
+def _compiling(files: Iterable[Path]) -> Iterator[tuple[Path, bytes]]:
+    """Each file with its bytes, where it is UTF-8 that ``compile()`` accepts: only real
+    code is measured."""
+    for file in files:
+        data = file.read_bytes()
+        try:
+            compile(data.decode("utf-8"), str(file), "exec", dont_inherit=True)
+        except (UnicodeDecodeError, SyntaxError, ValueError):
+            continue
+        yield file, data
+
+
 def stdlib_functions(limit: int | None = None, root: Path | None = None) -> list[FunctionSample]:
     """Top-level functions of the running interpreter's standard library, in a fixed order.
 
@@ -126,13 +138,7 @@ def stdlib_functions(limit: int | None = None, root: Path | None = None) -> list
     """
     root = root or Path(sysconfig.get_paths()["stdlib"])
     out: list[FunctionSample] = []
-    for file in _stdlib_files(root):
-        data = file.read_bytes()
-        try:
-            text = data.decode("utf-8")
-            compile(text, str(file), "exec", dont_inherit=True)
-        except (UnicodeDecodeError, SyntaxError, ValueError):
-            continue
+    for file, data in _compiling(_stdlib_files(root)):
         out.extend(top_level_functions(data, file.relative_to(root).as_posix()))
         if limit is not None and len(out) >= limit:
             return out[:limit]
@@ -144,17 +150,13 @@ def installed_functions(root: Path | None = None) -> list[FunctionSample]:
     (its ``purelib`` folder), skipping Ananke itself and test suites, in a fixed order."""
     root = root or Path(sysconfig.get_paths()["purelib"])
     out: list[FunctionSample] = []
-    for file in _stdlib_files(root):
-        rel = file.relative_to(root)
-        if rel.parts[0].startswith(("ananke", "_pytest", "__editable__")):
-            continue
-        data = file.read_bytes()
-        try:
-            text = data.decode("utf-8")
-            compile(text, str(file), "exec", dont_inherit=True)
-        except (UnicodeDecodeError, SyntaxError, ValueError):
-            continue
-        out.extend(top_level_functions(data, rel.as_posix()))
+    files = (
+        f
+        for f in _stdlib_files(root)
+        if not f.relative_to(root).parts[0].startswith(("ananke", "_pytest", "__editable__"))
+    )
+    for file, data in _compiling(files):
+        out.extend(top_level_functions(data, file.relative_to(root).as_posix()))
     return out
 
 

@@ -9,7 +9,8 @@ import pytest
 from ananke.backends import get_backend
 from ananke.ir.grammar import Empty, Grammar
 from ananke.ir.passes.errors import CannotLower
-from backend_helpers import (
+
+from tests.backends.backend_helpers import (
     CORPUS,
     Case,
     alt,
@@ -118,7 +119,7 @@ def test_the_printer_alone_writes_what_llama_cpp_refuses() -> None:
     # Without the lowering the same grammars are refused: the tests above are not vacuous.
     from ananke.engines.membership import EngineError
     from ananke.ir.diagnostics import Diagnostics
-    from ananke.ir.passes.charlevel import CharLevel
+    from ananke.ir.lowerings.charlevel import CharLevel
 
     for grammar in (
         rules(start=rep(seq(rep(cls(" "), 0, 256), lit("x")), 0, 16)),

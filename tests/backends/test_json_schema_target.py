@@ -9,7 +9,8 @@ import pytest
 from ananke.backends import UnsupportedFeature, get_backend
 from ananke.engines.acceptance import ByteMatcher
 from ananke.ir.grammar import Grammar, JsonSchema, Ref, Rule
-from backend_helpers import lit, rules, seq
+
+from tests.backends.backend_helpers import lit, rules, seq
 
 SCHEMA = '{"type":"object","properties":{"n":{"type":"integer"}},"required":["n"]}'
 

@@ -13,7 +13,8 @@ from ananke.engines.membership import Deviation
 from ananke.ir.diagnostics import Diagnostics
 from ananke.ir.source import SourceFile
 from ananke.runtime.validate import validate
-from suite_helpers import missing, require_module
+
+from tests.suite_helpers import missing, require_module
 
 BENCH = Path(__file__).resolve().parents[2] / "benchmarks"
 sys.path.insert(0, str(BENCH))

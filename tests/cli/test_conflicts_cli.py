@@ -18,14 +18,15 @@ from ananke.backends import get_backend
 from ananke.engines.acceptance import ByteMatcher
 from ananke.ir import Diagnostics
 from ananke.ir.automata import DFA, StateLimitExceeded
+from ananke.ir.bounds import Superset
 from ananke.ir.constraint import ConstraintSet
 from ananke.ir.passes import DetectConflicts, compose
-from ananke.ir.passes.bounds import Superset
 from ananke.ir.passes.lower import LowerToGrammar
 from ananke.runtime.validate import validate
-from cli_helpers import run_arc
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+
+from tests.cli.cli_helpers import run_arc
 
 SIGNATURE = "signature: fetch_records(session, query: str, limit: int = 100) -> List<Record>;"
 SHORTEST = "def fetch_records(session,query:str,limit:int=100)->list[Record]:x\n"

@@ -18,9 +18,13 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from types import ModuleType
 
-from ananke.engines.membership import Compiled, Deviation, get_engine
+from ananke.ariadne import compile_source
+from ananke.engines.membership import Compiled, Deviation, get_engine, readers
 from ananke.engines.sample import mutate, sample_strings
-from engine_worker import (
+from ananke.ir import Diagnostics, Module, SourceFile
+from ananke.ir.passes import compose
+
+from tests.engine_worker import (
     ENDLESS_FORCING,
     OUTLINES_INDEX,
     OUTLINES_STATES,
@@ -30,12 +34,13 @@ from engine_worker import (
     outlines_can_index,
     worker,
 )
-from suite_helpers import missing
+from tests.suite_helpers import missing
 
 __all__ = [
     "ENDLESS_FORCING",
     "OUTLINES_INDEX",
     "OUTLINES_STATES",
+    "READERS",
     "Deviation",
     "Disagreement",
     "EngineCrash",
@@ -50,7 +55,29 @@ __all__ = [
     "outlines_can_index",
     "report",
     "sampled_candidates",
+    "set_modules",
 ]
+
+READERS: dict[str, tuple[str, ...]] = {
+    t: readers(t) for t in ("lark-vllm", "xgrammar", "gbnf", "lark", "regex")
+}
+"""Target -> the engines that read what it prints, as its backend declares them (regex
+only when the grammar is regular); the first is the one a test picks when it needs one."""
+
+
+def set_modules(sources: Iterable[tuple[str, str]]) -> dict[str, Module]:
+    """Each constraint set of the ``(file name, text)`` sources, compiled and composed,
+    alone in a module with its file's schemas, by set name."""
+    out: dict[str, Module] = {}
+    for name, text in sources:
+        diags = Diagnostics()
+        module = compile_source(SourceFile(name=name, text=text), diags)
+        assert module is not None, list(diags)
+        module = compose(module, diags)
+        assert not diags.has_errors, list(diags)
+        for cset in module.own_sets:
+            out[cset.name] = Module(sets=(cset,), schemas=module.schemas)
+    return out
 
 
 @dataclass(frozen=True)

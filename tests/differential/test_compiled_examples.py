@@ -25,16 +25,22 @@ import random
 from pathlib import Path
 
 import pytest
-from ananke.ariadne import compile_source, read_source
+from ananke.ariadne import read_source
 from ananke.backends import get_backend
 from ananke.engines.membership import Compiled, readers
 from ananke.engines.sample import mutate, sample_strings
-from ananke.ir import Diagnostics, Module, SourceFile
-from ananke.ir.passes import compose
+from ananke.ir import Diagnostics, Module
 from ananke.languages.python.corpus import stdlib_functions
-from harness import Memo, check_agreement, compile_or_skip, deviations_of, report
 
 from ananke.pipeline import emit, lower_for_target
+from tests.differential.harness import (
+    Memo,
+    check_agreement,
+    compile_or_skip,
+    deviations_of,
+    report,
+    set_modules,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -78,22 +84,13 @@ VIOLATIONS = [
 
 
 def _modules() -> dict[str, Module]:
-    out: dict[str, Module] = {}
     # Named by their paths, so that an example's imports resolve beside it.
     sources = [
         (str(p), p.read_text(encoding="utf-8"))
         for p in sorted((ROOT / "examples").glob("*.ariadne"))
     ]
     sources.append(("free.ariadne", FREE))
-    for name, text in sources:
-        diags = Diagnostics()
-        module = compile_source(SourceFile(name=name, text=text), diags)
-        assert module is not None, list(diags)
-        module = compose(module, diags)
-        assert not diags.has_errors, list(diags)
-        for cset in module.own_sets:
-            out[cset.name] = Module(sets=(cset,), schemas=module.schemas)
-    return out
+    return set_modules(sources)
 
 
 MODULES = _modules()

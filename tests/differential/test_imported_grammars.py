@@ -26,17 +26,14 @@ import importlib.util
 from pathlib import Path
 
 import pytest
-from ananke.engines.membership import Compiled, Deviation, readers
+from ananke.engines.membership import Compiled, Deviation
 from ananke.frontends.grammars import import_grammar
 from ananke.ir import Diagnostics, SourceFile
 from ananke.ir.grammar import Grammar
-from harness import candidates, check_agreement, compile_or_skip, report
-from suite_helpers import missing
 
 from ananke.pipeline import transpile_grammar
-
-# target -> the engines that read what it prints
-READERS = {t: readers(t) for t in ("lark-vllm", "xgrammar", "gbnf", "lark", "regex")}
+from tests.differential.harness import READERS, candidates, check_agreement, compile_or_skip, report
+from tests.suite_helpers import missing
 
 
 def _package_file(package: str, relative: str) -> Path | None:

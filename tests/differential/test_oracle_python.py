@@ -47,16 +47,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from ananke.ariadne import compile_source
 from ananke.backends import get_backend
 from ananke.engines.membership import Compiled, readers
-from ananke.ir import Diagnostics, Module, SourceFile
-from ananke.ir.passes import compose
+from ananke.ir import Diagnostics, Module
 from ananke.ir.plan import Enforcement
 from ananke.languages.python.corpus import stdlib_functions
-from harness import Memo, compile_or_skip, deviations_of
 
 from ananke.pipeline import emit, lower_for_target
+from tests.differential.harness import Memo, compile_or_skip, deviations_of, set_modules
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -758,16 +756,10 @@ def verdict(text: str, p: Pinned, claims: list[Claim], forbidden: set[str]) -> V
 
 
 def _modules() -> dict[str, Module]:
-    out: dict[str, Module] = {}
-    for path in sorted((ROOT / "examples").glob("*.ariadne")):
-        diags = Diagnostics()
-        module = compile_source(SourceFile(name=str(path), text=path.read_text("utf-8")), diags)
-        assert module is not None, list(diags)
-        module = compose(module, diags)
-        assert not diags.has_errors, list(diags)
-        for cset in module.own_sets:
-            out[cset.name] = Module(sets=(cset,), schemas=module.schemas)
-    return out
+    return set_modules(
+        (str(path), path.read_text("utf-8"))
+        for path in sorted((ROOT / "examples").glob("*.ariadne"))
+    )
 
 
 MODULES = _modules()

@@ -23,7 +23,7 @@ from collections.abc import Sequence
 
 from ananke.ariadne import compile_source
 from ananke.backends import get_backend
-from ananke.engines.membership import Deviation, readers
+from ananke.engines.membership import Deviation
 from ananke.ir import Diagnostics, SourceFile
 from ananke.ir.grammar import (
     Alt,
@@ -39,7 +39,12 @@ from ananke.ir.grammar import (
     Rule,
     Seq,
 )
-from harness import (
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
+
+from ananke.pipeline import GRAMMAR_LOWERINGS, emit, lower_for_target, transpile_grammar
+from tests.differential.harness import (
+    READERS,
     RemoteCompiled,
     check_agreement,
     compile_guarded,
@@ -48,19 +53,12 @@ from harness import (
     report,
     sampled_candidates,
 )
-from hypothesis import HealthCheck, example, given, settings
-from hypothesis import strategies as st
-from hypothesis_profiles import examples
-
-from ananke.pipeline import GRAMMAR_LOWERINGS, emit, lower_for_target, transpile_grammar
+from tests.hypothesis_profiles import examples
 
 # One, two, three and four UTF-8 bytes.
 ALPHABET = "abé中\U0001d4b6"
 # Strings also hold a character no grammar names, and NUL.
 STRING_CHARS = ALPHABET + "x\x00"
-
-# target -> the engines that read it (regex only when the grammar is regular)
-READERS = {t: readers(t) for t in ("lark-vllm", "xgrammar", "gbnf", "lark", "regex")}
 
 _CHAR = st.sampled_from(ALPHABET)
 

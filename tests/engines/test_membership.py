@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 from ananke.backends import Backend, get_backend, target_names
 from ananke.engines.membership import Engine, EngineError, engine_names, get_engine, readers
-from suite_helpers import missing
+
+from tests.suite_helpers import missing
 
 ALL = (
     "llguidance-lark",

@@ -21,8 +21,9 @@ import fuzz_grammars as fg
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from hypothesis_profiles import examples
-from suite_helpers import require_module
+
+from tests.hypothesis_profiles import examples
+from tests.suite_helpers import require_module
 
 _MANY = int(os.environ.get("ANANKE_FUZZ_EXAMPLES", "0"))
 _SEEDS = fg.seed_grammars()

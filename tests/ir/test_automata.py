@@ -33,7 +33,8 @@ from ananke.ir.grammar import (
 from ananke.ir.regex import parse_regex
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
-from suite_helpers import calls
+
+from tests.suite_helpers import calls
 
 # --- an independent oracle: the end positions each expression can reach ----------------
 
@@ -115,19 +116,22 @@ leaves = st.one_of(
 )
 
 
+def _repeats(children: st.SearchStrategy[Expr]) -> st.SearchStrategy[Expr]:
+    """``x{lo,hi}`` over ``children``: at most twice required, at most two more, or ``*``."""
+    return st.builds(
+        lambda item, lo, extra: Repeat(item=item, min=lo, max=None if extra < 0 else lo + extra),
+        children,
+        st.integers(0, 2),
+        st.integers(-1, 2),
+    )
+
+
 def _extend(children: st.SearchStrategy[Expr]) -> st.SearchStrategy[Expr]:
     pair = st.lists(children, min_size=2, max_size=3).map(tuple)
     return st.one_of(
         pair.map(lambda items: Seq(items=items)),
         pair.map(lambda items: Alt(items=items)),
-        st.builds(
-            lambda item, lo, extra: Repeat(
-                item=item, min=lo, max=None if extra < 0 else lo + extra
-            ),
-            children,
-            st.integers(0, 2),
-            st.integers(-1, 2),
-        ),
+        _repeats(children),
         children.map(lambda item: Not(item=item)),
         pair.map(lambda items: And(items=items)),
     )
@@ -199,14 +203,7 @@ plain_exprs = st.recursive(
     lambda children: st.one_of(
         st.lists(children, min_size=2, max_size=3).map(lambda items: Seq(items=tuple(items))),
         st.lists(children, min_size=2, max_size=3).map(lambda items: Alt(items=tuple(items))),
-        st.builds(
-            lambda item, lo, extra: Repeat(
-                item=item, min=lo, max=None if extra < 0 else lo + extra
-            ),
-            children,
-            st.integers(0, 2),
-            st.integers(-1, 2),
-        ),
+        _repeats(children),
     ),
     max_leaves=8,
 )

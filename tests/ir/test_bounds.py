@@ -24,6 +24,7 @@ from ananke.backends import get_backend
 from ananke.engines.acceptance import ByteMatcher
 from ananke.ir import Diagnostics
 from ananke.ir.automata import DFA, NFA
+from ananke.ir.bounds import regular_superset, shortest_length
 from ananke.ir.constraint import ConstraintSet
 from ananke.ir.grammar import (
     Alt,
@@ -41,7 +42,6 @@ from ananke.ir.grammar import (
     Seq,
 )
 from ananke.ir.passes import compose
-from ananke.ir.passes.bounds import regular_superset, shortest_length
 from ananke.ir.passes.lower import LowerToGrammar
 from ananke.ir.regex import parse_regex
 from ananke.languages.python.corpus import FunctionSample, sample, stdlib_functions

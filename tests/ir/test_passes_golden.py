@@ -29,6 +29,7 @@ from ananke.ir import Diagnostics
 from ananke.ir.passes import compose, lower, pass_names
 from ananke.ir.render import render
 from ananke.ir.text import to_text
+from ananke.ir.verify import verify
 
 from ananke.cli import explain_table
 
@@ -69,7 +70,7 @@ def _run(case: Path, tmp: Path) -> dict[str, str]:
     module = compile_source(source, diags)
     out: dict[str, str] = {}
     if module is not None:
-        module.verify()
+        verify(module)
         upto = (
             pass_names()
             if pass_name == "lower"

@@ -20,7 +20,8 @@ from ananke.ir.pyregex import PythonRegexError, parse_python_regex, portable_pat
 from ananke.ir.regex import parse_regex
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
-from hypothesis_profiles import examples
+
+from tests.hypothesis_profiles import examples
 
 
 @functools.cache

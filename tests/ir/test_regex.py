@@ -9,7 +9,8 @@ import pytest
 from ananke.engines.acceptance import ByteMatcher
 from ananke.ir.automata import DFA
 from ananke.ir.grammar import Alt, CharClass, Empty, Lit, Regex, Repeat, Seq, walk
-from ananke.ir.regex import ANY_SCALAR, RegexError, parse_regex
+from ananke.ir.ranges import ANY_SCALAR
+from ananke.ir.regex import RegexError, parse_regex
 
 ROOT = Path(__file__).resolve().parents[2]
 NOT_NL = CharClass(ranges=((10, 10),), negated=True)

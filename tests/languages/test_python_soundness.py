@@ -39,7 +39,8 @@ from ananke.languages.python.corpus import (
     stdlib_functions,
 )
 from ananke.runtime.validate import check
-from suite_helpers import require_module
+
+from tests.suite_helpers import require_module
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
 

@@ -4,7 +4,6 @@ output asserted), golden files, the JSON and JUnit reports, and the language of 
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
@@ -13,6 +12,8 @@ from pathlib import Path
 import pytest
 from ananke.ariadne import compile_source
 from ananke.ir import Diagnostics, SourceFile
+
+from tests.suite_helpers import arc
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -75,15 +76,7 @@ def _tree(tmp_path: Path, files: dict[str, str]) -> Path:
 
 
 def _arc(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "NO_COLOR": "1"}
-    return subprocess.run(
-        [sys.executable, "-m", "ananke", "test", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=300,
-    )
+    return arc(cwd, "test", *args)
 
 
 def test_known_outcomes_pass(tmp_path: Path) -> None:

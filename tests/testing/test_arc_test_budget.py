@@ -4,15 +4,14 @@ checks cannot decide within their budget (a failure of its own, `example-undecid
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 from ananke.runtime import validate
 
 from ananke import testing
+from tests.suite_helpers import arc
 
 RUNS = '''\
 constraint runs {
@@ -27,15 +26,7 @@ constraint runs {
 
 
 def _arc(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "NO_COLOR": "1"}
-    return subprocess.run(
-        [sys.executable, "-m", "ananke", "test", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=300,
-    )
+    return arc(cwd, "test", *args)
 
 
 def test_a_run_that_makes_re_backtrack(tmp_path: Path) -> None:
