@@ -32,4 +32,3 @@ __all__ = ["LarkVLLMBackend"]
 
 class LarkVLLMBackend(LLGuidanceBackend):
     name: ClassVar[str] = "lark-vllm"
-    max_llguidance_version: ClassVar[tuple[int, int] | None] = (1, 7)

@@ -35,7 +35,7 @@ from ananke.ir.grammar import (
     ungrouped,
 )
 
-from .base import Backend, repeat_suffix, scalar_ranges
+from .base import Backend, Capabilities, repeat_suffix, scalar_ranges
 
 __all__ = ["LLGuidanceBackend"]
 
@@ -151,12 +151,9 @@ def _rule_text(backend: LLGuidanceBackend, rule: Rule) -> str:
 class LLGuidanceBackend(Backend):
     name: ClassVar[str] = "llguidance"
     file_extension: ClassVar[str] = ".lark"
-    supports_negation: ClassVar[bool] = True
-    supports_intersection: ClassVar[bool] = True
-    supports_lexemes: ClassVar[bool] = True
-    supports_bounded_repeat: ClassVar[bool] = True
-    supports_json_schema: ClassVar[bool] = True
-    supports_special_tokens: ClassVar[bool] = True
+    capabilities: ClassVar[Capabilities] = Capabilities(
+        lexemes=True, negation=True, intersection=True, json_schema=True, special_tokens=True
+    )
 
     def emit(self, grammar: Grammar) -> str:
         rules = _start_first(grammar)

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 from ananke.backends import UnsupportedFeature, get_backend
+from ananke.backends.regex.regular import Regular
 from ananke.ir.diagnostics import Diagnostics
 from ananke.ir.grammar import Empty, Expr, Grammar, JsonSchema, Rule
-from ananke.ir.passes.regular import Regular
 from backend_helpers import CORPUS, Case, alt, cls, emit, lit, ref, rep, rules, seq, validate
 
 TARGET = "regex"

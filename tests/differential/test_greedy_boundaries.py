@@ -1,4 +1,4 @@
-"""Greedy lexeme boundaries written into character-level grammars (`ir/passes/greedy.py`).
+"""Greedy lexeme boundaries written into character-level grammars (`ir/lowerings/greedy.py`).
 
 Each grammar below has lexemes that can run into each other. For every character-level
 target, `arc transpile` rewrites the grammar so that its engines accept exactly what
@@ -20,8 +20,9 @@ from ananke.backends import get_backend
 from ananke.frontends.grammars import import_grammar
 from ananke.ir import Diagnostics, SourceFile
 from ananke.ir.grammar import Alt, Expr, Grammar, Lit, Ref, Regex, Repeat, Rule, Seq, walk
-from ananke.ir.passes.boundaries import LexemeBoundaries, Terminals
-from ananke.ir.passes.greedy import banned_after, surely_allowed
+from ananke.ir.lowerings.boundaries import LexemeBoundaries
+from ananke.ir.lowerings.greedy import banned_after, surely_allowed
+from ananke.ir.lowerings.terminals import Terminals
 from harness import (
     candidates,
     compile_guarded,
@@ -33,7 +34,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis_profiles import examples
 
-from ananke.pipeline import _run_lowerings, transpile_grammar
+from ananke.pipeline import _run_passes, transpile_grammar
 
 READERS = {
     "xgrammar": ("xgrammar-ebnf",),
@@ -159,7 +160,7 @@ def test_without_the_rewrite_the_grammar_reads_differently(key: str) -> None:
     grammar = _grammar(key)
     reference = compile_or_skip("llguidance-lark", get_backend("llguidance").emit(grammar))
     backend = get_backend("gbnf")
-    lowered = _run_lowerings(grammar, backend.lowerings, Diagnostics())
+    lowered, _ = _run_passes(grammar, backend.passes, Diagnostics(), given=False)
     assert lowered is not None
     plain = compile_or_skip("llamacpp-gbnf", backend.emit(lowered))
     assert [s for s in _strings(key) if plain.accepts(s) != reference.accepts(s)]

@@ -52,7 +52,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from hypothesis_profiles import examples
 
-from ananke.pipeline import GRAMMAR_LOWERINGS, emit, lower_for_target, transpile_grammar
+from ananke.pipeline import emit, lower_for_target, transpile_grammar
 
 # One, two, three and four UTF-8 bytes.
 ALPHABET = "abé中\U0001d4b6"
@@ -370,8 +370,3 @@ def test_a_forbidden_name_is_rejected_by_every_target(word: str) -> None:
             assert not compiled.accepts(u), (target, u)
         for n in neighbours:
             assert compiled.accepts(n), (target, n)
-
-
-def test_lowerings_are_registered() -> None:
-    for target in READERS:
-        assert set(get_backend(target).lowerings) <= set(GRAMMAR_LOWERINGS)

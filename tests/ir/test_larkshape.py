@@ -12,9 +12,9 @@ from collections import Counter
 
 import lark
 from ananke.backends import get_backend
+from ananke.backends.lark.larkshape import LARK_MAX_ALTERNATIVES, LARK_MAX_BOUND, LarkShape, width
 from ananke.ir.diagnostics import Diagnostics
 from ananke.ir.grammar import Alt, Empty, Expr, Grammar, Lit, Ref, Repeat, Rule, Seq, walk
-from ananke.ir.passes.larkshape import LARK_MAX_ALTERNATIVES, LARK_MAX_BOUND, LarkShape, width
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis_profiles import examples

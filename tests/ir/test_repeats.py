@@ -10,7 +10,7 @@ from __future__ import annotations
 import functools
 
 from ananke.ir.grammar import Alt, Empty, Expr, Grammar, Lit, Ref, Repeat, Rule, Seq, walk
-from ananke.ir.passes.repeats import RepeatSplitter
+from ananke.ir.lowerings.repeats import RepeatSplitter
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis_profiles import examples

@@ -44,8 +44,12 @@ from ananke.ir.grammar import (
     Seq,
     ungrouped,
 )
+from ananke.ir.lowerings import GrammarPass
+from ananke.ir.lowerings.boundaries import GreedyBoundaries
+from ananke.ir.lowerings.charlevel import CharLevel
 
-from .base import CharLevelBackend, repeat_suffix, scalar_ranges
+from ..base import CharLevelBackend, repeat_suffix, scalar_ranges
+from .regular import Regular
 
 __all__ = ["RegexBackend"]
 
@@ -64,9 +68,7 @@ def _char(cp: int) -> str:
 class RegexBackend(CharLevelBackend):
     name: ClassVar[str] = "regex"
     file_extension: ClassVar[str] = ".regex"
-    supports_bounded_repeat: ClassVar[bool] = True
-    supports_recursion: ClassVar[bool] = False
-    lowerings: ClassVar[tuple[str, ...]] = ("char-level", "regular")
+    passes: ClassVar[tuple[GrammarPass, ...]] = (GreedyBoundaries(), CharLevel(), Regular())
     dialect: ClassVar[str] = "a regular expression"
 
     def emit(self, grammar: Grammar) -> str:
@@ -86,8 +88,9 @@ class RegexBackend(CharLevelBackend):
                 text += "|"
         if len(text) > MAX_CHARS:
             self.unsupported(
-                "regex-too-large",
+                rule,
                 f"the regular expression is {len(text):,} characters (limit {MAX_CHARS:,})",
+                code="regex-too-large",
             )
         return text + "\n"
 
