@@ -46,6 +46,10 @@ __all__ = [
 _SURROGATES = (0xD800, 0xDFFF)
 
 
+_GUARDED = frozenset({JsonSchema, Special, Regex, Not, And})
+"""The nodes a capability stands for."""
+
+
 class UnsupportedFeature(DiagnosticError):
     """A grammar feature the target cannot express, found while printing. ``rule`` is the
     rule that holds it, ``span`` where a grammar file defines that rule (None for the rules
@@ -110,6 +114,8 @@ class Backend:
         return result
 
     def _refuse_missing(self, expr: Expr, rule: Rule) -> None:
+        if type(expr) not in _GUARDED:
+            return
         caps = self.capabilities
         if isinstance(expr, JsonSchema) and not caps.json_schema:
             self.unsupported(

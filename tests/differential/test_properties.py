@@ -6,9 +6,9 @@ small alphabet of one- to four-byte characters): for those llguidance's greedy l
 character-level matching agree, so any disagreement is a bug in a backend, a lowering or an
 engine, not the documented `lexeme-boundary` difference. A repeat never directly repeats
 a repeat: llguidance's GBNF reader misreads `(x{0,2}){0,2}` (it drops the group and fails),
-a bug of that reader recorded in `backends/gbnf.py`; llama.cpp reads it. One deviation is
+a bug of that reader recorded in `backends/gbnf/printer.py`; llama.cpp reads it. One deviation is
 excused: llguidance's GBNF reader turns non-recursive rules into greedy lexemes (see
-`backends/gbnf.py`), so it may reject what llama.cpp and the reference accept (never the
+`backends/gbnf/printer.py`), so it may reject what llama.cpp and the reference accept (never the
 other way round).
 
 Every engine call runs in the harness's worker under a time limit: a hang fails the example
