@@ -2,7 +2,7 @@
 demote what the target cannot express, print.
 
 The lower pass builds the reference grammar (llguidance's semantics). A target then runs
-the GrammarIR lowerings its backend lists (``Backend.lowerings``). When one of them cannot
+the GrammarIR lowerings its backend lists (``Backend.passes``). When one of them cannot
 express a rule that enforces constraints (say a naming pattern whose regex needs a lexer),
 those constraints are *demoted*: lowered again without them, so the grammar no longer
 enforces them, and checked after generation instead. Each demotion is a diagnostic
@@ -16,7 +16,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
 import msgspec
@@ -32,79 +32,41 @@ from ananke.ir.constraint import (
 )
 from ananke.ir.diagnostics import Diagnostic, Diagnostics, Label, quote
 from ananke.ir.grammar import Grammar, Rule
+from ananke.ir.lowerings import CannotLower, GrammarPass
 from ananke.ir.lowerings.charlevel import CharLevel
-from ananke.ir.passes.errors import CannotLower
 from ananke.ir.passes.lower import LowerToGrammar
 from ananke.ir.plan import Lowered
 
 if TYPE_CHECKING:
     from ananke.ir.lowerings.boundaries import BoundaryReport
 
-__all__ = ["GRAMMAR_LOWERINGS", "emit", "lower_for_target", "transpile_grammar"]
+__all__ = ["emit", "lower_for_target", "transpile_grammar"]
 
 
-def _char_level(grammar: Grammar, diags: Diagnostics) -> Grammar | None:
-    return CharLevel().run(grammar, diags)
+def _run_passes(
+    grammar: Grammar, passes: Sequence[GrammarPass], diags: Diagnostics, *, given: bool
+) -> tuple[Grammar | None, BoundaryReport | None]:
+    """``grammar`` through ``passes`` in order (None when one reported an error), and the
+    report of the greedy-boundaries pass when it ran. That pass runs only on a grammar
+    someone wrote (``given``): the grammars Ananke builds keep lexemes apart by
+    construction. Raises :class:`CannotLower` for a rule the target cannot express."""
+    from ananke.ir.lowerings.boundaries import GreedyBoundaries
 
-
-def _regular(grammar: Grammar, diags: Diagnostics) -> Grammar | None:
-    from ananke.backends.regex.regular import Regular
-
-    return Regular().run(grammar, diags)
-
-
-def _llamacpp_shape(grammar: Grammar, diags: Diagnostics) -> Grammar | None:
-    from ananke.backends.gbnf.llamacpp import LlamaCppShape
-
-    return LlamaCppShape().run(grammar, diags)
-
-
-def _lark_shape(grammar: Grammar, diags: Diagnostics) -> Grammar | None:
-    from ananke.backends.lark.larkshape import LarkShape
-
-    return LarkShape().run(grammar, diags)
-
-
-def _small_repeats(grammar: Grammar, diags: Diagnostics) -> Grammar | None:
-    from ananke.ir.lowerings.repeats import SmallRepeats
-
-    return SmallRepeats().run(grammar, diags)
-
-
-def _json_only(grammar: Grammar, diags: Diagnostics) -> Grammar | None:
-    from ananke.backends.json_schema import start_schema
-
-    if start_schema(grammar) is None:
-        raise CannotLower(
-            "target-cannot-express",
-            "a JSON schema expresses one JSON document only, and this grammar's start rule "
-            "is not one embedded schema",
-            grammar.start,
-            (),
-        )
-    return grammar
-
-
-GRAMMAR_LOWERINGS: Mapping[str, Callable[[Grammar, Diagnostics], Grammar | None]] = {
-    "char-level": _char_level,
-    "regular": _regular,
-    "llamacpp-shape": _llamacpp_shape,
-    "small-repeats": _small_repeats,
-    "lark-shape": _lark_shape,
-    "json-only": _json_only,
-}
-"""GrammarIR → GrammarIR lowerings by the name backends list them under."""
-
-
-def _run_lowerings(grammar: Grammar, names: tuple[str, ...], diags: Diagnostics) -> Grammar | None:
-    """``grammar`` through the named lowerings in order; None when one reported an error.
-    Raises :class:`CannotLower` for a rule the target cannot express."""
     out: Grammar | None = grammar
-    for name in names:
+    report: BoundaryReport | None = None
+    for lowering in passes:
         if out is None:
             break
-        out = GRAMMAR_LOWERINGS[name](out, diags)
-    return out
+        if isinstance(lowering, GreedyBoundaries):
+            if given:
+                out, report = lowering.rewrite(out)
+            continue
+        out = lowering.run(out, diags)
+    return out, report
+
+
+def _char_level(passes: Sequence[GrammarPass]) -> bool:
+    return any(isinstance(p, CharLevel) for p in passes)
 
 
 def lower_for_target(
@@ -122,11 +84,11 @@ def lower_for_target(
     """
     backend = get_backend(target)
     results: list[Lowered] = []
-    json_lowerings = () if backend.json_output else backend.lowerings
+    json_passes = () if backend.json_output else backend.passes
     failed = False
     for cset in module.sets:
-        lowerings = json_lowerings if cset.language == "json" else backend.lowerings
-        lowered = _lower_set(cset, module.schemas, target, lowerings, diags, strict, max_nesting)
+        passes = json_passes if cset.language == "json" else backend.passes
+        lowered = _lower_set(cset, module.schemas, target, passes, diags, strict, max_nesting)
         if lowered is None:
             failed = True
         else:
@@ -138,7 +100,7 @@ def _lower_set(
     cset: ConstraintSet,
     schemas: tuple[Schema, ...],
     target: str,
-    lowerings: tuple[str, ...],
+    passes: tuple[GrammarPass, ...],
     diags: Diagnostics,
     strict: bool,
     max_nesting: int | None,
@@ -151,16 +113,12 @@ def _lower_set(
         lowered = LowerToGrammar(target=target, max_nesting=max_nesting, demote=demote).lower_set(
             cset, diags, schemas
         )
-        source = lowered.grammar
-        if given and "char-level" in lowerings:
-            from ananke.ir.lowerings.boundaries import LexemeBoundaries
-
-            # A grammar someone wrote may have lexemes that run into each other; the
-            # grammars Ananke builds keep them apart by construction.
-            source, boundaries = LexemeBoundaries().rewrite(source)
         try:
-            grammar = _run_lowerings(
-                source, lowerings, _Placed(diags, lowered.grammar) if given else diags
+            grammar, boundaries = _run_passes(
+                lowered.grammar,
+                passes,
+                _Placed(diags, lowered.grammar) if given else diags,
+                given=bool(given),
             )
         except CannotLower as exc:
             todo = [i for i in exc.origins if i not in demote and i in by_id]
@@ -203,7 +161,7 @@ def _lower_set(
                     else "no lexeme boundary is left where the two may differ"
                 ),
             )
-        elif "char-level" in lowerings:
+        elif _char_level(passes):
             notes += (
                 "the target matches characters, without llguidance's greedy lexer: every "
                 "lexeme is written out as rules (negation and intersection through "
@@ -245,15 +203,12 @@ def transpile_grammar(grammar: Grammar, target: str, diags: Diagnostics) -> str 
     the target cannot express is an error (an imported grammar has no constraints to
     demote); a lexeme boundary where the target's character-level matching would accept
     more than llguidance's greedy lexer is a warning (``lexeme-boundary``)."""
-    from ananke.ir.lowerings.boundaries import BoundaryReport, LexemeBoundaries
+    from ananke.ir.lowerings.boundaries import BoundaryReport
 
     backend = get_backend(target)
-    report = BoundaryReport(ambiguous=(), unanalysed=())
     original = grammar
-    if "char-level" in backend.lowerings:
-        grammar, report = LexemeBoundaries().rewrite(grammar)
     try:
-        lowered = _run_lowerings(grammar, backend.lowerings, _Placed(diags, original))
+        lowered, found = _run_passes(grammar, backend.passes, _Placed(diags, original), given=True)
     except CannotLower as exc:
         rule = _defined(original, exc.rule)
         name = quote(exc.rule, ticks=False) if rule is None else _written(rule)
@@ -273,6 +228,7 @@ def transpile_grammar(grammar: Grammar, target: str, diags: Diagnostics) -> str 
         return None
     if lowered is None:
         return None
+    report = found or BoundaryReport(ambiguous=(), unanalysed=())
     _warn_boundaries(report, target, diags, original)
     return backend.emit(lowered)
 

@@ -1,4 +1,5 @@
-"""Grammar backends: one module per target dialect, found by name."""
+"""Grammar backends: one module (or folder, with the lowerings only it needs) per target
+dialect, found by name."""
 
 from __future__ import annotations
 

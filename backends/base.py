@@ -1,17 +1,19 @@
-"""The backend base class: capabilities as documented class attributes, one printer per node.
+"""The backend base class: what a target is (its capabilities and the passes it runs),
+one printer per node.
 
-Modelled on sqlglot's dialects: a backend is a small class of feature flags plus printing
+Modelled on sqlglot's dialects: a backend is a small class of declarations plus printing
 methods named after the node they print (``print_lit``, ``print_regex``, ...). A node with
-no printer is an internal error, never skipped. Features a target lacks go through
-:meth:`Backend.unsupported`, which raises by default: a quiet degradation would change what
-the model may write.
+no printer is an internal error, never skipped. A node the target's :class:`Capabilities`
+lack is refused before it reaches a printer, through :meth:`Backend.unsupported`, which
+always raises: a quiet degradation would change what the model may write.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from typing import ClassVar
+from dataclasses import dataclass
+from typing import ClassVar, NoReturn
 
 from ananke.ir.diagnostics import Diagnostic, DiagnosticError
 from ananke.ir.grammar import (
@@ -26,53 +28,76 @@ from ananke.ir.grammar import (
     name_map_id,
     repeat_suffix,
 )
+from ananke.ir.lowerings import GrammarPass
+from ananke.ir.lowerings.boundaries import GreedyBoundaries
+from ananke.ir.lowerings.charlevel import CharLevel
+from ananke.ir.source import Span
 
-__all__ = ["Backend", "UnsupportedFeature", "repeat_suffix", "rule_names"]
+__all__ = [
+    "Backend",
+    "Capabilities",
+    "CharLevelBackend",
+    "UnsupportedFeature",
+    "repeat_suffix",
+    "rule_names",
+]
+
+
+_GUARDED = frozenset({JsonSchema, Special, Regex, Not, And})
+"""The nodes a capability stands for."""
 
 
 class UnsupportedFeature(DiagnosticError):
-    """A grammar feature the target cannot express."""
+    """A grammar feature the target cannot express, found while printing. ``rule`` is the
+    rule that holds it, ``span`` where a grammar file defines that rule (None for the rules
+    Ananke builds) and ``origins`` the constraints it enforces, as :class:`CannotLower`
+    has them for a refusal found while lowering."""
+
+    def __init__(
+        self,
+        diagnostics: Iterable[Diagnostic],
+        *,
+        rule: str,
+        span: Span | None = None,
+        origins: tuple[str, ...] = (),
+    ) -> None:
+        super().__init__(diagnostics)
+        self.rule = rule
+        self.span = span
+        self.origins = origins
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    """What a dialect writes as it is. The printer refuses a node whose capability is
+    missing before any printer method sees it, and the capability matrix of
+    ``spec/backends.md`` is rendered from these (:mod:`.matrix`)."""
+
+    lexemes: bool = False
+    """A lexer with greedy lexemes separate from CFG rules (``Regex`` nodes printed)."""
+    negation: bool = False
+    """Lexeme negation (``~``)."""
+    intersection: bool = False
+    """Lexeme intersection (``&``)."""
+    json_schema: bool = False
+    """Embedded JSON Schema."""
+    special_tokens: bool = False
+    """Special tokens by name."""
 
 
 class Backend:
     name: ClassVar[str] = ""
     """Target name used by ``arc emit --target``."""
     file_extension: ClassVar[str] = ".txt"
-
-    supports_negation: ClassVar[bool] = False
-    """Lexeme negation (``~``)."""
-    supports_intersection: ClassVar[bool] = False
-    """Lexeme intersection (``&``)."""
-    supports_lexemes: ClassVar[bool] = False
-    """A lexer with greedy lexemes separate from CFG rules."""
-    supports_bounded_repeat: ClassVar[bool] = False
-    """``x{m,n}`` on rules."""
-    supports_json_schema: ClassVar[bool] = False
-    """Embedded JSON Schema."""
-    supports_special_tokens: ClassVar[bool] = False
-    """Special tokens by name."""
-    supports_parametric: ClassVar[bool] = False
-    """llguidance's parametric rules (``rule::_``). No backend prints them: the IR has none,
-    and engines without them need the rules unrolled anyway."""
-    supports_recursion: ClassVar[bool] = True
-    """Recursive rules (every context-free target; not a regular expression)."""
-    supports_dot: ClassVar[bool] = False
-    """The dialect has an any-character ``.``. Printers never use it (nor ``\\w``, ``\\d``):
-    engines disagree on whether it matches a newline and on what a word character is, so
-    classes are always written out."""
-    max_llguidance_version: ClassVar[tuple[int, int] | None] = None
-    """For Lark read by a pinned llguidance: the newest ``(major, minor)`` whose features the
-    output may use (None: no pin)."""
+    dialect: ClassVar[str] = "this dialect"
+    """How messages name the dialect ("plain Lark", "a regular expression")."""
+    capabilities: ClassVar[Capabilities] = Capabilities()
     json_output: ClassVar[bool] = False
     """A grammar that is one embedded JSON schema (JSON output) is printed through the
-    target's own JSON-schema form, so the driver runs no lowerings for it."""
-    lowerings: ClassVar[tuple[str, ...]] = ()
-    """Names of the GrammarIR → GrammarIR passes the driver runs, in order, before
-    :meth:`emit`: ``"char-level"`` turns every lexeme into CFG rules (for targets without a
-    lexer: the printer then sees only lowercase rules of ``Lit``, ``CharClass``, ``Ref``,
-    ``Seq``, ``Alt``, ``Repeat``, ``Empty``, plus ``JsonSchema``/``Special``, which it
-    refuses); ``"regular"`` inlines the whole grammar into its start rule (for the regex
-    target); ``"json-only"`` refuses anything but one embedded JSON schema (json-schema)."""
+    target's own JSON-schema form, so the driver runs no passes for it."""
+    passes: ClassVar[tuple[GrammarPass, ...]] = ()
+    """The GrammarIR → GrammarIR lowerings the driver runs, in order, before :meth:`emit`
+    (:mod:`ananke.ir.lowerings`, or beside the printer for one target only)."""
     readers: ClassVar[tuple[str, ...]] = ()
     """Names of the engines that read what :meth:`emit` prints (``ananke.engines`` maps
     them to engines; ``arc test``, the differential tests and the benchmarks ask here). A
@@ -82,15 +107,47 @@ class Backend:
         raise NotImplementedError
 
     def print_expr(self, expr: Expr, rule: Rule) -> str:
+        self._refuse_missing(expr, rule)
         method = getattr(self, f"print_{expr.__struct_config__.tag}", None)
         if method is None:
             raise AssertionError(f"{self.name}: no printer for grammar node {type(expr).__name__}")
         result: str = method(expr, rule)
         return result
 
-    def unsupported(self, code: str, message: str) -> None:
+    def _refuse_missing(self, expr: Expr, rule: Rule) -> None:
+        if type(expr) not in _GUARDED:
+            return
+        caps = self.capabilities
+        if isinstance(expr, JsonSchema) and not caps.json_schema:
+            self.unsupported(
+                rule,
+                f"rule `{rule.name}` embeds a JSON schema, which {self.dialect} cannot hold; "
+                "use the llguidance or json-schema target",
+            )
+        if isinstance(expr, Special) and not caps.special_tokens:
+            self.unsupported(
+                rule,
+                f"rule `{rule.name}` uses the special token <|{expr.name}|>, which "
+                f"{self.dialect} cannot name; use the llguidance target",
+            )
+        # The lowerings leave none of these for a target without them: a bug, not input.
+        for node, has, what in (
+            (Regex, caps.lexemes, "regex"),
+            (Not, caps.negation, "negation"),
+            (And, caps.intersection, "intersection"),
+        ):
+            if isinstance(expr, node) and not has:
+                raise AssertionError(f"{self.name}: {what} in `{rule.name}` left after char-level")
+
+    def unsupported(
+        self, rule: Rule, reason: str, *, code: str = "target-cannot-express"
+    ) -> NoReturn:
+        """Refuse what ``rule`` holds: ``reason`` says what and what to do instead."""
         raise UnsupportedFeature(
-            [Diagnostic(code=code, severity="error", message=f"{self.name}: {message}")]
+            [Diagnostic(code=code, severity="error", message=f"{self.name}: {reason}")],
+            rule=rule.name,
+            span=rule.span,
+            origins=rule.origins,
         )
 
 
@@ -99,9 +156,7 @@ class CharLevelBackend(Backend):
     no regex, negation or intersection is left, and cannot hold an embedded JSON schema or
     name a special token (``target-cannot-express``)."""
 
-    lowerings: ClassVar[tuple[str, ...]] = ("char-level",)
-    dialect: ClassVar[str] = "this dialect"
-    """How messages name the dialect ("plain Lark", "a regular expression")."""
+    passes: ClassVar[tuple[GrammarPass, ...]] = (GreedyBoundaries(), CharLevel())
     start_name: ClassVar[str] = "root"
     """What the start rule is called."""
     name_chars: ClassVar[str] = "a-z0-9"
@@ -153,31 +208,6 @@ class CharLevelBackend(Backend):
                 _BODIES.clear()
             text = _BODIES[key] = self.print_expr(rule.body, rule)
         return text
-
-    def print_json(self, node: JsonSchema, rule: Rule) -> str:
-        self.unsupported(
-            "target-cannot-express",
-            f"rule `{rule.name}` embeds a JSON schema, which {self.dialect} cannot hold; "
-            "use the llguidance or json-schema target",
-        )
-        raise AssertionError("unreachable")
-
-    def print_special(self, node: Special, rule: Rule) -> str:
-        self.unsupported(
-            "target-cannot-express",
-            f"rule `{rule.name}` uses the special token <|{node.name}|>, which {self.dialect} "
-            "cannot name; use the llguidance target",
-        )
-        raise AssertionError("unreachable")
-
-    def print_regex(self, node: Regex, rule: Rule) -> str:
-        raise AssertionError(f"{self.name}: regex in `{rule.name}` left after char-level")
-
-    def print_not(self, node: Not, rule: Rule) -> str:
-        raise AssertionError(f"{self.name}: negation in `{rule.name}` left after char-level")
-
-    def print_and(self, node: And, rule: Rule) -> str:
-        raise AssertionError(f"{self.name}: intersection in `{rule.name}` left after char-level")
 
 
 _BODIES: dict[tuple[str, int, Expr], str] = {}

@@ -33,4 +33,3 @@ __all__ = ["LarkVLLMBackend"]
 class LarkVLLMBackend(LLGuidanceBackend):
     name: ClassVar[str] = "lark-vllm"
     readers: ClassVar[tuple[str, ...]] = ("llguidance-lark",)
-    max_llguidance_version: ClassVar[tuple[int, int] | None] = (1, 7)

@@ -36,7 +36,7 @@ from ananke.ir.grammar import (
 )
 from ananke.ir.ranges import without_surrogates
 
-from .base import Backend, repeat_suffix
+from .base import Backend, Capabilities, repeat_suffix
 
 __all__ = ["LLGuidanceBackend"]
 
@@ -153,12 +153,9 @@ class LLGuidanceBackend(Backend):
     name: ClassVar[str] = "llguidance"
     readers: ClassVar[tuple[str, ...]] = ("llguidance-lark",)
     file_extension: ClassVar[str] = ".lark"
-    supports_negation: ClassVar[bool] = True
-    supports_intersection: ClassVar[bool] = True
-    supports_lexemes: ClassVar[bool] = True
-    supports_bounded_repeat: ClassVar[bool] = True
-    supports_json_schema: ClassVar[bool] = True
-    supports_special_tokens: ClassVar[bool] = True
+    capabilities: ClassVar[Capabilities] = Capabilities(
+        lexemes=True, negation=True, intersection=True, json_schema=True, special_tokens=True
+    )
 
     def emit(self, grammar: Grammar) -> str:
         rules = _start_first(grammar)

@@ -2,9 +2,9 @@
 reads, ready to merge into a request.
 
 Each is a backend with ``file_extension = ".json"`` whose output is pretty JSON with a
-trailing newline; each runs the lowerings of the dialect it wraps. Checked against vLLM
-0.33 and SGLang 0.5.23 (read from their wheels), llama.cpp's server README and OpenAI's
-API reference for custom tools; see ``spec/backends.md`` for examples.
+trailing newline; each runs the passes and has the capabilities of the dialect it wraps.
+Checked against vLLM 0.33 and SGLang 0.5.23 (read from their wheels), llama.cpp's server
+README and OpenAI's API reference for custom tools; see ``spec/backends.md`` for examples.
 
 * ``vllm``: ``{"structured_outputs": {"grammar": <lark-vllm>}}`` for ``/v1/completions``
   and ``/v1/chat/completions`` (as extra body fields). Never the old ``guided_*`` fields:
@@ -36,7 +36,7 @@ from __future__ import annotations
 import json
 from typing import Any, ClassVar
 
-from ananke.ir.grammar import Grammar, JsonSchema
+from ananke.ir.grammar import Grammar, JsonSchema, Rule
 
 from .base import Backend
 from .gbnf import GBNFBackend
@@ -54,17 +54,24 @@ class RequestBackend(Backend):
     inner: ClassVar[type[Backend]] = LLGuidanceBackend
     json_output: ClassVar[bool] = True
 
+    def __init_subclass__(cls) -> None:
+        super().__init_subclass__()
+        # What the body can hold is what the wrapped dialect prints.
+        cls.capabilities = cls.inner.capabilities
+        cls.passes = cls.inner.passes
+        cls.dialect = cls.inner.dialect
+
     def body(self, grammar: Grammar, text: str) -> dict[str, Any]:
         raise NotImplementedError
 
-    def json_body(self, schema: dict[str, Any]) -> dict[str, Any]:
-        """The body for JSON output validated by ``schema``."""
+    def json_body(self, schema: dict[str, Any], rule: Rule) -> dict[str, Any]:
+        """The body for JSON output validated by ``schema`` (``rule`` holds it)."""
         raise NotImplementedError
 
     def emit(self, grammar: Grammar) -> str:
         schema = _document_schema(grammar)
         if schema is not None:
-            out = self.json_body(schema)
+            out = self.json_body(schema, grammar.rule(grammar.start))
         else:
             out = self.body(grammar, self.inner().emit(grammar))
         return json.dumps(out, indent=2, ensure_ascii=False) + "\n"
@@ -91,32 +98,25 @@ def _all_required(node: Any) -> bool:
     return True
 
 
-def _like(inner: type[Backend]) -> dict[str, Any]:
-    """The capability flags and lowerings of ``inner``, to copy onto a request class."""
-    return {k: getattr(inner, k) for k in vars(Backend) if k.startswith(("supports_", "max_"))}
-
-
 class VLLMRequest(RequestBackend):
     name: ClassVar[str] = "vllm"
     inner: ClassVar[type[Backend]] = LarkVLLMBackend
-    lowerings: ClassVar[tuple[str, ...]] = LarkVLLMBackend.lowerings
 
     def body(self, grammar: Grammar, text: str) -> dict[str, Any]:
         return {"structured_outputs": {"grammar": text}}
 
-    def json_body(self, schema: dict[str, Any]) -> dict[str, Any]:
+    def json_body(self, schema: dict[str, Any], rule: Rule) -> dict[str, Any]:
         return {"structured_outputs": {"json": schema}}
 
 
 class SGLangRequest(RequestBackend):
     name: ClassVar[str] = "sglang"
     inner: ClassVar[type[Backend]] = XGrammarBackend
-    lowerings: ClassVar[tuple[str, ...]] = XGrammarBackend.lowerings
 
     def body(self, grammar: Grammar, text: str) -> dict[str, Any]:
         return {"ebnf": text}
 
-    def json_body(self, schema: dict[str, Any]) -> dict[str, Any]:
+    def json_body(self, schema: dict[str, Any], rule: Rule) -> dict[str, Any]:
         return {
             "response_format": {
                 "type": "json_schema",
@@ -128,19 +128,17 @@ class SGLangRequest(RequestBackend):
 class LlamaCppRequest(RequestBackend):
     name: ClassVar[str] = "llamacpp"
     inner: ClassVar[type[Backend]] = GBNFBackend
-    lowerings: ClassVar[tuple[str, ...]] = GBNFBackend.lowerings
 
     def body(self, grammar: Grammar, text: str) -> dict[str, Any]:
         return {"grammar": text}
 
-    def json_body(self, schema: dict[str, Any]) -> dict[str, Any]:
+    def json_body(self, schema: dict[str, Any], rule: Rule) -> dict[str, Any]:
         return {"json_schema": schema}
 
 
 class OpenAIToolRequest(RequestBackend):
     name: ClassVar[str] = "openai"
     inner: ClassVar[type[Backend]] = LarkVLLMBackend
-    lowerings: ClassVar[tuple[str, ...]] = LarkVLLMBackend.lowerings
     tool_name: ClassVar[str] = "write_code"
     """The custom tool's name (OpenAI: letters, digits, ``_`` and ``-``)."""
 
@@ -154,10 +152,10 @@ class OpenAIToolRequest(RequestBackend):
             "format": {"type": "grammar", "syntax": "lark", "definition": text},
         }
 
-    def json_body(self, schema: dict[str, Any]) -> dict[str, Any]:
+    def json_body(self, schema: dict[str, Any], rule: Rule) -> dict[str, Any]:
         if not _all_required(schema):
             self.unsupported(
-                "target-cannot-express",
+                rule,
                 "OpenAI's strict JSON schemas need every property required, and this "
                 "schema has optional ones; emit for vllm, sglang or llamacpp, or make "
                 "the fields required",
@@ -172,13 +170,3 @@ class OpenAIToolRequest(RequestBackend):
                 }
             }
         }
-
-
-for _cls, _inner in (
-    (VLLMRequest, LarkVLLMBackend),
-    (SGLangRequest, XGrammarBackend),
-    (LlamaCppRequest, GBNFBackend),
-    (OpenAIToolRequest, LarkVLLMBackend),
-):
-    for _key, _value in _like(_inner).items():
-        setattr(_cls, _key, _value)

@@ -28,6 +28,11 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from ananke.ir.lowerings import GrammarPass
+from ananke.ir.lowerings.boundaries import GreedyBoundaries
+from ananke.ir.lowerings.charlevel import CharLevel
+from ananke.ir.lowerings.repeats import SmallRepeats
+
 from .gbnf import GBNFBackend
 
 __all__ = ["XGrammarBackend"]
@@ -45,7 +50,7 @@ class XGrammarBackend(GBNFBackend):
     file_extension: ClassVar[str] = ".ebnf"
     reserved_names: ClassVar[tuple[str, ...]] = ()
     keeps_nested_repeats_grouped: ClassVar[bool] = False
-    lowerings: ClassVar[tuple[str, ...]] = ("char-level", "small-repeats")
+    passes: ClassVar[tuple[GrammarPass, ...]] = (GreedyBoundaries(), CharLevel(), SmallRepeats())
     """XGrammar reads left recursion and repeats of any shape and size (no
     ``llamacpp-shape``), but unrolls a repeat's bound into rules and precomputes a token
     mask for each: ``small-repeats`` keeps every bound at 16 or less."""

@@ -40,10 +40,9 @@ from ananke.ir.grammar import (
     refs,
     walk,
 )
+from ananke.ir.lowerings.recursion import recursive_groups, without_left_recursion
 from ananke.ir.ranges import ANY_SCALAR, Ranges, intersect, merge, union
 from ananke.ir.regex import RegexError, parse_regex
-
-from .recursion import recursive_groups, without_left_recursion
 
 __all__ = ["Superset", "regular_superset", "shortest_length"]
 

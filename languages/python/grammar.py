@@ -250,7 +250,7 @@ def _quote_runs(ctx: _FCtx, unit: Expr, closing: str | None, least: int = 0) -> 
     if not qs:
         return Repeat(item=unit, min=least)
     # An optional run of one quote is `q{0,2}`, not `(q{1,2})?`: llguidance's GBNF reader
-    # drops the parentheses of a repeated repeat and fails (see backends/gbnf.py).
+    # drops the parentheses of a repeated repeat and fails (see backends/gbnf/printer.py).
     if len(qs) == 1:
         q = qs[0]
         run = f"{q}{{1,2}}"

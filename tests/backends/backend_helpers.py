@@ -17,7 +17,7 @@ from ananke.engines.membership import get_engine, readers
 from ananke.ir.diagnostics import Diagnostics
 from ananke.ir.grammar import Alt, CharClass, Empty, Expr, Grammar, Lit, Ref, Repeat, Rule, Seq
 
-from ananke.pipeline import GRAMMAR_LOWERINGS
+from ananke.pipeline import _run_passes
 
 Accepts = Callable[[str], bool]
 
@@ -53,13 +53,11 @@ REQUEST_FIELDS: dict[str, tuple[str, Callable[[dict[str, Any]], str]]] = {
 
 
 def prepare(target: str, grammar: Grammar) -> Grammar:
-    """Run the target's lowerings, in order, as the driver does."""
-    for lowering in get_backend(target).lowerings:
-        diags = Diagnostics()
-        out = GRAMMAR_LOWERINGS[lowering](grammar, diags)
-        assert out is not None and not diags.has_errors, [d.message for d in diags]
-        grammar = out
-    return grammar
+    """Run the target's passes, in order, as the driver does for a grammar it built."""
+    diags = Diagnostics()
+    out, _ = _run_passes(grammar, get_backend(target).passes, diags, given=False)
+    assert out is not None and not diags.has_errors, [d.message for d in diags]
+    return out
 
 
 def emit(target: str, grammar: Grammar) -> str:

@@ -1,19 +1,14 @@
-"""The GBNF printer: the shared corpus loaded by llama.cpp and by llguidance's GBNF reader;
-the ``llamacpp-shape`` lowering checked against llama.cpp's own parser."""
+"""The GBNF printer: the shared corpus loaded by llama.cpp and by llguidance's GBNF reader
+(its ``llamacpp-shape`` lowering: test_llamacpp_shape.py)."""
 
 from __future__ import annotations
 
-import functools
-
 import pytest
 from ananke.backends import get_backend
-from ananke.ir.grammar import Empty, Grammar
-from ananke.ir.passes.errors import CannotLower
 
 from tests.backends.backend_helpers import (
     CORPUS,
     Case,
-    alt,
     cls,
     emit,
     lit,
@@ -58,163 +53,3 @@ def test_forms_both_readers_take() -> None:
         # UTF-8 through a negated class; see GBNFBackend.print_class).
         "b-c ::= [\\x00-,.-\\x5c\\x5e-\u0fff\U00010000-\U0010ffff]\n"
     )
-
-
-# --- llamacpp-shape: what llama.cpp's own parser refuses, and the rewrites that avoid it ---
-
-A = lit("a")
-
-
-@pytest.mark.parametrize(
-    ("lo", "hi", "accept", "reject"),
-    [
-        (0, 5000, [0, 1, 1998, 1999, 2000, 3997, 3998, 3999, 5000], [5001]),
-        (0, 3998, [0, 1999, 3997, 3998], [3999]),
-        (2500, 2500, [2500], [0, 2499, 2501]),
-        (2001, 4500, [2001, 3000, 4500], [2000, 4501]),
-        (2100, None, [2100, 4500], [2099]),
-    ],
-)
-def test_bounds_of_2000_or_more_are_split_with_the_same_language(
-    lo: int, hi: int | None, accept: list[int], reject: list[int]
-) -> None:
-    grammar = rules(start=seq(lit("<"), rep(A, lo, hi), lit(">")))
-    validate(TARGET, grammar, [f"<{'a' * n}>" for n in accept], [f"<{'a' * n}>" for n in reject])
-    assert all(int(b) < 2000 for b in _bounds(emit(TARGET, grammar)))
-
-
-def _bounds(text: str) -> list[str]:
-    import re
-
-    return [b for pair in re.findall(r"\{(\d+)(?:,(\d*))?\}", text) for b in pair if b]
-
-
-def test_bounded_repeat_of_a_group_with_repeats_gets_rules_of_its_own() -> None:
-    # llama.cpp counts the rules a group generated: 256 x 16 is over its limit.
-    line = seq(rep(cls(" "), 0, 256), lit("x"))
-    grammar = rules(start=seq(rep(line, 0, 16), rep(cls(" "), 0, 256), lit(";")))
-    validate(
-        TARGET,
-        grammar,
-        accept=[";", "x;", "  x" * 16 + ";", "x" * 16 + " " * 256 + ";"],
-        reject=["x" * 17 + ";", " " * 257 + ";", "x"],
-    )
-    text = emit(TARGET, grammar)
-    # Only the group over the limit became a rule; the repeat that fits stays where it is.
-    assert text.splitlines() == ['root ::= rep1{0,16} [ ]{0,256} ";"', 'rep1 ::= [ ]{0,256} "x"']
-
-
-def test_repeats_within_the_limit_stay_inline() -> None:
-    # A rule made needlessly would be a greedy lexeme for llguidance's GBNF converter, and
-    # `start ::= r "a"+` with `r ::= [a]{2,}` hangs llguidance 1.9.1.
-    grammar = rules(
-        start=seq(rep(cls("a"), 2), rep(A, 1), rep(seq(A, rep(cls("b"), 0, 99)), 0, 19))
-    )
-    # The group counts 100 rules (itself and 99 optional copies): 100 x 19 < 2,000.
-    assert emit(TARGET, grammar) == 'root ::= [a]{2,} "a"+ ("a" [b]{0,99}){0,19}\n'
-    validate(TARGET, grammar, ["aaa", "aaaabb", "aaaab" + "ab" * 18], ["aa", "aaaab" + "ab" * 19])
-
-
-def test_the_printer_alone_writes_what_llama_cpp_refuses() -> None:
-    # Without the lowering the same grammars are refused: the tests above are not vacuous.
-    from ananke.engines.membership import EngineError
-    from ananke.ir.diagnostics import Diagnostics
-    from ananke.ir.lowerings.charlevel import CharLevel
-
-    for grammar in (
-        rules(start=rep(seq(rep(cls(" "), 0, 256), lit("x")), 0, 16)),
-        rules(start=rep(A, 0, 2000)),
-        rules(start=ref("lst"), lst=alt(lit("b"), seq(ref("lst"), A))),
-        rules(start=rep(alt(A, lit("")))),
-        rules(start=rep(seq(A, rep(cls("b"), 0, 99)), 0, 20)),  # 100 x 20: just over
-        rules(start=ref("a"), a=ref("start")),
-        rules(start=rep(ref("start"), 0, 2)),
-        rules(start=alt(seq(ref("b"), lit("x")), lit("y")), b=ref("start")),
-    ):
-        text = get_backend(TARGET).emit(CharLevel().run(grammar, Diagnostics()))
-        with pytest.raises(EngineError, match=r"sane defaults|left recursion"):
-            load("llamacpp-gbnf", text)
-
-
-def test_left_recursion_becomes_a_repeat() -> None:
-    grammar = rules(
-        start=ref("lst"),
-        lst=alt(lit("b"), seq(ref("lst"), A), seq(ref("lst"), lit("c")), lit("d")),
-    )
-    validate(TARGET, grammar, ["b", "d", "baca", "dccc"], ["", "a", "ab", "bd", "bb"])
-    assert 'lst ::= ("b" | "d") ("a" | "c")*' in emit(TARGET, grammar)
-
-
-def test_loops_over_what_may_match_nothing_become_loops_over_the_rest() -> None:
-    # llama.cpp counts `("a" | "")*` as left recursion; the same language is `"a"*`.
-    b_or_nothing = ref("opt")
-    grammar = rules(
-        start=seq(rep(alt(A, lit(""))), lit(";"), rep(seq(rep(A, 0, 1), b_or_nothing), 1)),
-        opt=alt(lit("b"), lit("")),
-    )
-    validate(
-        TARGET,
-        grammar,
-        accept=[";", "aaa;", ";ab", ";abbaab", "a;b", ";"],
-        reject=["", "b;", ";c", "aa"],
-    )
-
-
-@pytest.mark.parametrize(
-    "trail",
-    ["\n", "  \n\n", "    # done\n", "# done\n\n", "        # deeper\n"],
-    ids=["blank", "blanks", "comment", "comment and blank", "deeper comment"],
-)
-def test_both_readers_accept_lines_after_a_python_function(trail: str) -> None:
-    """Blank and comment-only lines after the function. llguidance's reader makes the
-    whole body one greedy lexeme (the deviation above), which read them on and then could
-    not end: the body takes them itself."""
-    text = _python_gbnf()
-    for code in ("def f():\n    if x:\n        return 1\n", "def f(): return 1\n"):
-        assert load("llamacpp-gbnf", text)(code + trail)
-        assert load("llguidance-gbnf", text)(code + trail)
-
-
-@functools.cache
-def _python_gbnf() -> str:
-    from ananke.languages.python.grammar import PythonGrammarOptions, build_grammar
-
-    return emit(TARGET, build_grammar(PythonGrammarOptions(max_nesting=3)))
-
-
-@pytest.mark.parametrize(
-    ("grammar", "accept"),
-    [
-        # No string at all: each rule only refers to the other (found by the transpile fuzz,
-        # `start: a` and `a: start`, which llama.cpp refused as left recursion).
-        (rules(start=ref("a"), a=ref("start")), []),
-        (rules(start=rep(ref("start"), 2)), []),
-        # Only the empty string (`root ::= root{0,2}`, through another rule too).
-        (rules(start=rep(ref("start"), 0, 2)), [""]),
-        (rules(start=ref("b"), b=rep(ref("start"), 0, 2)), [""]),
-    ],
-)
-def test_rules_that_only_go_round_in_circles_are_what_they_match(
-    grammar: Grammar, accept: list[str]
-) -> None:
-    validate(TARGET, grammar, accept, [s for s in ("", "a", "aa") if s not in accept])
-
-
-def test_left_recursion_through_other_rules_is_refused() -> None:
-    """llama.cpp refuses it, and only a rule that starts with itself is rewritten: a rule
-    reached again through others is reported, never printed for llama.cpp to refuse."""
-    grammar = rules(start=alt(seq(ref("b"), lit("x")), lit("y")), b=seq(rep(A, 0, 1), ref("start")))
-    with pytest.raises(CannotLower, match=r"left recursion.*`start` -> `b` -> `start`") as found:
-        emit(TARGET, grammar)
-    assert found.value.code == "target-cannot-express"
-    assert found.value.rule == "start"
-    # A rule reached again only after a character is fine.
-    fine = rules(start=alt(seq(ref("b"), lit("x")), lit("y")), b=seq(A, ref("start")))
-    validate(TARGET, fine, ["y", "ayx", "aayxx"], ["", "x", "ay", "yx"])
-
-
-def test_a_repeat_of_the_empty_string_is_the_empty_string() -> None:
-    """`""?` has no item for llama.cpp to repeat (found by the transpile fuzz)."""
-    grammar = rules(start=seq(rep(Empty(), 0, 1), lit("a"), rep(lit(""), 0), rep(Empty(), 1)))
-    assert '""?' not in emit(TARGET, grammar)
-    validate(TARGET, grammar, ["a"], ["", "aa"])

@@ -46,8 +46,10 @@ def test_field_names() -> None:
     ("target", "inner"),
     [("vllm", "lark-vllm"), ("sglang", "xgrammar"), ("llamacpp", "gbnf"), ("openai", "lark-vllm")],
 )
-def test_lowerings_are_the_inner_dialects(target: str, inner: str) -> None:
-    assert get_backend(target).lowerings == get_backend(inner).lowerings
+def test_passes_and_capabilities_are_the_inner_dialects(target: str, inner: str) -> None:
+    body, dialect = get_backend(target), get_backend(inner)
+    assert body.passes == dialect.passes
+    assert body.capabilities == dialect.capabilities
 
 
 @pytest.mark.parametrize("target", BODIES)

@@ -1,4 +1,4 @@
-"""Greedy lexeme boundaries written into character-level grammars (`ir/passes/greedy.py`).
+"""Greedy lexeme boundaries written into character-level grammars (`ir/lowerings/greedy.py`).
 
 Each grammar below has lexemes that can run into each other. For every character-level
 target, `arc transpile` rewrites the grammar so that its engines accept exactly what
@@ -21,12 +21,13 @@ from ananke.engines.membership import readers
 from ananke.frontends.grammars import import_grammar
 from ananke.ir import Diagnostics, SourceFile
 from ananke.ir.grammar import Alt, Expr, Grammar, Lit, Ref, Regex, Repeat, Rule, Seq, walk
-from ananke.ir.lowerings.boundaries import LexemeBoundaries, Terminals
+from ananke.ir.lowerings.boundaries import LexemeBoundaries
 from ananke.ir.lowerings.greedy import banned_after, surely_allowed
+from ananke.ir.lowerings.terminals import Terminals
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ananke.pipeline import _run_lowerings, transpile_grammar
+from ananke.pipeline import _run_passes, transpile_grammar
 from tests.differential.harness import (
     candidates,
     compile_guarded,
@@ -158,7 +159,7 @@ def test_without_the_rewrite_the_grammar_reads_differently(key: str) -> None:
     grammar = _grammar(key)
     reference = compile_or_skip("llguidance-lark", get_backend("llguidance").emit(grammar))
     backend = get_backend("gbnf")
-    lowered = _run_lowerings(grammar, backend.lowerings, Diagnostics())
+    lowered, _ = _run_passes(grammar, backend.passes, Diagnostics(), given=False)
     assert lowered is not None
     plain = compile_or_skip("llamacpp-gbnf", backend.emit(lowered))
     assert [s for s in _strings(key) if plain.accepts(s) != reference.accepts(s)]

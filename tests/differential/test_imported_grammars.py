@@ -14,7 +14,7 @@ Two documented deviations, nothing else is excused:
   reference rejects;
 * `llguidance-gbnf-reader`: the GBNF target is meant for llama.cpp, which reads it here
   too; llguidance's GBNF reader makes every non-recursive rule a greedy lexeme
-  (`backends/gbnf.py`), so it may reject a string llama.cpp and the reference accept.
+  (`backends/gbnf/printer.py`), so it may reject a string llama.cpp and the reference accept.
   Such rejections by llguidance are excused; an acceptance the reference rejects is not.
 """
 

@@ -29,7 +29,7 @@ and that are decided here exactly:
   ends would end there too) and the boundaries must be lark's. Elsewhere the string may
   be rejected.
 * `llguidance-gbnf-reader`: llguidance's GBNF reader turns every non-recursive GBNF rule
-  into a greedy lexeme (backends/gbnf.py), so llguidance reading the GBNF target may
+  into a greedy lexeme (backends/gbnf/printer.py), so llguidance reading the GBNF target may
   reject a string llama.cpp accepts; it must not accept one the oracle rejects.
 """
 

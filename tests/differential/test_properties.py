@@ -6,9 +6,9 @@ small alphabet of one- to four-byte characters): for those llguidance's greedy l
 character-level matching agree, so any disagreement is a bug in a backend, a lowering or an
 engine, not the documented `lexeme-boundary` difference. A repeat never directly repeats
 a repeat: llguidance's GBNF reader misreads `(x{0,2}){0,2}` (it drops the group and fails),
-a bug of that reader recorded in `backends/gbnf.py`; llama.cpp reads it. One deviation is
+a bug of that reader recorded in `backends/gbnf/printer.py`; llama.cpp reads it. One deviation is
 excused: llguidance's GBNF reader turns non-recursive rules into greedy lexemes (see
-`backends/gbnf.py`), so it may reject what llama.cpp and the reference accept (never the
+`backends/gbnf/printer.py`), so it may reject what llama.cpp and the reference accept (never the
 other way round).
 
 Every engine call runs in the harness's worker under a time limit: a hang fails the example
@@ -42,7 +42,7 @@ from ananke.ir.grammar import (
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from ananke.pipeline import GRAMMAR_LOWERINGS, emit, lower_for_target, transpile_grammar
+from ananke.pipeline import emit, lower_for_target, transpile_grammar
 from tests.differential.harness import (
     READERS,
     RemoteCompiled,
@@ -362,8 +362,3 @@ def test_a_forbidden_name_is_rejected_by_every_target(word: str) -> None:
             assert not compiled.accepts(u), (target, u)
         for n in neighbours:
             assert compiled.accepts(n), (target, n)
-
-
-def test_lowerings_are_registered() -> None:
-    for target in READERS:
-        assert set(get_backend(target).lowerings) <= set(GRAMMAR_LOWERINGS)

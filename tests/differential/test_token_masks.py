@@ -5,7 +5,7 @@ llguidance target, over a 32k BPE vocabulary trained on the standard library.
 Agreement on whole strings (the other differential tests) does not imply this: a model
 meets the grammar one token at a time, and tokens cross lexeme boundaries, end inside a
 UTF-8 sequence, or stop at the end of sequence. llama.cpp reads only code points and has
-two documented token-level deviations (``backends/gbnf.py``): no token that starts with
+two documented token-level deviations (``backends/gbnf/printer.py``): no token that starts with
 NUL is ever allowed, and bytes that are not UTF-8 are read as code points. Neither may
 show here: the Python grammars refuse NUL as Python does, and the gbnf backend writes no
 negated class. The masks are compared over the whole vocabulary.

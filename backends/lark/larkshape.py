@@ -38,8 +38,7 @@ from dataclasses import dataclass
 
 from ananke.ir.diagnostics import Diagnostics
 from ananke.ir.grammar import Alt, Expr, Grammar, Repeat, Seq
-
-from .repeats import RepeatSplitter
+from ananke.ir.lowerings.repeats import RepeatSplitter
 
 __all__ = ["LARK_MAX_ALTERNATIVES", "LARK_MAX_BOUND", "LarkShape"]
 

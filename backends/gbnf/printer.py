@@ -70,9 +70,13 @@ from ananke.ir.grammar import (
     Seq,
     ungrouped,
 )
+from ananke.ir.lowerings import GrammarPass
+from ananke.ir.lowerings.boundaries import GreedyBoundaries
+from ananke.ir.lowerings.charlevel import CharLevel
 from ananke.ir.ranges import complement, merge, without_surrogates
 
-from .base import CharLevelBackend, repeat_suffix
+from ..base import CharLevelBackend, repeat_suffix
+from .llamacpp import LlamaCppShape
 
 __all__ = ["GBNFBackend"]
 
@@ -83,10 +87,9 @@ class GBNFBackend(CharLevelBackend):
     name: ClassVar[str] = "gbnf"
     readers: ClassVar[tuple[str, ...]] = ("llguidance-gbnf", "llamacpp-gbnf")
     file_extension: ClassVar[str] = ".gbnf"
-    supports_bounded_repeat: ClassVar[bool] = True
-    lowerings: ClassVar[tuple[str, ...]] = ("char-level", "llamacpp-shape")
+    passes: ClassVar[tuple[GrammarPass, ...]] = (GreedyBoundaries(), CharLevel(), LlamaCppShape())
     """llama.cpp refuses left recursion, a bounded repeat of a group that holds other
-    repeats, and any bound of 2,000 or more (:mod:`ananke.backends.gbnf.llamacpp`)."""
+    repeats, and any bound of 2,000 or more (:mod:`.llamacpp`)."""
 
     reserved_names: ClassVar[tuple[str, ...]] = ("start",)
     """llguidance's converter renames ``root`` to ``start``."""

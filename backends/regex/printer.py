@@ -44,9 +44,13 @@ from ananke.ir.grammar import (
     Seq,
     ungrouped,
 )
+from ananke.ir.lowerings import GrammarPass
+from ananke.ir.lowerings.boundaries import GreedyBoundaries
+from ananke.ir.lowerings.charlevel import CharLevel
 from ananke.ir.ranges import without_surrogates
 
-from .base import CharLevelBackend, repeat_suffix
+from ..base import CharLevelBackend, repeat_suffix
+from .regular import Regular
 
 __all__ = ["RegexBackend"]
 
@@ -66,9 +70,7 @@ class RegexBackend(CharLevelBackend):
     name: ClassVar[str] = "regex"
     readers: ClassVar[tuple[str, ...]] = ("outlines-regex", "llguidance-regex")
     file_extension: ClassVar[str] = ".regex"
-    supports_bounded_repeat: ClassVar[bool] = True
-    supports_recursion: ClassVar[bool] = False
-    lowerings: ClassVar[tuple[str, ...]] = ("char-level", "regular")
+    passes: ClassVar[tuple[GrammarPass, ...]] = (GreedyBoundaries(), CharLevel(), Regular())
     dialect: ClassVar[str] = "a regular expression"
 
     def emit(self, grammar: Grammar) -> str:
@@ -88,8 +90,9 @@ class RegexBackend(CharLevelBackend):
                 text += "|"
         if len(text) > MAX_CHARS:
             self.unsupported(
-                "regex-too-large",
+                rule,
                 f"the regular expression is {len(text):,} characters (limit {MAX_CHARS:,})",
+                code="regex-too-large",
             )
         return text + "\n"
 

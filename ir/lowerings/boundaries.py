@@ -38,25 +38,21 @@ from typing import TYPE_CHECKING
 
 from ananke.ir.grammar import (
     Alt,
-    CharClass,
-    Empty,
     Expr,
     Grammar,
-    Lit,
-    Ref,
-    Regex,
-    Repeat,
     Seq,
 )
-from ananke.ir.ranges import Ranges, merge, minus
+from ananke.ir.ranges import Ranges, minus
+
+from .greedy import banned_after, with_greedy_boundaries
+from .terminals import END, Terminals, first_chars
 
 if TYPE_CHECKING:
     from ananke.ir.automata import DFA
+    from ananke.ir.diagnostics import Diagnostics
 
-__all__ = ["END", "Boundary", "BoundaryReport", "LexemeBoundaries", "Terminals", "first_chars"]
+__all__ = ["Boundary", "BoundaryReport", "GreedyBoundaries", "LexemeBoundaries"]
 
-END = "<end>"
-"""What follows the last terminal, in follow sets."""
 _BOS = "<start>"
 
 
@@ -104,8 +100,6 @@ class LexemeBoundaries:
     def rewrite(self, grammar: Grammar) -> tuple[Grammar, BoundaryReport]:
         """``grammar`` with the boundaries the greedy lexer settles written in
         (:mod:`.greedy`), and the ambiguous boundaries left after that."""
-        from .greedy import banned_after, with_greedy_boundaries
-
         terms, dfa_of = self._analysis(grammar)
         banned = banned_after(grammar, terms, dfa_of)
         rewritten = with_greedy_boundaries(grammar, terms, banned, dfa_of)
@@ -184,6 +178,26 @@ class LexemeBoundaries:
         )
 
 
+@dataclass(frozen=True)
+class GreedyBoundaries:
+    """The ``greedy-boundaries`` lowering: :meth:`LexemeBoundaries.rewrite` as a pass, run
+    before ``char-level`` by every target that matches characters.
+
+    The driver runs it on grammars someone wrote (imported, or given with ``grammar:``)
+    and reads its report through :meth:`rewrite`, to warn where a boundary stays open; the
+    grammars Ananke builds keep their lexemes apart by construction, so the driver skips
+    it for them."""
+
+    name = "greedy-boundaries"
+    check: LexemeBoundaries = LexemeBoundaries()
+
+    def run(self, grammar: Grammar, diags: Diagnostics) -> Grammar:
+        return self.check.rewrite(grammar)[0]
+
+    def rewrite(self, grammar: Grammar) -> tuple[Grammar, BoundaryReport]:
+        return self.check.rewrite(grammar)
+
+
 def _closed_under_concatenation(expr: Expr, lexemes: Mapping[str, Expr], limit: int) -> bool:
     """Whether ``X X`` ⊆ ``X``: then a run of ``X`` split anywhere is still a run of ``X``,
     and where the greedy lexer reads two of them as one, the strings accepted are the same
@@ -196,12 +210,6 @@ def _closed_under_concatenation(expr: Expr, lexemes: Mapping[str, Expr], limit: 
         return twice.intersect(once.complement()).is_empty()
     except StateLimitExceeded:
         return False
-
-
-def first_chars(dfa: DFA) -> Ranges:
-    """The characters a string of ``dfa`` may start with."""
-    live = dfa.live_states()
-    return merge((lo, hi) for lo, hi, to in dfa.transitions(dfa.start) if to in live)
 
 
 def _ambiguous(a: DFA, union: DFA, firsts: Mapping[str, Ranges]) -> dict[str, tuple[str, str]]:
@@ -242,122 +250,3 @@ def _overlap(ranges: Ranges, moves: list[tuple[int, int, int]]) -> int | None:
             if ulo <= hi and lo <= uhi:
                 return max(lo, ulo)
     return None
-
-
-class Terminals:
-    """FIRST and FOLLOW over the grammar's lexemes (named ones and the anonymous ones that
-    literals and regexes in CFG rules are)."""
-
-    def __init__(self, grammar: Grammar) -> None:
-        self.rules = {r.name: r for r in grammar.rules}
-        self.expr: dict[str, Expr] = {}
-        self._anon: dict[Expr, str] = {}
-        self._nullable: dict[str, bool] = {}
-        self._first: dict[str, set[str]] = {}
-        self._fixpoint_first()
-        self.first_of_start = self.first_of(Ref(name=grammar.start))[0]
-        self.follow: dict[str, set[str]] = {}
-        self.self_follow: set[str] = set()
-        """Terminals that may follow themselves other than inside their own ``X*``."""
-        rule_follow: dict[str, set[str]] = {grammar.start: {END}}
-
-        def size() -> int:
-            return sum(map(len, self.follow.values())) + sum(map(len, rule_follow.values()))
-
-        # Sets only grow: a sweep that leaves their total size unchanged is the fixpoint.
-        before = -1
-        while before != (before := size()):
-            for rule in self.rules.values():
-                if not rule.lexeme:
-                    self._walk(rule.body, set(rule_follow.get(rule.name, ())), rule_follow)
-
-    def terminal(self, expr: Expr) -> str | None:
-        """The terminal ``expr`` is (a lexeme's name, or a literal's, class's or regex's
-        own name), or None for a CFG expression."""
-        if isinstance(expr, Ref) and self.rules[expr.name].lexeme:
-            self.expr.setdefault(expr.name, expr)
-            return expr.name
-        if isinstance(expr, Lit | CharClass | Regex):
-            name = self._anon.get(expr)
-            if name is None:
-                shown = expr.text if isinstance(expr, Lit) else expr.__struct_config__.tag
-                name = self._anon[expr] = f"{shown!r}#{len(self._anon)}"
-                self.expr[name] = expr
-            return name
-        return None  # JsonSchema, Special: opaque, never a plain lexeme
-
-    def _fixpoint_first(self) -> None:
-        changed = True
-        while changed:
-            changed = False
-            for rule in self.rules.values():
-                if rule.lexeme:
-                    continue
-                first, nullable = self.first_of(rule.body)
-                old = self._first.get(rule.name, set())
-                if first - old or nullable != self._nullable.get(rule.name, False):
-                    self._first[rule.name] = old | first
-                    self._nullable[rule.name] = nullable
-                    changed = True
-
-    def first_of(self, expr: Expr) -> tuple[set[str], bool]:
-        """The terminals ``expr`` may start with, and whether it may match nothing."""
-        term = self.terminal(expr)
-        if term is not None:
-            return {term}, False
-        match expr:
-            case Ref():
-                return set(self._first.get(expr.name, ())), self._nullable.get(expr.name, False)
-            case Seq():
-                out: set[str] = set()
-                for item in expr.items:
-                    first, nullable = self.first_of(item)
-                    out |= first
-                    if not nullable:
-                        return out, False
-                return out, True
-            case Alt():
-                out = set()
-                nullable = False
-                for item in expr.items:
-                    first, n = self.first_of(item)
-                    out |= first
-                    nullable |= n
-                return out, nullable
-            case Repeat():
-                first, nullable = self.first_of(expr.item)
-                return first, nullable or expr.min == 0
-            case Empty():
-                return set(), True
-        return set(), False  # JsonSchema, Special: opaque
-
-    def _walk(self, expr: Expr, follow: set[str], rule_follow: dict[str, set[str]]) -> None:
-        term = self.terminal(expr)
-        if term is not None:
-            self.follow.setdefault(term, set()).update(follow)
-            if term in follow:
-                self.self_follow.add(term)
-            return
-        match expr:
-            case Ref():
-                rule_follow.setdefault(expr.name, set()).update(follow)
-            case Seq():
-                after = set(follow)
-                for item in reversed(expr.items):
-                    self._walk(item, after, rule_follow)
-                    first, nullable = self.first_of(item)
-                    after = first | after if nullable else set(first)
-            case Alt():
-                for item in expr.items:
-                    self._walk(item, follow, rule_follow)
-            case Repeat():
-                first, _ = self.first_of(expr.item)
-                term = self.terminal(expr.item)
-                if term is not None and expr.max is None:
-                    # X* / X+: X follows X by the loop itself; note only other ways.
-                    if term in follow:
-                        self.self_follow.add(term)
-                    self.follow.setdefault(term, set()).update(follow | {term})
-                    return
-                again = follow | first if expr.max is None or expr.max > 1 else follow
-                self._walk(expr.item, again, rule_follow)

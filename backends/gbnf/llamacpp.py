@@ -38,16 +38,15 @@ from dataclasses import dataclass
 
 from ananke.ir.diagnostics import Diagnostics
 from ananke.ir.grammar import Alt, Expr, Grammar, Ref, Repeat, Seq
-
-from .errors import CannotLower
-from .recursion import (
+from ananke.ir.lowerings.base import CannotLower
+from ananke.ir.lowerings.recursion import (
     nullable,
     nullable_rules,
     without_empty_loops,
     without_idle_rules,
     without_left_recursion,
 )
-from .repeats import SYMBOL, RepeatSplitter
+from ananke.ir.lowerings.repeats import SYMBOL, RepeatSplitter
 
 __all__ = ["LLAMACPP_MAX_BOUND", "LlamaCppShape"]
 

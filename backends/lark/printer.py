@@ -21,7 +21,7 @@ follows: escapes are fixed-width, and the differential tests read this target wi
 
 Lark writes groups, optional parts and bounded repeats in place as alternatives of the
 rule that holds them, and these multiply; the ``lark-shape`` lowering
-(:mod:`ananke.backends.lark.larkshape`) splits rules so that each expands into a few.
+(:mod:`.larkshape`) splits rules so that each expands into a few.
 
 Known deviations: surrogate code points are dropped from classes (no UTF-8 text holds
 them).
@@ -42,9 +42,13 @@ from ananke.ir.grammar import (
     Rule,
     Seq,
 )
+from ananke.ir.lowerings import GrammarPass
+from ananke.ir.lowerings.boundaries import GreedyBoundaries
+from ananke.ir.lowerings.charlevel import CharLevel
 from ananke.ir.ranges import without_surrogates
 
-from .base import CharLevelBackend
+from ..base import CharLevelBackend
+from .larkshape import LarkShape
 
 __all__ = ["LarkBackend"]
 
@@ -101,8 +105,7 @@ class LarkBackend(CharLevelBackend):
     name: ClassVar[str] = "lark"
     readers: ClassVar[tuple[str, ...]] = ("lark", "xgrammar-lark")
     file_extension: ClassVar[str] = ".lark"
-    supports_bounded_repeat: ClassVar[bool] = True
-    lowerings: ClassVar[tuple[str, ...]] = ("char-level", "lark-shape")
+    passes: ClassVar[tuple[GrammarPass, ...]] = (GreedyBoundaries(), CharLevel(), LarkShape())
     dialect: ClassVar[str] = "plain Lark"
     start_name: ClassVar[str] = "start"
     name_sep: ClassVar[str] = "_"

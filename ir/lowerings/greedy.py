@@ -64,9 +64,9 @@ from ananke.ir.grammar import (
 )
 from ananke.ir.ranges import Ranges, intersect, merge, minus, union
 
-from .boundaries import END, Terminals, first_chars
 from .charlevel import reachable
 from .recursion import alt_of, nullable, nullable_rules, seq
+from .terminals import END, Terminals, first_chars
 
 if TYPE_CHECKING:
     from ananke.ir.automata import DFA

@@ -48,7 +48,7 @@ from ananke.ir.grammar import (
     walk,
 )
 
-from .errors import CannotLower
+from .base import CannotLower
 
 __all__ = ["CharLevel", "reachable"]
 

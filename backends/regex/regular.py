@@ -36,8 +36,7 @@ from ananke.ir.grammar import (
     Seq,
     refs,
 )
-
-from .recursion import solve_right_linear, without_left_recursion
+from ananke.ir.lowerings.recursion import solve_right_linear, without_left_recursion
 
 __all__ = ["Regular"]
 
