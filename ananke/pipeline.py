@@ -32,9 +32,9 @@ from ananke.ir.constraint import (
 )
 from ananke.ir.diagnostics import Diagnostic, Diagnostics, Label, quote
 from ananke.ir.grammar import Grammar, Rule
+from ananke.ir.lower import LowerToGrammar
 from ananke.ir.passes.charlevel import CharLevel
 from ananke.ir.passes.errors import CannotLower
-from ananke.ir.passes.lower import LowerToGrammar
 from ananke.ir.plan import Lowered
 
 if TYPE_CHECKING:

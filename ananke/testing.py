@@ -325,7 +325,7 @@ def load(path: Path, diags: Diagnostics) -> tuple[SourceFile | None, Module | No
     cannot be read) and module (None when it has errors, all in ``diags``)."""
     from ananke.ariadne import compile_source, read_source
     from ananke.ir import DiagnosticError
-    from ananke.ir.passes import compose
+    from ananke.ir.compose import compose
 
     source = read_source(path, diags)
     if source is None:

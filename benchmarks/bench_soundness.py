@@ -122,8 +122,8 @@ def causes(texts: Sequence[str], results: Sequence[tuple[bool, int, str]]) -> di
 def composed_set(text: str, name: str) -> Any:
     """The constraint set ``name`` of Ariadne ``text`` once composed (its parents inlined)."""
     from ananke.ariadne import compile_source
+    from ananke.ir.compose import compose
     from ananke.ir.diagnostics import Diagnostics
-    from ananke.ir.passes import compose
     from ananke.ir.source import SourceFile
 
     diags = Diagnostics()

@@ -10,7 +10,7 @@ from ananke.ariadne import compile_source, read_source
 from ananke.ir import Diagnostics, Module, OutputGrammar, SourceFile
 from ananke.ir.cir import dumps, loads
 from ananke.ir.jsonschema import UnknownType, document_schema
-from ananke.ir.passes import lower
+from ananke.ir.lower import lower
 from ananke.runtime.engines import get_engine
 
 from ananke.pipeline import emit, lower_for_target

@@ -59,7 +59,7 @@ def test_generated_constraint_files_give_every_pass_work(tmp_path: Path) -> None
     assert len(module.sources) == 21  # twenty files and the one importing them all
     res = bench_compose.time_passes(module, 1)
     assert res["decisions"] > 0
-    from ananke.ir.passes import compose
+    from ananke.ir.compose import compose
 
     composed = compose(module, Diagnostics(), verify=True)
     rules = {r.rule for s in composed.sets for r in s.resolutions}

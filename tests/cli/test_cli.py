@@ -15,7 +15,7 @@ from ananke.ariadne import compile_source, read_source
 from ananke.backends import get_backend
 from ananke.ir import Diagnostics, Module
 from ananke.ir.cir import loads
-from ananke.ir.passes import lower
+from ananke.ir.lower import lower
 from suite_helpers import missing
 
 import ananke

@@ -17,10 +17,10 @@ from ananke.ariadne import compile_source, read_source
 from ananke.backends import get_backend
 from ananke.ir import Diagnostics
 from ananke.ir.automata import DFA, StateLimitExceeded
+from ananke.ir.bounds import Superset
+from ananke.ir.compose import DetectConflicts, compose
 from ananke.ir.constraint import ConstraintSet
-from ananke.ir.passes import DetectConflicts, compose
-from ananke.ir.passes.bounds import Superset
-from ananke.ir.passes.lower import LowerToGrammar
+from ananke.ir.lower import LowerToGrammar
 from ananke.runtime.acceptance import ByteMatcher
 from ananke.runtime.validate import validate
 from cli_helpers import run_arc

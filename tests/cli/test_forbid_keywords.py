@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from ananke.ariadne import compile_source
 from ananke.ir import Diagnostics, SourceFile
-from ananke.ir.passes import compose
+from ananke.ir.compose import compose
 from ananke.runtime.acceptance import ByteMatcher
 from ananke.runtime.validate import check
 from cli_helpers import run_arc

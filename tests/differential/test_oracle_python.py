@@ -50,7 +50,7 @@ import pytest
 from ananke.ariadne import compile_source
 from ananke.backends import get_backend
 from ananke.ir import Diagnostics, Module, SourceFile
-from ananke.ir.passes import compose
+from ananke.ir.compose import compose
 from ananke.ir.plan import Enforcement
 from ananke.languages.python.corpus import stdlib_functions
 from ananke.runtime.engines import Compiled

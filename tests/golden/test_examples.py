@@ -15,7 +15,7 @@ import llguidance
 import pytest
 from ananke.ariadne import compile_source, read_source
 from ananke.ir import Diagnostics, Module
-from ananke.ir.passes import compose
+from ananke.ir.compose import compose
 from ananke.ir.text import to_text
 from ananke.runtime.acceptance import byte_tokenizer
 from syrupy.assertion import SnapshotAssertion

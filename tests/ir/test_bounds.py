@@ -1,4 +1,4 @@
-"""The bounds on a grammar's language (``ir/passes/bounds.py``), held against llguidance.
+"""The bounds on a grammar's language (``ir/bounds.py``), held against llguidance.
 
 llguidance, fed each grammar as the llguidance backend prints it and a byte-level tokenizer,
 decides membership exactly; it shares nothing with the bounds. On random CFGs the shortest
@@ -23,6 +23,8 @@ from ananke.ariadne import compile_source, read_source
 from ananke.backends import get_backend
 from ananke.ir import Diagnostics
 from ananke.ir.automata import DFA, NFA
+from ananke.ir.bounds import regular_superset, shortest_length
+from ananke.ir.compose import compose
 from ananke.ir.constraint import ConstraintSet
 from ananke.ir.grammar import (
     Alt,
@@ -39,9 +41,7 @@ from ananke.ir.grammar import (
     Rule,
     Seq,
 )
-from ananke.ir.passes import compose
-from ananke.ir.passes.bounds import regular_superset, shortest_length
-from ananke.ir.passes.lower import LowerToGrammar
+from ananke.ir.lower import LowerToGrammar
 from ananke.ir.regex import parse_regex
 from ananke.languages.python.corpus import FunctionSample, sample, stdlib_functions
 from ananke.runtime.acceptance import ByteMatcher

@@ -9,7 +9,7 @@ import pytest
 from ananke.ariadne import compile_source, read_source
 from ananke.backends import get_backend
 from ananke.ir import Diagnostics, Module
-from ananke.ir.passes import lower
+from ananke.ir.lower import lower
 from ananke.runtime.acceptance import ByteMatcher, byte_tokenizer
 
 EXAMPLES = sorted((Path(__file__).parents[2] / "examples").glob("*.ariadne"))

@@ -28,7 +28,7 @@ import pytest
 from ananke.backends import get_backend
 from ananke.ir.constraint import ConstraintSet, Forbid, Limit, Module, SourceProvenance
 from ananke.ir.diagnostics import Diagnostics
-from ananke.ir.passes import lower
+from ananke.ir.lower import lower
 from ananke.ir.source import Span
 from ananke.languages.python.corpus import (
     FunctionSample,

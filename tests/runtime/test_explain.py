@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 from ananke.ariadne import compile_source
 from ananke.ir import ConstraintSet, Diagnostics, Lowered, SourceFile
-from ananke.ir.passes import compose
+from ananke.ir.compose import compose
 from ananke.runtime.acceptance import ByteMatcher
 from ananke.runtime.explain import Rejection, _lower, explain_rejection, position_of
 

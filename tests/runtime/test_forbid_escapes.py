@@ -14,8 +14,9 @@ import pytest
 from ananke.ariadne import compile_source
 from ananke.backends import get_backend
 from ananke.ir import Diagnostics
+from ananke.ir.compose import compose
 from ananke.ir.constraint import ConstraintSet, Forbid, Require, SourceProvenance
-from ananke.ir.passes import compose, lower
+from ananke.ir.lower import lower
 from ananke.ir.source import SourceFile, Span
 from ananke.languages.python.escapes import ESCAPES, STD_SET, markdown_table
 from ananke.runtime.acceptance import ByteMatcher

@@ -43,7 +43,7 @@ from ananke.ir.grammar import (
 from ananke.ir.ranges import Ranges, intersect, merge, union
 from ananke.ir.regex import ANY_SCALAR, RegexError, parse_regex
 
-from .recursion import recursive_groups, without_left_recursion
+from .passes.recursion import recursive_groups, without_left_recursion
 
 __all__ = ["Superset", "regular_superset", "shortest_length"]
 
