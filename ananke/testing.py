@@ -6,7 +6,7 @@ file that has examples, check every example
 * against the grammar each engine reads for its target (``llguidance-lark`` always; the
   GBNF target through llguidance's converter; XGrammar, outlines-core and the others when
   their packages are installed; see :data:`CHECKS`), and
-* against the post checks (:func:`ananke.runtime.validate.check`), which run after
+* against the post checks (:func:`ananke.languages.validate.check`), which run after
   generation whatever the engine.
 
 An ``accept`` example passes when every engine's grammar accepts it and no post check
@@ -41,7 +41,7 @@ from ananke.config import ConfigError
 from ananke.ir import Diagnostics, Example, Label, Lowered, Module, SourceFile, Span
 from ananke.ir.constraint import ConstraintSet, property_of
 from ananke.ir.diagnostics import Diagnostic
-from ananke.runtime.validate import Violation
+from ananke.languages.validate import Violation
 
 if TYPE_CHECKING:
     from ananke.runtime.engines import Compiled
@@ -390,10 +390,10 @@ def _run_set(
     config: Config,
     lowerings: _Lowerings,
 ) -> None:
+    from ananke.languages.validate import check as post_check
     from ananke.pipeline import emit
     from ananke.runtime.engines import EngineError, LlguidanceCompiled
     from ananke.runtime.explain import explain_rejection, unexplained
-    from ananke.runtime.validate import check as post_check
 
     checks, skipped = _checks(config, cset)
     for engine, why in skipped.items():

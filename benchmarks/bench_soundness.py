@@ -147,7 +147,7 @@ def no_dynamic_code_cost(
     also every finding made through a reference (an alias, a constant string), to review
     for false positives (by the validator's reading)."""
     from ananke.ir.constraint import Forbid
-    from ananke.runtime.validate import check
+    from ananke.languages.validate import check
 
     names = {c.id: c.name for c in cset.constraints if isinstance(c, Forbid)}
     grammar: Counter[str] = Counter()

@@ -42,8 +42,8 @@ from ananke.ir.constraint import (
 from ananke.ir.diagnostics import Diagnostics
 from ananke.ir.grammar import Grammar, Rule, refs
 from ananke.ir.plan import Lowered
+from ananke.languages.validate import Violation, check
 from ananke.runtime.acceptance import ByteMatcher, Verdict
-from ananke.runtime.validate import Violation, check
 
 __all__ = ["Rejection", "explain_rejection", "matcher_for", "position_of", "unexplained"]
 

@@ -11,8 +11,8 @@ import pytest
 from ananke.ariadne import compile_source
 from ananke.ir.diagnostics import Diagnostics
 from ananke.ir.source import SourceFile
+from ananke.languages.validate import validate
 from ananke.runtime.engines import Deviation
-from ananke.runtime.validate import validate
 from suite_helpers import missing, require_module
 
 BENCH = Path(__file__).resolve().parents[2] / "benchmarks"

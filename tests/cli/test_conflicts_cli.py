@@ -21,8 +21,8 @@ from ananke.ir.bounds import Superset
 from ananke.ir.compose import DetectConflicts, compose
 from ananke.ir.constraint import ConstraintSet
 from ananke.ir.lower import LowerToGrammar
+from ananke.languages.validate import validate
 from ananke.runtime.acceptance import ByteMatcher
-from ananke.runtime.validate import validate
 from cli_helpers import run_arc
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st

@@ -15,8 +15,8 @@ import pytest
 from ananke.ariadne import compile_source
 from ananke.ir import Diagnostics, SourceFile
 from ananke.ir.compose import compose
+from ananke.languages.validate import check
 from ananke.runtime.acceptance import ByteMatcher
-from ananke.runtime.validate import check
 from cli_helpers import run_arc
 
 KEYWORDS = """\

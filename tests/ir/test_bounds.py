@@ -44,8 +44,8 @@ from ananke.ir.grammar import (
 from ananke.ir.lower import LowerToGrammar
 from ananke.ir.regex import parse_regex
 from ananke.languages.python.corpus import FunctionSample, sample, stdlib_functions
+from ananke.languages.validate import validate
 from ananke.runtime.acceptance import ByteMatcher
-from ananke.runtime.validate import validate
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 

@@ -17,8 +17,8 @@ import pytest
 from ananke.ariadne import compile_source
 from ananke.ir import Diagnostics, SourceFile
 from ananke.languages.python import nfkc
+from ananke.languages.validate import validate
 from ananke.runtime.engines import Compiled, get_engine
-from ananke.runtime.validate import validate
 
 from ananke.pipeline import emit, lower_for_target
 

@@ -5,7 +5,7 @@ asserts the same properties on samples so the suite stays fast. Acceptance is ex
 grammar emitted by ``lower`` + the llguidance backend, fed the function's bytes through a
 byte-level tokenizer. Ground truth for ``forbid`` is ``bench_soundness.forbidden_uses``,
 which reads names and keywords with Python's ``ast`` and ``tokenize`` only: it shares no
-code with the grammar or the post checks (``ananke.runtime.validate``), which it judges.
+code with the grammar or the post checks (``ananke.languages.validate``), which it judges.
 
 Samples drawn at random (the three-way forbid test) take their seed from
 ``ANANKE_CORPUS_SEED`` when it is set, a new one otherwise; a failure names the seed.
@@ -37,8 +37,8 @@ from ananke.languages.python.corpus import (
     sample,
     stdlib_functions,
 )
+from ananke.languages.validate import check
 from ananke.runtime.acceptance import ByteMatcher, Verdict
-from ananke.runtime.validate import check
 from suite_helpers import require_module
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))

@@ -19,8 +19,8 @@ from ananke.ir.constraint import ConstraintSet, Forbid, Require, SourceProvenanc
 from ananke.ir.lower import lower
 from ananke.ir.source import SourceFile, Span
 from ananke.languages.python.escapes import ESCAPES, STD_SET, markdown_table
+from ananke.languages.validate import Violation, validate
 from ananke.runtime.acceptance import ByteMatcher
-from ananke.runtime.validate import Violation, validate
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = sorted((ROOT / "tests" / "fixtures" / "escapes").glob("*.py"))

@@ -10,7 +10,7 @@ from ananke.ir import Diagnostics
 from ananke.ir.constraint import ConstraintSet, Naming
 from ananke.ir.lower import lower
 from ananke.ir.source import SourceFile
-from ananke.runtime.validate import validate
+from ananke.languages.validate import validate
 
 
 def compiled(prop: str) -> ConstraintSet:

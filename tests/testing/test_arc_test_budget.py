@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from ananke.runtime import validate
+from ananke.languages import validate
 
 from ananke import testing
 
