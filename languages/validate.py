@@ -26,6 +26,7 @@ import re
 from ananke.ir.constraint import (
     Constraint,
     ConstraintSet,
+    Doc,
     Forbid,
     FunctionName,
     ImportPolicy,
@@ -70,9 +71,29 @@ def _code_checks(cset: ConstraintSet) -> type[CodeChecks] | None:
     """The checks of the set's code language; None for a document or a given grammar."""
     if cset.language in DOCUMENT_LANGUAGES or cset.of_kind(OutputGrammar):
         return None
-    module = importlib.import_module(f"ananke.languages.{cset.language}.checks")
+    name = f"ananke.languages.{cset.language}.checks"
+    try:
+        module = importlib.import_module(name)
+    except ModuleNotFoundError as e:
+        if e.name not in (name, name.rsplit(".", 1)[0]):
+            raise
+        return _Unchecked
     checks: type[CodeChecks] = module.Checks
     return checks
+
+
+class _Unchecked:
+    """A code language without post checks: what would read its code is skipped, with
+    why, never passed in silence."""
+
+    def __init__(
+        self, code: str, cset: ConstraintSet, budget: Budget, report: Report, unread: str | None
+    ) -> None:
+        self.language = cset.language
+
+    def check(self, c: Constraint, report: Report) -> None:
+        if not isinstance(c, Doc):
+            report.skipped.append(Skipped(c.id, f"{self.language} has no post checks"))
 
 
 def check(
