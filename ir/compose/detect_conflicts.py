@@ -29,13 +29,17 @@ What is found:
   naming rules or forbidden names are applied, such as ``^def get_`` with ``name: fetch``.
 
 Limits and patterns are compared with the grammar itself, lowered from the set without
-its limits and patterns (:mod:`.bounds`): the shortest string it accepts, counted in code
-points with its final newline as the post check counts ``max_chars``, and a regular
+its limits and patterns (:mod:`ananke.ir.bounds`): the shortest string it accepts, counted
+in code points with its final newline as the post check counts ``max_chars``, and a regular
 language that holds all of its outputs, whose empty intersection with a pattern's
 automaton is a certain conflict. Each is computed once per distinct grammar. Parts pinned
 twice with different values (a conflict of their own) are left out of that grammar, so
 that the bounds hold whichever of them stands. A conflict of one constraint alone has
 nothing to give way to: ``resolve-conflicts`` reports it.
+
+What a code language gives these checks (its names, naming styles, the words a pinned
+``def`` line spells, what one output is) comes from the registry of
+:mod:`ananke.ir.lower.language`.
 
 A pattern the automaton builder cannot read (``\\w``, inner anchors, lookaround), or
 whose comparison with the grammar passes the bounds on automata, is reported as
