@@ -318,8 +318,8 @@ def _composed(module: Module | None, report: _Report, compose: _Compose) -> Modu
     other sets fails nothing: their errors are reported as warnings, and the set asked
     for is composed from what it extends alone."""
     from ananke.ir import Diagnostics
-    from ananke.ir.passes import PRECEDENCE, pass_names
-    from ananke.ir.passes import compose as run_passes
+    from ananke.ir.compose import PRECEDENCE, pass_names
+    from ananke.ir.compose import compose as run_passes
 
     if module is None:
         return None
@@ -515,7 +515,7 @@ def _lowering_options(f: Any) -> Any:
 
 
 def _check_passes(ctx: Any, param: Any, value: str | None) -> tuple[str, ...] | None:
-    from ananke.ir.passes import pass_names
+    from ananke.ir.compose import pass_names
 
     if value is None:
         return None
@@ -528,7 +528,7 @@ def _check_passes(ctx: Any, param: Any, value: str | None) -> tuple[str, ...] | 
 
 
 def _check_precedence(ctx: Any, param: Any, value: str | None) -> tuple[str, ...] | None:
-    from ananke.ir.passes import PRECEDENCE
+    from ananke.ir.compose import PRECEDENCE
 
     if value is None:
         return None

@@ -132,7 +132,7 @@ def _names(
 
 
 def _precedence(value: object, commands: tuple[str, ...]) -> object:
-    from ananke.ir.passes import PRECEDENCE
+    from ananke.ir.compose import PRECEDENCE
 
     if not isinstance(value, list) or sorted(map(str, value)) != sorted(PRECEDENCE):
         raise _Invalid(f"a list ordering all of {', '.join(PRECEDENCE)}, each once")

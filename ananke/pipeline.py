@@ -32,9 +32,9 @@ from ananke.ir.constraint import (
 )
 from ananke.ir.diagnostics import Diagnostic, Diagnostics, Label, quote
 from ananke.ir.grammar import Grammar, Rule
+from ananke.ir.lower import LowerToGrammar
 from ananke.ir.lowerings import CannotLower, GrammarPass
 from ananke.ir.lowerings.charlevel import CharLevel
-from ananke.ir.passes.lower import LowerToGrammar
 from ananke.ir.plan import Lowered
 
 if TYPE_CHECKING:

@@ -6,7 +6,7 @@ file that has examples, check every example
 * against the grammar each engine reads for its target (``llguidance-lark`` always; the
   GBNF target through llguidance's converter; XGrammar, outlines-core and the others when
   their packages are installed; see :data:`CHECKS`), and
-* against the post checks (:func:`ananke.runtime.validate.check`), which run after
+* against the post checks (:func:`ananke.languages.validate.check`), which run after
   generation whatever the engine.
 
 An ``accept`` example passes when every engine's grammar accepts it and no post check
@@ -41,7 +41,7 @@ from ananke.config import ConfigError
 from ananke.ir import Diagnostics, Example, Label, Lowered, Module, SourceFile, Span
 from ananke.ir.constraint import ConstraintSet, property_of
 from ananke.ir.diagnostics import Diagnostic
-from ananke.runtime.validate import Violation
+from ananke.languages.validate import Violation
 
 if TYPE_CHECKING:
     from ananke.engines.membership import Compiled
@@ -341,7 +341,7 @@ def load(path: Path, diags: Diagnostics) -> tuple[SourceFile | None, Module | No
     cannot be read) and module (None when it has errors, all in ``diags``)."""
     from ananke.ariadne import compile_source, read_source
     from ananke.ir import DiagnosticError
-    from ananke.ir.passes import compose
+    from ananke.ir.compose import compose
 
     source = read_source(path, diags)
     if source is None:
@@ -408,8 +408,8 @@ def _run_set(
 ) -> None:
     from ananke.engines.membership import EngineError, LlguidanceCompiled
     from ananke.engines.rejection import explain_rejection, unexplained
+    from ananke.languages.validate import check as post_check
     from ananke.pipeline import emit
-    from ananke.runtime.validate import check as post_check
 
     checks, skipped = _checks(config, cset)
     for engine, why in skipped.items():

@@ -14,7 +14,7 @@ import re
 import warnings
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import msgspec
 from ananke.ir.constraint import (
@@ -49,6 +49,7 @@ from ananke.ir.constraint import (
     Validates,
 )
 from ananke.ir.diagnostics import Diagnostics, Label, quote
+from ananke.ir.lower.language import supported
 from ananke.ir.source import SourceFile, Span
 from ananke.ir.verify import python_default
 
@@ -84,7 +85,6 @@ _LIST_PROPERTIES = frozenset({"forbid", "require"})
 NAMING_STYLES: tuple[NamingStyle, ...] = ("snake", "camel", "pascal", "screaming")
 NAMING_SCOPES: tuple[NamingScope, ...] = ("signature", "all")
 NAMING_KEYS = ("style", "pattern", "scope")
-SUPPORTED_LANGUAGES: tuple[Language, ...] = ("python", "json")
 
 _ANNOTATIONS = ("soft", "hard", "priority")
 _NOT_CONSTRAINTS = frozenset({"language"})
@@ -345,15 +345,15 @@ class _Checker:
         if not (isinstance(v, TypeValue) and v.is_plain_name):
             self.mismatch(prop, "a language name", "language: python;")
             return
-        if v.name not in SUPPORTED_LANGUAGES:
+        if v.name not in supported():
             self.diags.error(
                 "unsupported-language",
                 f"unsupported language {quote(v.name)}",
                 self.label(v, "not supported"),
-                help=f"supported languages: {', '.join(SUPPORTED_LANGUAGES)}",
+                help=f"supported languages: {', '.join(supported())}",
             )
             return
-        b.language = "json" if v.name == "json" else "python"
+        b.language = cast(Language, v.name)
 
     def p_grammar(self, b: _Block, prop: Property) -> None:
         from ananke.frontends.grammars import DIALECTS, dialect_for_path, import_grammar

@@ -2,9 +2,10 @@
 
 ``import "path/other.ariadne";`` reads a file relative to the importing one; its sets and
 ``let`` values are then named as written there (``api_handler``). ``import std.python;``
-reads a module: ``std.*`` ships with Ananke (``ariadne/std/``), any other dotted path is
-``a/b.ariadne`` relative to the importing file; its names are qualified by the module path
-(``std.python.safe``). Each file is read and checked once however often it is imported.
+reads a module: ``std.<language>`` ships with Ananke (the ``std.ariadne`` of the language's
+folder), any other dotted path is ``a/b.ariadne`` relative to the importing file; its names
+are qualified by the module path (``std.python.safe``). Each file is read and checked
+once however often it is imported.
 A cycle of imports is an error that shows the chain.
 
 Sets and constraints from imported files are marked ``library``: they serve ``extends``
@@ -21,6 +22,7 @@ from pathlib import Path
 
 from ananke.ir.constraint import Module
 from ananke.ir.diagnostics import Diagnostics, Label, quote
+from ananke.ir.lower.language import names
 from ananke.ir.source import SourceFile, Span
 
 from ._ast import ImportItem, StringValue, TypeValue
@@ -35,19 +37,22 @@ STD_MODULES = ("std.python",)
 """The modules of the standard library, importable as ``import std.python;``."""
 
 
-_STD_NAME = re.compile(r"std(?:/[A-Za-z_][A-Za-z0-9_]*)+\.ariadne")
+_STD_NAME = re.compile(r"std/([A-Za-z_][A-Za-z0-9_]*)\.ariadne")
 
 
 def std_source(name: str) -> SourceFile | None:
     """The text of a standard-library file by the name its spans carry
-    (``std/python.ariadne``); None for any other name."""
-    if not _STD_NAME.fullmatch(name):
+    (``std/python.ariadne``, the ``std.ariadne`` of the registered language's folder);
+    None for any other name."""
+    found = _STD_NAME.fullmatch(name)
+    if found is None or found.group(1) not in names():
         return None
-    resource = importlib.resources.files(__package__).joinpath(*name.split("/"))
     try:
+        resource = importlib.resources.files(f"ananke.languages.{found.group(1)}")
+        resource = resource.joinpath("std.ariadne")
         if not resource.is_file():
             return None
-    except OSError:  # a name the file system refuses (too long, say): no such module
+    except (ModuleNotFoundError, OSError):  # a language without a folder: no std module
         return None
     return SourceFile(name, resource.read_text("utf-8"))
 

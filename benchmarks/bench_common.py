@@ -129,7 +129,7 @@ def mask_functions(n: int, corpus: Sequence[FunctionSample] | None = None) -> li
 def adapted_for_api_handler(funcs: Sequence[FunctionSample]) -> list[tuple[str, str]]:
     """``(key, text)`` of the functions made to satisfy the seed example: at most 100 lines,
     no ``eval``/``exec``, and the return annotation it requires."""
-    from ananke.runtime.validate import name_uses
+    from ananke.languages.python.checks import name_uses
 
     adapted = []
     for f in funcs:

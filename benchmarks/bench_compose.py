@@ -17,8 +17,8 @@ from typing import Any
 
 from ananke.ariadne import compile_source, read_source
 from ananke.ir import Diagnostics
+from ananke.ir.compose import compose
 from ananke.ir.constraint import Module
-from ananke.ir.passes import compose
 
 NAMES = [f"name_{k}" for k in range(60)]
 SETS_PER_FILE_MIN = 2

@@ -122,8 +122,8 @@ def causes(texts: Sequence[str], results: Sequence[tuple[bool, int, str]]) -> di
 def composed_set(text: str, name: str) -> Any:
     """The constraint set ``name`` of Ariadne ``text`` once composed (its parents inlined)."""
     from ananke.ariadne import compile_source
+    from ananke.ir.compose import compose
     from ananke.ir.diagnostics import Diagnostics
-    from ananke.ir.passes import compose
     from ananke.ir.source import SourceFile
 
     diags = Diagnostics()
@@ -147,7 +147,7 @@ def no_dynamic_code_cost(
     also every finding made through a reference (an alias, a constant string), to review
     for false positives (by the validator's reading)."""
     from ananke.ir.constraint import Forbid
-    from ananke.runtime.validate import check
+    from ananke.languages.validate import check
 
     names = {c.id: c.name for c in cset.constraints if isinstance(c, Forbid)}
     grammar: Counter[str] = Counter()

@@ -43,7 +43,7 @@ from ananke.ir.constraint import (
 from ananke.ir.diagnostics import Diagnostics
 from ananke.ir.grammar import Grammar, Rule, refs
 from ananke.ir.plan import Lowered
-from ananke.runtime.validate import Violation, check
+from ananke.languages.validate import Violation, check
 
 __all__ = ["Rejection", "explain_rejection", "matcher_for", "position_of", "unexplained"]
 
@@ -102,7 +102,7 @@ def _lower(
 ) -> Grammar:
     """The reference grammar of ``cset`` lowered without ``leave_out`` (cached: several
     texts of one set are explained with the same variants)."""
-    from ananke.ir.passes.lower import LowerToGrammar
+    from ananke.ir.lower import LowerToGrammar
 
     demote = dict.fromkeys(sorted(leave_out), "left out to explain a rejection")
     low = LowerToGrammar(max_nesting=max_nesting, demote=demote).lower_set(

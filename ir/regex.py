@@ -34,7 +34,7 @@ import functools
 from ananke.ir.grammar import Alt, CharClass, Empty, Expr, Lit, Repeat, Seq
 from ananke.ir.ranges import ANY_SCALAR, complement, merge
 
-__all__ = ["RegexError", "parse_regex"]
+__all__ = ["RegexError", "grammar_regex", "parse_regex"]
 
 _MAX_REPEAT = 100_000
 _MAX_DEPTH = 100
@@ -422,3 +422,22 @@ def parse_regex(pattern: str) -> Expr:
     Results are cached: grammars reuse the same patterns many times.
     """
     return _Parser(pattern).parse()
+
+
+def grammar_regex(pattern: str) -> str | None:
+    """A user regex for a whole name, made embeddable in a lexeme; None when it cannot be.
+
+    Leading ``^``/``\\A`` and trailing ``$``/``\\Z`` anchors are implied by the lexeme
+    and dropped; lookaround, backreferences and word boundaries have no lexeme equivalent.
+    """
+    body = pattern
+    for anchor in ("^", "\\A"):
+        body = body.removeprefix(anchor)
+    for anchor in ("$", "\\Z"):
+        if body.endswith(anchor) and not body.endswith("\\" + anchor):
+            body = body[: -len(anchor)]
+    if any(tok in body for tok in ("(?=", "(?!", "(?<", "\\b", "\\B")):
+        return None
+    if any(f"\\{d}" in body for d in "123456789"):
+        return None
+    return f"(?:{body})"

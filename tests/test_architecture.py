@@ -39,11 +39,11 @@ KNOWN_VIOLATIONS: frozenset[tuple[str, str]] = frozenset(
         ("ananke.ir.compose.detect_conflicts", "ananke.languages.python.grammar"),
         ("ananke.ir.compose.detect_conflicts", "ananke.languages.python.naming"),
         ("ananke.ir.compose.detect_conflicts", "ananke.languages.python.signature"),
-        ("ananke.ir.passes.lower", "ananke.languages.python.escapes"),
-        ("ananke.ir.passes.lower", "ananke.languages.python.grammar"),
-        ("ananke.ir.passes.lower", "ananke.languages.python.keywords"),
-        ("ananke.ir.passes.lower", "ananke.languages.python.naming"),
-        ("ananke.ir.passes.lower", "ananke.languages.python.signature"),
+        ("ananke.ir.lower", "ananke.languages.python.escapes"),
+        ("ananke.ir.lower", "ananke.languages.python.grammar"),
+        ("ananke.ir.lower", "ananke.languages.python.keywords"),
+        ("ananke.ir.lower", "ananke.languages.python.naming"),
+        ("ananke.ir.lower", "ananke.languages.python.signature"),
     }
 )
 """Imports of a later stage (``importer``, ``imported``) that today's tree still has."""

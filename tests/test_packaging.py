@@ -66,6 +66,9 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
         "ananke/backends/__init__.py",
         "ananke/frontends/grammars/lark_syntax.lark",
         "ananke/languages/python/nfkc.py",
+        "ananke/languages/python/std.ariadne",
+        "ananke/ir/compose/__init__.py",
+        "ananke/ir/lower/language.py",
     ):
         assert expected in names
     env_dir = base / "venv"

@@ -19,6 +19,8 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from ananke.languages.post import physical_lines
+
 __all__ = [
     "FunctionSample",
     "installed_functions",
@@ -30,19 +32,6 @@ __all__ = [
 ]
 
 _SKIP_DIRS = frozenset({"test", "tests", "idle_test", "site-packages", "__pycache__"})
-
-
-def physical_lines(text: str) -> int:
-    """Number of physical lines: ``\\n``-separated lines once one final newline is removed.
-
-    ``""`` has 0 lines, ``"x"`` and ``"x\\n"`` have 1, ``"x\\n\\n"`` has 2. A ``\\r`` is not a
-    line separator here (the grammars and the post check count the same way).
-    """
-    if not text:
-        return 0
-    if text.endswith("\n"):
-        text = text[:-1]
-    return text.count("\n") + 1
 
 
 @dataclass(frozen=True, slots=True)

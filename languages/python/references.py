@@ -1,6 +1,6 @@
 """What the expressions of one Python function name, beyond how they are spelled.
 
-The checks after generation read names as tokens (``ananke.runtime.validate``). A function
+The checks after generation read names as tokens (``ananke.languages.python.checks``). A function
 can also reach a name without spelling it: through an alias it makes (``import os as o``,
 ``m = os``), through the ``builtins`` module, or through a lookup by a constant string
 (``getattr(os, "system")``, ``globals()["eval"]``, ``importlib.import_module("os")``).

@@ -10,8 +10,8 @@ import sys
 
 import pytest
 from ananke.ariadne import _parser, compile_source, read_source
+from ananke.ir.compose import compose
 from ananke.ir.diagnostics import Diagnostics
-from ananke.ir.passes import compose
 from ananke.ir.source import SourceFile
 from click.testing import CliRunner
 

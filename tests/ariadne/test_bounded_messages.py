@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from ananke.ariadne import compile_source
 from ananke.frontends.grammars import import_grammar
+from ananke.ir.compose import compose
 from ananke.ir.diagnostics import Diagnostic, Diagnostics, quote
-from ananke.ir.passes import compose
 from ananke.ir.source import SourceFile
 
 from tests.ariadne.ariadne_helpers import BROKEN, EXAMPLES, ROOT

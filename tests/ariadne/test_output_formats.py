@@ -11,7 +11,7 @@ from ananke.engines.membership import get_engine
 from ananke.ir import Diagnostics, Module, OutputGrammar, SourceFile
 from ananke.ir.cir import dumps, loads
 from ananke.ir.jsonschema import UnknownType, document_schema
-from ananke.ir.passes import lower
+from ananke.ir.lower import lower
 
 from ananke.pipeline import emit, lower_for_target
 

@@ -12,7 +12,7 @@ from ananke.ariadne import compile_source
 from ananke.engines.membership import Deviation
 from ananke.ir.diagnostics import Diagnostics
 from ananke.ir.source import SourceFile
-from ananke.runtime.validate import validate
+from ananke.languages.validate import validate
 
 from tests.suite_helpers import missing, require_module
 
@@ -60,7 +60,7 @@ def test_generated_constraint_files_give_every_pass_work(tmp_path: Path) -> None
     assert len(module.sources) == 21  # twenty files and the one importing them all
     res = bench_compose.time_passes(module, 1)
     assert res["decisions"] > 0
-    from ananke.ir.passes import compose
+    from ananke.ir.compose import compose
 
     composed = compose(module, Diagnostics(), verify=True)
     rules = {r.rule for s in composed.sets for r in s.resolutions}

@@ -15,7 +15,7 @@ from ananke.ariadne import compile_source, read_source
 from ananke.backends import get_backend
 from ananke.ir import Diagnostics, Module
 from ananke.ir.cir import loads
-from ananke.ir.passes import lower
+from ananke.ir.lower import lower
 
 import ananke
 from ananke.cli import _use_color, explain_table, main

@@ -19,10 +19,10 @@ from ananke.engines.acceptance import ByteMatcher
 from ananke.ir import Diagnostics
 from ananke.ir.automata import DFA, StateLimitExceeded
 from ananke.ir.bounds import Superset
+from ananke.ir.compose import DetectConflicts, compose
 from ananke.ir.constraint import ConstraintSet
-from ananke.ir.passes import DetectConflicts, compose
-from ananke.ir.passes.lower import LowerToGrammar
-from ananke.runtime.validate import validate
+from ananke.ir.lower import LowerToGrammar
+from ananke.languages.validate import validate
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 

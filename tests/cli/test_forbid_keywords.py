@@ -15,8 +15,8 @@ import pytest
 from ananke.ariadne import compile_source
 from ananke.engines.acceptance import ByteMatcher
 from ananke.ir import Diagnostics, SourceFile
-from ananke.ir.passes import compose
-from ananke.runtime.validate import check
+from ananke.ir.compose import compose
+from ananke.languages.validate import check
 
 from tests.cli.cli_helpers import run_arc
 

@@ -22,7 +22,7 @@ from ananke.ariadne import compile_source
 from ananke.engines.membership import Compiled, Deviation, get_engine, readers
 from ananke.engines.sample import mutate, sample_strings
 from ananke.ir import Diagnostics, Module, SourceFile
-from ananke.ir.passes import compose
+from ananke.ir.compose import compose
 
 from tests.engine_worker import (
     ENDLESS_FORCING,

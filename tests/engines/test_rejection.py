@@ -9,7 +9,7 @@ from ananke.ariadne import compile_source
 from ananke.engines.acceptance import ByteMatcher
 from ananke.engines.rejection import Rejection, _lower, explain_rejection, position_of
 from ananke.ir import ConstraintSet, Diagnostics, Lowered, SourceFile
-from ananke.ir.passes import compose
+from ananke.ir.compose import compose
 
 from ananke.pipeline import emit, lower_for_target
 

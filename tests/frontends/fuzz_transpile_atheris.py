@@ -26,7 +26,14 @@ def _import_instrumented() -> None:
     import importlib
     import pkgutil
 
-    packages = ("ananke.frontends.grammars", "ananke.ir", "ananke.ir.passes", "ananke.backends")
+    packages = (
+        "ananke.frontends.grammars",
+        "ananke.ir",
+        "ananke.ir.compose",
+        "ananke.ir.lower",
+        "ananke.ir.lowerings",
+        "ananke.backends",
+    )
     with atheris.instrument_imports(include=["ananke"]):
         importlib.import_module("ananke.pipeline")
         for name in packages:

@@ -16,7 +16,7 @@ import pytest
 from ananke.ariadne import compile_source, read_source
 from ananke.engines.acceptance import byte_tokenizer
 from ananke.ir import Diagnostics, Module
-from ananke.ir.passes import compose
+from ananke.ir.compose import compose
 from ananke.ir.text import to_text
 from syrupy.assertion import SnapshotAssertion
 from syrupy.extensions.single_file import SingleFileSnapshotExtension, WriteMode

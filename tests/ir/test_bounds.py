@@ -1,4 +1,4 @@
-"""The bounds on a grammar's language (``ir/passes/bounds.py``), held against llguidance.
+"""The bounds on a grammar's language (``ir/bounds.py``), held against llguidance.
 
 llguidance, fed each grammar as the llguidance backend prints it and a byte-level tokenizer,
 decides membership exactly; it shares nothing with the bounds. On random CFGs the shortest
@@ -25,6 +25,7 @@ from ananke.engines.acceptance import ByteMatcher
 from ananke.ir import Diagnostics
 from ananke.ir.automata import DFA, NFA
 from ananke.ir.bounds import regular_superset, shortest_length
+from ananke.ir.compose import compose
 from ananke.ir.constraint import ConstraintSet
 from ananke.ir.grammar import (
     Alt,
@@ -41,11 +42,10 @@ from ananke.ir.grammar import (
     Rule,
     Seq,
 )
-from ananke.ir.passes import compose
-from ananke.ir.passes.lower import LowerToGrammar
+from ananke.ir.lower import LowerToGrammar
 from ananke.ir.regex import parse_regex
 from ananke.languages.python.corpus import FunctionSample, sample, stdlib_functions
-from ananke.runtime.validate import validate
+from ananke.languages.validate import validate
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 

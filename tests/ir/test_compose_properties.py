@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from ananke.ariadne import compile_source, read_source
 from ananke.ir import Diagnostics
+from ananke.ir.compose import compose
 from ananke.ir.constraint import Module
-from ananke.ir.passes import compose
 from hypothesis import given, settings
 from hypothesis import strategies as st
 

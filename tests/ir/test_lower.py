@@ -10,7 +10,7 @@ from ananke.ariadne import compile_source, read_source
 from ananke.backends import get_backend
 from ananke.engines.acceptance import ByteMatcher, byte_tokenizer
 from ananke.ir import Diagnostics, Module
-from ananke.ir.passes import lower
+from ananke.ir.lower import lower
 
 EXAMPLES = sorted((Path(__file__).parents[2] / "examples").glob("*.ariadne"))
 

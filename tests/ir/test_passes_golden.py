@@ -26,7 +26,8 @@ from pathlib import Path
 import pytest
 from ananke.ariadne import compile_source, read_source
 from ananke.ir import Diagnostics
-from ananke.ir.passes import compose, lower, pass_names
+from ananke.ir.compose import compose, pass_names
+from ananke.ir.lower import lower
 from ananke.ir.render import render
 from ananke.ir.text import to_text
 from ananke.ir.verify import verify

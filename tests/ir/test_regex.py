@@ -166,7 +166,7 @@ def _emitted_patterns() -> list[str]:
     """Every regex in the grammars the example files lower to (llguidance target)."""
     from ananke.ariadne import compile_source, read_source
     from ananke.ir.diagnostics import Diagnostics
-    from ananke.ir.passes import lower
+    from ananke.ir.lower import lower
 
     patterns: set[str] = set()
     for name in ("api_handler", "multi", "safe_parser"):

@@ -18,7 +18,7 @@ from ananke.ariadne import compile_source
 from ananke.engines.membership import Compiled, get_engine
 from ananke.ir import Diagnostics, SourceFile
 from ananke.languages.python import nfkc
-from ananke.runtime.validate import validate
+from ananke.languages.validate import validate
 
 from ananke.pipeline import emit, lower_for_target
 

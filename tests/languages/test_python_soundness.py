@@ -5,7 +5,7 @@ asserts the same properties on samples so the suite stays fast. Acceptance is ex
 grammar emitted by ``lower`` + the llguidance backend, fed the function's bytes through a
 byte-level tokenizer. Ground truth for ``forbid`` is ``bench_soundness.forbidden_uses``,
 which reads names and keywords with Python's ``ast`` and ``tokenize`` only: it shares no
-code with the grammar or the post checks (``ananke.runtime.validate``), which it judges.
+code with the grammar or the post checks (``ananke.languages.validate``), which it judges.
 
 Samples drawn at random (the three-way forbid test) take their seed from
 ``ANANKE_CORPUS_SEED`` when it is set, a new one otherwise; a failure names the seed.
@@ -29,7 +29,7 @@ from ananke.backends import get_backend
 from ananke.engines.acceptance import ByteMatcher, Verdict
 from ananke.ir.constraint import ConstraintSet, Forbid, Limit, Module, SourceProvenance
 from ananke.ir.diagnostics import Diagnostics
-from ananke.ir.passes import lower
+from ananke.ir.lower import lower
 from ananke.ir.source import Span
 from ananke.languages.python.corpus import (
     FunctionSample,
@@ -38,7 +38,7 @@ from ananke.languages.python.corpus import (
     sample,
     stdlib_functions,
 )
-from ananke.runtime.validate import check
+from ananke.languages.validate import check
 
 from tests.suite_helpers import require_module
 

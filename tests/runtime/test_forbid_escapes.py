@@ -15,11 +15,12 @@ from ananke.ariadne import compile_source
 from ananke.backends import get_backend
 from ananke.engines.acceptance import ByteMatcher
 from ananke.ir import Diagnostics
+from ananke.ir.compose import compose
 from ananke.ir.constraint import ConstraintSet, Forbid, Require, SourceProvenance
-from ananke.ir.passes import compose, lower
+from ananke.ir.lower import lower
 from ananke.ir.source import SourceFile, Span
 from ananke.languages.python.escapes import ESCAPES, STD_SET, markdown_table
-from ananke.runtime.validate import Violation, validate
+from ananke.languages.validate import Violation, validate
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = sorted((ROOT / "tests" / "fixtures" / "escapes").glob("*.py"))

@@ -8,9 +8,9 @@ import textwrap
 from ananke.ariadne import compile_source
 from ananke.ir import Diagnostics
 from ananke.ir.constraint import ConstraintSet, Naming
-from ananke.ir.passes import lower
+from ananke.ir.lower import lower
 from ananke.ir.source import SourceFile
-from ananke.runtime.validate import validate
+from ananke.languages.validate import validate
 
 
 def compiled(prop: str) -> ConstraintSet:

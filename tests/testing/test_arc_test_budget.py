@@ -8,7 +8,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from ananke.runtime import validate
+from ananke.languages import validate
 
 from ananke import testing
 from tests.suite_helpers import arc

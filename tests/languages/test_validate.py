@@ -27,7 +27,8 @@ from ananke.ir.constraint import (
 )
 from ananke.ir.diagnostics import Diagnostics
 from ananke.ir.source import SourceFile, Span
-from ananke.runtime.validate import Violation, check, dotted_uses, name_uses, validate
+from ananke.languages.python.checks import dotted_uses, name_uses
+from ananke.languages.validate import Violation, check, validate
 
 PROV = SourceProvenance(
     span=Span(file="t.ariadne", start=0, end=1, line=1, column=1, end_line=1, end_column=2)

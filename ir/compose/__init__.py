@@ -1,5 +1,5 @@
-"""Passes over the ConstraintIR and the GrammarIR. Each pass is a frozen class with a
-kebab-case ``name`` and ``run(module, diagnostics)``.
+"""The composition passes over the ConstraintIR (Braid). Each pass is a frozen class with
+a kebab-case ``name`` and ``run(module, diagnostics) -> Module`` (:class:`ModulePass`).
 
 The composition passes (Braid) run in this order, :data:`PIPELINE`:
 
@@ -15,7 +15,7 @@ The composition passes (Braid) run in this order, :data:`PIPELINE`:
 Each pass needs the ones before it to have run (merge compares what inheritance
 gathered, resolution settles what detection found), and every one is idempotent, so a
 ``.cir`` file that went through some of them can go through the whole pipeline. Lowering
-to grammars (``lower``) comes after, per target.
+to grammars (:mod:`ananke.ir.lower`) comes after, per target.
 """
 
 from __future__ import annotations
@@ -28,7 +28,6 @@ from ..diagnostics import Diagnostics
 from ..verify import verify as verify_module
 from .detect_conflicts import DetectConflicts
 from .inline_extends import InlineExtends
-from .lower import LowerToGrammar, lower
 from .merge import Merge
 from .resolve_conflicts import PRECEDENCE, ResolveConflicts
 
@@ -37,12 +36,10 @@ __all__ = [
     "PRECEDENCE",
     "DetectConflicts",
     "InlineExtends",
-    "LowerToGrammar",
     "Merge",
     "ModulePass",
     "ResolveConflicts",
     "compose",
-    "lower",
     "pass_names",
 ]
 

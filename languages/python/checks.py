@@ -1,9 +1,6 @@
-"""Post-generation checks: does a generated Python function respect a constraint set?
-
-The grammar enforces what it can token by token; everything else (and, as a second line of
-defence, everything the grammar already enforces) is checked here on the finished text.
-``validate(code, cset)`` returns one :class:`Violation` per failed check, empty when the
-code satisfies the set.
+"""Python's post-generation checks: the constraints that read a generated function as
+code (:class:`Checks`, which :mod:`ananke.languages.validate` asks for every constraint
+but limits and ``matches``).
 
 How names are read (``forbid``, ``require``, ``validates``), precisely:
 
@@ -41,11 +38,6 @@ How names are read (``forbid``, ``require``, ``validates``), precisely:
 ``forbid`` reports every use of each kind. ``require`` is satisfied by any use, and a
 plain name also by the attribute of that name (``validators.validate_input(x)``
 satisfies ``require: ["validate_input"]``); a failure points at the function's body.
-
-Other definitions: lines are physical lines counted by
-:func:`ananke.languages.python.corpus.physical_lines` (``\\n``-separated, a final newline
-does not start a line); characters are Unicode code points (``len``); tokens are counted by
-a caller-supplied tokenizer and skipped (reported in :attr:`Report.skipped`) without one.
 """
 
 from __future__ import annotations
@@ -56,8 +48,8 @@ import io
 import re
 import tokenize
 import unicodedata
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 
 from ananke.ir.constraint import (
     Constraint,
@@ -65,10 +57,7 @@ from ananke.ir.constraint import (
     Forbid,
     FunctionName,
     ImportPolicy,
-    Limit,
-    Matches,
     Naming,
-    OutputGrammar,
     Param,
     Params,
     Require,
@@ -77,7 +66,7 @@ from ananke.ir.constraint import (
     TypeExpr,
     Validates,
 )
-from ananke.languages.python.corpus import physical_lines
+from ananke.languages.post import Budget, Report, Skipped, Violation, search
 from ananke.languages.python.keywords import KEYWORDS
 from ananke.languages.python.naming import NAMING_STYLES
 from ananke.languages.python.references import (
@@ -89,74 +78,7 @@ from ananke.languages.python.references import (
 )
 from ananke.languages.python.types import render_type
 
-__all__ = [
-    "DEFAULT_BUDGET",
-    "NAMING_STYLES",
-    "Budget",
-    "Occurrence",
-    "Report",
-    "Skipped",
-    "Violation",
-    "check",
-    "dotted_uses",
-    "name_uses",
-    "validate",
-]
-
-TokenCounter = Callable[[str], int]
-
-
-@dataclass(frozen=True, slots=True)
-class Violation:
-    """One failed check: which constraint, why, and where (1-based line and column)."""
-
-    constraint_id: str
-    kind: str
-    """The constraint's kind (``forbid``, ``limit``, ...) or ``syntax``."""
-    message: str
-    line: int = 1
-    column: int = 1
-    text: str = ""
-    """The offending text (empty when the problem is something missing)."""
-    undecided: bool = False
-    """The check could not decide within its budget (:class:`Budget`): the text is not
-    known to break the constraint, but it is not known to keep it either."""
-
-
-@dataclass(frozen=True, slots=True)
-class Budget:
-    """What the post checks may spend on one text, so that no text makes them hang.
-
-    Past a bound, a check ends in a violation with ``undecided=True``, never in a wait.
-    """
-
-    max_input_chars: int = 1_000_000
-    """Longer texts are not read: every check but ``max_lines`` and ``max_chars`` (which
-    only measure) is undecided."""
-    max_pattern_steps: int = 10_000_000
-    """Work one ``matches`` or ``naming`` pattern may do on the text (see
-    :mod:`ananke.ir.pyre`: a character read or an automaton state visited is a step)."""
-
-
-DEFAULT_BUDGET = Budget()
-
-
-@dataclass(frozen=True, slots=True)
-class Skipped:
-    """A constraint that could not be checked, and why."""
-
-    constraint_id: str
-    reason: str
-
-
-@dataclass(slots=True)
-class Report:
-    violations: list[Violation] = field(default_factory=list)
-    skipped: list[Skipped] = field(default_factory=list)
-
-    @property
-    def ok(self) -> bool:
-        return not self.violations
+__all__ = ["Checks", "Occurrence", "dotted_uses", "name_uses"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -528,63 +450,42 @@ def _params_problem(
 # --- the checks --------------------------------------------------------------------------
 
 
-def _position(code: str, index: int) -> tuple[int, int]:
-    """1-based (line, column) of the code point at ``index``."""
-    before = code[:index]
-    line = before.count("\n") + 1
-    return line, index - (before.rfind("\n") + 1) + 1
+class Checks:
+    """The checks that read a text as one Python function definition: every constraint
+    but limits and ``matches`` (:mod:`ananke.languages.validate` checks those)."""
 
-
-def check(
-    code: str,
-    cset: ConstraintSet,
-    *,
-    tokenizer: TokenCounter | None = None,
-    budget: Budget | None = None,
-) -> Report:
-    """Check ``code`` against every constraint of ``cset``; see :func:`validate`."""
-    budget = budget or DEFAULT_BUDGET
-    report = Report()
-    v = report.violations
-    tree: ast.Module | None = None
-    # A JSON document or a string of a given grammar is no Python: only the checks that
-    # read any text (limits, `matches`) apply, and the others are refused for such sets.
-    python = cset.language == "python" and not cset.of_kind(OutputGrammar)
-    constraints = (
-        cset.constraints
-        if python
-        else tuple(c for c in cset.constraints if isinstance(c, Limit | Matches))
-    )
-    too_long = len(code) > budget.max_input_chars
-    unread = (
-        f"not decided: the text has {len(code):,} characters, more than the "
-        f"{budget.max_input_chars:,} the post checks read"
-    )
-    if too_long and python:
-        v.append(Violation(f"{cset.name}.syntax", "syntax", unread, undecided=True))
-    try:
-        tree = ast.parse(code) if python and not too_long else None
-    except (SyntaxError, ValueError) as e:
-        line = getattr(e, "lineno", None) or 1
-        col = getattr(e, "offset", None) or 1
-        msg = getattr(e, "msg", None) or str(e)
-        v.append(Violation(f"{cset.name}.syntax", "syntax", f"not valid Python: {msg}", line, col))
-    fn = _def_node(tree)
-    if tree is not None and fn is None:
-        v.append(
-            Violation(
-                f"{cset.name}.syntax",
-                "syntax",
-                "the code must be exactly one function definition",
+    def __init__(
+        self, code: str, cset: ConstraintSet, budget: Budget, report: Report, unread: str | None
+    ) -> None:
+        v = report.violations
+        tree: ast.Module | None = None
+        if unread is not None:
+            v.append(Violation(f"{cset.name}.syntax", "syntax", unread, undecided=True))
+        try:
+            tree = ast.parse(code) if unread is None else None
+        except (SyntaxError, ValueError) as e:
+            line = getattr(e, "lineno", None) or 1
+            col = getattr(e, "offset", None) or 1
+            msg = getattr(e, "msg", None) or str(e)
+            v.append(
+                Violation(f"{cset.name}.syntax", "syntax", f"not valid Python: {msg}", line, col)
             )
-        )
-    names = _Names(code, tree)
-    uses_of = names.uses_of
+        fn = _def_node(tree)
+        if tree is not None and fn is None:
+            v.append(
+                Violation(
+                    f"{cset.name}.syntax",
+                    "syntax",
+                    "the code must be exactly one function definition",
+                )
+            )
+        self.code, self.budget, self.tree, self.fn = code, budget, tree, fn
+        self.names = _Names(code, tree)
 
-    for c in constraints:
-        if too_long and _reads_text(c, tokenizer):
-            v.append(Violation(c.id, _kind(c), unread, undecided=True))
-            continue
+    def check(self, c: Constraint, report: Report) -> None:
+        v = report.violations
+        code, budget, tree, fn, names = self.code, self.budget, self.tree, self.fn, self.names
+        uses_of = names.uses_of
         match c:
             case Forbid():
                 v.extend(_forbidden(c, names))
@@ -611,54 +512,10 @@ def check(
                             c.id, "validates", f"the body must reference `{c.target}`", line, col
                         )
                     )
-            case Limit(metric="lines"):
-                n = physical_lines(code)
-                if n > c.max:
-                    v.append(
-                        Violation(
-                            c.id,
-                            "limit",
-                            f"{n} lines, at most {c.max} allowed",
-                            c.max + 1,
-                            1,
-                            code.split("\n")[c.max],
-                        )
-                    )
-            case Limit(metric="chars"):
-                if len(code) > c.max:
-                    line, col = _position(code, c.max)
-                    v.append(
-                        Violation(
-                            c.id,
-                            "limit",
-                            f"{len(code)} characters, at most {c.max} allowed",
-                            line,
-                            col,
-                            code[c.max : c.max + 20],
-                        )
-                    )
-            case Limit():
-                if tokenizer is None:
-                    report.skipped.append(Skipped(c.id, "no tokenizer given to count tokens"))
-                else:
-                    n = tokenizer(code)
-                    if n > c.max:
-                        v.append(Violation(c.id, "limit", f"{n} tokens, at most {c.max} allowed"))
-            case Matches():
-                try:
-                    steps = budget.max_pattern_steps
-                    found = _search(c.pattern, code, False, steps, steps)
-                except re.error as e:
-                    report.skipped.append(Skipped(c.id, f"the pattern does not compile: {e}"))
-                    continue
-                if isinstance(found, str):
-                    v.append(Violation(c.id, "matches", found, undecided=True))
-                elif not found[0]:
-                    v.append(Violation(c.id, "matches", f"the code does not match /{c.pattern}/"))
             case Naming():
                 if fn is None:
                     report.skipped.append(Skipped(c.id, "no function definition to read"))
-                    continue
+                    return
                 pattern = c.pattern if c.pattern is not None else NAMING_STYLES[c.style or "snake"]
                 what = f"style {c.style}" if c.style else f"/{pattern}/"
                 defined = [(fn.name, fn.lineno, fn.col_offset + 1)]
@@ -668,7 +525,7 @@ def check(
                     defined += defined_names(fn, code)
                 for name, line, col in defined:
                     try:
-                        found = _search(pattern, name, True, steps, budget.max_pattern_steps)
+                        found = search(pattern, name, True, steps, budget.max_pattern_steps)
                     except re.error as e:
                         report.skipped.append(Skipped(c.id, f"the pattern does not compile: {e}"))
                         break
@@ -686,7 +543,7 @@ def check(
             case ImportPolicy():
                 if tree is None:
                     report.skipped.append(Skipped(c.id, "the code does not parse"))
-                    continue
+                    return
                 for node, mods in _imports(tree):
                     line, col = node.lineno, node.col_offset + 1
                     denied = [m for m in mods if _covered(m, c.deny)]
@@ -715,54 +572,10 @@ def check(
             case Returns() | FunctionName() | Params() | Signature():
                 if fn is None:
                     report.skipped.append(Skipped(c.id, "no function definition to read"))
-                    continue
+                    return
                 v.extend(_shape_violations(c, fn))
             case _:
                 pass  # doc/note: advisory
-    return report
-
-
-def _kind(c: Constraint) -> str:
-    kind = c.__struct_config__.tag
-    assert isinstance(kind, str)
-    return kind
-
-
-def _reads_text(c: Constraint, tokenizer: TokenCounter | None) -> bool:
-    """Whether checking ``c`` reads the text (so costs more than measuring it)."""
-    if isinstance(c, Limit):
-        return c.metric == "tokens" and tokenizer is not None
-    return isinstance(
-        c,
-        Forbid
-        | Require
-        | Validates
-        | Matches
-        | Naming
-        | ImportPolicy
-        | Returns
-        | FunctionName
-        | Params
-        | Signature,
-    )
-
-
-def _search(
-    pattern: str, text: str, whole: bool, max_steps: int, budget: int
-) -> tuple[bool, int] | str:
-    """Whether ``re.search(pattern, text)`` (``re.fullmatch`` if ``whole``) finds a match,
-    and the steps it took, decided in linear time (:mod:`ananke.ir.pyre`) in ``max_steps``
-    (what is left of the check's ``budget``); or why it is not decided. ``re.error`` when
-    the pattern does not compile."""
-    from ananke.ir.pyre import BudgetExceeded, UnsupportedPattern, compile_pattern
-
-    try:
-        result = compile_pattern(pattern, fullmatch=whole).search(text, max_steps=max_steps)
-    except UnsupportedPattern as e:
-        return f"not decided: /{pattern}/ cannot be checked in linear time: {e.reason}"
-    except BudgetExceeded:
-        return f"not decided: /{pattern}/ needs more than {budget:,} steps on this text"
-    return result.matched, result.steps
 
 
 def _shape_violations(
@@ -801,23 +614,3 @@ def _shape_violations(
             )
         )
     return out
-
-
-def validate(
-    code: str,
-    cset: ConstraintSet,
-    *,
-    tokenizer: TokenCounter | None = None,
-    budget: Budget | None = None,
-) -> list[Violation]:
-    """Every violation of ``cset`` by ``code`` (a generated function), in constraint order.
-
-    ``code`` must parse as exactly one (possibly async, decorated) function definition,
-    else a ``syntax`` violation is reported and checks that need the syntax tree are
-    skipped. ``matches`` decides ``re.search`` with no flags (anchor the pattern yourself,
-    as ``spec/ariadne.md`` says) without backtracking. ``tokenizer`` counts tokens for
-    ``max_tokens``; without it that check is skipped (see :func:`check` for the skipped
-    list). ``budget`` bounds the work (:class:`Budget`, default :data:`DEFAULT_BUDGET`): a
-    check past it is a violation with ``undecided=True``.
-    """
-    return check(code, cset, tokenizer=tokenizer, budget=budget).violations

@@ -17,7 +17,7 @@ from ananke.ir.constraint import (
     SourceProvenance,
 )
 from ananke.ir.source import Span
-from ananke.runtime.validate import Budget, check, validate
+from ananke.languages.validate import Budget, check, validate
 
 PROV = SourceProvenance(
     span=Span(file="t.ariadne", start=0, end=1, line=1, column=1, end_line=1, end_column=2)

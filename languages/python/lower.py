@@ -1,21 +1,11 @@
-"""The ``lower`` pass: ConstraintIR → GrammarIR plus an enforcement plan, per target.
-
-Each constraint gets one enforcement level for the target, with the reason:
-
-* ``token``: the grammar makes every violation impossible;
-* ``post``: checked after generation (the grammar may still narrow it: ``detail`` says
-  exactly how);
-* ``prompt``: advice only.
-
-The code grammar comes from the constraint set's language in ``ananke.languages``.
-"""
+"""Python as a language of the lower pass: how each constraint of a set is enforced in the
+grammar of one function definition (:mod:`.grammar`), and what ``detect-conflicts`` asks
+of Python (names, naming styles, the words a pinned ``def`` line spells)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
 
-import msgspec
 from ananke.ir.constraint import (
     Constraint,
     ConstraintSet,
@@ -25,93 +15,57 @@ from ananke.ir.constraint import (
     ImportPolicy,
     Limit,
     Matches,
-    Module,
     Naming,
-    OutputGrammar,
+    NamingStyle,
+    Param,
     Params,
     Require,
     Returns,
-    Schema,
     Signature,
-    SourceProvenance,
     Validates,
 )
-from ananke.ir.diagnostics import Diagnostics, Label, quote
-from ananke.ir.grammar import Expr, Grammar, JsonSchema, Rule
+from ananke.ir.diagnostics import Diagnostics, quote
+from ananke.ir.lower import span_label
 from ananke.ir.plan import Enforcement, Level, Lowered
+from ananke.ir.regex import grammar_regex
 
-__all__ = ["LowerToGrammar", "lower"]
+from . import grammar as pg
+from . import signature as sig
+from .escapes import forbid_notes
+from .grammar import IDENTIFIER
+from .keywords import KEYWORDS, SOFT_KEYWORDS
+from .naming import NAMING_STYLES
+from .signature import pinned_words
+
+__all__ = ["PythonLanguage"]
 
 
-@dataclass(frozen=True)
-class LowerToGrammar:
-    """Lower every constraint set of a module to the reference grammar (llguidance's
-    semantics); ``target`` labels the plan.
+class PythonLanguage:
+    """The output is one Python function definition."""
 
-    ``demote`` maps constraint ids to the reason a target cannot enforce them in its
-    grammar: those are left out of the grammar and checked after generation instead.
-    """
+    name = "python"
+    output = "Python function definition"
+    pattern_help = (
+        "fix the pattern: every output is one whole function definition (a `def` line, "
+        "its parameters in parentheses, a body), every line ending in a newline"
+    )
+    identifier = IDENTIFIER
+    naming_styles: Mapping[NamingStyle, str] = NAMING_STYLES
 
-    name = "lower"
-    target: str = "llguidance"
-    max_nesting: int | None = None
-    """Deepest block nesting (None: the language's default)."""
-    demote: Mapping[str, str] = field(default_factory=dict)
-
-    def _check_def_line(self, cset: ConstraintSet, diags: Diagnostics) -> None:
-        """A forbidden name that every ``def`` line must spell admits no output at all:
-        ``def`` itself, a pinned function or parameter name, a word of a pinned default,
-        ``async`` of a pinned ``async def``. (Composed modules have the conflicts reported
-        by ``detect-conflicts``, and ``def`` by the checker, before this.)"""
-        from ananke.languages.python.signature import pinned_words
-
-        forbidden = {c.name: c for c in cset.of_kind(Forbid)}
-        if "def" in forbidden:
-            diags.error(
-                "invalid-value",
-                "`def` cannot be forbidden: every output is a function definition, whose own "
-                "`def` line spells it",
-                *_span_label(forbidden["def"], "no function can do without it", True),
-                help='remove "def": nested functions cannot be forbidden apart from the '
-                "function itself",
-            )
-        for c in cset.constraints:
-            if isinstance(c, FunctionName | Signature) and c.name in forbidden:
-                f = forbidden[c.name]
-                diags.error(
-                    "conflicting-properties",
-                    f"the function must be named {quote(c.name)}, which is also forbidden",
-                    *_span_label(c, "the name is pinned here", True),
-                    *_span_label(f, "and forbidden here", False),
-                    help="rename the function or drop the name from `forbid`",
-                )
-            if isinstance(c, Params | Signature):
-                is_async = c.is_async if isinstance(c, Signature) else None
-                for word, where in pinned_words(c.params, is_async):
-                    if word in forbidden:
-                        diags.error(
-                            "conflicting-properties",
-                            f"the pinned def line spells {quote(word)} ({where}), which is "
-                            "also forbidden",
-                            *_span_label(c, "pinned here", True),
-                            *_span_label(forbidden[word], "and forbidden here", False),
-                            help="change the signature or drop the name from `forbid`",
-                        )
-
-    def run(self, module: Module, diags: Diagnostics) -> tuple[Lowered, ...]:
-        return tuple(self.lower_set(cset, diags, module.schemas) for cset in module.sets)
+    def pinned_words(
+        self, params: Sequence[Param] | None, is_async: bool | None
+    ) -> list[tuple[str, str]]:
+        return pinned_words(params, is_async)
 
     def lower_set(
-        self, cset: ConstraintSet, diags: Diagnostics, schemas: tuple[Schema, ...] = ()
+        self,
+        cset: ConstraintSet,
+        diags: Diagnostics,
+        *,
+        target: str,
+        demote: Mapping[str, str],
+        max_nesting: int | None,
     ) -> Lowered:
-        if cset.language == "json" or cset.of_kind(OutputGrammar):
-            return self._lower_format(cset, diags, schemas)
-        from ananke.languages.python import grammar as pg
-        from ananke.languages.python import signature as sig
-        from ananke.languages.python.escapes import forbid_notes
-        from ananke.languages.python.keywords import KEYWORDS
-        from ananke.languages.python.naming import NAMING_STYLES
-
         plan: list[Enforcement] = []
 
         def level(
@@ -123,17 +77,17 @@ class LowerToGrammar:
                     kind=c.__struct_config__.tag,  # type: ignore[arg-type]
                     level=lvl,
                     reason=reason,
-                    target=self.target,
+                    target=target,
                     detail=detail,
                     narrows=narrows,
-                    demoted=c.id in self.demote,
+                    demoted=c.id in demote,
                 )
             )
 
         pinned = [
             c.name
             for c in cset.constraints
-            if isinstance(c, FunctionName | Signature) and c.id not in self.demote
+            if isinstance(c, FunctionName | Signature) and c.id not in demote
         ]
         name: str | None = pinned[-1] if pinned else None
         name_pattern: str | None = None
@@ -148,16 +102,14 @@ class LowerToGrammar:
         block_origins: list[str] = []
         # The pinned def line's annotations avoid the names the grammar forbids.
         avoid = frozenset(
-            c.name for c in cset.of_kind(Forbid) if "." not in c.name and c.id not in self.demote
+            c.name for c in cset.of_kind(Forbid) if "." not in c.name and c.id not in demote
         )
         async_free = not any(
-            isinstance(c, Signature) and c.id not in self.demote for c in cset.constraints
+            isinstance(c, Signature) and c.id not in demote for c in cset.constraints
         )
         for c in cset.constraints:
-            if c.id in self.demote:
-                level(
-                    c, "post", f"{self.target} cannot enforce it in its grammar", self.demote[c.id]
-                )
+            if c.id in demote:
+                level(c, "post", f"{target} cannot enforce it in its grammar", demote[c.id])
                 continue
             match c:
                 case Returns():
@@ -235,9 +187,7 @@ class LowerToGrammar:
                     )
                 case Naming():
                     pattern = (
-                        _grammar_regex(c.pattern)
-                        if c.pattern
-                        else NAMING_STYLES[c.style or "snake"]
+                        grammar_regex(c.pattern) if c.pattern else NAMING_STYLES[c.style or "snake"]
                     )
                     if name is None and pattern is not None:
                         name_pattern = pattern
@@ -287,10 +237,10 @@ class LowerToGrammar:
                     )
                 case Doc():
                     level(c, "prompt", "advisory text for the prompt; not enforced")
-        self._check_def_line(cset, diags)
+        _check_def_line(cset, diags)
         if "async" in forbid and is_async is None:
             is_async = False
-        nesting = pg.MAX_NESTING if self.max_nesting is None else self.max_nesting
+        nesting = pg.MAX_NESTING if max_nesting is None else max_nesting
         shape = pg.FunctionShape(
             name=name,
             name_pattern=name_pattern,
@@ -325,89 +275,50 @@ class LowerToGrammar:
         )
         return Lowered(
             set_name=cset.name,
-            target=self.target,
+            target=target,
             grammar=grammar,
             enforcements=tuple(plan),
             notes=notes,
         )
 
-    def _lower_format(
-        self, cset: ConstraintSet, diags: Diagnostics, schemas: tuple[Schema, ...]
-    ) -> Lowered:
-        """A set whose output is a JSON document or a string of a given grammar."""
-        from ananke.ir.jsonschema import UnknownType, document_schema
 
-        plan: list[Enforcement] = []
-        body: Expr = JsonSchema(schema="{}")
-        grammar: Grammar | None = None
-        origins: list[str] = []
-        for c in cset.constraints:
-            kind: str = c.__struct_config__.tag  # type: ignore[assignment]
-            lvl: Level
-            if c.id in self.demote:
-                lvl, reason, detail = "post", f"{self.target} cannot enforce it", self.demote[c.id]
-            elif isinstance(c, Returns):
-                lvl, reason, detail = "token", "the grammar embeds the document's JSON schema", ""
-                try:
-                    body = JsonSchema(schema=document_schema(c.type, {s.name: s for s in schemas}))
-                    origins.append(c.id)
-                except UnknownType as exc:
-                    diags.error(
-                        "unknown-schema",
-                        f"{quote(str(c.type))} has no JSON schema: {exc}",
-                        *_span_label(c, f"{quote(exc.name)} is unknown here", True),
-                        help="declare it with `schema NAME { ... }` or use a JSON type "
-                        "(str, int, float, bool, List<T>, Dict<str, T>, Optional<T>)",
-                    )
-            elif isinstance(c, OutputGrammar):
-                lvl, reason = "token", "the grammar is the given one"
-                detail = (
-                    f"{c.dialect} grammar {c.file or '(embedded)'}, start rule {c.grammar.start}"
-                )
-                grammar = c.grammar
-                origins.append(c.id)
-            elif isinstance(c, Doc):
-                lvl, reason, detail = "prompt", "advisory text for the prompt; not enforced", ""
-            elif isinstance(c, Limit) and c.metric == "tokens":
-                lvl, reason = "post", "token counts depend on the model's tokenizer"
-                detail = f"also set the request's max_tokens to {c.max}"
-            else:
-                lvl, reason, detail = "post", f"{kind} is checked after generation", ""
-            plan.append(
-                Enforcement(
-                    constraint_id=c.id,
-                    kind=kind,
-                    level=lvl,
-                    reason=reason,
-                    target=self.target,
-                    detail=detail,
-                    demoted=c.id in self.demote,
-                )
-            )
-        if grammar is None:
-            rule = Rule(name="start", body=body, origins=tuple(origins))
-            grammar = Grammar(start="start", rules=(rule,))
-            note = "the output is one JSON document" + (
-                "" if origins else " (any JSON value: no `returns` gives its type)"
-            )
-        else:
-            grammar = msgspec.structs.replace(
-                grammar,
-                rules=tuple(
-                    msgspec.structs.replace(r, origins=(*r.origins, *origins))
-                    if r.name == grammar.start
-                    else r
-                    for r in grammar.rules
-                ),
-            )
-            note = "the output is a string of the given grammar"
-        return Lowered(
-            set_name=cset.name,
-            target=self.target,
-            grammar=grammar,
-            enforcements=tuple(plan),
-            notes=(note,),
+def _check_def_line(cset: ConstraintSet, diags: Diagnostics) -> None:
+    """A forbidden name that every ``def`` line must spell admits no output at all:
+    ``def`` itself, a pinned function or parameter name, a word of a pinned default,
+    ``async`` of a pinned ``async def``. (Composed modules have the conflicts reported
+    by ``detect-conflicts``, and ``def`` by the checker, before this.)"""
+    forbidden = {c.name: c for c in cset.of_kind(Forbid)}
+    if "def" in forbidden:
+        diags.error(
+            "invalid-value",
+            "`def` cannot be forbidden: every output is a function definition, whose own "
+            "`def` line spells it",
+            *span_label(forbidden["def"], "no function can do without it", True),
+            help='remove "def": nested functions cannot be forbidden apart from the '
+            "function itself",
         )
+    for c in cset.constraints:
+        if isinstance(c, FunctionName | Signature) and c.name in forbidden:
+            f = forbidden[c.name]
+            diags.error(
+                "conflicting-properties",
+                f"the function must be named {quote(c.name)}, which is also forbidden",
+                *span_label(c, "the name is pinned here", True),
+                *span_label(f, "and forbidden here", False),
+                help="rename the function or drop the name from `forbid`",
+            )
+        if isinstance(c, Params | Signature):
+            is_async = c.is_async if isinstance(c, Signature) else None
+            for word, where in pinned_words(c.params, is_async):
+                if word in forbidden:
+                    diags.error(
+                        "conflicting-properties",
+                        f"the pinned def line spells {quote(word)} ({where}), which is "
+                        "also forbidden",
+                        *span_label(c, "pinned here", True),
+                        *span_label(forbidden[word], "and forbidden here", False),
+                        help="change the signature or drop the name from `forbid`",
+                    )
 
 
 _FREE_TEXT = (
@@ -425,8 +336,6 @@ _SOFT_KEYWORD_USES = {
 def _plain_forbid(name: str, async_free: bool) -> tuple[str, str]:
     """The reason and detail of ``arc explain`` for a forbidden plain name: what the
     grammar excludes, exactly."""
-    from ananke.languages.python.keywords import KEYWORDS, SOFT_KEYWORDS
-
     if name in KEYWORDS:
         detail = (
             "also after '.' (`from . import x`); text that NFKC turns into it (full-width "
@@ -446,47 +355,3 @@ def _plain_forbid(name: str, async_free: bool) -> tuple[str, str]:
             f"stands bare, {_SOFT_KEYWORD_USES[name]} included"
         )
     return reason, f"attributes after '.', {_FREE_TEXT}"
-
-
-def _span_label(c: Constraint, message: str, primary: bool) -> list[Label]:
-    if isinstance(c.provenance, SourceProvenance):
-        return [Label(span=c.provenance.span, message=message, primary=primary)]
-    return []
-
-
-def _grammar_regex(pattern: str) -> str | None:
-    """A user regex for a whole name, made embeddable in a lexeme; None when it cannot be.
-
-    Leading ``^``/``\\A`` and trailing ``$``/``\\Z`` anchors are implied by the lexeme
-    and dropped; lookaround, backreferences and word boundaries have no lexeme equivalent.
-    """
-    body = pattern
-    for anchor in ("^", "\\A"):
-        body = body.removeprefix(anchor)
-    for anchor in ("$", "\\Z"):
-        if body.endswith(anchor) and not body.endswith("\\" + anchor):
-            body = body[: -len(anchor)]
-    if any(tok in body for tok in ("(?=", "(?!", "(?<", "\\b", "\\B")):
-        return None
-    if any(f"\\{d}" in body for d in "123456789"):
-        return None
-    return f"(?:{body})"
-
-
-def lower(
-    module: Module,
-    *,
-    target: str = "llguidance",
-    diags: Diagnostics,
-    max_nesting: int | None = None,
-    demote: Mapping[str, str] | None = None,
-) -> tuple[Lowered, ...]:
-    """Lower every constraint set of ``module`` (one :class:`Lowered` each) to the reference
-    grammar, labelled for ``target``; see :class:`LowerToGrammar`.
-
-    ``module`` is expected composed (:func:`ananke.ir.passes.compose`, as every ``arc``
-    command does): lowering reads each set's own constraints, so a set that ``extends``
-    others lowers without what it inherits until the composition passes have run."""
-    return LowerToGrammar(target=target, max_nesting=max_nesting, demote=demote or {}).run(
-        module, diags
-    )

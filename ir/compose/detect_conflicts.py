@@ -29,13 +29,17 @@ What is found:
   naming rules or forbidden names are applied, such as ``^def get_`` with ``name: fetch``.
 
 Limits and patterns are compared with the grammar itself, lowered from the set without
-its limits and patterns (:mod:`.bounds`): the shortest string it accepts, counted in code
-points with its final newline as the post check counts ``max_chars``, and a regular
+its limits and patterns (:mod:`ananke.ir.bounds`): the shortest string it accepts, counted
+in code points with its final newline as the post check counts ``max_chars``, and a regular
 language that holds all of its outputs, whose empty intersection with a pattern's
 automaton is a certain conflict. Each is computed once per distinct grammar. Parts pinned
 twice with different values (a conflict of their own) are left out of that grammar, so
 that the bounds hold whichever of them stands. A conflict of one constraint alone has
 nothing to give way to: ``resolve-conflicts`` reports it.
+
+What a code language gives these checks (its names, naming styles, the words a pinned
+``def`` line spells, what one output is) comes from the registry of
+:mod:`ananke.ir.lower.language`.
 
 A pattern the automaton builder cannot read (``\\w``, inner anchors, lookaround), or
 whose comparison with the grammar passes the bounds on automata, is reported as
@@ -77,8 +81,8 @@ from .describe import describe, value_of
 
 if TYPE_CHECKING:
     from ..automata import DFA
+    from ..bounds import Superset
     from ..grammar import Grammar
-    from .bounds import Superset
 
 __all__ = ["DetectConflicts"]
 
@@ -163,20 +167,18 @@ class DetectConflicts:
             return None
 
     def _naming(self, cset: _Kinds, diags: Diagnostics) -> list[Conflict]:
-        from ananke.languages.python.grammar import IDENTIFIER
-        from ananke.languages.python.naming import NAMING_STYLES
-
         from ..automata import DFA
-        from ..regex import parse_regex
-        from .lower import _grammar_regex
+        from ..lower.language import get
+        from ..regex import grammar_regex, parse_regex
 
         rules = cset.of(Naming)
         if not rules:
             return []
-        ident = DFA.from_expr(parse_regex(IDENTIFIER), max_states=self.max_states)
+        language = get(cset.cset.language)
+        ident = DFA.from_expr(parse_regex(language.identifier), max_states=self.max_states)
         dfas: dict[str, DFA] = {}
         for n in rules:
-            pattern = NAMING_STYLES[n.style] if n.style else _grammar_regex(n.pattern or "")
+            pattern = language.naming_styles[n.style] if n.style else grammar_regex(n.pattern or "")
             d = self._automaton(n, pattern, cset, diags)
             if d is not None:
                 dfas[n.id] = d
@@ -282,7 +284,7 @@ class DetectConflicts:
             ids=ids,
             roles=roles,
             message=f"no {_output_of(cset.cset)} matches the pattern {shown}",
-            help=_HELP_LANGUAGE[_language_of(cset.cset)],
+            help=_pattern_help(cset.cset),
         )
 
     def _undecided(self, c: Matches, cset: _Kinds, diags: Diagnostics, why: str) -> None:
@@ -334,7 +336,7 @@ def _search_language(pattern: str) -> str | None:
     backreferences. A leading ``^``/``\\A`` and a trailing ``$``/``\\Z`` become the
     bounds of the match (without MULTILINE, ``$`` also matches before a final newline);
     anchors anywhere else are refused by the regex reader."""
-    from .lower import _grammar_regex
+    from ..regex import grammar_regex
 
     body = pattern
     dotall = False
@@ -350,7 +352,7 @@ def _search_language(pattern: str) -> str | None:
         body, end = body[:-2], "strict"
     elif body.endswith("$") and not body.endswith("\\$"):
         body, end = body[:-1], "dollar"
-    inner = _grammar_regex(body)
+    inner = grammar_regex(body)
     if inner is None:
         return None
     if dotall:
@@ -445,7 +447,7 @@ def _forbid_require(cset: _Kinds) -> list[Conflict]:
 
 
 def _forbid_signature(cset: _Kinds) -> list[Conflict]:
-    from ananke.languages.python.signature import pinned_words
+    from ..lower.language import get
 
     forbidden: dict[str, list[Forbid]] = {}
     for f in cset.of(Forbid):
@@ -454,7 +456,7 @@ def _forbid_signature(cset: _Kinds) -> list[Conflict]:
     pinned: list[Params | Signature] = [*cset.of(Params), *cset.of(Signature)]
     for p in pinned:
         is_async = p.is_async if isinstance(p, Signature) else None
-        for word, where in pinned_words(p.params, is_async):
+        for word, where in get(cset.cset.language).pinned_words(p.params, is_async):
             for f in forbidden.get(word, ()):
                 message = (
                     f"the pinned signature spells {quote(word)} ({where}), which is also "
@@ -555,7 +557,9 @@ def _shapers(cset: _Kinds) -> tuple[Constraint, ...]:
 
     Parts pinned twice with different values (a conflict of its own) are all left out, so
     that the grammar holds whichever of them stands."""
-    if _language_of(cset.cset) != "python":
+    from ..lower.language import names as code_languages
+
+    if _language_of(cset.cset) not in code_languages():
         return ()
     sigs = cset.of(Signature)
     names = {c.name for c in cset.pins()}
@@ -610,30 +614,35 @@ def _smallest_part(
 
 
 def _language_of(cset: ConstraintSet) -> str:
-    """``python``, ``json`` or ``grammar`` (a string of a given grammar)."""
+    """The set's language, ``json``, or ``grammar`` (a string of a given grammar)."""
     return "grammar" if cset.of_kind(OutputGrammar) else cset.language
 
 
-def _output_of(cset: ConstraintSet) -> str:
-    return {
-        "python": "Python function definition",
-        "json": "JSON document",
-        "grammar": "string of the given grammar",
-    }[_language_of(cset)]
-
-
-_HELP_LANGUAGE = {
-    "python": "fix the pattern: every output is one whole function definition (a `def` line, "
-    "its parameters in parentheses, a body), every line ending in a newline",
+_OUTPUT = {"json": "JSON document", "grammar": "string of the given grammar"}
+_HELP_OUTPUT = {
     "json": "fix the pattern: every output is one JSON document",
     "grammar": "fix the pattern: every output is a string of the given grammar",
 }
 
 
+def _output_of(cset: ConstraintSet) -> str:
+    from ..lower.language import get
+
+    language = _language_of(cset)
+    return _OUTPUT[language] if language in _OUTPUT else get(language).output
+
+
+def _pattern_help(cset: ConstraintSet) -> str:
+    from ..lower.language import get
+
+    language = _language_of(cset)
+    return _HELP_OUTPUT[language] if language in _HELP_OUTPUT else get(language).pattern_help
+
+
 def _grammar(cset: ConstraintSet, keep: tuple[Constraint, ...]) -> Grammar:
     """The grammar of ``cset`` lowered with only ``keep`` of its constraints, and what
     gives the set its language (the given grammar of a `grammar:` set)."""
-    from .lower import LowerToGrammar
+    from ..lower import LowerToGrammar
 
     base = cset.of_kind(OutputGrammar)
     reduced = msgspec.structs.replace(
@@ -646,7 +655,7 @@ def _grammar(cset: ConstraintSet, keep: tuple[Constraint, ...]) -> Grammar:
 
 @functools.lru_cache(maxsize=64)
 def _superset(grammar: Grammar, max_states: int) -> Superset:
-    from .bounds import regular_superset
+    from ..bounds import regular_superset
 
     return regular_superset(grammar, max_states=max_states)
 
@@ -661,7 +670,7 @@ def _anything() -> DFA:
 
 @functools.lru_cache(maxsize=256)
 def _shortest(grammar: Grammar) -> float:
-    from .bounds import shortest_length
+    from ..bounds import shortest_length
 
     return shortest_length(grammar)
 
