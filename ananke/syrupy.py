@@ -69,7 +69,7 @@ def lower_file(path: str | Path, target: str, constraint: str | None = None) -> 
 
 def artifact_text(data: Any) -> str:
     """The text a snapshot stores for ``data`` (see the module docstring)."""
-    from ananke.cli import explain_table
+    from ananke._explain import explain_table
     from ananke.testing import grammar_text, ir_text
 
     if isinstance(data, Module):

@@ -37,6 +37,7 @@ from typing import TYPE_CHECKING, Literal
 
 import msgspec
 
+from ananke.checks import CHECKS, REFERENCE, Check
 from ananke.config import ConfigError
 from ananke.ir import Diagnostics, Example, Label, Lowered, Module, SourceFile, Span
 from ananke.ir.constraint import ConstraintSet, property_of
@@ -72,34 +73,6 @@ __all__ = [
     "run_paths",
     "summary",
 ]
-
-
-@dataclass(frozen=True)
-class Check:
-    """An engine reading the grammar emitted for one target."""
-
-    engine: str
-    target: str
-    python: bool = True
-    """Whether it runs on Python function sets by default (the lark package's Earley
-    parser takes about 25 s to build the Python function grammar: only on request)."""
-
-
-CHECKS: tuple[Check, ...] = (
-    Check("llguidance-lark", "llguidance"),
-    Check("llguidance-gbnf", "gbnf"),
-    Check("llamacpp-gbnf", "gbnf"),
-    Check("xgrammar-ebnf", "xgrammar"),
-    Check("outlines-regex", "regex"),
-    Check("llguidance-json", "json-schema"),
-    Check("xgrammar-json", "json-schema"),
-    Check("outlines-json", "json-schema"),
-    Check("lark", "lark", python=False),
-)
-"""Every engine ``arc test`` knows, with the target whose output it reads. The first is the
-reference: it always runs, and its rejections are explained."""
-
-REFERENCE = CHECKS[0]
 
 
 @dataclass(frozen=True)
@@ -323,21 +296,13 @@ def _compiled(engine: str, text: str) -> Compiled:
 def load(path: Path, diags: Diagnostics) -> tuple[SourceFile | None, Module | None]:
     """``path`` read, compiled and composed as ``arc`` does: its source (None when it
     cannot be read) and module (None when it has errors, all in ``diags``)."""
-    from ananke.ariadne import compile_source, read_source
-    from ananke.ir import DiagnosticError
-    from ananke.ir.passes import compose
+    from ananke import driver
 
-    source = read_source(path, diags)
+    report = driver.Report(diags)
+    source = driver.source_of(path, report)
     if source is None:
         return None, None
-    try:
-        module = compile_source(source, diags)
-    except DiagnosticError as e:
-        diags.extend(e.diagnostics)
-        return source, None
-    errors = diags.error_count
-    module = compose(module, diags) if module is not None else None
-    return source, module if diags.error_count == errors else None
+    return source, driver.compile_source(source, report)
 
 
 def examples_of(cset: ConstraintSet, file: str) -> list[tuple[int, Example]]:
@@ -555,8 +520,8 @@ def _artifacts(
     module: Module, config: Config, lowerings: _Lowerings, result: FileResult
 ) -> dict[str, str]:
     """File name in the golden folder → expected content."""
+    from ananke._explain import explain_table
     from ananke.backends import get_backend
-    from ananke.cli import explain_table
 
     out = {"ir.txt": ir_text(module)}
     decisions = {s.name: s.resolutions for s in module.own_sets}

@@ -19,7 +19,8 @@ from ananke.ir.passes import lower
 from suite_helpers import missing
 
 import ananke
-from ananke.cli import _use_color, explain_table, main
+from ananke._explain import explain_table
+from ananke.cli import _use_color, main
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples"

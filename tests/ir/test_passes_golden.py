@@ -30,7 +30,7 @@ from ananke.ir.passes import compose, lower, pass_names
 from ananke.ir.render import render
 from ananke.ir.text import to_text
 
-from ananke.cli import explain_table
+from ananke._explain import explain_table
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = ROOT / "tests" / "fixtures" / "passes"
