@@ -1,5 +1,64 @@
-"""Ananke: compile code constraints into grammars that inference engines enforce."""
+"""Ananke: compile code constraints into grammars that inference engines enforce.
+
+The Python API (spec/api.md)::
+
+    import ananke
+
+    module = ananke.load("examples/api_handler.ariadne")
+    grammar = ananke.emit(module, "llguidance")
+
+Its names are imported on first use, so that ``import ananke`` (and ``arc --version``)
+stays fast.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
 
 __version__ = "0.1.0"
 
-__all__ = ["__version__"]
+if TYPE_CHECKING:
+    from ananke.api import check, compile, emit, explain, load, lower, validate
+    from ananke.ir import Diagnostic, DiagnosticError, Diagnostics, Lowered, Module
+    from ananke.runtime.validate import Violation
+
+__all__ = [
+    "Diagnostic",
+    "DiagnosticError",
+    "Diagnostics",
+    "Lowered",
+    "Module",
+    "Violation",
+    "__version__",
+    "check",
+    "compile",
+    "emit",
+    "explain",
+    "load",
+    "lower",
+    "validate",
+]
+
+_API = frozenset({"check", "compile", "emit", "explain", "load", "lower", "validate"})
+_TYPES = frozenset({"Diagnostic", "DiagnosticError", "Diagnostics", "Lowered", "Module"})
+
+
+def __getattr__(name: str) -> object:
+    # PEP 562: the compiler is imported by the first use of a name, not by `import ananke`.
+    if name in _API:
+        from ananke import api
+
+        return getattr(api, name)
+    if name in _TYPES:
+        from ananke import ir
+
+        return getattr(ir, name)
+    if name == "Violation":
+        from ananke.runtime.validate import Violation
+
+        return Violation
+    raise AttributeError(f"module 'ananke' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})
