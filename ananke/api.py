@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
-from ananke import driver
+import ananke.driver as driver
 
 if TYPE_CHECKING:
     from ananke.ir import Diagnostics, Lowered, Module

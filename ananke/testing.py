@@ -251,17 +251,12 @@ class _Lowerings:
     def get(self, cset: ConstraintSet, target: str) -> Lowered | str:
         key = (cset.name, target)
         if key not in self.done:
-            from ananke.ir import DiagnosticError
-            from ananke.pipeline import lower_for_target
+            from ananke import driver
 
-            diags = Diagnostics()
-            one = msgspec.structs.replace(self.module, sets=(cset,))
-            try:
-                lowered = lower_for_target(one, target, diags, max_nesting=self.max_nesting)
-            except DiagnosticError as e:
-                diags.extend(e.diagnostics)
-                lowered = None
-            errors = [d for d in diags if d.severity == "error"]
+            report = driver.Report()
+            one = driver.with_sets(self.module, (cset,))
+            lowered = driver.lower(one, target, report, max_nesting=self.max_nesting)
+            errors = [d for d in report.diags if d.severity == "error"]
             self.errors[key] = errors
             self.done[key] = (
                 lowered[0]
