@@ -40,7 +40,7 @@ from .driver import (
 )
 
 if TYPE_CHECKING:
-    from ananke.ir import Module, SourceFile
+    from ananke.ir import Module
 
 __all__ = [
     "EXIT_FINDINGS",
@@ -545,10 +545,7 @@ def transpile(
       arc transpile arithmetic.gbnf -t lark-vllm -o arithmetic.lark
       make-grammar | arc transpile - --from gbnf --target xgrammar
     """
-    from ananke.ariadne import read_source
-    from ananke.frontends.grammars import dialect_for_path, import_grammar
-    from ananke.ir import DiagnosticError
-    from ananke.pipeline import transpile_grammar
+    from ananke.frontends.grammars import dialect_for_path
 
     dialect = from_ or (None if is_stdin(file) else dialect_for_path(str(file)))
     if dialect is None:
@@ -559,24 +556,7 @@ def transpile(
             "lark, gbnf or ebnf"
         )
     report = _Report(output_format)
-    source: SourceFile | None
-    if is_stdin(file):
-        data = driver.read_stdin(report)
-        source = None if data is None else driver.decoded(STDIN, data, report)
-    else:
-        source = read_source(file, report.diags)
-    if source is None:
-        report.input_error = True
-        report.exit()
-    report.sources[source.name] = source
-    grammar = import_grammar(source, dialect, report.diags, start=start)  # type: ignore[arg-type]
-    if grammar is None or report.failed:
-        report.exit()
-    try:
-        text = transpile_grammar(grammar, target, report.diags)
-    except DiagnosticError as e:
-        report.add(e.diagnostics)
-        text = None
+    text = driver.transpile(file, dialect, target, report, start=start)
     if text is None or report.failed:
         report.exit()
     try:

@@ -42,6 +42,7 @@ __all__ = [
     "select",
     "shown",
     "skipped",
+    "transpile",
     "with_sets",
 ]
 
@@ -479,3 +480,34 @@ def skipped(target: str, set_name: str, sub: Report, report: Report) -> str | No
         return first
     report.add(list(sub.diags))
     return "it cannot be lowered without errors" if errors else None
+
+
+def transpile(
+    path: Path, dialect: str, target: str, report: Report, *, start: str | None = None
+) -> str | None:
+    """The grammar at ``path`` (standard input for ``-``), written in ``dialect``
+    (``lark``, ``gbnf`` or ``ebnf``), printed for ``target``; None (reported) when it
+    cannot be read, imported or expressed."""
+    from ananke.ariadne import read_source
+    from ananke.frontends.grammars import import_grammar
+    from ananke.ir import DiagnosticError
+    from ananke.pipeline import transpile_grammar
+
+    source: SourceFile | None
+    if is_stdin(path):
+        data = read_stdin(report)
+        source = None if data is None else decoded(STDIN, data, report)
+    else:
+        source = read_source(path, report.diags)
+    if source is None:
+        report.input_error = True
+        return None
+    report.sources[source.name] = source
+    grammar = import_grammar(source, dialect, report.diags, start=start)  # type: ignore[arg-type]
+    if grammar is None or report.failed:
+        return None
+    try:
+        return transpile_grammar(grammar, target, report.diags)
+    except DiagnosticError as e:
+        report.add(e.diagnostics)
+        return None
