@@ -16,38 +16,20 @@ import sys
 import traceback
 from collections.abc import Sequence
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 
-from . import __version__, driver
+from . import __version__
 from ._files import ariadne_files as _ariadne_files
 from ._files import is_dir as _is_dir
 from ._files import write_atomic as _write_atomic
-from .driver import (
-    EXIT_FINDINGS,
-    EXIT_INTERNAL,
-    EXIT_OK,
-    EXIT_USAGE,
-    STDIN,
-    Compose,
-    Report,
-    each_target,
-    emit_texts,
-    is_stdin,
-    lower,
-    shown,
-)
 
 if TYPE_CHECKING:
+    from ananke._terminal import TerminalReport as _Report
     from ananke.ir import Module
 
 __all__ = [
-    "EXIT_FINDINGS",
-    "EXIT_INTERNAL",
-    "EXIT_OK",
-    "EXIT_USAGE",
-    "STDIN",
     "cli",
     "main",
 ]
@@ -72,37 +54,11 @@ _CIR_FORMATS = ("json", "msgpack")
 _BUG = "internal error: this is a bug in arc; please report it"
 
 
-def _use_color(stream: IO[str]) -> bool:
-    """Colour only on a terminal and only when ``NO_COLOR`` is unset or empty."""
-    isatty = getattr(stream, "isatty", None)
-    return bool(isatty and isatty()) and not os.environ.get("NO_COLOR")
+def _report(fmt: str) -> _Report:
+    """A report of this invocation, shown on stderr in the ``--output-format`` ``fmt``."""
+    from ananke._terminal import TerminalReport
 
-
-class _Report(Report):
-    """A :class:`~ananke.driver.Report` printed to stderr once, in the ``--output-format``
-    asked for, deciding the exit code."""
-
-    def __init__(self, fmt: str) -> None:
-        super().__init__()
-        self.fmt = fmt
-
-    def flush(self) -> None:
-        from ananke.ir.render import render
-
-        if not self.diags and self.fmt != "json":
-            return
-        self.attach_label_sources()
-        stream = sys.stderr
-        # The same problem met twice (a file checked, and imported by another) shows once.
-        unique = list(dict.fromkeys(self.diags))
-        text = render(unique, self.sources, self.fmt, _use_color(stream))  # type: ignore[arg-type]
-        stream.write(text)
-        stream.flush()
-
-    def exit(self) -> NoReturn:
-        """Print the diagnostics and exit with the code they decide."""
-        self.flush()
-        raise SystemExit(self.exit_code)
+    return TerminalReport(fmt)
 
 
 # --- settings -----------------------------------------------------------------------------
@@ -129,7 +85,7 @@ def _configure(ctx: click.Context) -> None:
     try:
         settings = config.load(Path.cwd()).for_command(ctx.command.name or "")
     except config.ConfigError as e:
-        report = _Report(str(ctx.params.get("output_format") or "full"))
+        report = _report(str(ctx.params.get("output_format") or "full"))
         report.diags.add(e.diagnostic)
         if e.source is not None:
             report.sources[e.source.name] = e.source
@@ -155,6 +111,8 @@ def _q(text: str) -> str:
 
 def _select(module: Module, constraint: str | None) -> Module:
     """:func:`ananke.driver.select`; an unknown set is a usage error."""
+    from ananke import driver
+
     try:
         return driver.select(module, constraint)
     except driver.UnknownSet as e:
@@ -162,7 +120,9 @@ def _select(module: Module, constraint: str | None) -> Module:
 
 
 def _no_sets(report: _Report, file: Path) -> NoReturn:
-    driver.no_sets(report, shown(file))
+    from ananke import driver
+
+    driver.no_sets(report, driver.shown(file))
     report.exit()
 
 
@@ -308,7 +268,9 @@ def check(files: tuple[Path, ...], output_format: str) -> None:
       arc check constraints/
       generate-constraints | arc check -
     """
-    report = _Report(output_format)
+    from ananke import driver
+
+    report = _report(output_format)
     for path in _inputs(files):
         driver.compile_path(path, report)
     report.exit()
@@ -317,11 +279,13 @@ def check(files: tuple[Path, ...], output_format: str) -> None:
 def _inputs(paths: Sequence[Path]) -> list[Path]:
     """The files named, each folder replaced by the ``.ariadne`` files under it; standard
     input (``-``) at most once."""
-    if sum(is_stdin(p) for p in paths) > 1:
+    from ananke import driver
+
+    if sum(driver.is_stdin(p) for p in paths) > 1:
         raise click.UsageError("`-` (standard input) can be read only once")
     out: list[Path] = []
     for path in paths:
-        if not is_stdin(path) and _is_dir(path):
+        if not driver.is_stdin(path) and _is_dir(path):
             found = list(_ariadne_files([path]))
             if not found:
                 raise click.UsageError(f"no .ariadne files in {_q(str(path))}")
@@ -374,10 +338,11 @@ def compile_cmd(
     Example:
       arc compile examples/api_handler.ariadne -o api_handler.cir --format msgpack
     """
+    from ananke import driver
     from ananke.ir import cir
 
-    report = _Report(output_format)
-    module = driver.compile_path(file, report, Compose(passes, precedence))
+    report = _report(output_format)
+    module = driver.compile_path(file, report, driver.Compose(passes, precedence))
     if module is None or report.failed:
         report.exit()
     try:
@@ -429,8 +394,10 @@ def emit(
       arc emit handlers.cir --constraint api_handler -o api_handler.lark
       arc emit handlers.ariadne --target all -o grammars/
     """
-    report = _Report(output_format)
-    module = driver.load(file, report, Compose(precedence=precedence, only=constraint))
+    from ananke import driver
+
+    report = _report(output_format)
+    module = driver.load(file, report, driver.Compose(precedence=precedence, only=constraint))
     if module is None or report.failed:
         report.exit()
     module = _select(module, constraint)
@@ -446,13 +413,13 @@ def emit(
     if len(module.sets) > 1 and not to_folder:
         names = ", ".join(s.name for s in module.sets)
         raise click.UsageError(
-            f"{_q(shown(file))} defines {len(module.sets)} constraint sets ({names}); choose "
-            "one with --constraint NAME, or give -o a folder to write one file per set"
+            f"{_q(driver.shown(file))} defines {len(module.sets)} constraint sets ({names}); "
+            "choose one with --constraint NAME, or give -o a folder to write one file per set"
         )
-    lowered = lower(module, target, report, strict=strict, max_nesting=max_nesting)
+    lowered = driver.lower(module, target, report, strict=strict, max_nesting=max_nesting)
     if lowered is None:
         report.exit()
-    texts = emit_texts(lowered, target, report)
+    texts = driver.emit_texts(lowered, target, report)
     if report.failed:
         report.exit()
     from ananke.backends import get_backend
@@ -478,12 +445,13 @@ def _emit_all(
     module: Module, folder: Path, report: _Report, *, strict: bool, max_nesting: int | None
 ) -> None:
     """Every target into ``folder/TARGET/SET.EXT``."""
+    from ananke import driver
     from ananke.backends import get_backend
 
-    each, _ = each_target(module, report, strict=strict, max_nesting=max_nesting)
+    each, _ = driver.each_target(module, report, strict=strict, max_nesting=max_nesting)
     for target, lowered in each:
-        sub = Report()
-        texts = emit_texts(list(lowered.values()), target, sub)
+        sub = driver.Report()
+        texts = driver.emit_texts(list(lowered.values()), target, sub)
         if driver.skipped(target, "", sub, report) is not None:
             continue
         extension = get_backend(target).file_extension
@@ -545,17 +513,18 @@ def transpile(
       arc transpile arithmetic.gbnf -t lark-vllm -o arithmetic.lark
       make-grammar | arc transpile - --from gbnf --target xgrammar
     """
+    from ananke import driver
     from ananke.frontends.grammars import dialect_for_path
 
-    dialect = from_ or (None if is_stdin(file) else dialect_for_path(str(file)))
+    dialect = from_ or (None if driver.is_stdin(file) else dialect_for_path(str(file)))
     if dialect is None:
         raise click.UsageError(
             "standard input has no extension to tell its dialect: pass --from lark, gbnf or ebnf"
-            if is_stdin(file)
+            if driver.is_stdin(file)
             else f"cannot tell the dialect of {_q(str(file))} from its extension: pass --from "
             "lark, gbnf or ebnf"
         )
-    report = _Report(output_format)
+    report = _report(output_format)
     text = driver.transpile(file, dialect, target, report, start=start)
     if text is None or report.failed:
         report.exit()
@@ -645,7 +614,8 @@ def test_cmd(
       arc test constraints/ --update
       arc test --engine llguidance-lark --junit-xml arc-test.xml
     """
-    from ananke import testing
+    from ananke import driver, testing
+    from ananke._terminal import use_color
     from ananke.backends import target_names
     from ananke.checks import CHECKS
 
@@ -665,17 +635,17 @@ def test_cmd(
     if output_format == "json":
         click.echo(testing.report_json(results), nl=False)
     else:
-        click.echo(testing.report_text(results, output_format, _use_color(sys.stdout)), nl=False)
+        click.echo(testing.report_text(results, output_format, use_color(sys.stdout)), nl=False)
     if junit_xml is not None:
         try:
             _write_atomic(junit_xml, testing.report_junit(results))
         except OSError as e:
-            report = _Report(output_format)
+            report = _report(output_format)
             report.io_error("unwritable-file", str(junit_xml), e)
             report.exit()
     if any(r.unreadable for r in results):
-        raise SystemExit(EXIT_USAGE)
-    raise SystemExit(EXIT_OK if all(r.passed for r in results) else EXIT_FINDINGS)
+        raise SystemExit(driver.EXIT_USAGE)
+    raise SystemExit(driver.EXIT_OK if all(r.passed for r in results) else driver.EXIT_FINDINGS)
 
 
 def _names_option(values: Sequence[str], known: Sequence[str], what: str) -> tuple[str, ...]:
@@ -734,8 +704,10 @@ def explain(
       arc explain examples/multi.ariadne --target gbnf
       arc explain examples/multi.ariadne --target all --output-format json
     """
-    report = _Report(output_format)
-    module = driver.load(file, report, Compose(precedence=precedence, only=constraint))
+    from ananke import driver
+
+    report = _report(output_format)
+    module = driver.load(file, report, driver.Compose(precedence=precedence, only=constraint))
     if module is None or report.failed:
         report.exit()
     module = _select(module, constraint)
@@ -744,9 +716,9 @@ def explain(
     decisions = {s.name: s.resolutions for s in module.sets}
     names = [s.name for s in module.sets]
     if target == "all":
-        each, skipped = each_target(module, report, strict=strict, max_nesting=max_nesting)
+        each, skipped = driver.each_target(module, report, strict=strict, max_nesting=max_nesting)
     else:
-        lowered = lower(module, target, report, strict=strict, max_nesting=max_nesting)
+        lowered = driver.lower(module, target, report, strict=strict, max_nesting=max_nesting)
         if lowered is None:
             report.exit()
         each, skipped = [(target, {low.set_name: low for low in lowered})], {}
@@ -755,7 +727,7 @@ def explain(
     from ananke._explain import explain_json, explain_matrix, explain_table
 
     if output_format == "json":
-        text = explain_json(shown(file), names, each, skipped, decisions)
+        text = explain_json(driver.shown(file), names, each, skipped, decisions)
     elif target == "all":
         text = explain_matrix(names, each, decisions)
     else:
@@ -775,6 +747,7 @@ def _internal_error(exc: BaseException) -> None:
 
 def main(argv: Sequence[str] | None = None) -> NoReturn:
     """Entry point of the ``arc`` script: run the CLI; exit 3 on an unexpected exception."""
+    # The driver is imported by the commands, not here: `arc --version` needs none of it.
     try:
         cli.main(args=list(argv) if argv is not None else None, prog_name="arc")
     except SystemExit:
@@ -783,6 +756,10 @@ def main(argv: Sequence[str] | None = None) -> NoReturn:
         sys.stderr.write("arc: interrupted\n")
         raise SystemExit(130) from None
     except Exception as exc:
+        from ananke.driver import EXIT_INTERNAL
+
         _internal_error(exc)
         raise SystemExit(EXIT_INTERNAL) from None
+    from ananke.driver import EXIT_OK
+
     raise SystemExit(EXIT_OK)
