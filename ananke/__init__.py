@@ -11,9 +11,9 @@ Its names are imported on first use, so that ``import ananke`` (and ``arc --vers
 stays fast.
 """
 
-from __future__ import annotations
-
-from typing import TYPE_CHECKING
+# Not `typing.TYPE_CHECKING`: importing typing would make `import ananke` slower; type
+# checkers read any constant of this name the same way.
+TYPE_CHECKING = False
 
 __version__ = "0.1.0"
 

@@ -97,16 +97,25 @@ def test_an_unknown_name_is_an_attribute_error() -> None:
         ananke.no_such_name  # noqa: B018
 
 
-def test_import_ananke_and_the_cli_leave_the_compiler_unimported() -> None:
-    # `arc --version` imports ananke.cli: the facade must not pull the compiler in.
+def _imported_by(statement: str) -> set[str]:
+    """The modules ``statement`` imports in a fresh interpreter."""
     code = (
-        "import sys, ananke, ananke.cli\n"
-        "print(sorted(m for m in sys.modules if m.startswith('ananke')))\n"
+        f"import sys\nbefore = set(sys.modules)\n{statement}\n"
+        "print(sorted(set(sys.modules) - before))\n"
     )
     out = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
     ).stdout
-    loaded = set(eval(out))
+    return set(json.loads(out.replace("'", '"')))
+
+
+def test_import_ananke_imports_nothing_else() -> None:
+    assert _imported_by("import ananke") == {"ananke"}
+
+
+def test_the_cli_leaves_the_compiler_unimported() -> None:
+    # `arc --version` imports ananke.cli: neither it nor the facade may pull the compiler in.
+    loaded = {m for m in _imported_by("import ananke.cli") if m.startswith("ananke")}
     assert loaded == {"ananke", "ananke.cli", "ananke._files"}, loaded
 
 
