@@ -29,10 +29,7 @@ if TYPE_CHECKING:
     from ananke._terminal import TerminalReport as _Report
     from ananke.ir import Module
 
-__all__ = [
-    "cli",
-    "main",
-]
+__all__ = ["cli", "main"]
 
 _FORMATS = ("full", "short", "json")
 _TARGETS = (
