@@ -4,8 +4,9 @@ Exit codes: 0 clean (warnings allowed), 1 findings (errors in the constraints), 
 input errors (bad flags, unreadable or corrupt files, a broken configuration), 3 internal
 error (a bug in arc).
 
-Only ``click`` is imported with this module, so ``arc --version`` stays fast; the compiler
-stages are imported by the commands that need them.
+This module parses options and renders; what the commands do to their inputs is
+:mod:`ananke.driver`. Only ``click`` is imported with this module, so ``arc --version``
+stays fast; the compiler stages are imported by the commands that need them.
 """
 
 from __future__ import annotations
@@ -13,9 +14,9 @@ from __future__ import annotations
 import os
 import sys
 import traceback
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any, NamedTuple, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 
@@ -26,29 +27,10 @@ from ._files import ariadne_files as _ariadne_files
 from ._files import is_dir as _is_dir
 
 if TYPE_CHECKING:
-    from ananke.ir import Diagnostic, Enforcement, Lowered, Module, SourceFile
-    from ananke.ir.constraint import Resolution
+    from ananke._terminal import TerminalReport as _Report
+    from ananke.ir import Module
 
-__all__ = [
-    "EXIT_FINDINGS",
-    "EXIT_INTERNAL",
-    "EXIT_OK",
-    "EXIT_USAGE",
-    "STDIN",
-    "cli",
-    "explain_json",
-    "explain_matrix",
-    "explain_table",
-    "main",
-]
-
-EXIT_OK = 0
-EXIT_FINDINGS = 1
-EXIT_USAGE = 2
-EXIT_INTERNAL = 3
-
-STDIN = "<stdin>"
-"""The name diagnostics give the input read from standard input (a FILE of ``-``)."""
+__all__ = ["cli", "main"]
 
 _FORMATS = ("full", "short", "json")
 _TARGETS = (
@@ -70,84 +52,11 @@ _CIR_FORMATS = ("json", "msgpack")
 _BUG = "internal error: this is a bug in arc; please report it"
 
 
-def _use_color(stream: IO[str]) -> bool:
-    """Colour only on a terminal and only when ``NO_COLOR`` is unset or empty."""
-    isatty = getattr(stream, "isatty", None)
-    return bool(isatty and isatty()) and not os.environ.get("NO_COLOR")
+def _report(fmt: str) -> _Report:
+    """A report of this invocation, shown on stderr in the ``--output-format`` ``fmt``."""
+    from ananke._terminal import TerminalReport
 
-
-class _Report:
-    """Diagnostics of one invocation, printed to stderr once, deciding the exit code."""
-
-    def __init__(self, fmt: str) -> None:
-        from ananke.ir import Diagnostics
-
-        self.fmt = fmt
-        self.diags = Diagnostics()
-        self.sources: dict[str, SourceFile] = {}
-        self.input_error = False
-
-    def add(self, diagnostics: Sequence[Diagnostic]) -> None:
-        self.diags.extend(diagnostics)
-
-    def io_error(self, code: str, path: str, exc: OSError) -> None:
-        """``unreadable-file`` or ``unwritable-file`` for ``path``, at its start."""
-        from ananke.ir import Label, Span, quote
-
-        reason = exc.strerror or type(exc).__name__
-        span = Span.start_of(path)
-        what = "read" if code == "unreadable-file" else "write"
-        self.diags.error(
-            code,
-            f"cannot {what} {quote(path)}: {reason}",
-            Label(span=span),
-            help="check the path and its permissions",
-        )
-        self.input_error = True
-
-    def _attach_label_sources(self) -> None:
-        """The text of every file a label points into (imported files, the standard
-        library), so that the renderer can show the lines."""
-        from ananke.ariadne import read_source, std_source
-        from ananke.ir import Diagnostics
-
-        for d in self.diags:
-            for label in d.labels:
-                name = label.span.file
-                if name in self.sources:
-                    continue
-                source = std_source(name)
-                try:
-                    if source is None and name != STDIN and Path(name).is_file():
-                        source = read_source(Path(name), Diagnostics())
-                except OSError:  # a name the file system refuses: shown by position only
-                    continue
-                if source is not None:
-                    self.sources[name] = source
-
-    @property
-    def failed(self) -> bool:
-        return self.input_error or self.diags.has_errors
-
-    def flush(self) -> None:
-        from ananke.ir.render import render
-
-        if not self.diags and self.fmt != "json":
-            return
-        self._attach_label_sources()
-        stream = sys.stderr
-        # The same problem met twice (a file checked, and imported by another) shows once.
-        unique = list(dict.fromkeys(self.diags))
-        text = render(unique, self.sources, self.fmt, _use_color(stream))  # type: ignore[arg-type]
-        stream.write(text)
-        stream.flush()
-
-    def exit(self) -> NoReturn:
-        """Print the diagnostics and exit with the code they decide."""
-        self.flush()
-        if self.input_error:
-            raise SystemExit(EXIT_USAGE)
-        raise SystemExit(EXIT_FINDINGS if self.diags.has_errors else EXIT_OK)
+    return TerminalReport(fmt)
 
 
 # --- settings -----------------------------------------------------------------------------
@@ -174,7 +83,7 @@ def _configure(ctx: click.Context) -> None:
     try:
         settings = config.load(Path.cwd()).for_command(ctx.command.name or "")
     except config.ConfigError as e:
-        report = _Report(str(ctx.params.get("output_format") or "full"))
+        report = _report(str(ctx.params.get("output_format") or "full"))
         report.diags.add(e.diagnostic)
         if e.source is not None:
             report.sources[e.source.name] = e.source
@@ -198,288 +107,21 @@ def _q(text: str) -> str:
     return quote(text)
 
 
-def _is_stdin(path: Path) -> bool:
-    return str(path) == "-"
-
-
-def _shown(path: Path) -> str:
-    """How diagnostics and messages name an input."""
-    return STDIN if _is_stdin(path) else str(path)
-
-
-def _read_stdin(report: _Report) -> bytes | None:
-    """Standard input, whole; None (reported) when it cannot be read or is too large."""
-    from ananke.ariadne import MAX_SOURCE_CHARS as MAX_SOURCE_BYTES
-    from ananke.ir import Label, Span
-
-    try:
-        data: bytes = sys.stdin.buffer.read(MAX_SOURCE_BYTES + 1)
-    except (OSError, AttributeError, ValueError) as e:
-        # No usable standard input (closed, or text only): an input error all the same.
-        reason = e if isinstance(e, OSError) else OSError(0, "standard input is not readable")
-        report.io_error("unreadable-file", STDIN, reason)
-        return None
-    if len(data) > MAX_SOURCE_BYTES:
-        report.diags.error(
-            "file-too-large",
-            f"standard input is larger than the limit of {MAX_SOURCE_BYTES:,} bytes",
-            Label(span=Span.start_of(STDIN), message="refused"),
-            help="split the constraints into several files",
-        )
-        report.input_error = True
-        return None
-    return data
-
-
-def _decoded(name: str, data: bytes, report: _Report) -> SourceFile | None:
-    """``data`` decoded as Ariadne source; on failure its text decoded lossily is kept,
-    so that the diagnostics show the line (their spans index that text)."""
-    from ananke.ariadne import decode_source
-    from ananke.ir import SourceFile
-
-    source = decode_source(name, data, report.diags)
-    if source is None:
-        report.input_error = True
-        lossy = data.removeprefix(b"\xef\xbb\xbf").decode("utf-8", errors="replace")
-        report.sources[name] = SourceFile(name, lossy)
-        return None
-    report.sources[name] = source
-    return source
-
-
-def _source(path: Path, report: _Report) -> SourceFile | None:
-    """The ``.ariadne`` text of ``path`` (standard input for ``-``); None (reported)
-    when it cannot be read or decoded."""
-    from ananke.ariadne import read_source
-
-    if _is_stdin(path):
-        data = _read_stdin(report)
-        return None if data is None else _decoded(STDIN, data, report)
-    source = read_source(path, report.diags)
-    if source is None:
-        report.input_error = True
-        _attach_undecodable(path, report)
-        return None
-    report.sources[source.name] = source
-    return source
-
-
-def _looks_like_cir(head: bytes) -> bool:
-    """The first bytes of a ``.cir`` file: JSON (``{``) or a MessagePack map."""
-    first = head.lstrip(b" \t\r\n")[:1]
-    return first in (b"{", b"\xde", b"\xdf") or (first != b"" and 0x80 <= first[0] <= 0x8F)
-
-
-def _is_cir(path: Path) -> bool:
-    """A ``.cir`` file by extension; for other extensions, by the first byte."""
-    if path.suffix == ".cir":
-        return True
-    if path.suffix == ".ariadne":
-        return False
-    try:
-        with path.open("rb") as f:
-            return _looks_like_cir(f.read(4096))
-    except OSError:
-        return False
-
-
-class _Compose(NamedTuple):
-    """Which composition passes run (None: all), the provenance precedence, and the one
-    constraint set asked for (``-c NAME``; None: all of them)."""
-
-    passes: tuple[str, ...] | None = None
-    precedence: tuple[str, ...] | None = None
-    only: str | None = None
-
-
-def _compile(path: Path, report: _Report, compose: _Compose | None = None) -> Module | None:
-    """An ``.ariadne`` file (standard input for ``-``) and its imports compiled, then
-    composed (all passes unless ``compose`` says otherwise)."""
-    source = _source(path, report)
-    return None if source is None else _compile_source(source, report, compose)
-
-
-def _compile_source(
-    source: SourceFile, report: _Report, compose: _Compose | None = None
-) -> Module | None:
-    from ananke.ariadne import compile_source
-    from ananke.ir import DiagnosticError
-
-    try:
-        module = compile_source(source, report.diags)
-    except DiagnosticError as e:
-        report.add(e.diagnostics)
-        return None
-    return _composed(module, report, compose or _Compose())
-
-
-def _composed(module: Module | None, report: _Report, compose: _Compose) -> Module | None:
-    """``module`` through the composition passes. With ``compose.only``, what concerns
-    other sets fails nothing: their errors are reported as warnings, and the set asked
-    for is composed from what it extends alone."""
-    from ananke.ir import Diagnostics
-    from ananke.ir.compose import PRECEDENCE, pass_names
-    from ananke.ir.compose import compose as run_passes
-
-    if module is None:
-        return None
-    precedence = compose.precedence or PRECEDENCE
-    every = Diagnostics()
-    composed = run_passes(module, every, passes=compose.passes, precedence=precedence)
-    only = compose.only
-    if not every.has_errors or only is None or module.get_set(only) is None:
-        report.add(list(every))
-        return None if every.has_errors else composed
-    mine = Diagnostics()
-    # Inheritance first, among the set and its ancestors; then the rest of the pipeline
-    # on the set alone, so that its ancestors' own conflicts are not its errors.
-    family = _lineage(module, only)
-    inlined = run_passes(family, mine, passes=("inline-extends",), precedence=precedence)
-    alone: Module | None = None
-    if not mine.has_errors:
-        chosen = inlined.get_set(only)
-        assert chosen is not None
-        rest = [p for p in compose.passes or pass_names() if p != "inline-extends"]
-        alone = run_passes(_with_sets(inlined, (chosen,)), mine, passes=rest, precedence=precedence)
-    own = list(mine)
-    report.add(own)
-    report.add([_elsewhere(d, only) for d in every if d not in own])
-    return None if mine.has_errors else alone
-
-
-def _lineage(module: Module, name: str) -> Module:
-    """``module`` with only the set ``name`` and the sets it extends, at any depth."""
-    keep: set[str] = set()
-    todo = [name]
-    while todo:
-        current = module.get_set(todo.pop())
-        if current is None or current.name in keep:
-            continue
-        keep.add(current.name)
-        todo.extend(current.extends)
-    return _with_sets(module, tuple(s for s in module.sets if s.name in keep))
-
-
-def _with_sets(module: Module, sets: tuple[Any, ...]) -> Module:
-    import msgspec
-
-    return msgspec.structs.replace(module, sets=sets)
-
-
-def _elsewhere(d: Diagnostic, only: str) -> Diagnostic:
-    """An error of a set other than ``only`` (the one asked for), as a warning."""
-    import msgspec
-
-    if d.severity != "error":
-        return d
-    note = (
-        f"a warning here: it concerns another constraint set than `{only}`, the one asked "
-        "for with --constraint"
-    )
-    return msgspec.structs.replace(d, severity="warning", notes=(*d.notes, note))
-
-
-def _attach_undecodable(path: Path, report: _Report) -> None:
-    """Text of a file that failed to decode (lossily), so its diagnostics show the line.
-
-    ``read_source`` gives spans into the text decoded with replacement characters after
-    dropping a byte-order mark; this decodes the same way.
-    """
-    from ananke.ariadne import MAX_SOURCE_CHARS
-    from ananke.ir import SourceFile
-
-    try:
-        if not path.is_file() or path.stat().st_size > MAX_SOURCE_CHARS:
-            return
-        data = path.read_bytes()
-    except OSError:
-        return
-    data = data.removeprefix(b"\xef\xbb\xbf")
-    report.sources[str(path)] = SourceFile(str(path), data.decode("utf-8", errors="replace"))
-
-
-def _load(path: Path, report: _Report, compose: _Compose | None = None) -> Module | None:
-    """An ``.ariadne`` file compiled, or a ``.cir`` file decoded (standard input for
-    ``-``: either, told apart by its first byte); composed either way."""
-    from ananke.ir import cir
-
-    compose = compose or _Compose()
-    if _is_stdin(path):
-        data = _read_stdin(report)
-        if data is None:
-            return None
-        if not _looks_like_cir(data[:4096]):
-            source = _decoded(STDIN, data, report)
-            return None if source is None else _compile_source(source, report, compose)
-        name = STDIN
-    elif not _is_cir(path):
-        return _compile(path, report, compose)
-    else:
-        name = str(path)
-        try:
-            data = path.read_bytes()
-        except OSError as e:
-            report.io_error("unreadable-file", name, e)
-            return None
-    module = cir.loads(data, name, report.diags)
-    if module is None:
-        report.input_error = True
-        source = cir.source_of(data, name)
-        if source is not None:
-            report.sources[source.name] = source
-    return _composed(module, report, compose)
-
-
 def _select(module: Module, constraint: str | None) -> Module:
-    """The module restricted to one constraint set (a usage error if it is unknown), or to
-    the sets of the compiled file itself (not those its imports brought)."""
-    import msgspec
-
-    if constraint is None:
-        return msgspec.structs.replace(module, sets=module.own_sets)
-
-    chosen = module.get_set(constraint)
-    if chosen is None:
-        names = ", ".join(s.name for s in module.sets) or "(none)"
-        raise click.UsageError(
-            f"no constraint set named {_q(constraint)}; the input defines: {names}"
-        )
-    return msgspec.structs.replace(module, sets=(chosen,))
-
-
-def _lower(
-    module: Module,
-    target: str,
-    report: _Report,
-    *,
-    strict: bool = False,
-    max_nesting: int | None = None,
-) -> tuple[Lowered, ...] | None:
-    from ananke.ir import DiagnosticError
-    from ananke.pipeline import lower_for_target
+    """:func:`ananke.driver.select`; an unknown set is a usage error."""
+    from ananke import driver
 
     try:
-        lowered = lower_for_target(
-            module, target, report.diags, strict=strict, max_nesting=max_nesting
-        )
-    except DiagnosticError as e:
-        report.add(e.diagnostics)
-        return None
-    return None if report.diags.has_errors else lowered
+        return driver.select(module, constraint)
+    except driver.UnknownSet as e:
+        raise click.UsageError(str(e)) from None
 
 
-def _emit_texts(lowered: Sequence[Lowered], target: str, report: _Report) -> list[tuple[str, str]]:
-    """(set name, text) per lowered set; a feature the printer lacks is a diagnostic."""
-    from ananke.ir import DiagnosticError
-    from ananke.pipeline import emit
+def _no_sets(report: _Report, file: Path) -> NoReturn:
+    from ananke import driver
 
-    texts: list[tuple[str, str]] = []
-    for low in lowered:
-        try:
-            texts.append((low.set_name, emit(low, target)))
-        except DiagnosticError as e:
-            report.add(e.diagnostics)
-    return texts
+    driver.no_sets(report, driver.shown(file))
+    report.exit()
 
 
 def _check_target(ctx: click.Context, param: click.Parameter, target: str) -> str:
@@ -624,20 +266,24 @@ def check(files: tuple[Path, ...], output_format: str) -> None:
       arc check constraints/
       generate-constraints | arc check -
     """
-    report = _Report(output_format)
+    from ananke import driver
+
+    report = _report(output_format)
     for path in _inputs(files):
-        _compile(path, report)
+        driver.compile_path(path, report)
     report.exit()
 
 
 def _inputs(paths: Sequence[Path]) -> list[Path]:
     """The files named, each folder replaced by the ``.ariadne`` files under it; standard
     input (``-``) at most once."""
-    if sum(_is_stdin(p) for p in paths) > 1:
+    from ananke import driver
+
+    if sum(driver.is_stdin(p) for p in paths) > 1:
         raise click.UsageError("`-` (standard input) can be read only once")
     out: list[Path] = []
     for path in paths:
-        if not _is_stdin(path) and _is_dir(path):
+        if not driver.is_stdin(path) and _is_dir(path):
             found = list(_ariadne_files([path]))
             if not found:
                 raise click.UsageError(f"no .ariadne files in {_q(str(path))}")
@@ -690,10 +336,11 @@ def compile_cmd(
     Example:
       arc compile examples/api_handler.ariadne -o api_handler.cir --format msgpack
     """
+    from ananke import driver
     from ananke.ir import cir
 
-    report = _Report(output_format)
-    module = _compile(file, report, _Compose(passes, precedence))
+    report = _report(output_format)
+    module = driver.compile_path(file, report, driver.Compose(passes, precedence))
     if module is None or report.failed:
         report.exit()
     try:
@@ -745,8 +392,10 @@ def emit(
       arc emit handlers.cir --constraint api_handler -o api_handler.lark
       arc emit handlers.ariadne --target all -o grammars/
     """
-    report = _Report(output_format)
-    module = _load(file, report, _Compose(precedence=precedence, only=constraint))
+    from ananke import driver
+
+    report = _report(output_format)
+    module = driver.load(file, report, driver.Compose(precedence=precedence, only=constraint))
     if module is None or report.failed:
         report.exit()
     module = _select(module, constraint)
@@ -762,13 +411,13 @@ def emit(
     if len(module.sets) > 1 and not to_folder:
         names = ", ".join(s.name for s in module.sets)
         raise click.UsageError(
-            f"{_q(_shown(file))} defines {len(module.sets)} constraint sets ({names}); choose "
-            "one with --constraint NAME, or give -o a folder to write one file per set"
+            f"{_q(driver.shown(file))} defines {len(module.sets)} constraint sets ({names}); "
+            "choose one with --constraint NAME, or give -o a folder to write one file per set"
         )
-    lowered = _lower(module, target, report, strict=strict, max_nesting=max_nesting)
+    lowered = driver.lower(module, target, report, strict=strict, max_nesting=max_nesting)
     if lowered is None:
         report.exit()
-    texts = _emit_texts(lowered, target, report)
+    texts = driver.emit_texts(lowered, target, report)
     if report.failed:
         report.exit()
     from ananke.backends import get_backend
@@ -794,13 +443,14 @@ def _emit_all(
     module: Module, folder: Path, report: _Report, *, strict: bool, max_nesting: int | None
 ) -> None:
     """Every target into ``folder/TARGET/SET.EXT``."""
+    from ananke import driver
     from ananke.backends import get_backend
 
-    each, _ = _each_target(module, report, strict=strict, max_nesting=max_nesting)
+    each, _ = driver.each_target(module, report, strict=strict, max_nesting=max_nesting)
     for target, lowered in each:
-        sub = _Report(report.fmt)
-        texts = _emit_texts(list(lowered.values()), target, sub)
-        if _skipped(target, "", sub, report) is not None:
+        sub = driver.Report()
+        texts = driver.emit_texts(list(lowered.values()), target, sub)
+        if driver.skipped(target, "", sub, report) is not None:
             continue
         extension = get_backend(target).file_extension
         try:
@@ -810,63 +460,6 @@ def _emit_all(
         except OSError as e:
             report.io_error("unwritable-file", str(folder / target), e)
             return
-
-
-_Each = list[tuple[str, dict[str, "Lowered"]]]
-
-
-def _each_target(
-    module: Module, report: _Report, *, strict: bool, max_nesting: int | None
-) -> tuple[_Each, dict[tuple[str, str], str]]:
-    """Every constraint set lowered for every target (set name → lowered, per target),
-    and why a target was skipped for a set ((target, set name) → reason). A set a target
-    cannot express at all is skipped for it with a warning (``target-skipped``);
-    demotions are reported as usual."""
-    from ananke.backends import target_names
-
-    out: _Each = []
-    skipped: dict[tuple[str, str], str] = {}
-    for target in target_names():
-        done: dict[str, Lowered] = {}
-        for cset in module.sets:
-            sub = _Report(report.fmt)
-            lowered = _lower(
-                _with_sets(module, (cset,)), target, sub, strict=strict, max_nesting=max_nesting
-            )
-            why = _skipped(target, cset.name, sub, report)
-            if why is not None:
-                skipped[(target, cset.name)] = why
-            elif lowered is not None:
-                done[cset.name] = lowered[0]
-        if done:
-            out.append((target, done))
-    return out, skipped
-
-
-def _skipped(target: str, set_name: str, sub: _Report, report: _Report) -> str | None:
-    """Move ``sub``'s diagnostics into ``report``. When ``target`` failed for a reason
-    other than a demotion under --strict, that becomes one ``target-skipped`` warning,
-    and the reason is returned."""
-    from ananke.ir import Diagnostics, quote
-
-    errors = [d for d in sub.diags if d.severity == "error"]
-    if errors and not any(d.code == "demoted-to-post" for d in errors):
-        skipped = Diagnostics()
-        first = errors[0].message.removeprefix(
-            f"{target} cannot express constraint set {quote(set_name)}: "
-        )
-        what = f"target `{target}` skipped" + (f" for {quote(set_name)}" if set_name else "")
-        skipped.warning(
-            "target-skipped",
-            f"{what}: {first}",
-            *errors[0].labels,
-            notes=tuple(dict.fromkeys(d.message for d in errors[1:] if d.message != first)),
-            help=f"run `arc emit --target {target}` for the full diagnostics",
-        )
-        report.add(list(skipped))
-        return first
-    report.add(list(sub.diags))
-    return "it cannot be lowered without errors" if errors else None
 
 
 @cli.command(epilog=_EPILOG)
@@ -918,38 +511,19 @@ def transpile(
       arc transpile arithmetic.gbnf -t lark-vllm -o arithmetic.lark
       make-grammar | arc transpile - --from gbnf --target xgrammar
     """
-    from ananke.ariadne import read_source
-    from ananke.frontends.grammars import dialect_for_path, import_grammar
-    from ananke.ir import DiagnosticError
-    from ananke.pipeline import transpile_grammar
+    from ananke import driver
+    from ananke.frontends.grammars import dialect_for_path
 
-    dialect = from_ or (None if _is_stdin(file) else dialect_for_path(str(file)))
+    dialect = from_ or (None if driver.is_stdin(file) else dialect_for_path(str(file)))
     if dialect is None:
         raise click.UsageError(
             "standard input has no extension to tell its dialect: pass --from lark, gbnf or ebnf"
-            if _is_stdin(file)
+            if driver.is_stdin(file)
             else f"cannot tell the dialect of {_q(str(file))} from its extension: pass --from "
             "lark, gbnf or ebnf"
         )
-    report = _Report(output_format)
-    source: SourceFile | None
-    if _is_stdin(file):
-        data = _read_stdin(report)
-        source = None if data is None else _decoded(STDIN, data, report)
-    else:
-        source = read_source(file, report.diags)
-    if source is None:
-        report.input_error = True
-        report.exit()
-    report.sources[source.name] = source
-    grammar = import_grammar(source, dialect, report.diags, start=start)  # type: ignore[arg-type]
-    if grammar is None or report.failed:
-        report.exit()
-    try:
-        text = transpile_grammar(grammar, target, report.diags)
-    except DiagnosticError as e:
-        report.add(e.diagnostics)
-        text = None
+    report = _report(output_format)
+    text = driver.transpile(file, dialect, target, report, start=start)
     if text is None or report.failed:
         report.exit()
     try:
@@ -1038,14 +612,16 @@ def test_cmd(
       arc test constraints/ --update
       arc test --engine llguidance-lark --junit-xml arc-test.xml
     """
-    from ananke import testing
+    from ananke import driver, testing
+    from ananke._terminal import use_color
     from ananke.backends import target_names
+    from ananke.checks import CHECKS
 
     roots = paths or (Path("."),)
     for p in roots:
         if not os.path.exists(p):  # False, not an error, for a name too long
             raise click.UsageError(f"no such file or folder: {_q(str(p))}")
-    chosen = _names_option(engines, tuple(c.engine for c in testing.CHECKS), "engine")
+    chosen = _names_option(engines, tuple(c.engine for c in CHECKS), "engine")
     wanted = _names_option(targets, target_names(), "target")
     config = testing.Config(
         targets=wanted or testing.Config.targets, engines=chosen or None, max_nesting=max_nesting
@@ -1057,17 +633,17 @@ def test_cmd(
     if output_format == "json":
         click.echo(testing.report_json(results), nl=False)
     else:
-        click.echo(testing.report_text(results, output_format, _use_color(sys.stdout)), nl=False)
+        click.echo(testing.report_text(results, output_format, use_color(sys.stdout)), nl=False)
     if junit_xml is not None:
         try:
             _write_atomic(junit_xml, testing.report_junit(results))
         except OSError as e:
-            report = _Report(output_format)
+            report = _report(output_format)
             report.io_error("unwritable-file", str(junit_xml), e)
             report.exit()
     if any(r.unreadable for r in results):
-        raise SystemExit(EXIT_USAGE)
-    raise SystemExit(EXIT_OK if all(r.passed for r in results) else EXIT_FINDINGS)
+        raise SystemExit(driver.EXIT_USAGE)
+    raise SystemExit(driver.EXIT_OK if all(r.passed for r in results) else driver.EXIT_FINDINGS)
 
 
 def _names_option(values: Sequence[str], known: Sequence[str], what: str) -> tuple[str, ...]:
@@ -1080,19 +656,6 @@ def _names_option(values: Sequence[str], known: Sequence[str], what: str) -> tup
                 f"unknown {what} {_q(name)}; known: {', '.join(known)}", param_hint=f"--{what}"
             )
     return names
-
-
-def _no_sets(report: _Report, file: Path) -> None:
-    from ananke.ir import Label, Span, quote
-
-    span = Span.start_of(_shown(file))
-    report.diags.error(
-        "no-constraint-set",
-        f"{quote(_shown(file))} defines no constraint set, so there is nothing to emit",
-        Label(span=span),
-        help="add a `constraint NAME { ... }` block",
-    )
-    report.exit()
 
 
 @cli.command(epilog=_EPILOG)
@@ -1139,8 +702,10 @@ def explain(
       arc explain examples/multi.ariadne --target gbnf
       arc explain examples/multi.ariadne --target all --output-format json
     """
-    report = _Report(output_format)
-    module = _load(file, report, _Compose(precedence=precedence, only=constraint))
+    from ananke import driver
+
+    report = _report(output_format)
+    module = driver.load(file, report, driver.Compose(precedence=precedence, only=constraint))
     if module is None or report.failed:
         report.exit()
     module = _select(module, constraint)
@@ -1149,203 +714,24 @@ def explain(
     decisions = {s.name: s.resolutions for s in module.sets}
     names = [s.name for s in module.sets]
     if target == "all":
-        each, skipped = _each_target(module, report, strict=strict, max_nesting=max_nesting)
+        each, skipped = driver.each_target(module, report, strict=strict, max_nesting=max_nesting)
     else:
-        lowered = _lower(module, target, report, strict=strict, max_nesting=max_nesting)
+        lowered = driver.lower(module, target, report, strict=strict, max_nesting=max_nesting)
         if lowered is None:
             report.exit()
         each, skipped = [(target, {low.set_name: low for low in lowered})], {}
     if report.failed:
         report.exit()
+    from ananke._explain import explain_json, explain_matrix, explain_table
+
     if output_format == "json":
-        text = explain_json(_shown(file), names, each, skipped, decisions)
+        text = explain_json(driver.shown(file), names, each, skipped, decisions)
     elif target == "all":
         text = explain_matrix(names, each, decisions)
     else:
         text = explain_table(list(each[0][1].values()), decisions)
     click.echo(text, nl=False)
     report.exit()
-
-
-def explain_table(
-    lowered: Sequence[Lowered], decisions: Mapping[str, Sequence[Resolution]] | None = None
-) -> str:
-    """One aligned plain-text table per constraint set, then the grammar's overall notes
-    and what composition decided (``decisions``, per set name)."""
-    blocks: list[str] = []
-    header = ("ID", "KIND", "LEVEL", "REASON", "DETAIL")
-    for low in lowered:
-        rows = [header] + [
-            (e.constraint_id, e.kind, e.level, e.reason, e.detail) for e in low.enforcements
-        ]
-        lines = [f"constraint set {low.set_name} (target {low.target})", *_aligned(rows)]
-        if low.notes:
-            lines.append("")
-            lines.extend(f"  note: {note}" for note in low.notes)
-        lines.extend(_decided((decisions or {}).get(low.set_name, ())))
-        blocks.append("\n".join(lines) + "\n")
-    return "\n".join(blocks)
-
-
-def _aligned(rows: Sequence[Sequence[str]]) -> list[str]:
-    """A header and rows as indented, aligned text lines; a table with no rows says so."""
-    if len(rows) == 1:
-        return ["  (no constraints)"]
-    widths = [max(len(row[k]) for row in rows) for k in range(len(rows[0]))]
-    return [
-        ("  " + "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True))).rstrip()
-        for row in rows
-    ]
-
-
-_KINDS_OF_POST = {
-    "post/narrowed": "the grammar narrows it, and the check after generation decides",
-    "post/demoted": "this target's grammar cannot enforce it (demoted-to-post), so only the "
-    "check after generation does",
-}
-
-
-def _cell(e: Enforcement) -> str:
-    """A constraint's level in the matrix: ``post`` tells narrowing and demotion apart."""
-    if e.demoted:
-        return "post/demoted"
-    if e.narrows:
-        return "post/narrowed"
-    return e.level
-
-
-def explain_matrix(
-    set_names: Sequence[str],
-    each: Sequence[tuple[str, Mapping[str, Lowered]]],
-    decisions: Mapping[str, Sequence[Resolution]] | None = None,
-) -> str:
-    """Per constraint set, one row per constraint and one column per target that can
-    express the set: its level (``post/narrowed`` and ``post/demoted`` for the two kinds
-    of ``post`` that involve the grammar, then a legend). Where a target enforces a
-    constraint otherwise than the first one (the reference), how follows the table;
-    notes that only some targets have name them; then what composition decided
-    (``decisions``, per set name)."""
-    blocks: list[str] = []
-    for set_name in set_names:
-        per_target = {t: low[set_name] for t, low in each if set_name in low}
-        if not per_target:
-            blocks.append(f"constraint set {set_name}\n  (no target can express it)\n")
-            continue
-        targets = list(per_target)
-        reference = per_target[targets[0]]
-        header = ("ID", "KIND", *targets)
-        rows = [header]
-        differs: list[str] = []
-        for e in reference.enforcements:
-            levels = {
-                t: next(x for x in low.enforcements if x.constraint_id == e.constraint_id)
-                for t, low in per_target.items()
-            }
-            rows.append((e.constraint_id, e.kind, *(_cell(levels[t]) for t in targets)))
-            for t, x in levels.items():
-                if (x.level, x.reason) != (e.level, e.reason):
-                    detail = f" ({x.detail})" if x.detail else ""
-                    differs.append(f"{e.constraint_id} on {t}: {x.level}, {x.reason}{detail}")
-        lines = [f"constraint set {set_name}", *_aligned(rows)]
-        shown = {cell for row in rows[1:] for cell in row[2:]}
-        legend = [f"{k}: {v}" for k, v in _KINDS_OF_POST.items() if k in shown]
-        if legend:
-            lines.append("")
-            lines.extend(f"  {line}" for line in legend)
-        if differs:
-            lines.append("")
-            lines.extend(f"  differs: {d}" for d in differs)
-        notes: dict[str, list[str]] = {}
-        for t, low in per_target.items():
-            for note in low.notes:
-                notes.setdefault(note, []).append(t)
-        lines.append("")
-        for note, where in notes.items():
-            scope = "" if len(where) == len(targets) else f"[{', '.join(where)}] "
-            lines.append(f"  note: {scope}{note}")
-        lines.extend(_decided((decisions or {}).get(set_name, ())))
-        blocks.append("\n".join(lines) + "\n")
-    return "\n".join(blocks)
-
-
-def _decided(resolutions: Sequence[Resolution]) -> list[str]:
-    if not resolutions:
-        return []
-    return ["", *(f"  decided ({r.rule}): {r.summary}" for r in resolutions)]
-
-
-EXPLAIN_JSON_VERSION = 1
-"""Version of the document ``arc explain --output-format json`` prints (spec/ir.md)."""
-
-
-def _grammar_role(e: Enforcement) -> str:
-    if e.level == "token":
-        return "enforces"
-    if e.demoted:
-        return "demoted"
-    return "narrows" if e.narrows else "none"
-
-
-def explain_json(
-    file: str,
-    set_names: Sequence[str],
-    each: Sequence[tuple[str, Mapping[str, Lowered]]],
-    skipped: Mapping[tuple[str, str], str],
-    decisions: Mapping[str, Sequence[Resolution]],
-) -> str:
-    """The plan as one JSON document (``arc explain --output-format json``): per
-    constraint set, per target, every constraint's level, what the grammar does about it
-    and why; the targets that cannot express the set, with the reason; what composition
-    decided."""
-    import json
-
-    from ananke.backends import target_names
-
-    lowered = {(t, name): low for t, lows in each for name, low in lows.items()}
-    present = {t for t, _ in each} | {t for t, _ in skipped}
-    targets = [t for t in target_names() if t in present]
-    sets = []
-    for name in set_names:
-        plans: list[dict[str, object]] = []
-        for t in targets:
-            low = lowered.get((t, name))
-            if low is not None:
-                plans.append(
-                    {
-                        "target": t,
-                        "constraints": [
-                            {
-                                "id": e.constraint_id,
-                                "kind": e.kind,
-                                "level": e.level,
-                                "grammar": _grammar_role(e),
-                                "reason": e.reason,
-                                "detail": e.detail,
-                            }
-                            for e in low.enforcements
-                        ],
-                        "notes": list(low.notes),
-                    }
-                )
-            elif (t, name) in skipped:
-                plans.append({"target": t, "skipped": skipped[(t, name)]})
-        sets.append(
-            {
-                "name": name,
-                "targets": plans,
-                "decided": [
-                    {
-                        "rule": r.rule,
-                        "kept": r.kept,
-                        "dropped": list(r.dropped),
-                        "summary": r.summary,
-                    }
-                    for r in decisions.get(name, ())
-                ],
-            }
-        )
-    doc = {"version": EXPLAIN_JSON_VERSION, "file": file, "sets": sets}
-    return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
 
 
 def _internal_error(exc: BaseException) -> None:
@@ -1359,6 +745,7 @@ def _internal_error(exc: BaseException) -> None:
 
 def main(argv: Sequence[str] | None = None) -> NoReturn:
     """Entry point of the ``arc`` script: run the CLI; exit 3 on an unexpected exception."""
+    # The driver is imported by the commands, not here: `arc --version` needs none of it.
     try:
         cli.main(args=list(argv) if argv is not None else None, prog_name="arc")
     except SystemExit:
@@ -1367,6 +754,10 @@ def main(argv: Sequence[str] | None = None) -> NoReturn:
         sys.stderr.write("arc: interrupted\n")
         raise SystemExit(130) from None
     except Exception as exc:
+        from ananke.driver import EXIT_INTERNAL
+
         _internal_error(exc)
         raise SystemExit(EXIT_INTERNAL) from None
+    from ananke.driver import EXIT_OK
+
     raise SystemExit(EXIT_OK)

@@ -146,7 +146,7 @@ def _target_names() -> Sequence[str]:
 
 
 def _engine_names() -> Sequence[str]:
-    from ananke.testing import CHECKS
+    from ananke.checks import CHECKS
 
     return tuple(c.engine for c in CHECKS)
 

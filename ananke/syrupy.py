@@ -25,7 +25,6 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import msgspec
 from syrupy.extensions.single_file import SingleFileSnapshotExtension, WriteMode
 
 from ananke.ir import Diagnostics, Lowered, Module
@@ -53,23 +52,23 @@ def compile_file(path: str | Path) -> Module:
 def lower_file(path: str | Path, target: str, constraint: str | None = None) -> Lowered:
     """The constraint set of ``path`` (the only one, or ``constraint``) lowered for
     ``target``; :class:`CompileError` when it cannot be."""
-    from ananke.pipeline import lower_for_target
+    from ananke import driver
 
     module = compile_file(path)
     sets = [s for s in module.own_sets if constraint in (None, s.name)]
     if len(sets) != 1:
         names = ", ".join(s.name for s in module.own_sets)
         raise CompileError(f"choose one constraint set of {path} ({names})")
-    diags = Diagnostics()
-    lowered = lower_for_target(msgspec.structs.replace(module, sets=tuple(sets)), target, diags)
-    if lowered is None or diags.has_errors:
-        raise CompileError("; ".join(d.message for d in diags if d.severity == "error"))
+    report = driver.Report()
+    lowered = driver.lower(driver.with_sets(module, tuple(sets)), target, report)
+    if lowered is None or report.failed:
+        raise CompileError("; ".join(d.message for d in report.diags if d.severity == "error"))
     return lowered[0]
 
 
 def artifact_text(data: Any) -> str:
     """The text a snapshot stores for ``data`` (see the module docstring)."""
-    from ananke.cli import explain_table
+    from ananke._explain import explain_table
     from ananke.testing import grammar_text, ir_text
 
     if isinstance(data, Module):

@@ -37,6 +37,7 @@ from typing import TYPE_CHECKING, Literal
 
 import msgspec
 
+from ananke.checks import CHECKS, REFERENCE, Check
 from ananke.config import ConfigError
 from ananke.ir import Diagnostics, Example, Label, Lowered, Module, SourceFile, Span
 from ananke.ir.constraint import ConstraintSet, property_of
@@ -72,50 +73,6 @@ __all__ = [
     "run_paths",
     "summary",
 ]
-
-
-@dataclass(frozen=True)
-class Check:
-    """An engine reading the grammar emitted for one target."""
-
-    engine: str
-    target: str
-    python: bool = True
-    """Whether it runs on Python function sets by default (the lark package's Earley
-    parser takes about 25 s to build the Python function grammar: only on request)."""
-
-
-_TARGETS = ("llguidance", "gbnf", "xgrammar", "regex", "json-schema", "lark")
-"""The targets whose output ``arc test`` checks, the reference's first."""
-_NOT_CHECKED = {
-    "llguidance-regex": "llguidance is the reference already; the differential tests check "
-    "its regex reader",
-    "xgrammar-lark": "it rejects some literals after NUL that the lark target prints and the "
-    "lark package reads as written; the differential tests check it, XGrammar's own target is "
-    "checked here",
-}
-"""Readers of :data:`_TARGETS` that ``arc test`` leaves out, and why."""
-_NOT_ON_PYTHON = ("lark",)
-"""Engines that run on Python function sets only on request."""
-
-
-def _all_checks() -> tuple[Check, ...]:
-    from ananke.engines.membership import readers
-
-    return tuple(
-        Check(engine, target, python=engine not in _NOT_ON_PYTHON)
-        for target in _TARGETS
-        for engine in readers(target)
-        if engine not in _NOT_CHECKED
-    )
-
-
-CHECKS: tuple[Check, ...] = _all_checks()
-"""Every engine ``arc test`` knows, with the target whose output it reads (each backend
-declares the engines that read it: ``Backend.readers``). The first is the reference: it
-always runs, and its rejections are explained."""
-
-REFERENCE = CHECKS[0]
 
 
 @dataclass(frozen=True)
@@ -294,17 +251,12 @@ class _Lowerings:
     def get(self, cset: ConstraintSet, target: str) -> Lowered | str:
         key = (cset.name, target)
         if key not in self.done:
-            from ananke.ir import DiagnosticError
-            from ananke.pipeline import lower_for_target
+            from ananke import driver
 
-            diags = Diagnostics()
-            one = msgspec.structs.replace(self.module, sets=(cset,))
-            try:
-                lowered = lower_for_target(one, target, diags, max_nesting=self.max_nesting)
-            except DiagnosticError as e:
-                diags.extend(e.diagnostics)
-                lowered = None
-            errors = [d for d in diags if d.severity == "error"]
+            report = driver.Report()
+            one = driver.with_sets(self.module, (cset,))
+            lowered = driver.lower(one, target, report, max_nesting=self.max_nesting)
+            errors = [d for d in report.diags if d.severity == "error"]
             self.errors[key] = errors
             self.done[key] = (
                 lowered[0]
@@ -339,21 +291,13 @@ def _compiled(engine: str, text: str) -> Compiled:
 def load(path: Path, diags: Diagnostics) -> tuple[SourceFile | None, Module | None]:
     """``path`` read, compiled and composed as ``arc`` does: its source (None when it
     cannot be read) and module (None when it has errors, all in ``diags``)."""
-    from ananke.ariadne import compile_source, read_source
-    from ananke.ir import DiagnosticError
-    from ananke.ir.compose import compose
+    from ananke import driver
 
-    source = read_source(path, diags)
+    report = driver.Report(diags)
+    source = driver.source_of(path, report)
     if source is None:
         return None, None
-    try:
-        module = compile_source(source, diags)
-    except DiagnosticError as e:
-        diags.extend(e.diagnostics)
-        return source, None
-    errors = diags.error_count
-    module = compose(module, diags) if module is not None else None
-    return source, module if diags.error_count == errors else None
+    return source, driver.compile_source(source, report)
 
 
 def examples_of(cset: ConstraintSet, file: str) -> list[tuple[int, Example]]:
@@ -571,8 +515,8 @@ def _artifacts(
     module: Module, config: Config, lowerings: _Lowerings, result: FileResult
 ) -> dict[str, str]:
     """File name in the golden folder → expected content."""
+    from ananke._explain import explain_table
     from ananke.backends import get_backend
-    from ananke.cli import explain_table
 
     out = {"ir.txt": ir_text(module)}
     decisions = {s.name: s.resolutions for s in module.own_sets}

@@ -60,6 +60,8 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
         names = set(zf.namelist())
     for expected in (
         "ananke/cli.py",
+        "ananke/api.py",
+        "ananke/driver.py",
         "ananke/py.typed",
         "ananke/ir/cir.py",
         "ananke/ariadne/ariadne.lark",

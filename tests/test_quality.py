@@ -76,3 +76,49 @@ def test_mypy_strict(tmp_path: Path) -> None:
         cwd=tree,
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.skipif(os.name == "nt", reason="symlinks")
+def test_the_python_api_is_typed_for_its_users(tmp_path: Path) -> None:
+    """The examples of spec/api.md pass ``mypy --strict`` as a user's code, and the
+    facade's names have their real types there (an untyped facade would give ``Any``)."""
+    import re
+
+    tree = package_tree(tmp_path / "tree")
+    page = (ROOT / "spec" / "api.md").read_text(encoding="utf-8")
+    blocks = re.findall(r"^```python\n(.*?)\n```$", page, re.S | re.M)
+    functions = [
+        f"def example_{i}() -> None:\n" + "\n".join(f"    {line}" for line in block.splitlines())
+        for i, block in enumerate(blocks)
+    ]
+    probes = {
+        "ananke.load('x')": "ananke.ir.constraint.Module",
+        "ananke.compile('')": "ananke.ir.constraint.Module",
+        "ananke.check('x')": "ananke.ir.diagnostics.Diagnostics",
+        "ananke.emit(ananke.load('x'))": "str",
+        "ananke.explain(ananke.load('x'))": "str",
+        "ananke.lower(ananke.load('x'))": "tuple[ananke.ir.plan.Lowered, ...]",
+        "ananke.DiagnosticError([]).diagnostics": "tuple[ananke.ir.diagnostics.Diagnostic, ...]",
+    }
+    user = tree / "user_code.py"
+    user.write_text(
+        "import ananke\n\n\n"
+        + "\n\n\n".join(functions)
+        + "\n\n\n"
+        + "".join(f"reveal_type({expr})\n" for expr in probes),
+        encoding="utf-8",
+    )
+    result = _run(
+        "mypy",
+        "--strict",
+        "--cache-dir",
+        str(ROOT / ".mypy_cache" / "package-tree"),
+        "--follow-imports=silent",
+        "--ignore-missing-imports",
+        str(user),
+        cwd=tree,
+    )
+    output = result.stdout + result.stderr
+    revealed = re.findall(r'Revealed type is "(.*)"', output)
+    assert revealed == list(probes.values()), output
+    assert " error: " not in output, output

@@ -18,7 +18,9 @@ from ananke.ir.cir import loads
 from ananke.ir.lower import lower
 
 import ananke
-from ananke.cli import _use_color, explain_table, main
+from ananke._explain import explain_table
+from ananke._terminal import use_color
+from ananke.cli import main
 from tests.suite_helpers import missing
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -172,12 +174,12 @@ class _Tty(io.StringIO):
 
 def test_colour_needs_a_terminal_and_no_no_color(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("NO_COLOR", raising=False)
-    assert _use_color(_Tty()) is True
-    assert _use_color(io.StringIO()) is False
+    assert use_color(_Tty()) is True
+    assert use_color(io.StringIO()) is False
     monkeypatch.setenv("NO_COLOR", "1")
-    assert _use_color(_Tty()) is False
+    assert use_color(_Tty()) is False
     monkeypatch.setenv("NO_COLOR", "")
-    assert _use_color(_Tty()) is True
+    assert use_color(_Tty()) is True
 
 
 # --- compile ----------------------------------------------------------------------------

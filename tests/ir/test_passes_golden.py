@@ -32,7 +32,7 @@ from ananke.ir.render import render
 from ananke.ir.text import to_text
 from ananke.ir.verify import verify
 
-from ananke.cli import explain_table
+from ananke._explain import explain_table
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = ROOT / "tests" / "fixtures" / "passes"
