@@ -29,10 +29,9 @@ from typing import Any
 
 from ananke.ir.constraint import Module
 from ananke.ir.diagnostics import DiagnosticError, Diagnostics
-from bench_common import ROOT, summary
-from bench_masks import MaskRun
 
-DIFFERENTIAL = ROOT / "tests" / "differential"
+from benchmarks.bench_common import summary
+from benchmarks.bench_masks import MaskRun
 
 LLG_READERS: dict[str, tuple[str, str]] = {
     "llguidance": ("llguidance", "lark"),
@@ -422,10 +421,7 @@ class Tally:
 
 
 def _differential_modules() -> tuple[Any, Any]:
-    if str(DIFFERENTIAL) not in sys.path:
-        sys.path.insert(0, str(DIFFERENTIAL))
-    import test_compiled_examples
-    import test_imported_grammars
+    from tests.differential import test_compiled_examples, test_imported_grammars
 
     return test_compiled_examples, test_imported_grammars
 
@@ -442,7 +438,7 @@ def agreement(
     from ananke.runtime.engines import EngineError, get_engine
 
     tce, tig = _differential_modules()
-    from harness import deviations_of
+    from tests.differential.harness import deviations_of
 
     tallies: dict[tuple[str, str], Tally] = {}
 

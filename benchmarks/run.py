@@ -30,9 +30,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from bench_common import (
+from ananke._files import write_atomic
+from benchmarks.bench_common import (
     EXAMPLE,
     adapted_for_api_handler,
     grammar_of_set,
@@ -42,8 +41,6 @@ from bench_common import (
     summary,
     unconstrained_grammar,
 )
-
-from ananke._files import write_atomic
 
 HERE = Path(__file__).resolve().parent
 FORBID = ("eval", "exec", "open", "print")
@@ -363,7 +360,8 @@ def bench_version(r: Report) -> None:
 def bench_masks(r: Report, cache: Path) -> None:
     from ananke.languages.python.corpus import stdlib_functions
     from ananke.runtime.bpe import hf_tokenizer, llg_tokenizer, train_bpe
-    from bench_masks import json_documents, json_grammar, time_masks
+
+    from benchmarks.bench_masks import json_documents, json_grammar, time_masks
 
     print("masks", flush=True)
     corpus = stdlib_functions()
@@ -493,7 +491,8 @@ def bench_soundness(r: Report) -> None:
         sample,
         stdlib_functions,
     )
-    from bench_soundness import (
+
+    from benchmarks.bench_soundness import (
         FSTRING_FORBIDS,
         NO_DYNAMIC_CODE,
         Checker,
@@ -666,7 +665,7 @@ def bench_soundness(r: Report) -> None:
 def no_dynamic_code_soundness(r: Report, ck: Any, accepted: list[Any]) -> dict[str, Any]:
     """What `std.python.no_dynamic_code` rejects among the functions the plain grammar
     accepts, by forbidden name, in the grammar and after generation."""
-    from bench_soundness import NO_DYNAMIC_CODE, composed_set, no_dynamic_code_cost
+    from benchmarks.bench_soundness import NO_DYNAMIC_CODE, composed_set, no_dynamic_code_cost
 
     texts = [f.text for f in accepted]
     res = ck.run("no_dynamic_code", texts)
@@ -730,7 +729,8 @@ def llamacpp_soundness(r: Report, accepted: list[Any], violators: list[Any]) -> 
 
 def bench_emit(r: Report) -> None:
     from ananke.backends import target_names
-    from bench_engines import load_module, time_emit
+
+    from benchmarks.bench_engines import load_module, time_emit
 
     print("emit per target", flush=True)
     module = load_module(EXAMPLE)
@@ -765,7 +765,8 @@ def bench_engines(r: Report, cache: Path) -> None:
         llamacpp_version,
     )
     from ananke.runtime.llamacpp_sampler import library_path
-    from bench_engines import (
+
+    from benchmarks.bench_engines import (
         LLG_READERS,
         lark_compile_s,
         llamacpp_engine_run,
@@ -777,8 +778,8 @@ def bench_engines(r: Report, cache: Path) -> None:
         xgr_time_masks,
         xgr_tokenizer_info,
     )
-    from bench_engines import emit_text as emit_of
-    from bench_masks import time_masks
+    from benchmarks.bench_engines import emit_text as emit_of
+    from benchmarks.bench_masks import time_masks
 
     print("engines", flush=True)
     module = load_module(EXAMPLE)
@@ -958,7 +959,7 @@ def bench_engines(r: Report, cache: Path) -> None:
 
 
 def bench_agreement(r: Report) -> None:
-    from bench_engines import agreement, rates
+    from benchmarks.bench_engines import agreement, rates
 
     print("agreement", flush=True)
     if r.quick:
@@ -1019,7 +1020,7 @@ def tallies_first(tallies: Any) -> str:
 def bench_compose(r: Report) -> None:
     import math
 
-    from bench_compose import compiled, count, generate, time_passes
+    from benchmarks.bench_compose import compiled, count, generate, time_passes
 
     print("compose", flush=True)
     sizes = (1_000, 10_000) if r.quick else (1_000, 10_000, 100_000)
@@ -1057,7 +1058,7 @@ def bench_compose(r: Report) -> None:
 
 
 def bench_arc_test(r: Report) -> None:
-    from bench_arc_test import generate, run
+    from benchmarks.bench_arc_test import generate, run
 
     print("arc test", flush=True)
     files = 20 if r.quick else 100

@@ -8,9 +8,10 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import hypothesis_profiles
 import pytest
-from suite_helpers import missing, require_module
+
+from tests import hypothesis_profiles
+from tests.suite_helpers import missing, require_module
 
 hypothesis_profiles.register()
 

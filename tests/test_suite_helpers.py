@@ -4,7 +4,8 @@ counting work."""
 from __future__ import annotations
 
 import pytest
-from suite_helpers import calls, missing, require_module
+
+from tests.suite_helpers import calls, missing, require_module
 
 
 @pytest.mark.parametrize("value", ["", "0", "false"])

@@ -13,11 +13,11 @@ from ananke.ariadne import _parser, compile_source, read_source
 from ananke.ir.diagnostics import Diagnostics
 from ananke.ir.passes import compose
 from ananke.ir.source import SourceFile
-from ariadne_helpers import BROKEN
 from click.testing import CliRunner
-from suite_helpers import calls
 
 from ananke.cli import cli
+from tests.ariadne.ariadne_helpers import BROKEN
+from tests.suite_helpers import calls
 
 CORPUS = sorted(BROKEN.iterdir())
 

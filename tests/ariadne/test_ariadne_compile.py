@@ -25,7 +25,8 @@ from ananke.ir.constraint import (
 )
 from ananke.ir.diagnostics import Diagnostics
 from ananke.ir.source import SourceFile
-from ariadne_helpers import EXAMPLES, compile_ok, compile_text
+
+from tests.ariadne.ariadne_helpers import EXAMPLES, compile_ok, compile_text
 
 SEED = (EXAMPLES / "api_handler.ariadne").read_text("utf-8")
 

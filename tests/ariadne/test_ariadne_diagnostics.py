@@ -7,7 +7,8 @@ import pathlib
 import pytest
 from ananke.ariadne import decode_source, read_source
 from ananke.ir.diagnostics import Diagnostic, Diagnostics
-from ariadne_helpers import ROOT, compile_text, one_error
+
+from tests.ariadne.ariadne_helpers import ROOT, compile_text, one_error
 
 SEED = (ROOT / "examples" / "api_handler.ariadne").read_text("utf-8")
 

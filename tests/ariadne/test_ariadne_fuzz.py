@@ -7,9 +7,10 @@ import re
 from ananke.ariadne import compile_source
 from ananke.ir.diagnostics import Diagnostics
 from ananke.ir.source import SourceFile
-from ariadne_helpers import EXAMPLES
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+
+from tests.ariadne.ariadne_helpers import EXAMPLES
 
 TEXTS = [p.read_text("utf-8") for p in sorted(EXAMPLES.glob("*.ariadne"))]
 TOKEN_RE = re.compile(r'r?"(?:[^"\\\n]|\\.)*"|[A-Za-z_][A-Za-z0-9_]*|[0-9]+|->|\*\*|\S')

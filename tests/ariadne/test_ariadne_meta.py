@@ -11,8 +11,9 @@ import pytest
 from ananke.ariadne import PROPERTIES, _parser, compile_source, get_parser
 from ananke.ir.diagnostics import Diagnostics
 from ananke.ir.source import SourceFile
-from ariadne_helpers import ROOT, compile_ok
-from suite_helpers import calls
+
+from tests.ariadne.ariadne_helpers import ROOT, compile_ok
+from tests.suite_helpers import calls
 
 _EMIT_RE = re.compile(r'(?:\.error|\.warning)\(\s*"([a-z0-9-]+)"|^CODE = "([a-z0-9-]+)"', re.M)
 

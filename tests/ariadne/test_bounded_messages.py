@@ -15,7 +15,8 @@ from ananke.frontends.grammars import import_grammar
 from ananke.ir.diagnostics import Diagnostic, Diagnostics, quote
 from ananke.ir.passes import compose
 from ananke.ir.source import SourceFile
-from ariadne_helpers import BROKEN, EXAMPLES, ROOT
+
+from tests.ariadne.ariadne_helpers import BROKEN, EXAMPLES, ROOT
 
 PAGES = ROOT / "spec" / "diagnostics"
 _BLOCK = re.compile(r"```(ariadne|lark|gbnf|ebnf)\n(.*?)```", re.S)

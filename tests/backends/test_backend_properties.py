@@ -8,10 +8,11 @@ import re
 import pytest
 from ananke.backends import get_backend
 from ananke.ir.grammar import And, Grammar, Not, Ref, Regex, Rule
-from backend_helpers import ENGINES, REQUEST_FIELDS, languages, lit, rules, seq
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
-from hypothesis_profiles import examples
+
+from tests.backends.backend_helpers import ENGINES, REQUEST_FIELDS, languages, lit, rules, seq
+from tests.hypothesis_profiles import examples
 
 TARGETS = (*ENGINES, *REQUEST_FIELDS)
 
@@ -101,7 +102,7 @@ LEXEME_GRAMMAR = Grammar(
 @pytest.mark.parametrize("target", TARGETS)
 def test_lexemes_through_the_char_level_lowering(target: str) -> None:
     """The real char-level pass, then every dialect: negation and intersection survive."""
-    from backend_helpers import validate
+    from tests.backends.backend_helpers import validate
 
     # For regex, the automaton's rules (right-linear recursion) are solved back into one
     # regular expression by the `regular` pass.
@@ -114,7 +115,7 @@ def test_lexemes_through_the_char_level_lowering(target: str) -> None:
 
 
 def test_regex_target_takes_lexemes_without_negation() -> None:
-    from backend_helpers import validate
+    from tests.backends.backend_helpers import validate
 
     grammar = Grammar(
         start="start",

@@ -9,7 +9,8 @@ import pytest
 from ananke.backends import get_backend
 from ananke.ir.grammar import Empty, Grammar
 from ananke.ir.passes.errors import CannotLower
-from backend_helpers import (
+
+from tests.backends.backend_helpers import (
     CORPUS,
     Case,
     alt,

@@ -9,7 +9,8 @@ import pytest
 from ananke.backends import UnsupportedFeature, get_backend
 from ananke.ir.grammar import Grammar, JsonSchema, Ref, Rule
 from ananke.runtime.acceptance import ByteMatcher
-from backend_helpers import lit, rules, seq
+
+from tests.backends.backend_helpers import lit, rules, seq
 
 SCHEMA = '{"type":"object","properties":{"n":{"type":"integer"}},"required":["n"]}'
 

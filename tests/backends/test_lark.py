@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 from ananke.backends import get_backend
-from backend_helpers import CORPUS, Case, cls, lit, ref, rep, rules, seq, validate
+
+from tests.backends.backend_helpers import CORPUS, Case, cls, lit, ref, rep, rules, seq, validate
 
 TARGET = "lark"
 

@@ -21,7 +21,8 @@ from ananke.ir.grammar import (
 from ananke.runtime.acceptance import ByteMatcher
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from hypothesis_profiles import examples
+
+from tests.hypothesis_profiles import examples
 
 BACKEND = get_backend("llguidance")
 

@@ -8,7 +8,20 @@ from ananke.backends import UnsupportedFeature, get_backend
 from ananke.ir.diagnostics import Diagnostics
 from ananke.ir.grammar import Empty, Expr, Grammar, JsonSchema, Rule
 from ananke.ir.passes.regular import Regular
-from backend_helpers import CORPUS, Case, alt, cls, emit, lit, ref, rep, rules, seq, validate
+
+from tests.backends.backend_helpers import (
+    CORPUS,
+    Case,
+    alt,
+    cls,
+    emit,
+    lit,
+    ref,
+    rep,
+    rules,
+    seq,
+    validate,
+)
 
 TARGET = "regex"
 

@@ -8,7 +8,8 @@ import json
 import pytest
 from ananke.backends import get_backend
 from ananke.ir.grammar import Grammar
-from backend_helpers import CORPUS, Case, validate
+
+from tests.backends.backend_helpers import CORPUS, Case, validate
 
 BODIES = ("vllm", "sglang", "llamacpp", "openai")
 

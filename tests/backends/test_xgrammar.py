@@ -7,8 +7,20 @@ import re
 import pytest
 from ananke.backends import get_backend
 from ananke.ir.grammar import Expr
-from backend_helpers import CORPUS, Case, cls, emit, lit, ref, rep, rules, seq, validate
-from engine_worker import EngineCrash, worker
+
+from tests.backends.backend_helpers import (
+    CORPUS,
+    Case,
+    cls,
+    emit,
+    lit,
+    ref,
+    rep,
+    rules,
+    seq,
+    validate,
+)
+from tests.engine_worker import EngineCrash, worker
 
 TARGET = "xgrammar"
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -13,18 +12,17 @@ from ananke.ir.diagnostics import Diagnostics
 from ananke.ir.source import SourceFile
 from ananke.runtime.engines import Deviation
 from ananke.runtime.validate import validate
-from suite_helpers import missing, require_module
 
-BENCH = Path(__file__).resolve().parents[2] / "benchmarks"
-sys.path.insert(0, str(BENCH))
-
-import bench_arc_test  # noqa: E402
-import bench_common  # noqa: E402
-import bench_compose  # noqa: E402
-import bench_engines  # noqa: E402
-import bench_masks  # noqa: E402
-import bench_soundness  # noqa: E402
-import run  # noqa: E402
+from benchmarks import (
+    bench_arc_test,
+    bench_common,
+    bench_compose,
+    bench_engines,
+    bench_masks,
+    bench_soundness,
+    run,
+)
+from tests.suite_helpers import missing, require_module
 
 
 def test_thousand_blocks_compile_cleanly() -> None:

@@ -16,10 +16,10 @@ from ananke.backends import get_backend
 from ananke.ir import Diagnostics, Module
 from ananke.ir.cir import loads
 from ananke.ir.passes import lower
-from suite_helpers import missing
 
 import ananke
 from ananke.cli import _use_color, explain_table, main
+from tests.suite_helpers import missing
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples"

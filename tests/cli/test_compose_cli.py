@@ -7,7 +7,8 @@ import json
 from pathlib import Path
 
 import pytest
-from cli_helpers import run_arc
+
+from tests.cli.cli_helpers import run_arc
 
 LIB = """\
 constraint api_handler {

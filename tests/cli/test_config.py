@@ -6,9 +6,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from cli_helpers import run_arc
 
 from ananke import config
+from tests.cli.cli_helpers import run_arc
 
 ROOT = Path(__file__).resolve().parents[2]
 API = ROOT / "examples" / "api_handler.ariadne"

@@ -23,9 +23,10 @@ from ananke.ir.passes.bounds import Superset
 from ananke.ir.passes.lower import LowerToGrammar
 from ananke.runtime.acceptance import ByteMatcher
 from ananke.runtime.validate import validate
-from cli_helpers import run_arc
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+
+from tests.cli.cli_helpers import run_arc
 
 SIGNATURE = "signature: fetch_records(session, query: str, limit: int = 100) -> List<Record>;"
 SHORTEST = "def fetch_records(session,query:str,limit:int=100)->list[Record]:x\n"

@@ -11,9 +11,9 @@ from ananke.ariadne import compile_source
 from ananke.backends import target_names
 from ananke.ir import Diagnostics, Module, SourceFile
 from ananke.ir.passes import compose
-from cli_helpers import run_arc
 
 from ananke.pipeline import lower_for_target
+from tests.cli.cli_helpers import run_arc
 
 NAMING = """\
 constraint names {

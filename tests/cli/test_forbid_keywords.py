@@ -17,7 +17,8 @@ from ananke.ir import Diagnostics, SourceFile
 from ananke.ir.passes import compose
 from ananke.runtime.acceptance import ByteMatcher
 from ananke.runtime.validate import check
-from cli_helpers import run_arc
+
+from tests.cli.cli_helpers import run_arc
 
 KEYWORDS = """\
 constraint kw {

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 from ananke.backends import target_names
-from cli_helpers import run_arc
+
+from tests.cli.cli_helpers import run_arc
 
 # Every kind of construct a target may refuse: a `%json` schema, a special token, a
 # lexeme negation, Unicode classes, templates, an import from lark's own grammars, and

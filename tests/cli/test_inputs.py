@@ -8,7 +8,8 @@ import shutil
 from pathlib import Path
 
 import pytest
-from cli_helpers import run_arc, run_arc_stdin
+
+from tests.cli.cli_helpers import run_arc, run_arc_stdin
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples"

@@ -10,9 +10,9 @@ from ananke.ariadne import compile_source
 from ananke.backends import target_names
 from ananke.ir import Diagnostics, Module, SourceFile
 from ananke.runtime.engines import get_engine
-from cli_helpers import run_arc
 
 from ananke.pipeline import emit, lower_for_target
+from tests.cli.cli_helpers import run_arc
 
 ROOT = Path(__file__).resolve().parents[2]
 

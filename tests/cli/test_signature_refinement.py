@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 from ananke.runtime.acceptance import ByteMatcher
-from cli_helpers import run_arc
+
+from tests.cli.cli_helpers import run_arc
 
 LIB = (
     "constraint request_handler {\n    signature: async handle(request: Request) -> Response;\n}\n"

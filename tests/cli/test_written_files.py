@@ -11,7 +11,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from cli_helpers import run_arc
+
+from tests.cli.cli_helpers import run_arc
 
 ROOT = Path(__file__).resolve().parents[2]
 API = ROOT / "examples" / "api_handler.ariadne"

@@ -20,7 +20,8 @@ from types import ModuleType
 
 from ananke.runtime.engines import Compiled, Deviation, get_engine
 from ananke.runtime.sample import mutate, sample_strings
-from engine_worker import (
+
+from tests.engine_worker import (
     ENDLESS_FORCING,
     OUTLINES_INDEX,
     OUTLINES_STATES,
@@ -30,7 +31,7 @@ from engine_worker import (
     outlines_can_index,
     worker,
 )
-from suite_helpers import missing
+from tests.suite_helpers import missing
 
 __all__ = [
     "ENDLESS_FORCING",

@@ -32,9 +32,9 @@ from ananke.ir.passes import compose
 from ananke.languages.python.corpus import stdlib_functions
 from ananke.runtime.engines import Compiled
 from ananke.runtime.sample import mutate, sample_strings
-from harness import Memo, check_agreement, compile_or_skip, deviations_of, report
 
 from ananke.pipeline import emit, lower_for_target
+from tests.differential.harness import Memo, check_agreement, compile_or_skip, deviations_of, report
 
 ROOT = Path(__file__).resolve().parents[2]
 

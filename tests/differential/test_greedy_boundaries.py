@@ -22,18 +22,18 @@ from ananke.ir import Diagnostics, SourceFile
 from ananke.ir.grammar import Alt, Expr, Grammar, Lit, Ref, Regex, Repeat, Rule, Seq, walk
 from ananke.ir.passes.boundaries import LexemeBoundaries, Terminals
 from ananke.ir.passes.greedy import banned_after, surely_allowed
-from harness import (
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from ananke.pipeline import _run_lowerings, transpile_grammar
+from tests.differential.harness import (
     candidates,
     compile_guarded,
     compile_or_skip,
     outlines_can_index,
     sampled_candidates,
 )
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
-from hypothesis_profiles import examples
-
-from ananke.pipeline import _run_lowerings, transpile_grammar
+from tests.hypothesis_profiles import examples
 
 READERS = {
     "xgrammar": ("xgrammar-ebnf",),

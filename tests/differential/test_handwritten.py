@@ -10,7 +10,8 @@ from __future__ import annotations
 import functools
 
 import pytest
-from harness import candidates, check_agreement, compile_or_skip, report
+
+from tests.differential.harness import candidates, check_agreement, compile_or_skip, report
 
 INT = r"-?(0|[1-9][0-9]*)"
 STRING_RE = r'"([^"\\\x01-\x1f]|\\["\\n])*"'  # NUL allowed raw, other controls not

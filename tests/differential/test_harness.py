@@ -9,8 +9,8 @@ from collections.abc import Iterator
 import llguidance
 import pytest
 from ananke.runtime.engines import EngineError, get_engine
-from engine_worker import EngineWorker, unforced
-from harness import (
+
+from tests.differential.harness import (
     Deviation,
     Disagreement,
     EngineCrash,
@@ -20,6 +20,7 @@ from harness import (
     deviations_of,
     outlines_can_index,
 )
+from tests.engine_worker import EngineWorker, unforced
 
 # Reference: one or more "a". WIDER also takes the empty string, and nothing else.
 REF = "start: /a+/"

@@ -30,10 +30,10 @@ from ananke.frontends.grammars import import_grammar
 from ananke.ir import Diagnostics, SourceFile
 from ananke.ir.grammar import Grammar
 from ananke.runtime.engines import Compiled, Deviation
-from harness import candidates, check_agreement, compile_or_skip, report
-from suite_helpers import missing
 
 from ananke.pipeline import transpile_grammar
+from tests.differential.harness import candidates, check_agreement, compile_or_skip, report
+from tests.suite_helpers import missing
 
 # target -> the engines that read what it prints
 READERS = {

@@ -48,10 +48,10 @@ import pytest
 from ananke.ir import Diagnostics
 from ananke.runtime.engines import Compiled
 from ananke.runtime.sample import mutate, sample_strings
-from harness import compile_or_skip
-from test_imported_grammars import READERS, SOURCES, _grammar
 
 from ananke.pipeline import transpile_grammar
+from tests.differential.harness import compile_or_skip
+from tests.differential.test_imported_grammars import READERS, SOURCES, _grammar
 
 DERIVATIONS = 12
 SAMPLED = 6

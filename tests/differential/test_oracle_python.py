@@ -54,9 +54,9 @@ from ananke.ir.passes import compose
 from ananke.ir.plan import Enforcement
 from ananke.languages.python.corpus import stdlib_functions
 from ananke.runtime.engines import Compiled
-from harness import Memo, compile_or_skip, deviations_of
 
 from ananke.pipeline import emit, lower_for_target
+from tests.differential.harness import Memo, compile_or_skip, deviations_of
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -39,7 +39,11 @@ from ananke.ir.grammar import (
     Seq,
 )
 from ananke.runtime.engines import Deviation
-from harness import (
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
+
+from ananke.pipeline import GRAMMAR_LOWERINGS, emit, lower_for_target, transpile_grammar
+from tests.differential.harness import (
     RemoteCompiled,
     check_agreement,
     compile_guarded,
@@ -48,11 +52,7 @@ from harness import (
     report,
     sampled_candidates,
 )
-from hypothesis import HealthCheck, example, given, settings
-from hypothesis import strategies as st
-from hypothesis_profiles import examples
-
-from ananke.pipeline import GRAMMAR_LOWERINGS, emit, lower_for_target, transpile_grammar
+from tests.hypothesis_profiles import examples
 
 # One, two, three and four UTF-8 bytes.
 ALPHABET = "abé中\U0001d4b6"

@@ -13,18 +13,16 @@ negated class. The masks are compared over the whole vocabulary.
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import pytest
 from ananke.runtime.bpe import hf_tokenizer, llg_tokenizer
 from ananke.runtime.llamacpp_sampler import LlamaVocab
 
-ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT / "benchmarks"))
+from benchmarks import bench_common
+from benchmarks.bench_engines import llamacpp_masks_against_llguidance
 
-import bench_common  # noqa: E402
-from bench_engines import llamacpp_masks_against_llguidance  # noqa: E402
+ROOT = Path(__file__).resolve().parents[2]
 
 FUNCTIONS = 3
 """Standard-library functions per set, the first of those the mask benchmark consumes:

@@ -78,7 +78,8 @@ def assert_engines_load(target: str, out: str) -> None:
     error: a grammar an engine refuses is a bug of the printer. Each load runs in the
     test harness's engine worker, under its time limit."""
     from ananke.runtime.engines import EngineError, get_engine
-    from engine_worker import outlines_can_index, worker
+
+    from tests.engine_worker import outlines_can_index, worker
 
     if target in BODIES:
         target, extract = BODIES[target]

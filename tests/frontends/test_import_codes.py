@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 from ananke.frontends.grammars._common import CODES
-from import_helpers import run
+
+from tests.frontends.import_helpers import run
 
 PAGES = Path(__file__).resolve().parents[2] / "spec" / "diagnostics"
 _EXAMPLE = re.compile(r"```(lark|gbnf|ebnf)\n(.*?)```\s*```text\n(.*?)\n```", re.S)

@@ -6,8 +6,9 @@ from __future__ import annotations
 import pytest
 from ananke.backends import get_backend
 from ananke.frontends.grammars import Dialect, dialect_for_path
-from import_helpers import describe, emitted, matcher, run
-from suite_helpers import missing
+
+from tests.frontends.import_helpers import describe, emitted, matcher, run
+from tests.suite_helpers import missing
 
 CONSTRUCTS: list[tuple[Dialect, str, str]] = [
     # strings split into one literal per character: no lexer, character-level meaning

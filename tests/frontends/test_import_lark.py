@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 from ananke.runtime.acceptance import ByteMatcher
-from import_helpers import describe, emitted, matcher, run
+
+from tests.frontends.import_helpers import describe, emitted, matcher, run
 
 # --- constructs -> GrammarIR, shown as the llguidance text the backend prints ---------------
 

@@ -17,8 +17,9 @@ import importlib.util
 from pathlib import Path
 
 import pytest
-from import_helpers import matcher, run
-from suite_helpers import missing, require_module
+
+from tests.frontends.import_helpers import matcher, run
+from tests.suite_helpers import missing, require_module
 
 Expected = list[tuple[str, str, int]]  # (severity, code, line), sorted
 

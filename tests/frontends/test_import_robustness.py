@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from ananke.backends import get_backend
 from ananke.frontends.grammars import Dialect
-from engine_worker import worker
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from hypothesis_profiles import examples
-from import_helpers import run
+
+from tests.engine_worker import worker
+from tests.frontends.import_helpers import run
+from tests.hypothesis_profiles import examples
 
 _PIECES = [
     *'()[]{}|*+?~.:"/\\%-<>@&!,^$ \n\taAzZ019_#=',

@@ -9,7 +9,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from import_helpers import describe, emitted, matcher, run
+
+from tests.frontends.import_helpers import describe, emitted, matcher, run
 
 # (grammar, samples): templates with rules, terminals and strings as arguments, nested,
 # applied to other applications, recursive with the same arguments; and imports of a few

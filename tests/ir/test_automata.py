@@ -33,7 +33,8 @@ from ananke.ir.regex import parse_regex
 from ananke.runtime.acceptance import ByteMatcher
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
-from suite_helpers import calls
+
+from tests.suite_helpers import calls
 
 # --- an independent oracle: the end positions each expression can reach ----------------
 

@@ -19,8 +19,9 @@ from ananke.ir import (
 from ananke.ir.cir import detect_format, dumps, loads
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from hypothesis_profiles import examples
-from ir_strategies import modules
+
+from tests.hypothesis_profiles import examples
+from tests.ir.ir_strategies import modules
 
 SRC = SourceFile("api.ariadne", 'constraint api { returns: int; forbid: ["eval"]; }')
 MODULE = Module(

@@ -15,7 +15,8 @@ from ananke.ir.constraint import Module
 from ananke.ir.passes import compose
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from hypothesis_profiles import examples
+
+from tests.hypothesis_profiles import examples
 
 NAMES = ["eval", "exec", "print", "os.path", "os", "json.dumps"]
 

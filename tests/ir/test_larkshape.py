@@ -17,8 +17,9 @@ from ananke.ir.grammar import Alt, Empty, Expr, Grammar, Lit, Ref, Repeat, Rule,
 from ananke.ir.passes.larkshape import LARK_MAX_ALTERNATIVES, LARK_MAX_BOUND, LarkShape, width
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from hypothesis_profiles import examples
-from test_repeats import lengths
+
+from tests.hypothesis_profiles import examples
+from tests.ir.test_repeats import lengths
 
 A, AA = Lit(text="a"), Lit(text="aa")
 

@@ -16,7 +16,8 @@ from ananke.ir.pyre import (
 )
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
-from hypothesis_profiles import examples
+
+from tests.hypothesis_profiles import examples
 
 FAST = settings(
     max_examples=examples(400), deadline=None, suppress_health_check=[HealthCheck.too_slow]

@@ -20,7 +20,8 @@ from ananke.ir.regex import parse_regex
 from ananke.runtime.acceptance import ByteMatcher
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
-from hypothesis_profiles import examples
+
+from tests.hypothesis_profiles import examples
 
 
 @functools.cache

@@ -13,7 +13,8 @@ from ananke.ir.grammar import Alt, Empty, Expr, Grammar, Lit, Ref, Repeat, Rule,
 from ananke.ir.passes.repeats import RepeatSplitter
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from hypothesis_profiles import examples
+
+from tests.hypothesis_profiles import examples
 
 CAP = 1200
 """Lengths are compared up to here (every bound drawn below is smaller)."""

@@ -28,8 +28,9 @@ from ananke.ir import (
 )
 from ananke.ir.text import to_text
 from hypothesis import given, settings
-from hypothesis_profiles import examples
-from ir_strategies import modules
+
+from tests.hypothesis_profiles import examples
+from tests.ir.ir_strategies import modules
 
 SRC = SourceFile("h.ariadne", "x" * 40 + "\n" + "y" * 40 + "\n")
 

@@ -16,8 +16,9 @@ from ananke.ir.constraint import PROPERTY_NAMES
 from ananke.ir.grammar import Grammar, Ref, Regex, Rule
 from ananke.ir.verify import problems, python_default
 from hypothesis import given, settings
-from hypothesis_profiles import examples
-from ir_strategies import modules
+
+from tests.hypothesis_profiles import examples
+from tests.ir.ir_strategies import modules
 
 ROOT = Path(__file__).resolve().parents[2]
 BROKEN_CIR = ROOT / "tests" / "fixtures" / "broken_cir"

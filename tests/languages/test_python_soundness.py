@@ -19,7 +19,6 @@ import functools
 import multiprocessing
 import os
 import random
-import sys
 import sysconfig
 from pathlib import Path
 from typing import Any
@@ -39,17 +38,15 @@ from ananke.languages.python.corpus import (
 )
 from ananke.runtime.acceptance import ByteMatcher, Verdict
 from ananke.runtime.validate import check
-from suite_helpers import require_module
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
-
-from bench_soundness import (
+from benchmarks.bench_soundness import (
     FSTRING_FORBIDS,
     Checker,
     Use,
     forbid_soundness,
     forbidden_uses,
 )
+from tests.suite_helpers import require_module
 
 FORBID = ("eval", "exec", "open", "print")
 SEED = 20261125

@@ -10,7 +10,8 @@ from typing import Any
 import pytest
 from ananke.runtime import bpe
 from ananke.runtime.bpe import EOS_TOKEN, hf_tokenizer, llg_tokenizer, train_bpe
-from suite_helpers import require_module
+
+from tests.suite_helpers import require_module
 
 require_module("tokenizers")
 

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 from ananke.runtime.engines import Engine, EngineError, engine_names, get_engine
-from suite_helpers import missing
+
+from tests.suite_helpers import missing
 
 ALL = (
     "llguidance-lark",
