@@ -3,7 +3,7 @@
 The full figures (every standard-library function) are in the benchmark report; this file
 asserts the same properties on samples so the suite stays fast. Acceptance is exact: the
 grammar emitted by ``lower`` + the llguidance backend, fed the function's bytes through a
-byte-level tokenizer. Ground truth for ``forbid`` is ``bench_soundness.forbidden_uses``,
+byte-level tokenizer. Ground truth for ``forbid`` is ``benchmarks.soundness.forbidden_uses``,
 which reads names and keywords with Python's ``ast`` and ``tokenize`` only: it shares no
 code with the grammar or the post checks (``ananke.runtime.validate``), which it judges.
 
@@ -39,7 +39,7 @@ from ananke.languages.python.corpus import (
 from ananke.runtime.acceptance import ByteMatcher, Verdict
 from ananke.runtime.validate import check
 
-from benchmarks.bench_soundness import (
+from benchmarks.soundness import (
     FSTRING_FORBIDS,
     Checker,
     Use,
