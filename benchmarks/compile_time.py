@@ -11,12 +11,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from benchmarks.common import (
-    EXAMPLE,
-    median_ms,
-    percentile,
-    summary,
-)
+from benchmarks.common import EXAMPLE, median_ms, percentile, summary
 from benchmarks.reporting import Report
 
 

@@ -30,12 +30,7 @@ from typing import Any
 from ananke.ir.constraint import Module
 from ananke.ir.diagnostics import DiagnosticError, Diagnostics
 
-from benchmarks.common import (
-    EXAMPLE,
-    adapted_for_api_handler,
-    mask_functions,
-    summary,
-)
+from benchmarks.common import EXAMPLE, adapted_for_api_handler, mask_functions, summary
 from benchmarks.masks import MaskRun
 from benchmarks.reporting import Report
 

@@ -29,11 +29,7 @@ if TYPE_CHECKING:
 
 from ananke.runtime.acceptance import ByteMatcher
 
-from benchmarks.common import (
-    grammar_of_set,
-    grammar_of_source,
-    unconstrained_grammar,
-)
+from benchmarks.common import grammar_of_set, grammar_of_source, unconstrained_grammar
 from benchmarks.reporting import Report
 
 _MATCHERS: dict[str, ByteMatcher] = {}
