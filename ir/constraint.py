@@ -129,7 +129,7 @@ class Node(
     ``gc=False``: IR nodes are immutable trees (a frozen struct cannot come to refer to
     itself), so Python's cycle collector need not track them. With 100,000 constraints it
     made the composition passes about 30 % faster and their growth linear again
-    (``benchmarks/bench_compose.py``).
+    (``benchmarks/compose.py``).
     """
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -14,23 +13,16 @@ from ananke.ir.diagnostics import Diagnostics
 from ananke.ir.source import SourceFile
 from ananke.languages.validate import validate
 
+from benchmarks import arc_test, common, compile_time, engines, masks, run, soundness
+
+# Aliased: a test below imports the composition passes, ``compose``, too.
+from benchmarks import compose as bench_compose
 from tests.suite_helpers import missing, require_module
-
-BENCH = Path(__file__).resolve().parents[2] / "benchmarks"
-sys.path.insert(0, str(BENCH))
-
-import bench_arc_test  # noqa: E402
-import bench_common  # noqa: E402
-import bench_compose  # noqa: E402
-import bench_engines  # noqa: E402
-import bench_masks  # noqa: E402
-import bench_soundness  # noqa: E402
-import run  # noqa: E402
 
 
 def test_thousand_blocks_compile_cleanly() -> None:
     diags = Diagnostics()
-    module = compile_source(SourceFile("k.ariadne", run.thousand_blocks()), diags)
+    module = compile_source(SourceFile("k.ariadne", compile_time.thousand_blocks()), diags)
     assert module is not None
     assert len(module.sets) == 1000
     assert not [d for d in diags if d.severity == "error"]
@@ -41,7 +33,7 @@ def test_thousand_blocks_compile_cleanly() -> None:
 def test_generated_example_tree_passes_arc_test(tmp_path: Path) -> None:
     # Every generated example has the outcome it is written with (so the benchmark times
     # passing runs), and every kind of rejection is there for the explainer.
-    root = bench_arc_test.generate(2, 10, tmp_path)
+    root = arc_test.generate(2, 10, tmp_path)
     text = (root / "set_000.ariadne").read_text()
     for by in ("forbid.", "returns", "validates", "syntax"):
         assert f" by {by}" in text
@@ -49,7 +41,7 @@ def test_generated_example_tree_passes_arc_test(tmp_path: Path) -> None:
     # is not Python: only the first needs the explainer.
     assert "  if value:\n" in text
     assert "check_input((value)" in (root / "set_001.ariadne").read_text()
-    _, code, line = bench_arc_test.run(root, "llguidance-lark")
+    _, code, line = arc_test.run(root, "llguidance-lark")
     assert code == 0, line
     assert line.startswith("PASSED 0 failed, 20 passed (20 examples in 2 files"), line
 
@@ -69,10 +61,10 @@ def test_generated_constraint_files_give_every_pass_work(tmp_path: Path) -> None
 
 
 def test_percentile_and_summary() -> None:
-    assert bench_common.percentile([3, 1, 2], 0.5) == 2
-    assert bench_common.percentile([1, 2, 3, 4], 0.5) == 2.5
-    assert bench_common.percentile([5], 0.99) == 5
-    s = bench_common.summary([float(i) for i in range(101)])
+    assert common.percentile([3, 1, 2], 0.5) == 2
+    assert common.percentile([1, 2, 3, 4], 0.5) == 2.5
+    assert common.percentile([5], 0.99) == 5
+    s = common.summary([float(i) for i in range(101)])
     assert (s["p50"], s["p99"], s["max"], s["n"]) == (50, 99, 100, 101)
 
 
@@ -85,7 +77,7 @@ def test_percentile_and_summary() -> None:
     ],
 )
 def test_with_return_annotation_makes_functions_satisfy_returns(src: str) -> None:
-    out = bench_common.with_return_annotation(src, bench_common.API_RETURN)
+    out = common.with_return_annotation(src, common.API_RETURN)
     assert out is not None
     cset = compile_source(
         SourceFile("r.ariadne", "constraint r { returns: Result<Response, Error>; }"),
@@ -93,7 +85,7 @@ def test_with_return_annotation_makes_functions_satisfy_returns(src: str) -> Non
     )
     assert cset is not None
     assert validate(out, cset.sets[0]) == []
-    assert bench_common.with_return_annotation("x = 1\n", "int") is None
+    assert common.with_return_annotation("x = 1\n", "int") is None
 
 
 @pytest.fixture(scope="module")
@@ -107,9 +99,9 @@ def tok32k(request: pytest.FixtureRequest) -> tuple[Any, Any]:
 
 def test_time_masks_on_the_json_baseline(tok32k: tuple[Any, Any]) -> None:
     tok, hf = tok32k
-    docs = bench_masks.json_documents(2)
+    docs = masks.json_documents(2)
     enc = [(str(i), hf.encode(d).ids) for i, d in enumerate(docs)]
-    r = bench_masks.time_masks(bench_masks.json_grammar(), tok, enc)
+    r = masks.time_masks(masks.json_grammar(), tok, enc)
     assert r.errors == []
     assert r.texts == r.texts_ok == 2
     assert len(r.times_ns) == sum(len(ids) + 1 for _, ids in enc)
@@ -118,7 +110,7 @@ def test_time_masks_on_the_json_baseline(tok32k: tuple[Any, Any]) -> None:
 
 def test_time_masks_reports_a_token_outside_the_grammar(tok32k: tuple[Any, Any]) -> None:
     tok, hf = tok32k
-    r = bench_masks.time_masks('start: "def"\n', tok, [("x", hf.encode("class").ids)])
+    r = masks.time_masks('start: "def"\n', tok, [("x", hf.encode("class").ids)])
     assert r.texts_ok == 0
     assert len(r.errors) == 1 and "not in mask" in r.errors[0]
 
@@ -126,27 +118,27 @@ def test_time_masks_reports_a_token_outside_the_grammar(tok32k: tuple[Any, Any])
 def test_checker_and_causes() -> None:
     grammar = 'start: "def f():\\n" BODY\nBODY: /    pass\\n/\n'
     texts = ["def f():\n    pass\n", "def f():\n    return 1\n"]
-    with bench_soundness.Checker({"g": grammar}, processes=1) as ck:
+    with soundness.Checker({"g": grammar}, processes=1) as ck:
         res = ck.run("g", texts)
     assert [r[0] for r in res] == [True, False]
     assert res[1][1] == len("def f():\n    ")
-    c = bench_soundness.causes(texts, res)
+    c = soundness.causes(texts, res)
     assert list(c.values()) == [1]
     assert "NAME 'return'" in next(iter(c))
 
 
 def test_no_dynamic_code_cost_counts_by_level_and_name() -> None:
-    cset = bench_soundness.composed_set(bench_soundness.NO_DYNAMIC_CODE, "n")
+    cset = soundness.composed_set(soundness.NO_DYNAMIC_CODE, "n")
     texts = [
         "def f(x):\n    return getattr(x, 'a'), globals()\n",
         "def f(name):\n    import sys\n    return sys.modules[name]\n",
         "def f(x):\n    import importlib as il\n    return x\n",
         "def f(x):\n    return x.eval\n",
     ]
-    grammar = bench_common.grammar_of_set(cset)
-    with bench_soundness.Checker({"g": grammar}, processes=1) as ck:
+    grammar = common.grammar_of_set(cset)
+    with soundness.Checker({"g": grammar}, processes=1) as ck:
         res = ck.run("g", texts)
-    d = bench_soundness.no_dynamic_code_cost(texts, ["a", "b", "c", "d"], res, cset)
+    d = soundness.no_dynamic_code_cost(texts, ["a", "b", "c", "d"], res, cset)
     assert (d["grammar_rejected"], d["post_rejected"]) == (2, 1)
     assert d["grammar_by_name"] == {"getattr": 1, "globals": 1, "importlib": 1}
     assert d["post_by_name"] == {"sys.modules": 1}
@@ -182,19 +174,19 @@ def test_runner_times_what_the_tests_count(tmp_path: Path) -> None:
 
 @pytest.fixture(scope="module")
 def seed_module() -> Any:
-    return bench_engines.load_module(bench_common.EXAMPLE)
+    return engines.load_module(common.EXAMPLE)
 
 
 def test_emit_timings_of_a_target_that_expresses_the_set(seed_module: Any) -> None:
-    e = bench_engines.time_emit(seed_module, "lark-vllm", 3)
-    text, why = bench_engines.emit_text(seed_module, "lark-vllm")
+    e = engines.time_emit(seed_module, "lark-vllm", 3)
+    text, why = engines.emit_text(seed_module, "lark-vllm")
     assert text is not None and why == ""
     assert e.refused == "" and e.chars == len(text)
     assert len(e.times_ms) == 3 and all(t > 0 for t in e.times_ms)
 
 
 def test_a_target_that_cannot_express_the_set_is_a_note_not_a_timing(seed_module: Any) -> None:
-    e = bench_engines.time_emit(seed_module, "json-schema", 3)
+    e = engines.time_emit(seed_module, "json-schema", 3)
     assert e.times_ms == [] and e.chars == 0
     assert e.refused.startswith("target-cannot-express: ")
 
@@ -214,7 +206,7 @@ def test_the_runner_writes_refusals_as_rows_without_a_value(tmp_path: Path) -> N
 
 
 def test_tally_counts_agreements_excuses_by_name_and_unexcused() -> None:
-    t = bench_engines.Tally("t", "e")
+    t = engines.Tally("t", "e")
     ref = {"a": True, "b": False, "c": False, "d": True}
     other = {"a": True, "b": True, "c": True, "d": False}
     loose = Deviation("loose", "accepts more", lambda s: s == "b")
@@ -223,15 +215,15 @@ def test_tally_counts_agreements_excuses_by_name_and_unexcused() -> None:
     assert dict(t.excused) == {"loose": 1}
     assert len(t.unexcused) == 2
     assert "e accepts 'c'" in t.unexcused[0] and "e rejects 'd'" in t.unexcused[1]
-    strict, after = bench_engines.rates([t])
+    strict, after = engines.rates([t])
     assert (strict, after) == (25.0, 50.0)
 
 
 def test_agreement_over_one_imported_grammar_counts_every_decision() -> None:
-    _, tig = bench_engines._differential_modules()
+    _, tig = engines._differential_modules()
     if tig.SOURCES.get("outlines-arithmetic") is None:
         missing("the outlines package (holding the grammar) is not installed")
-    tallies = bench_engines.agreement(set_names=[], grammar_keys=["outlines-arithmetic"])
+    tallies = engines.agreement(set_names=[], grammar_keys=["outlines-arithmetic"])
     corpus = tig._corpus("outlines-arithmetic")
     by_pair = {(t.target, t.engine): t for t in tallies}
     assert ("xgrammar", "xgrammar-ebnf") in by_pair
@@ -247,44 +239,44 @@ def test_agreement_over_one_imported_grammar_counts_every_decision() -> None:
 def test_xgrammar_tokenizer_info_and_masks(tok32k: tuple[Any, Any]) -> None:
     require_module("xgrammar")
     _, hf = tok32k
-    info = bench_engines.xgr_tokenizer_info(hf)
+    info = engines.xgr_tokenizer_info(hf)
     assert info.vocab_size == hf.get_vocab_size()
     assert info.stop_token_ids == [hf.token_to_id("<|endoftext|>")]
-    compiled, ms = bench_engines.xgr_compile(info, 'root ::= "def " [a-z]+ "():"\n')
+    compiled, ms = engines.xgr_compile(info, 'root ::= "def " [a-z]+ "():"\n')
     assert ms > 0
     eos = info.stop_token_ids[0]
     good = [("ok", hf.encode("def handler():").ids)]
     bad = [("bad", hf.encode("class handler():").ids)]
-    r = bench_engines.xgr_time_masks(compiled, info.vocab_size, eos, good + bad)
+    r = engines.xgr_time_masks(compiled, info.vocab_size, eos, good + bad)
     assert (r.texts, r.texts_ok) == (2, 1)
     assert len(r.errors) == 1 and r.errors[0].startswith("bad: token 0")
     assert len(r.times_ns) == len(good[0][1]) + 1 + 1
-    none = bench_engines.xgr_time_masks(compiled, info.vocab_size, eos, good, budget_s=-1)
+    none = engines.xgr_time_masks(compiled, info.vocab_size, eos, good, budget_s=-1)
     assert none.texts == 0
 
 
 def test_llguidance_compile_reads_lark_and_gbnf(tok32k: tuple[Any, Any]) -> None:
     tok, _ = tok32k
-    assert bench_engines.llg_compile_ms(tok, "lark", 'start: "a" | "b"\n') > 0
-    assert bench_engines.llg_compile_ms(tok, "gbnf", 'root ::= "a" | "b"\n') > 0
+    assert engines.llg_compile_ms(tok, "lark", 'start: "a" | "b"\n') > 0
+    assert engines.llg_compile_ms(tok, "gbnf", 'root ::= "a" | "b"\n') > 0
     with pytest.raises(ValueError, match="refused"):
-        bench_engines.llg_compile_ms(tok, "lark", "start: undefined_rule\n")
+        engines.llg_compile_ms(tok, "lark", "start: undefined_rule\n")
 
 
 def test_shared_mask_corpus_satisfies_the_seed_example() -> None:
     from ananke.languages.python.corpus import stdlib_functions
 
-    funcs = bench_common.mask_functions(8, stdlib_functions(limit=200))
+    funcs = common.mask_functions(8, stdlib_functions(limit=200))
     assert len(funcs) == 8
-    adapted = bench_common.adapted_for_api_handler(funcs)
-    assert adapted and all(bench_common.API_RETURN in text for _, text in adapted)
+    adapted = common.adapted_for_api_handler(funcs)
+    assert adapted and all(common.API_RETURN in text for _, text in adapted)
 
 
 def test_xgrammar_tokenizer_info_equals_from_huggingface(tok32k: tuple[Any, Any]) -> None:
     xgrammar = require_module("xgrammar")
     transformers = require_module("transformers")
     _, hf = tok32k
-    mine = bench_engines.xgr_tokenizer_info(hf)
+    mine = engines.xgr_tokenizer_info(hf)
     wrapped = transformers.PreTrainedTokenizerFast(tokenizer_object=hf, eos_token="<|endoftext|>")
     theirs = xgrammar.TokenizerInfo.from_huggingface(
         wrapped, vocab_size=hf.get_vocab_size(), stop_token_ids=mine.stop_token_ids

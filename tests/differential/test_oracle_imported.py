@@ -48,10 +48,10 @@ import pytest
 from ananke.engines.membership import Compiled, readers
 from ananke.engines.sample import mutate, sample_strings
 from ananke.ir import Diagnostics
-from test_imported_grammars import SOURCES, _grammar
 
 from ananke.pipeline import transpile_grammar
 from tests.differential.harness import READERS, compile_or_skip
+from tests.differential.test_imported_grammars import SOURCES, _grammar
 
 DERIVATIONS = 12
 SAMPLED = 6

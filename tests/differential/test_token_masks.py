@@ -13,18 +13,16 @@ negated class. The masks are compared over the whole vocabulary.
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import pytest
 from ananke.engines.bpe import hf_tokenizer, llg_tokenizer
 from ananke.engines.llamacpp_sampler import LlamaVocab
 
-ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT / "benchmarks"))
+from benchmarks import common
+from benchmarks.engines import llamacpp_masks_against_llguidance
 
-import bench_common  # noqa: E402
-from bench_engines import llamacpp_masks_against_llguidance  # noqa: E402
+ROOT = Path(__file__).resolve().parents[2]
 
 FUNCTIONS = 3
 """Standard-library functions per set, the first of those the mask benchmark consumes:
@@ -36,14 +34,14 @@ def test_llamacpp_masks_equal_llguidances(
     example: str | None, bpe32k: Path, llama32k: LlamaVocab
 ) -> None:
     if example is None:
-        gbnf = bench_common.unconstrained_grammar("gbnf")
-        lark = bench_common.unconstrained_grammar("llguidance")
-        texts = [(f.key, f.text) for f in bench_common.mask_functions(40)]
+        gbnf = common.unconstrained_grammar("gbnf")
+        lark = common.unconstrained_grammar("llguidance")
+        texts = [(f.key, f.text) for f in common.mask_functions(40)]
     else:
         source = (ROOT / "examples" / f"{example}.ariadne").read_text(encoding="utf-8")
-        gbnf = bench_common.grammar_of_source(source, target="gbnf")
-        lark = bench_common.grammar_of_source(source, target="llguidance")
-        texts = bench_common.adapted_for_api_handler(bench_common.mask_functions(40))
+        gbnf = common.grammar_of_source(source, target="gbnf")
+        lark = common.grammar_of_source(source, target="llguidance")
+        texts = common.adapted_for_api_handler(common.mask_functions(40))
     short = [(k, t) for k, t in texts if t.count("\n") <= 8][:FUNCTIONS]
     assert len(short) == FUNCTIONS
     hf = hf_tokenizer(bpe32k)

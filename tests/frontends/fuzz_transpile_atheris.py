@@ -3,9 +3,9 @@
 An input is a dialect byte (its value modulo 3: lark, gbnf, ebnf) and a grammar file. Every
 target must end in exit 0, 1 or 2 with, for 1 and 2, an error at a place in the file; an
 exit 3 (an internal error) is raised as an exception, which libFuzzer reports as a crash
-and writes to a ``crash-*`` file.
+and writes to a ``crash-*`` file. From the repository root:
 
-    python tests/frontends/fuzz_transpile_atheris.py CORPUS_DIR -atheris_runs=10000
+    python -m tests.frontends.fuzz_transpile_atheris CORPUS_DIR -atheris_runs=10000
 
 ``--write-seeds DIR`` writes the seed corpus (the grammars others wrote, installed here).
 """
@@ -43,7 +43,7 @@ def _import_instrumented() -> None:
 
 
 _import_instrumented()
-import fuzz_grammars  # noqa: E402
+from tests.frontends import fuzz_grammars  # noqa: E402
 
 _DIALECTS = ("lark", "gbnf", "ebnf")
 _WORK = Path(tempfile.mkdtemp(prefix="arc-fuzz-"))

@@ -17,11 +17,11 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
-import fuzz_grammars as fg
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tests.frontends import fuzz_grammars as fg
 from tests.hypothesis_profiles import examples
 from tests.suite_helpers import require_module
 
@@ -113,14 +113,16 @@ def test_atheris_bounded_run(tmp_path: Path) -> None:
     if sys.platform != "linux":
         pytest.skip("atheris has wheels for Linux only (the dev extra installs it there)")
     require_module("atheris")
-    script = Path(__file__).with_name("fuzz_transpile_atheris.py")
+    # Run as a module of the tests package, from the repository root, so its imports resolve.
+    target = ["-m", "tests.frontends.fuzz_transpile_atheris"]
+    root = Path(__file__).resolve().parents[2]
     corpus = tmp_path / "corpus"
-    subprocess.run([sys.executable, script, "--write-seeds", corpus], check=True)
+    subprocess.run([sys.executable, *target, "--write-seeds", corpus], check=True, cwd=root)
     runs = os.environ.get("ANANKE_FUZZ_RUNS", "300")
     result = subprocess.run(
         [
             sys.executable,
-            script,
+            *target,
             corpus,
             f"-atheris_runs={runs}",
             "-seed=1",
@@ -129,7 +131,7 @@ def test_atheris_bounded_run(tmp_path: Path) -> None:
         ],
         capture_output=True,
         text=True,
-        cwd=tmp_path,
+        cwd=root,
     )
     assert result.returncode == 0, result.stderr[-4000:]
     assert not list(tmp_path.glob("crash-*")), result.stderr[-4000:]

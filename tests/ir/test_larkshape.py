@@ -17,9 +17,9 @@ from ananke.ir.diagnostics import Diagnostics
 from ananke.ir.grammar import Alt, Empty, Expr, Grammar, Lit, Ref, Repeat, Rule, Seq, walk
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from test_repeats import lengths
 
 from tests.hypothesis_profiles import examples
+from tests.ir.test_repeats import lengths
 
 A, AA = Lit(text="a"), Lit(text="aa")
 

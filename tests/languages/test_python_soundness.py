@@ -3,7 +3,7 @@
 The full figures (every standard-library function) are in the benchmark report; this file
 asserts the same properties on samples so the suite stays fast. Acceptance is exact: the
 grammar emitted by ``lower`` + the llguidance backend, fed the function's bytes through a
-byte-level tokenizer. Ground truth for ``forbid`` is ``bench_soundness.forbidden_uses``,
+byte-level tokenizer. Ground truth for ``forbid`` is ``benchmarks.soundness.forbidden_uses``,
 which reads names and keywords with Python's ``ast`` and ``tokenize`` only: it shares no
 code with the grammar or the post checks (``ananke.languages.validate``), which it judges.
 
@@ -19,7 +19,6 @@ import functools
 import multiprocessing
 import os
 import random
-import sys
 import sysconfig
 from pathlib import Path
 from typing import Any
@@ -40,17 +39,14 @@ from ananke.languages.python.corpus import (
 )
 from ananke.languages.validate import check
 
-from tests.suite_helpers import require_module
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
-
-from bench_soundness import (
+from benchmarks.soundness import (
     FSTRING_FORBIDS,
     Checker,
     Use,
     forbid_soundness,
     forbidden_uses,
 )
+from tests.suite_helpers import require_module
 
 FORBID = ("eval", "exec", "open", "print")
 SEED = 20261125

@@ -10,7 +10,9 @@ inheritance and merging, and conflict detection and resolution.
 
 from __future__ import annotations
 
+import math
 import random
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -19,6 +21,8 @@ from ananke.ariadne import compile_source, read_source
 from ananke.ir import Diagnostics
 from ananke.ir.compose import compose
 from ananke.ir.constraint import Module
+
+from benchmarks.reporting import Report
 
 NAMES = [f"name_{k}" for k in range(60)]
 SETS_PER_FILE_MIN = 2
@@ -103,3 +107,40 @@ def time_passes(module: Module, runs: int) -> dict[str, Any]:
         "detect_resolve_s": conflicts[len(conflicts) // 2],
         "decisions": decided,
     }
+
+
+def bench_compose(r: Report) -> None:
+
+    print("compose", flush=True)
+    sizes = (1_000, 10_000) if r.quick else (1_000, 10_000, 100_000)
+    results: dict[int, dict[str, Any]] = {}
+    for n in sizes:
+        with tempfile.TemporaryDirectory() as d:
+            module = compiled(generate(n, 100, Path(d)))
+        res = time_passes(module, 3 if n >= 100_000 else 7)
+        res["constraints"] = count(module)
+        results[n] = res
+        total = res["inherit_merge_s"] + res["detect_resolve_s"]
+        r.metric(
+            f"compose {n:,} constraints in 100 files: conflict detection and resolution, median",
+            res["detect_resolve_s"] * 1000,
+            "ms",
+            1000.0 if n == 10_000 else None,
+            note=f"{res['constraints']:,} constraints written, {res['decisions']:,} decisions; "
+            f"with inline-extends and merge: {total * 1000:.0f} ms",
+        )
+    r.details["compose"] = {str(n): v for n, v in results.items()}
+    if 100_000 in results:
+        nlogn = (100_000 * math.log(100_000)) / (10_000 * math.log(10_000))
+        for key, what in (
+            ("detect_resolve_s", "detection and resolution"),
+            ("inherit_merge_s", "inline-extends and merge"),
+        ):
+            ratio = results[100_000][key] / results[10_000][key]
+            r.metric(
+                f"compose growth 10k to 100k constraints, {what}, over n log n",
+                ratio / nlogn,
+                "x",
+                1.0,
+                note=f"time grew {ratio:.1f}x; n log n grows {nlogn:.1f}x",
+            )

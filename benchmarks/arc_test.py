@@ -15,8 +15,11 @@ from __future__ import annotations
 import random
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
+
+from benchmarks.reporting import Report
 
 NAMES = ["eval", "exec", "open", "compile", "input", "globals", "vars", "breakpoint"]
 TYPES = [("int", "int"), ("str", "str"), ("List<int>", "List[int]"), ("bool", "bool")]
@@ -87,3 +90,24 @@ def run(root: Path, engines: str) -> tuple[float, int, str]:
     seconds = time.perf_counter() - t0
     first = done.stdout.splitlines()[0] if done.stdout else done.stderr.strip()
     return seconds, done.returncode, first
+
+
+def bench_arc_test(r: Report) -> None:
+
+    print("arc test", flush=True)
+    files = 20 if r.quick else 100
+    with tempfile.TemporaryDirectory() as d:
+        root = generate(files, 10, Path(d))
+        for engines in (
+            "llguidance-lark",
+            "llguidance-lark,llguidance-gbnf",
+            "llguidance-lark,llamacpp-gbnf",
+        ):
+            seconds, code, line = run(root, engines)
+            r.metric(
+                f"arc test, {files} files x 10 examples, engines {engines}",
+                seconds,
+                "s",
+                5.0 if files == 100 else None,
+                note=f"exit {code}: {line}",
+            )

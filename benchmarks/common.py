@@ -5,8 +5,9 @@ from __future__ import annotations
 import ast
 import io
 import statistics
+import time
 import tokenize
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -139,3 +140,14 @@ def adapted_for_api_handler(funcs: Sequence[FunctionSample]) -> list[tuple[str, 
         if text is not None:
             adapted.append((f.key, text))
     return adapted
+
+
+def median_ms(f: Callable[[], object], runs: int) -> dict[str, float]:
+    """:func:`summary` of ``runs`` timed calls of ``f`` in milliseconds, after one untimed."""
+    f()
+    times = []
+    for _ in range(runs):
+        t = time.perf_counter()
+        f()
+        times.append((time.perf_counter() - t) * 1000)
+    return summary(times)

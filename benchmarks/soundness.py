@@ -16,6 +16,7 @@ import io
 import keyword
 import multiprocessing
 import os
+import time
 import tokenize
 import unicodedata
 from collections import Counter
@@ -27,6 +28,9 @@ if TYPE_CHECKING:
     from ananke.languages.python.corpus import FunctionSample
 
 from ananke.engines.acceptance import ByteMatcher
+
+from benchmarks.common import grammar_of_set, grammar_of_source, unconstrained_grammar
+from benchmarks.reporting import Report
 
 _MATCHERS: dict[str, ByteMatcher] = {}
 _GRAMMARS: dict[str, str] = {}
@@ -453,3 +457,237 @@ def forbid_soundness(
         elif not min(u.start for u in found) <= offset <= min(u.end for u in found):
             run.misplaced.append(f"{f.key}: rejected at byte {offset}, first use {found[0]}")
     return run
+
+
+FORBID = ("eval", "exec", "open", "print")
+FORBID_SOURCE = "constraint f { forbid: [" + ", ".join(f'"{n}"' for n in FORBID) + "]; }"
+MAX_LINES_N = (5, 20, 50, 100)
+
+
+def bench_soundness(r: Report) -> None:
+    from ananke.languages.python.corpus import (
+        installed_functions,
+        reindent,
+        sample,
+        stdlib_functions,
+    )
+
+    print("soundness", flush=True)
+    corpus = stdlib_functions()
+    funcs = sample(corpus, 300, seed=1) if r.quick else corpus
+    grammars = {
+        "plain": unconstrained_grammar(),
+        "forbid": grammar_of_source(FORBID_SOURCE),
+        "no_dynamic_code": grammar_of_set(composed_set(NO_DYNAMIC_CODE, "n")),
+    }
+    for n in MAX_LINES_N:
+        grammars[f"max_lines_{n}"] = grammar_of_source(f"constraint m {{ max_lines: {n}; }}")
+    for key, names in FSTRING_FORBIDS.items():
+        quoted = ", ".join(f'"{n}"' for n in names)
+        grammars[key] = grammar_of_source(f"constraint f {{ forbid: [{quoted}]; }}")
+    d: dict[str, Any] = {"corpus": len(corpus), "measured": len(funcs)}
+    with Checker(grammars) as ck:
+        texts = [f.text for f in funcs]
+        t = time.perf_counter()
+        res = ck.run("plain", texts)
+        d["plain_seconds"] = time.perf_counter() - t
+        accepted = [f for f, x in zip(funcs, res, strict=True) if x[0]]
+        rejected = [
+            {"function": f.key, "offset": x[1], "error": x[2]}
+            for f, x in zip(funcs, res, strict=True)
+            if not x[0]
+        ]
+        rate = 100.0 * len(accepted) / len(funcs)
+        d["plain"] = {
+            "accepted": len(accepted),
+            "rejected": rejected[:50],
+            "causes": causes(texts, res),
+        }
+        r.metric(
+            "stdlib top-level functions accepted, no constraint",
+            rate,
+            "%",
+            99.9,
+            higher_is_better=True,
+            note=f"{len(accepted)}/{len(funcs)}; causes: {d['plain']['causes'] or 'none'}",
+        )
+
+        installed = installed_functions()
+        if r.quick:
+            installed = sample(installed, 300, seed=1)
+        ires = ck.run("plain", [f.text for f in installed])
+        iok = sum(1 for x in ires if x[0])
+        d["installed"] = {
+            "accepted": iok,
+            "of": len(installed),
+            "rejected": [f.key for f, x in zip(installed, ires, strict=True) if not x[0]],
+            "causes": causes([f.text for f in installed], ires),
+        }
+        r.metric(
+            "installed packages' top-level functions accepted, no constraint",
+            100.0 * iok / max(1, len(installed)),
+            "%",
+            99.9,
+            higher_is_better=True,
+            note=f"{iok}/{len(installed)} from the packages installed with the test "
+            f"dependencies; causes: {d['installed']['causes'] or 'none'}",
+        )
+
+        re_sample = sample(funcs, 100 if r.quick else 600, seed=3)
+        d["reindent"] = {}
+        for unit, label in (("  ", "2 spaces"), ("        ", "8 spaces"), ("\t", "tabs")):
+            variants = [reindent(f.text, unit) for f in re_sample]
+            vres = ck.run("plain", variants)
+            ok = sum(1 for x in vres if x[0])
+            d["reindent"][label] = {
+                "accepted": ok,
+                "of": len(variants),
+                "causes": causes(variants, vres),
+            }
+            r.metric(
+                f"reindented to {label}, accepted",
+                100.0 * ok / len(variants),
+                "%",
+                99.9,
+                higher_is_better=True,
+                note=f"{ok}/{len(variants)}",
+            )
+
+        # Who violates is decided by Python's ast and tokenize, not by the code measured.
+        violators = [f for f in accepted if forbidden_uses(f.text, FORBID)]
+        clean = [f for f in accepted if f not in violators]
+        vres = ck.run("forbid", [f.text for f in violators])
+        cres = ck.run("forbid", [f.text for f in clean])
+        slipped = [f.key for f, x in zip(violators, vres, strict=True) if x[0]]
+        wrongly = [
+            {"function": f.key, "offset": x[1], "error": x[2]}
+            for f, x in zip(clean, cres, strict=True)
+            if not x[0]
+        ]
+        d["forbid"] = {
+            "names": FORBID,
+            "violators": len(violators),
+            "clean": len(clean),
+            "violators_accepted": slipped,
+            "clean_rejected": wrongly[:50],
+        }
+        r.metric(
+            "forbid eval/exec/open/print: violators accepted",
+            len(slipped),
+            "count",
+            0.0,
+            note=f"of {len(violators)} violating functions (ground truth: tokenize)",
+        )
+        r.metric(
+            "forbid eval/exec/open/print: clean functions rejected",
+            len(wrongly),
+            "count",
+            0.0,
+            note=f"of {len(clean)} other accepted functions",
+        )
+
+        # The whole corpus (not only what the plain grammar accepts), ground truth from ast.
+        d["forbid_corpus"] = {}
+        for key, names in FSTRING_FORBIDS.items():
+            run = forbid_soundness(ck, key, funcs, names)
+            d["forbid_corpus"][key] = run.as_dict()
+            r.metric(
+                f"forbid {'/'.join(names)}, every function: clean functions rejected",
+                len(run.clean_rejected),
+                "count",
+                0.0,
+                note=f"{run.checked} checked, {run.clean} clean ({run.clean_with_fstrings} "
+                f"with f-strings), {run.violating_rejected}/{run.violating} violating rejected "
+                f"({run.violating_in_fstrings} first in an f-string field), "
+                f"{len(run.misplaced)} rejected elsewhere than the first use (ground truth: ast)",
+            )
+
+        d["llamacpp"] = llamacpp_soundness(r, accepted, violators)
+
+        d["no_dynamic_code"] = no_dynamic_code_soundness(r, ck, accepted)
+
+        d["max_lines"] = {}
+        ml_pool = accepted if r.quick else sample(accepted, 1500, seed=4)
+        for n in MAX_LINES_N:
+            short = [f for f in ml_pool if f.lines <= n]
+            longer = [f for f in ml_pool if f.lines > n][:200]
+            sres = ck.run(f"max_lines_{n}", [f.text for f in short])
+            lres = ck.run(f"max_lines_{n}", [f.text for f in longer])
+            bad = [f.key for f, x in zip(short, sres, strict=True) if not x[0]]
+            d["max_lines"][str(n)] = {
+                "short": len(short),
+                "short_rejected": bad[:50],
+                "longer_checked": len(longer),
+                "longer_rejected_by_grammar": sum(1 for x in lres if not x[0]),
+            }
+            r.metric(
+                f"max_lines {n}: functions of <= {n} lines rejected",
+                len(bad),
+                "count",
+                0.0,
+                note=f"of {len(short)}; the grammar also rejected "
+                f"{d['max_lines'][str(n)]['longer_rejected_by_grammar']}/{len(longer)} "
+                f"longer ones (the post check counts lines exactly)",
+            )
+    r.details["soundness"] = d
+
+
+def no_dynamic_code_soundness(r: Report, ck: Any, accepted: list[Any]) -> dict[str, Any]:
+    """What `std.python.no_dynamic_code` rejects among the functions the plain grammar
+    accepts, by forbidden name, in the grammar and after generation."""
+
+    texts = [f.text for f in accepted]
+    res = ck.run("no_dynamic_code", texts)
+    cset = composed_set(NO_DYNAMIC_CODE, "n")
+    d = no_dynamic_code_cost(texts, [f.key for f in accepted], res, cset)
+    top = ", ".join(f"{k} {v}" for k, v in list(d["grammar_by_name"].items())[:8])
+    r.metric(
+        "std.python.no_dynamic_code: functions the grammar rejects",
+        d["grammar_rejected"],
+        "count",
+        note=f"of {len(texts)} accepted without constraints; by name: {top or 'none'}",
+    )
+    top = ", ".join(f"{k} {v}" for k, v in list(d["post_by_name"].items())[:8])
+    r.metric(
+        "std.python.no_dynamic_code: further functions the post check rejects",
+        d["post_rejected"],
+        "count",
+        note=f"by name: {top or 'none'}",
+    )
+    return d
+
+
+def llamacpp_soundness(r: Report, accepted: list[Any], violators: list[Any]) -> dict[str, Any]:
+    """llama.cpp itself reading the gbnf target: functions llguidance's reference grammar
+    accepts, and functions that call a forbidden name."""
+    from ananke.engines.membership import get_engine
+    from ananke.languages.python.corpus import sample
+
+    engine = get_engine("llamacpp-gbnf")
+    if not engine.available():
+        r.note("llama.cpp soundness", "not installed (npm ci --prefix engines/llamacpp)")
+        return {}
+    plain = engine.compile(unconstrained_grammar("gbnf"))
+    forbid = engine.compile(grammar_of_source(FORBID_SOURCE, target="gbnf"))
+    pool = sample(accepted, 100 if r.quick else 1000, seed=5)
+    t = time.perf_counter()
+    rejected = [f.key for f in pool if not plain.accepts(f.text)]
+    seconds = time.perf_counter() - t
+    bad = sample(violators, 30 if r.quick else 200, seed=6)
+    slipped = [f.key for f in bad if forbid.accepts(f.text)]
+    r.metric(
+        "llama.cpp reading gbnf, no constraint: functions llguidance accepts, rejected",
+        len(rejected),
+        "count",
+        0.0,
+        note=f"of {len(pool)} standard-library functions; {1000 * seconds / len(pool):.0f} ms "
+        "per function (llama.cpp parses the grammar again for each)",
+    )
+    r.metric(
+        "llama.cpp reading gbnf, forbid eval/exec/open/print: violators accepted",
+        len(slipped),
+        "count",
+        0.0,
+        note=f"of {len(bad)} violating functions",
+    )
+    return {"of": len(pool), "rejected": rejected[:50], "violators": len(bad), "slipped": slipped}

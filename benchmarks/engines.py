@@ -9,7 +9,7 @@ BPE tokenizers, and the agreement of the differential corpus.
   is built once per vocabulary and timed apart.
 - Masks: XGrammar's ``fill_next_token_bitmask`` timed alone before each token (and the
   final stop token) of a text, then ``accept_token``; a fresh ``GrammarMatcher`` per text.
-  llguidance's masks are timed by :func:`bench_masks.time_masks`. llama.cpp: its grammar
+  llguidance's masks are timed by :func:`benchmarks.masks.time_masks`. llama.cpp: its grammar
   sampler over the whole vocabulary (:func:`llamacpp_masks_against_llguidance`), each mask
   compared with llguidance's.
 - Agreement: the corpora and reading logic of the differential tests, counted instead of
@@ -30,10 +30,10 @@ from typing import Any
 from ananke.engines.membership import get_engine, readers
 from ananke.ir.constraint import Module
 from ananke.ir.diagnostics import DiagnosticError, Diagnostics
-from bench_common import ROOT, summary
-from bench_masks import MaskRun
 
-DIFFERENTIAL = ROOT / "tests" / "differential"
+from benchmarks.common import EXAMPLE, adapted_for_api_handler, mask_functions, summary
+from benchmarks.masks import MaskRun
+from benchmarks.reporting import Report
 
 LLG_READERS: dict[str, tuple[str, str]] = {
     target: (target, get_engine(engine).format)
@@ -424,10 +424,7 @@ class Tally:
 
 
 def _differential_modules() -> tuple[Any, Any]:
-    if str(DIFFERENTIAL) not in sys.path:
-        sys.path.insert(0, str(DIFFERENTIAL))
-    import test_compiled_examples
-    import test_imported_grammars
+    from tests.differential import test_compiled_examples, test_imported_grammars
 
     return test_compiled_examples, test_imported_grammars
 
@@ -496,3 +493,277 @@ def rates(tallies: Sequence[Tally]) -> tuple[float, float]:
     agreed = sum(t.agreed for t in tallies)
     excused = sum(sum(t.excused.values()) for t in tallies)
     return 100.0 * agreed / compared, 100.0 * (agreed + excused) / compared
+
+
+def bench_emit(r: Report) -> None:
+    from ananke.backends import target_names
+
+    print("emit per target", flush=True)
+    module = load_module(EXAMPLE)
+    runs = 5 if r.quick else 20
+    d: dict[str, Any] = {}
+    for target in target_names():
+        e = time_emit(module, target, runs)
+        if e.refused:
+            d[target] = {"refused": e.refused}
+            r.note(f"emit {EXAMPLE.name} for {target}", f"cannot express the set: {e.refused}")
+            continue
+        s = summary(e.times_ms)
+        d[target] = s | {"chars": e.chars}
+        r.metric(
+            f"emit {EXAMPLE.name} for {target} (lower + emit), p50",
+            s["p50"],
+            "ms",
+            note=f"{runs} warm runs; max {s['max']:.1f} ms; {e.chars} chars",
+        )
+    r.details["emit_ms"] = d
+
+
+def bench_engines(r: Report, cache: Path) -> None:
+    import importlib.metadata
+
+    import xgrammar
+    from ananke.engines.bpe import hf_tokenizer, llg_tokenizer, train_bpe
+    from ananke.engines.llamacpp_sampler import library_path
+    from ananke.engines.membership import (
+        LlamaCppCompiled,
+        get_engine,
+        llamacpp_modules,
+        llamacpp_version,
+    )
+
+    from benchmarks.masks import time_masks
+
+    print("engines", flush=True)
+    module = load_module(EXAMPLE)
+    texts = {}
+    for target in ("llguidance", "lark-vllm", "gbnf", "xgrammar", "lark"):
+        text, why = emit_text(module, target)
+        assert text is not None, why
+        texts[target] = text
+    adapted = adapted_for_api_handler(mask_functions(12 if r.quick else 200))
+    runs = 3 if r.quick else 20
+    xgr_runs = 1 if r.quick else 3
+    xgr_budget = 5.0 if r.quick else 75.0
+    d: dict[str, Any] = {
+        "set": EXAMPLE.name,
+        "functions": len(adapted),
+        "same_text_llguidance_lark_vllm": texts["llguidance"] == texts["lark-vllm"],
+        "xgrammar": importlib.metadata.version("xgrammar"),
+        "xgrammar_mask_budget_s": xgr_budget,
+    }
+    empty_ms = [xgr_compile(xgrammar.TokenizerInfo([]), texts["xgrammar"])[1] for _ in range(2)]
+    d["xgrammar_compile_empty_vocab_ms"] = min(empty_ms)
+    llamacpp = get_engine("llamacpp-gbnf")
+    library = library_path(llamacpp_modules())
+    if library is None:
+        r.note("masks, llama.cpp <- gbnf", "not installed (npm ci --prefix engines/llamacpp)")
+    if llamacpp.available():
+        parse = [llamacpp.compile(texts["gbnf"]) for _ in range(runs)]
+        ps = summary([c.parse_ms for c in parse if isinstance(c, LlamaCppCompiled)])
+        d["llamacpp_parse_ms"] = ps
+        r.metric(
+            "compile, llama.cpp <- gbnf (parse only, any vocabulary)",
+            ps["p50"],
+            "ms",
+            100.0,
+            note=f"p50 of {ps['n']} parses, max {ps['max']:.1f} ms; llama.cpp (node-llama-cpp "
+            f"{llamacpp_version()}) parses GBNF without the vocabulary and "
+            "computes masks at sampling time from the model's own (timed per vocabulary below)",
+        )
+    else:
+        r.note("compile, llama.cpp <- gbnf", "not installed (npm ci --prefix engines/llamacpp)")
+    for vocab in (32000, 128000):
+        label = f"{vocab // 1000}k"
+        path = train_bpe(vocab, cache)
+        tok, hf = llg_tokenizer(path), hf_tokenizer(path)
+        enc = [(k, hf.encode(t).ids) for k, t in adapted]
+        res: dict[str, Any] = {}
+        for name, (target, fmt) in LLG_READERS.items():
+            llg_compile_ms(tok, fmt, texts[target])
+            cs = summary([llg_compile_ms(tok, fmt, texts[target]) for _ in range(runs)])
+            run = time_masks(llg_grammar(fmt, texts[target]), tok, enc, keep_going=True)
+            ms = summary([x / 1000 for x in run.times_ns])
+            res[f"llguidance <- {name}"] = {
+                "compile_ms": cs,
+                "mask_us": ms,
+                "texts": run.texts,
+                "texts_ok": run.texts_ok,
+                "errors": run.errors[:10],
+            }
+        t = time.perf_counter()
+        info = xgr_tokenizer_info(hf)
+        info_ms = (time.perf_counter() - t) * 1000
+        times = []
+        compiled = None
+        for _ in range(xgr_runs):
+            compiled, ms_ = xgr_compile(info, texts["xgrammar"])
+            times.append(ms_)
+        cs = summary(times)
+        again = summary(xgr_recompile_ms(info, texts["xgrammar"], runs))
+        # XGrammar's own JSON grammar with the same vocabulary: what the engine takes for a
+        # small grammar, beside the character-level Python one.
+        json_text = str(xgrammar.Grammar.builtin_json_grammar())
+        json_ms = min(xgr_compile(info, json_text)[1] for _ in range(3))
+        xrun = xgr_time_masks(compiled, info.vocab_size, 0, enc, budget_s=xgr_budget)
+        xs = summary([x / 1000 for x in xrun.times_ns])
+        res["xgrammar <- xgrammar"] = {
+            "compile_ms": cs,
+            "cached_recompile_ms": again,
+            "tokenizer_info_ms": info_ms,
+            "builtin_json_compile_ms": json_ms,
+            "mask_us": xs,
+            "texts": xrun.texts,
+            "texts_ok": xrun.texts_ok,
+            "errors": xrun.errors[:10],
+            "share_of_masks_over_2ms": sum(1 for x in xrun.times_ns if x > 2_000_000)
+            / max(1, len(xrun.times_ns)),
+        }
+        if library is not None:
+            res["llama.cpp <- gbnf"] = llamacpp_engine_run(
+                library, path, cache, texts, tok, enc, runs, xgr_budget
+            )
+        d[label] = res
+        p99_target = 2000.0 if vocab == 128000 else None
+        for key, v in res.items():
+            c, m = v["compile_ms"], v["mask_us"]
+            xgr = key.startswith("xgrammar")
+            cause = ""
+            if xgr and c["p50"] > 100:
+                cause = (
+                    f"; {d['xgrammar_compile_empty_vocab_ms']:.0f} ms with an empty vocabulary: "
+                    "the rest is the per-vocabulary token-mask cache XGrammar precomputes for "
+                    "every position of every rule of the character-level grammar (its own "
+                    f"JSON grammar takes {v['builtin_json_compile_ms']:.0f} ms with this "
+                    "vocabulary); the same grammar again, in a compiler with XGrammar's "
+                    f"cache on, as vLLM runs it: {v['cached_recompile_ms']['p50']:.2f} "
+                    "ms"
+                )
+            r.metric(
+                f"compile, {key}, {label}",
+                c["p50"],
+                "ms",
+                100.0,
+                note=f"p50 of {c['n']} compiles, max {c['max']:.0f} ms"
+                + (f"; TokenizerInfo built once in {v['tokenizer_info_ms']:.0f} ms" if xgr else "")
+                + cause,
+            )
+            extra = ""
+            if key.startswith("llama.cpp"):
+                k = v["check_us"]
+                extra = (
+                    f"{v['texts']} of {len(enc)} functions measured in a {xgr_budget:.0f} s "
+                    "budget; the whole vocabulary through llama_sampler_apply, which "
+                    "llama.cpp runs when the token it sampled is not allowed; that first "
+                    f"one-token check: p50 {k['p50']:.0f} µs, p99 {k['p99']:.0f} µs"
+                )
+                r.metric(
+                    f"llama.cpp masks equal to llguidance's, {label}",
+                    100 * v["masks_equal"] / max(1, v["masks"]),
+                    "%",
+                    100.0,
+                    higher_is_better=True,
+                    note=f"{v['masks_equal']} of {v['masks']} masks over the whole vocabulary, "
+                    "the end of sequence included"
+                    + (f"; first difference: {v['differences'][0]}" if v["differences"] else ""),
+                )
+            if xgr:
+                extra = (
+                    f"{v['texts']} of {len(enc)} functions measured in a "
+                    f"{xgr_budget:.0f} s budget; "
+                    f"{100 * v['share_of_masks_over_2ms']:.0f}% of masks over 2 ms: the "
+                    "grammar is character-level (no lexer), so the token-mask cache decides "
+                    "few tokens ahead and the rest are run through the parser at each step"
+                )
+            r.metric(
+                f"mask p50, {key}, {label}",
+                m["p50"],
+                "µs",
+                note=f"{m['n']} masks; {v['texts_ok']}/{v['texts']} functions consumed"
+                + (f" ({v['errors'][0]})" if v["errors"] else ""),
+            )
+            r.metric(f"mask p99, {key}, {label}", m["p99"], "µs", p99_target, note=extra)
+            r.metric(f"mask max, {key}, {label}", m["max"], "µs")
+    r.note(
+        "masks, lark target",
+        "the lark package has no token masks: only its parser build (below) is measured",
+    )
+    r.note(
+        "masks, regex target",
+        "a Python function grammar (nesting bounded) is regular, but as one regular "
+        "expression it is far over the size limit: the regex target refuses the set",
+    )
+    runs = [lark_compile_s(texts["lark"], 60.0) for _ in range(1 if r.quick else 3)]
+    built = [secs for secs in runs if secs is not None]
+    d["lark_parser_build_s"] = runs
+    if len(built) < len(runs):
+        r.note("compile, lark package <- lark", "no parser after 60 s (timed out)")
+    else:
+        r.metric(
+            "compile, lark package <- lark (parse only, no masks)",
+            sorted(built)[len(built) // 2] * 1000,
+            "ms",
+            100,
+            note=f"median of {len(runs)} builds, each in a fresh process (Earley with the "
+            "dynamic lexer; no vocabulary involved); the lark package reads the grammar and "
+            "builds the parser in pure Python",
+        )
+    r.details["engines"] = d
+
+
+def bench_agreement(r: Report) -> None:
+
+    print("agreement", flush=True)
+    if r.quick:
+        tallies = agreement(set_names=["api_handler"], grammar_keys=["outlines-arithmetic"])
+    else:
+        tallies = agreement()
+    r.details["agreement"] = [t.as_dict() for t in tallies]
+    for t in tallies:
+        if not t.compared:
+            r.note(
+                f"agreement, {t.target} read by {t.engine}",
+                f"no strings compared: {t.refused} of {t.grammars + t.refused} grammars refused "
+                "(not regular)"
+                + (f"; engine errors: {'; '.join(t.errors[:2])}" if t.errors else ""),
+            )
+            continue
+        excused = ", ".join(f"{k} {v}" for k, v in sorted(t.excused.items())) or "none"
+        r.metric(
+            f"agreement, {t.target} read by {t.engine}",
+            100.0 * t.agreed / t.compared,
+            "%",
+            note=f"{t.compared} strings over {t.grammars} grammars; {t.agreed} agree; "
+            f"excused: {excused}; unexcused {len(t.unexcused)}"
+            + (f"; {t.refused} grammars refused (not regular)" if t.refused else "")
+            + (f"; engine errors: {'; '.join(t.errors[:2])}" if t.errors else ""),
+        )
+    unexcused = sum(len(t.unexcused) for t in tallies)
+    errors = sum(len(t.errors) for t in tallies)
+    strict, after = rates(tallies)
+    compared = sum(t.compared for t in tallies)
+    r.metric(
+        "agreement overall, strict",
+        strict,
+        "%",
+        note=f"{compared} decisions; an excused disagreement counts as a disagreement",
+    )
+    r.metric(
+        "agreement overall, after documented deviations",
+        after,
+        "%",
+        100.0,
+        higher_is_better=True,
+    )
+    r.metric(
+        "unexcused disagreements",
+        unexcused,
+        "count",
+        0.0,
+        note=f"engine errors on printed grammars: {errors}"
+        + (f"; first: {tallies_first(tallies)}" if unexcused else ""),
+    )
+
+
+def tallies_first(tallies: Any) -> str:
+    return next((u for t in tallies for u in t.unexcused), "")

@@ -14,7 +14,19 @@ import json
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
+
+from benchmarks.common import (
+    EXAMPLE,
+    adapted_for_api_handler,
+    grammar_of_source,
+    mask_functions,
+    percentile,
+    summary,
+    unconstrained_grammar,
+)
+from benchmarks.reporting import Report
 
 
 @dataclass
@@ -200,3 +212,125 @@ def json_grammar() -> str:
     import llguidance
 
     return str(llguidance.LLMatcher.grammar_from_json_schema(JSON_SCHEMA))
+
+
+def bench_masks(r: Report, cache: Path) -> None:
+    from ananke.engines.bpe import hf_tokenizer, llg_tokenizer, train_bpe
+    from ananke.languages.python.corpus import stdlib_functions
+
+    print("masks", flush=True)
+    corpus = stdlib_functions()
+    funcs = mask_functions(12 if r.quick else 200, corpus)
+    api = grammar_of_source(EXAMPLE.read_text())
+    grammars = {"python (no constraint)": unconstrained_grammar(), "python api_handler": api}
+    adapted = adapted_for_api_handler(funcs)
+    docs = json_documents(6 if r.quick else 40)
+    r.details["masks"] = {
+        "method": "fresh LLMatcher per text; unsafe_compute_mask_ptr timed alone before each "
+        "token and the final EOS; default parser limits; llguidance default slices",
+        "functions": len(funcs),
+        "adapted_for_api_handler": len(adapted),
+        "json_documents": len(docs),
+    }
+    train = {}
+    for vocab in (32000, 128000):
+        t = time.perf_counter()
+        path = train_bpe(vocab, cache)
+        train[vocab] = time.perf_counter() - t
+        tok = llg_tokenizer(path)
+        hf = hf_tokenizer(path)
+        label = f"{vocab // 1000}k"
+        texts = {
+            "python (no constraint)": [(f.key, f.text) for f in funcs],
+            "python api_handler": adapted,
+        }
+        results: dict[str, Any] = {}
+        for gname, grammar in grammars.items():
+            enc = [(k, hf.encode(t).ids) for k, t in texts[gname]]
+            run = time_masks(grammar, tok, enc, keep_going=True)
+            us = [x / 1000 for x in run.times_ns]
+            s = summary(us)
+            results[gname] = s | {
+                "texts": run.texts,
+                "texts_ok": run.texts_ok,
+                "errors": run.errors[:20],
+                "limit_errors": run.limit_errors,
+                "matcher_build_ms_p50": percentile(run.build_ns, 0.5) / 1e6,
+                "tokens_per_text_p50": percentile([len(e[1]) for e in enc], 0.5),
+            }
+        enc = [(str(i), hf.encode(d).ids) for i, d in enumerate(docs)]
+        jrun = time_masks(json_grammar(), tok, enc, keep_going=True)
+        js = summary([x / 1000 for x in jrun.times_ns])
+        results["json schema (baseline)"] = js | {"texts_ok": jrun.texts_ok, "errors": jrun.errors}
+        r.details["masks"][label] = results
+        for gname, grammar in grammars.items():
+            # Where default limits fail, what would the masks cost with limits raised? (for
+            # diagnosis only: vLLM and SGLang use the defaults, so no target applies)
+            if not results[gname]["limit_errors"]:
+                continue
+            import llguidance
+
+            raised = llguidance.LLParserLimits(
+                step_max_items=10**7, max_items_in_row=10**6, step_lexer_fuel=10**8
+            )
+            some = [(k, hf.encode(t).ids) for k, t in texts[gname][: 5 if r.quick else 50]]
+            rr = time_masks(grammar, tok, some, limits=raised, keep_going=True)
+            rs = summary([x / 1000 for x in rr.times_ns])
+            results[gname + " [raised limits]"] = rs | {"texts_ok": rr.texts_ok}
+            r.metric(
+                f"mask p50 with raised limits (diagnosis), {gname}, {label}",
+                rs["p50"],
+                "µs",
+                note=f"{rs['n']} masks on {len(some)} functions, {rr.texts_ok} consumed; "
+                f"p99 {rs['p99']:.0f} µs, max {rs['max']:.0f} µs",
+            )
+        p50_target = 100.0 if vocab == 32000 else 200.0
+        for gname in grammars:
+            s = results[gname]
+            ratio = s["p50"] / js["p50"] if js["p50"] else float("nan")
+            r.metric(
+                f"mask p50, {gname}, {label}",
+                s["p50"],
+                "µs",
+                p50_target,
+                note=f"{s['n']} masks; {ratio:.1f}x JSON p50 ({js['p50']:.1f} µs); "
+                f"mean {s['mean']:.0f} µs",
+            )
+            r.metric(f"mask p99, {gname}, {label}", s["p99"], "µs", 1000.0)
+            r.metric(f"mask max, {gname}, {label}", s["max"], "µs", 20000.0)
+            r.metric(
+                f"texts consumed without error, {gname}, {label}",
+                s["texts_ok"],
+                "count",
+                s["texts"],
+                higher_is_better=True,
+                note="; ".join(s["errors"][:2]),
+            )
+        r.metric(
+            f"mask p50, JSON schema baseline, {label}",
+            js["p50"],
+            "µs",
+            note=f"{js['n']} masks, p99 {js['p99']:.0f} µs, max {js['max']:.0f} µs",
+        )
+    r.details["bpe_train_s"] = {str(k): v for k, v in train.items()}
+
+    # default limits at 128k on the longest functions
+    longest = sorted(corpus, key=lambda f: len(f.text), reverse=True)[: 3 if r.quick else 25]
+    path = train_bpe(128000, cache)
+    tok, hf = llg_tokenizer(path), hf_tokenizer(path)
+    enc = [(f.key, hf.encode(f.text).ids) for f in longest]
+    run = time_masks(grammars["python (no constraint)"], tok, enc, keep_going=True)
+    r.details["limits_128k_longest"] = {
+        "functions": [f.key for f in longest],
+        "tokens": [len(e[1]) for e in enc],
+        "errors": run.errors,
+        "mask_us": summary([x / 1000 for x in run.times_ns]),
+    }
+    r.metric(
+        "limit errors at 128k, default limits, longest functions",
+        run.limit_errors,
+        "count",
+        0.0,
+        note=f"{len(longest)} longest functions, up to "
+        f"{max(len(e[1]) for e in enc)} tokens; {len(run.errors)} errors of any kind",
+    )
