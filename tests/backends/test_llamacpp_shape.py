@@ -15,8 +15,7 @@ from tests.backends.backend_helpers import (
     cls,
     emit,
     lit,
-    llamacpp_gbnf,
-    llguidance_gbnf,
+    load,
     ref,
     rep,
     rules,
@@ -97,7 +96,7 @@ def test_the_printer_alone_writes_what_llama_cpp_refuses() -> None:
     ):
         text = get_backend(TARGET).emit(CharLevel().run(grammar, Diagnostics()))
         with pytest.raises(EngineError, match=r"sane defaults|left recursion"):
-            llamacpp_gbnf(text)
+            load("llamacpp-gbnf", text)
 
 
 def test_left_recursion_becomes_a_repeat() -> None:
@@ -135,8 +134,8 @@ def test_both_readers_accept_lines_after_a_python_function(trail: str) -> None:
     not end: the body takes them itself."""
     text = _python_gbnf()
     for code in ("def f():\n    if x:\n        return 1\n", "def f(): return 1\n"):
-        assert llamacpp_gbnf(text)(code + trail)
-        assert llguidance_gbnf(text)(code + trail)
+        assert load("llamacpp-gbnf", text)(code + trail)
+        assert load("llguidance-gbnf", text)(code + trail)
 
 
 @functools.cache

@@ -31,9 +31,9 @@ from ananke.ir.lowerings import CannotLower
 from ananke.ir.lowerings.charlevel import CharLevel
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from test_recursion import ALPHABET, N, languages
 
 from tests.hypothesis_profiles import examples
+from tests.ir.test_recursion import ALPHABET, N, languages
 
 STRINGS = ["".join(p) for k in range(N + 1) for p in itertools.product(ALPHABET, repeat=k)]
 
