@@ -4,9 +4,7 @@ Every module of the installed package (found through ``package-dir`` in pyprojec
 parsed with ``ast``; every import counts, those inside functions and under
 ``TYPE_CHECKING`` too, relative ones resolved. A module may import modules of its own
 stage or of a lower rank only, and no two modules may reach each other (Tarjan's strongly
-connected components). What today's tree still breaks is listed in ``KNOWN_VIOLATIONS``
-and ``KNOWN_CYCLES``; the test fails when a new break appears and when a listed one is
-gone, so each list shrinks as the tree is fixed and never hides a new break.
+connected components). There are no exceptions.
 """
 
 from __future__ import annotations
@@ -31,33 +29,6 @@ RANKS: dict[str, int] = {
     "ananke": 6,
 }
 """Each stage (a folder, ``ananke`` for the top package's own modules) and its rank."""
-
-KNOWN_VIOLATIONS: frozenset[tuple[str, str]] = frozenset(
-    {
-        # The lower pass and conflict detection use the Python language directly; they
-        # are to ask a registry of languages in ir/ instead.
-        ("ananke.ir.compose.detect_conflicts", "ananke.languages.python.grammar"),
-        ("ananke.ir.compose.detect_conflicts", "ananke.languages.python.naming"),
-        ("ananke.ir.compose.detect_conflicts", "ananke.languages.python.signature"),
-        ("ananke.ir.lower", "ananke.languages.python.escapes"),
-        ("ananke.ir.lower", "ananke.languages.python.grammar"),
-        ("ananke.ir.lower", "ananke.languages.python.keywords"),
-        ("ananke.ir.lower", "ananke.languages.python.naming"),
-        ("ananke.ir.lower", "ananke.languages.python.signature"),
-    }
-)
-"""Imports of a later stage (``importer``, ``imported``) that today's tree still has."""
-
-KNOWN_CYCLES: frozenset[frozenset[str]] = frozenset(
-    {
-        # greedy and boundaries call each other; a shared analysis module is to break it.
-        frozenset({"ananke.ir.lowerings.boundaries", "ananke.ir.lowerings.greedy"}),
-        # testing needs the explain tables of the CLI and the CLI runs `arc test`; config
-        # names testing's checks and testing reads config: explain is to leave the CLI.
-        frozenset({"ananke.cli", "ananke.config", "ananke.testing"}),
-    }
-)
-"""Groups of modules that import each other, which today's tree still has."""
 
 
 def package_dirs() -> dict[str, Path]:
@@ -203,16 +174,12 @@ def test_the_graph_is_read(graph: dict[str, set[str]]) -> None:
 
 def test_no_import_of_a_later_stage(graph: dict[str, set[str]]) -> None:
     found = layer_violations(graph)
-    new, gone = found - KNOWN_VIOLATIONS, KNOWN_VIOLATIONS - found
-    assert not new, "imports of a later stage:\n" + _show_edges(new)
-    assert not gone, "fixed, so remove from KNOWN_VIOLATIONS:\n" + _show_edges(gone)
+    assert not found, "imports of a later stage:\n" + _show_edges(found)
 
 
 def test_no_import_cycle(graph: dict[str, set[str]]) -> None:
     found = cycles(graph)
-    new, gone = found - KNOWN_CYCLES, KNOWN_CYCLES - found
-    assert not new, "modules that import each other:\n" + _show_cycles(new)
-    assert not gone, "broken, so remove from KNOWN_CYCLES:\n" + _show_cycles(gone)
+    assert not found, "modules that import each other:\n" + _show_cycles(found)
 
 
 # --- the checks themselves, on graphs made up for them --------------------------------
