@@ -245,3 +245,36 @@ def test_imports_are_resolved(tmp_path: Path) -> None:
         "ananke.ir.lower": {"ananke.ir.ranges", "ananke.cli", "ananke.ir.grammar"},
         "ananke.ir.ranges": {"ananke.ir.grammar"},
     }
+
+
+# --- the documents say what the tree is -------------------------------------------------
+
+
+def _documented_folders(page: str) -> set[str]:
+    """The folders a page's tables name in their first column (`` `ir/compose/` ``)."""
+    text = (ROOT / page).read_text(encoding="utf-8")
+    return {
+        cell.strip("`/")
+        for line in text.splitlines()
+        if line.startswith("| `")
+        for cell in [line.split("|")[1].strip()]
+        if cell.endswith("/`") and "<" not in cell  # not a pattern (`backends/<target>/`)
+    }
+
+
+@pytest.mark.parametrize("page", ["README.md", "spec/architecture.md"])
+def test_the_layout_tables_name_the_stages_of_the_tree(page: str) -> None:
+    folders = _documented_folders(page)
+    missing = {stage for stage in RANKS if stage not in folders}
+    assert not missing, f"{page} names no folder for the stages {sorted(missing)}"
+    assert all((ROOT / f).is_dir() for f in folders), [
+        f for f in folders if not (ROOT / f).is_dir()
+    ]
+
+
+def test_the_architecture_page_gives_the_ranks_the_test_checks() -> None:
+    # Its table lists the stages in rank order; the import rule here is the one it states.
+    text = (ROOT / "spec" / "architecture.md").read_text(encoding="utf-8")
+    order = [f for f in _documented_folders("spec/architecture.md") if f in RANKS]
+    rows = sorted(order, key=lambda f: text.index(f"| `{f}/`"))
+    assert [RANKS[f] for f in rows] == sorted(RANKS[f] for f in rows), rows
