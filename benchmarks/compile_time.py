@@ -18,8 +18,8 @@ from benchmarks.reporting import Report
 def compile_once(path: Path) -> str:
     from ananke.ariadne import compile_source, read_source
     from ananke.backends import get_backend
-    from ananke.ir.compose import lower
     from ananke.ir.diagnostics import Diagnostics
+    from ananke.ir.lower import lower
 
     diags = Diagnostics()
     src = read_source(path, diags)

@@ -283,3 +283,12 @@ def test_xgrammar_tokenizer_info_equals_from_huggingface(tok32k: tuple[Any, Any]
     )
     assert theirs.vocab_type == mine.vocab_type
     assert theirs.decoded_vocab == mine.decoded_vocab
+
+
+def test_compile_once_gives_what_arc_emit_prints_for_the_last_set() -> None:
+    import ananke
+
+    module = ananke.load(common.EXAMPLE)
+    last = module.own_sets[-1].name
+    expected = ananke.emit(module, "llguidance", constraint=last)
+    assert compile_time.compile_once(common.EXAMPLE).rstrip("\n") == expected.rstrip("\n")
