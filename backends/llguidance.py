@@ -71,6 +71,9 @@ _PRINTED: dict[tuple[str, Expr, str], str] = {}
 
 # An escape (kept as it is, `\/` included) or a slash, which is then escaped. Escapes are
 # read as units so that every slash of `//` is found, each after the one before.
+_NEVER = "/[^\\x{0}-\\x{10ffff}]/"
+"""A lexeme no string matches."""
+
 _ESCAPE_OR_SLASH = re.compile(r"\\.|/", re.DOTALL)
 _LEXEME_NAME = re.compile(r"[A-Z][A-Z0-9_]*\Z")
 _RULE_NAME = re.compile(r"[a-z_][a-z0-9_]*\Z")
@@ -186,7 +189,7 @@ class LLGuidanceBackend(Backend):
         # holds one, so a class without them has the same strings.
         ranges = without_surrogates(node.ranges)
         if not ranges:
-            return "/(?s:.)/" if node.negated else "/[^\\x{0}-\\x{10ffff}]/"
+            return "/(?s:.)/" if node.negated else _NEVER
         body = "".join(
             _class_char(lo) if lo == hi else f"{_class_char(lo)}-{_class_char(hi)}"
             for lo, hi in ranges
@@ -209,6 +212,8 @@ class LLGuidanceBackend(Backend):
         )
 
     def print_alt(self, node: Alt, rule: Rule) -> str:
+        if not node.items:
+            return _NEVER  # no alternative matches nothing, not the empty string
         return " | ".join(self._seq_item(item, rule) for item in node.items)
 
     def print_repeat(self, node: Repeat, rule: Rule) -> str:

@@ -124,6 +124,18 @@ def test_empty_and_negated_class() -> None:
     assert not m.accepts("7")
 
 
+@pytest.mark.parametrize("lexeme", [False, True])
+def test_no_alternative_matches_nothing(lexeme: bool) -> None:
+    # An empty Alt printed as nothing was the empty string: "a" followed by it matched "a".
+    name = "NONE" if lexeme else "none"
+    m = language(
+        Rule(name="start", body=Seq(items=(Lit(text="a"), Ref(name=name)))),
+        Rule(name=name, lexeme=lexeme, body=Alt(items=())),
+    )
+    for text in ("", "a", "ab", "a\n"):
+        assert not m.accepts(text), text
+
+
 @pytest.mark.parametrize(
     ("pattern", "inside", "outside"),
     [
