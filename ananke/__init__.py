@@ -11,8 +11,8 @@ Its names are imported on first use, so that ``import ananke`` (and ``arc --vers
 stays fast.
 """
 
-# Not `typing.TYPE_CHECKING`: importing typing would make `import ananke` slower; type
-# checkers read any constant of this name the same way.
+# A constant of this name is what type checkers read as `typing.TYPE_CHECKING`; the facade
+# itself imports nothing but the registry of languages at the end.
 TYPE_CHECKING = False
 
 __version__ = "0.1.0"
