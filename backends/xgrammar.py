@@ -17,7 +17,7 @@ Known deviations (engine bugs worked around, checked on 0.2.8):
   and reads that back greedily: the literal ``"éB"`` does not match ``éB``, nor the class
   ``[éB]`` ``é`` or ``B``. A string is therefore split after such a character when a hex
   digit follows (``"é" "B"``), and in a class the ranges ending in such a character are
-  written last.
+  written last (the one of them that starts with a hex digit first).
 * NUL inside a string literal ends the string (``"a\\u0000b"`` reads as ``"a"``), and a
   class holding only NUL is turned into such a literal. NUL is therefore printed as
   ``[^\\u0001-\\U0010FFFF]``.
@@ -77,7 +77,14 @@ class XGrammarBackend(GBNFBackend):
         return _kept_as_x(ord(prev)) and ch in _HEX_DIGITS
 
     def class_order(self, ranges: tuple[tuple[int, int], ...]) -> tuple[tuple[int, int], ...]:
-        return tuple(sorted(ranges, key=lambda r: _kept_as_x(r[1])))
+        # The ranges that end in such a character go last, and the one of them that starts
+        # with a hex digit (there is at most one: it spans from below U+0067 to U+007F or
+        # more) first among them, after a range that does not end in one. The transpile fuzz
+        # found `[\x1f\x30-\x7f]` printed in that order, which XGrammar reads as a range
+        # from U+01F0.
+        return tuple(
+            sorted(ranges, key=lambda r: (_kept_as_x(r[1]), chr(r[0]) not in _HEX_DIGITS))
+        )
 
 
 _HEX_DIGITS = frozenset("0123456789abcdefABCDEF")

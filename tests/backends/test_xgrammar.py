@@ -52,6 +52,18 @@ def test_latin1_character_before_a_hex_digit() -> None:
     )
 
 
+def test_hex_digit_after_two_ranges_ending_in_escapes() -> None:
+    """Both ranges of ``[\\x1f0-\\x7f]`` end in a character XGrammar keeps as ``\\xHH``, so
+    one of them is followed by a hex digit (found by the transpile fuzz)."""
+    grammar = rules(start=cls("\x1f", (0x30, 0x7F), (0xC0, 0xE9)))
+    validate(
+        TARGET,
+        grammar,
+        accept=["\x1f", "0", "9", "A", "\x7f", "\xc0", "é"],
+        reject=["\x1e", "/", "\x80", "\u01f0", "ê"],
+    )
+
+
 @pytest.mark.parametrize(
     ("lo", "hi", "accept", "reject"),
     [
