@@ -137,6 +137,29 @@ def test_atheris_bounded_run(tmp_path: Path) -> None:
     assert not list(tmp_path.glob("crash-*")), result.stderr[-4000:]
 
 
+# Prints the fuzz found an engine refusing (or crashing on): each now loads in every engine
+# of every target it prints for (the root causes have tests in tests/backends).
+_FOUND = [
+    # llguidance refused /\//[^\n]*/: the second slash was left unescaped.
+    ("lark", b"%import common.CPP_COMMENT\nstart: CPP_COMMENT\n"),
+    # llama.cpp refused `root ::= a`, `a ::= root` as left recursion.
+    ("lark", b"start: a\na: start\n"),
+    # XGrammar crashed (SIGSEGV) compiling `root ::= root{0,2}`.
+    ("ebnf", b"root ::= root{0,2}\na ::= root\n"),
+    # llguidance refused the surrogate in /[\x{dfff}]/.
+    ("ebnf", b"root ::= root [\\uDFFF]\na ::= root\n"),
+    # llama.cpp refused `""?` in `a (""? a)*`.
+    ("lark", b'start: "x" | _sep{a, [""]}\n_sep{x, s}: x (s x)*\na: "b"\n'),
+]
+
+
+@pytest.mark.parametrize(("dialect", "data"), _FOUND)
+def test_prints_found_by_fuzzing_load_in_their_engines(
+    work: Path, dialect: str, data: bytes
+) -> None:
+    _check(work, dialect, data)
+
+
 # Crashes the fuzzers found in the lowerings (the importers' are in test_import_*.py).
 @pytest.mark.parametrize(
     ("data", "message"),
