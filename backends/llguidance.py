@@ -197,6 +197,8 @@ class LLGuidanceBackend(Backend):
         return f"/[{'^' if node.negated else ''}{body}]/"
 
     def print_regex(self, node: Regex, rule: Rule) -> str:
+        if not node.pattern:
+            return '""'  # `//` would start a comment
         # Escape only the slashes that are not escaped already (`\/` stays as it is).
         return "/" + _ESCAPE_OR_SLASH.sub(_escaped_slash, node.pattern) + "/"
 

@@ -158,6 +158,19 @@ def test_every_unescaped_slash_of_a_regex_is_escaped(
     assert not any(map(m.accepts, outside))
 
 
+def test_an_empty_regex_is_the_empty_string() -> None:
+    """`//` starts a comment in Lark: an imported `/a{0}/` printed so hid the rest of its
+    line from llguidance (found by the transpile fuzz)."""
+    m = language(
+        Rule(
+            name="start",
+            body=Seq(items=(Repeat(item=Regex(pattern="")), Regex(pattern=""), Lit(text="b"))),
+        )
+    )
+    assert m.accepts("b")
+    assert not m.accepts("") and not m.accepts("bb")
+
+
 def test_surrogates_are_left_out_of_classes() -> None:
     """llguidance refuses `[\\x{dfff}]` (no scalar value): an imported `[\\uDFFF]` made it
     refuse the whole print (found by the transpile fuzz). No text holds a surrogate, so the

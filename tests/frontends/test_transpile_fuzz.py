@@ -148,6 +148,8 @@ _FOUND = [
     ("ebnf", b"root ::= root{0,2}\na ::= root\n"),
     # llguidance refused the surrogate in /[\x{dfff}]/.
     ("ebnf", b"root ::= root [\\uDFFF]\na ::= root\n"),
+    # llguidance read `//*` (an empty regex, repeated) as a comment to the end of the line.
+    ("lark", b'start: (/a{0}/)* "b" | /(?:(a){0})|\\S{0}/m\n'),
     # llama.cpp refused `""?` in `a (""? a)*`.
     ("lark", b'start: "x" | _sep{a, [""]}\n_sep{x, s}: x (s x)*\na: "b"\n'),
 ]
