@@ -210,7 +210,7 @@ def transpile_grammar(grammar: Grammar, target: str, diags: Diagnostics) -> str 
     try:
         lowered, found = _run_passes(grammar, backend.passes, _Placed(diags, original), given=True)
     except CannotLower as exc:
-        rule = _defined(original, exc.rule)
+        rule = next(filter(None, (_defined(original, n) for n in (exc.rule, *exc.also))), None)
         name = quote(exc.rule, ticks=False) if rule is None else _written(rule)
         message = _naming(exc, rule)
         labels = []

@@ -76,6 +76,7 @@ class LlamaCppShape:
                 "that starts with itself is rewritten",
                 rule.name,
                 rule.origins,
+                also=cycle[1:-1],
             )
         return _Rewriter(LLAMACPP_MAX_BOUND, rules=True).run(grammar)
 

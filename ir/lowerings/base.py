@@ -29,11 +29,21 @@ class GrammarPass(Protocol):
 class CannotLower(Exception):
     """A rule the target cannot express; ``origins`` are the constraints behind it (empty
     when the rule belongs to the output's language itself), so that the caller can demote
-    them to checks after generation."""
+    them to checks after generation. ``also`` names other rules the refusal is about (the
+    rest of a cycle), where the caller may place it when ``rule`` is one a lowering made."""
 
-    def __init__(self, code: str, message: str, rule: str, origins: tuple[str, ...]) -> None:
+    def __init__(
+        self,
+        code: str,
+        message: str,
+        rule: str,
+        origins: tuple[str, ...],
+        *,
+        also: tuple[str, ...] = (),
+    ) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
         self.rule = rule
         self.origins = origins
+        self.also = also
