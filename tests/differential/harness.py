@@ -145,9 +145,7 @@ def _decide(compiled: Compiled | RemoteCompiled, strings: list[str]) -> list[boo
 def candidates(reference_grammar: str, n: int, *, seed: int, max_len: int = 60) -> list[str]:
     """``n`` members of the reference grammar's language, then ``n`` mutations of them."""
     members = sample_strings(reference_grammar, n, seed=seed, max_len=max_len)
-    rng = random.Random(seed)
-    mutants = [mutate(members[i % len(members)], rng) for i in range(n)] if members else []
-    return members + mutants
+    return _and_mutants(members, n, seed)
 
 
 def sampled_candidates(
@@ -156,6 +154,10 @@ def sampled_candidates(
     """:func:`candidates`, sampled in the worker under its time limit; ``engine`` is the
     llguidance engine that reads ``reference_grammar`` (``llguidance-lark`` or ``-gbnf``)."""
     members = worker().sample(engine, reference_grammar, n, seed=seed, max_len=max_len)
+    return _and_mutants(members, n, seed)
+
+
+def _and_mutants(members: list[str], n: int, seed: int) -> list[str]:
     rng = random.Random(seed)
     mutants = [mutate(members[i % len(members)], rng) for i in range(n)] if members else []
     return members + mutants
