@@ -82,9 +82,7 @@ class XGrammarBackend(GBNFBackend):
         # more) first among them, after a range that does not end in one. The transpile fuzz
         # found `[\x1f\x30-\x7f]` printed in that order, which XGrammar reads as a range
         # from U+01F0.
-        return tuple(
-            sorted(ranges, key=lambda r: (_kept_as_x(r[1]), chr(r[0]) not in _HEX_DIGITS))
-        )
+        return tuple(sorted(ranges, key=lambda r: (_kept_as_x(r[1]), chr(r[0]) not in _HEX_DIGITS)))
 
 
 _HEX_DIGITS = frozenset("0123456789abcdefABCDEF")
