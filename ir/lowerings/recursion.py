@@ -39,6 +39,7 @@ from ananke.ir.grammar import (
     Rule,
     Seq,
     refs,
+    ungrouped,
 )
 
 __all__ = [
@@ -56,7 +57,7 @@ def without_left_recursion(grammar: Grammar) -> Grammar:
     """Every rule ``A ::= b1 | ... | A a1 | ...`` as ``A ::= (b1 | ...) (a1 | ...)*``."""
     rules = []
     for rule in grammar.rules:
-        alts = rule.body.items if isinstance(rule.body, Alt) else (rule.body,)
+        alts = _alternatives(rule.body)
         base: list[Expr] = []
         tails: list[Expr] = []
         for alt in alts:
@@ -73,6 +74,15 @@ def without_left_recursion(grammar: Grammar) -> Grammar:
         body = seq(head, Repeat(item=alt_of(*tails), min=0, max=None)) if tails else head
         rules.append(msgspec.structs.replace(rule, body=body))
     return _with_rules(grammar, rules)
+
+
+def _alternatives(body: Expr) -> tuple[Expr, ...]:
+    """The alternatives of ``body``, those of alternatives inside it included
+    (``A ::= A | (b | A)`` has three: the A inside the group starts a string with A too)."""
+    body = ungrouped(body)
+    if not isinstance(body, Alt):
+        return (body,)
+    return tuple(a for item in body.items for a in _alternatives(item))
 
 
 def without_empty_loops(grammar: Grammar) -> Grammar:
