@@ -21,8 +21,10 @@ if TYPE_CHECKING:
     from ananke.api import check, compile, emit, explain, load, lower, validate
     from ananke.ir import Diagnostic, DiagnosticError, Diagnostics, Lowered, Module
     from ananke.languages.validate import Violation
+    from ananke.library import Ananke
 
 __all__ = [
+    "Ananke",
     "Diagnostic",
     "DiagnosticError",
     "Diagnostics",
@@ -53,6 +55,10 @@ def __getattr__(name: str) -> object:
         from ananke import ir
 
         return getattr(ir, name)
+    if name == "Ananke":
+        from ananke.library import Ananke
+
+        return Ananke
     if name == "Violation":
         from ananke.languages.validate import Violation
 

@@ -734,6 +734,548 @@ def explain(
     report.exit()
 
 
+# --- generation -----------------------------------------------------------------------------
+
+_BACKENDS = ("vllm", "vllm-inprocess", "sglang", "llamacpp", "openai", "local")
+"""For --help and parsing (the registry in ``ananke.runtime.generators`` decides; a test
+keeps them equal)."""
+
+_GEN_EPILOG = (
+    "Exit codes: 0 every constraint holds, 1 some constraint still fails after every "
+    "attempt (or the output was cut at --max-tokens), 2 usage or input error, 3 internal "
+    "error, 4 the inference service failed (unreachable, timed out, refused the grammar)."
+)
+
+
+def _load_module(file: Path, report: _Report) -> Module:
+    from ananke import driver
+
+    module = driver.load(file, report)
+    if module is None or report.failed:
+        report.exit()
+    assert module is not None
+    return module
+
+
+def _cache(cache_dir: str | None) -> Any:
+    from ananke.generation import default_cache_dir
+    from ananke.runtime.cache import GrammarCache
+
+    return GrammarCache(Path(cache_dir) if cache_dir else default_cache_dir())
+
+
+def _write_text(path: Path, text: str, report: _Report) -> bool:
+    try:
+        _write_atomic(path, text.encode("utf-8"))
+    except OSError as e:
+        report.io_error("unwritable-file", str(path), e)
+        return False
+    return True
+
+
+def _show_failed(code: str, status: str) -> None:
+    """The code of a failed result, on stderr, marked as such (stdout stays empty so that
+    nothing downstream mistakes it for a verified result)."""
+    bar = "-" * 20
+    sys.stderr.write(f"{bar} code NOT verified ({status}) {bar}\n")
+    sys.stderr.write(code if code.endswith("\n") or not code else code + "\n")
+    sys.stderr.write(f"{bar} end of the code that was NOT verified {bar}\n")
+
+
+@cli.command(epilog=_GEN_EPILOG)
+@click.argument("intent", required=False)
+@click.option(
+    "--constraints",
+    "constraints",
+    required=True,
+    type=click.Path(path_type=Path),
+    help="The constraints: a .ariadne file, a .cir file, or an IR document in JSON.",
+)
+@click.option(
+    "-c",
+    "--constraint",
+    metavar="NAME",
+    help="The constraint set to use (needed when the file defines several).",
+)
+@click.option(
+    "-b",
+    "--backend",
+    type=click.Choice(_BACKENDS),
+    default="vllm",
+    show_default=True,
+    help="Where the code is generated: a vLLM server, vLLM in this process, an SGLang "
+    "server, a llama.cpp server, OpenAI's API, or a model loaded here (local).",
+)
+@click.option(
+    "--url",
+    "--inference-url",
+    "url",
+    metavar="URL",
+    help="The service's base URL (default: http://127.0.0.1:8000; openai: the SDK's).",
+)
+@click.option(
+    "-m",
+    "--model",
+    metavar="M",
+    help="The model: its name on the server (default: the server's only model), or "
+    "for local and vllm-inprocess a folder or model name to load.",
+)
+@click.option(
+    "--context",
+    "context",
+    multiple=True,
+    type=click.Path(path_type=Path, dir_okay=False),
+    metavar="FILE",
+    help="A file to show the model (repeatable).",
+)
+@click.option(
+    "-n",
+    "count",
+    type=click.IntRange(1, 1000),
+    default=1,
+    show_default=True,
+    help="How many independent results to generate for the intent.",
+)
+@click.option("--max-tokens", type=click.IntRange(1, 1_000_000), default=512, show_default=True)
+@click.option("--temperature", type=click.FloatRange(0, 2), default=0.0, show_default=True)
+@click.option(
+    "--seed", type=click.IntRange(0), default=None, help="Sampling seed (attempt k uses SEED + k)."
+)
+@click.option(
+    "--attempts",
+    type=click.IntRange(1, 20),
+    default=3,
+    show_default=True,
+    help="Generations per intent when post checks fail (each retry is told what failed).",
+)
+@click.option(
+    "--chat/--no-chat",
+    default=False,
+    show_default=True,
+    help="Use the chat endpoint (system and user messages).",
+)
+@click.option(
+    "--timeout",
+    type=click.FloatRange(0.001),
+    default=600.0,
+    show_default=True,
+    help="Seconds one request may take in all.",
+)
+@click.option(
+    "--batch",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help='A JSON Lines file of intents ({"intent": ..., "id": ...} or a '
+    "string per line); -o names the results file.",
+)
+@click.option(
+    "--concurrency",
+    type=click.IntRange(1, 256),
+    default=4,
+    show_default=True,
+    help="Requests in flight at once (--batch, -n).",
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="Write the code (--batch: the results) here, atomically, instead of stdout.",
+)
+@click.option(
+    "--cache-dir",
+    default=None,
+    metavar="DIR",
+    help="Where compiled grammars are cached (default ~/.cache/ananke/grammars).",
+)
+@click.option(
+    "--max-nesting",
+    type=click.IntRange(1, 64),
+    default=None,
+    metavar="N",
+    help="Deepest block nesting the grammar accepts (default 16).",
+)
+@click.option(
+    "--output-format",
+    type=click.Choice(_FORMATS),
+    default="full",
+    show_default=True,
+    help="full or short: the code on stdout, diagnostics on stderr; json: one JSON "
+    "object per result on stdout.",
+)
+def generate(
+    intent: str | None,
+    constraints: Path,
+    constraint: str | None,
+    backend: str,
+    url: str | None,
+    model: str | None,
+    context: tuple[Path, ...],
+    count: int,
+    max_tokens: int,
+    temperature: float,
+    seed: int | None,
+    attempts: int,
+    chat: bool,
+    timeout: float,
+    batch: Path | None,
+    concurrency: int,
+    output: Path | None,
+    cache_dir: str | None,
+    max_nesting: int | None,
+    output_format: str,
+) -> None:
+    """Generate code for INTENT under the constraints, verify it, and print it.
+
+    Every output is checked before it is shown: the grammar the service was sent (through
+    a local engine) and every post check. When a post check fails, arc asks again with
+    what failed, up to --attempts times. Code that fails is never printed as a result: it
+    goes to stderr, marked, with the diagnostics.
+
+    \b
+    Examples:
+      arc generate "return the user's id" --constraints examples/api_handler.ariadne
+      arc generate "fetch a user" --constraints c.ariadne --url http://10.0.0.5:8000
+      arc generate "parse the config" --constraints c.ariadne --backend local --model ./tiny
+      arc generate --batch intents.jsonl -o results.jsonl --constraints c.cir
+    """
+    import asyncio
+
+    from ananke.generation import GenerateOptions, compile_set, target_of
+    from ananke.runtime.prompt import ContextFile
+
+    report = _report(output_format)
+    if batch is None and intent is None:
+        raise click.UsageError("give an INTENT, or --batch FILE")
+    if batch is not None and intent is not None:
+        raise click.UsageError("give an INTENT or --batch FILE, not both")
+    if batch is not None and output is None:
+        raise click.UsageError("--batch needs -o RESULTS.jsonl (the results file)")
+    options = GenerateOptions(
+        backend=backend,
+        url=url,
+        model=model,
+        chat=chat,
+        max_tokens=max_tokens,
+        temperature=temperature,
+        seed=seed,
+        attempts=attempts,
+        concurrency=concurrency,
+        timeout=timeout,
+        cache_dir=cache_dir,
+        max_nesting=max_nesting,
+    )
+    module = _load_module(constraints, report)
+    files: list[ContextFile] = []
+    for p in context:
+        try:
+            files.append(ContextFile(str(p), p.read_text(encoding="utf-8")))
+        except (OSError, UnicodeDecodeError) as e:
+            if isinstance(e, OSError):
+                report.io_error("unreadable-file", str(p), e)
+            else:
+                report.io_error("unreadable-file", str(p), OSError(0, "not UTF-8 text"))
+            report.exit()
+    cache = _cache(cache_dir)
+    compiled = compile_set(
+        module, constraint, target_of(backend), report, cache, max_nesting=max_nesting
+    )
+    if compiled is None:
+        report.exit()
+    assert compiled is not None
+    try:
+        if batch is not None:
+            assert output is not None
+            code = asyncio.run(
+                _generate_batch(
+                    batch, output, module, compiled, options, files, report, constraint, cache
+                )
+            )
+        else:
+            assert intent is not None
+            code = asyncio.run(
+                _generate_one(intent, module, compiled, options, files, count, output, report)
+            )
+    except KeyboardInterrupt:
+        sys.stderr.write("arc: interrupted; nothing was written for unfinished requests\n")
+        raise SystemExit(130) from None
+    report.flush()
+    raise SystemExit(code)
+
+
+async def _generate_one(
+    intent: str,
+    module: Module,
+    compiled: Any,
+    options: Any,
+    files: Sequence[Any],
+    count: int,
+    output: Path | None,
+    report: _Report,
+) -> int:
+    import json
+
+    from ananke.generation import result_diagnostics
+    from ananke.ir import SourceFile
+    from ananke.runtime.generators import create
+    from ananke.runtime.maze import Maze, Settings
+
+    gen = create(options.backend, options=options.service())
+    run = Settings(options.max_tokens, options.temperature, options.seed, options.attempts)
+    maze = Maze(gen)
+    results: list[Any] = [None] * count
+    try:
+        jobs = [(intent, compiled)] * count
+        if count == 1:
+            results[0] = await maze.generate(intent, compiled, run, context=files)
+        else:
+            async for k, r in maze.generate_many(
+                jobs, run, concurrency=options.concurrency, context=files
+            ):
+                results[k] = r
+    finally:
+        await gen.aclose()
+    exit_code = 0
+    for k, result in enumerate(results):
+        name = _output_name(output, k, count) if output is not None else f"<generated {k + 1}>"
+        if count == 1 and output is None:
+            name = "<generated>"
+        source = SourceFile(name, result.code)
+        report.sources[name] = source
+        for d in result_diagnostics(result, source, module, options.url):
+            report.diags.add(d)
+        if result.error is not None:
+            report.service_error = True
+        if not result.ok:
+            exit_code = max(exit_code, 1)
+        if report.fmt == "json":
+            click.echo(json.dumps(result.to_json(), ensure_ascii=False))
+            continue
+        if not result.ok:
+            if result.code:
+                _show_failed(result.code, result.status)
+            continue
+        if output is not None:
+            if not _write_text(Path(name), result.code, report):
+                return 2
+        else:
+            if count > 1:
+                click.echo(f"# --- result {k + 1} of {count} ---")
+            click.echo(result.code, nl=not result.code.endswith("\n"))
+    if report.service_error:
+        return 4
+    return exit_code
+
+
+def _output_name(output: Path, k: int, count: int) -> str:
+    if count == 1:
+        return str(output)
+    return str(output.with_name(f"{output.stem}-{k + 1}{output.suffix}"))
+
+
+async def _generate_batch(
+    batch: Path,
+    output: Path,
+    module: Module,
+    default: Any,
+    options: Any,
+    files: Sequence[Any],
+    report: _Report,
+    constraint: str | None,
+    cache: Any,
+) -> int:
+    import json
+
+    from ananke.generation import compile_set, intents_of, target_of
+    from ananke.runtime.generators import create
+    from ananke.runtime.maze import Maze, Settings
+
+    try:
+        items = intents_of(batch.read_text(encoding="utf-8").splitlines())
+    except OSError as e:
+        report.io_error("unreadable-file", str(batch), e)
+        return 2
+    except (ValueError, UnicodeDecodeError) as e:
+        from ananke.ir import Label, Span
+
+        report.diags.error(
+            "invalid-batch", f"{_q(str(batch))}: {e}", Label(span=Span.start_of(str(batch)))
+        )
+        report.input_error = True
+        return 2
+    done = _finished(output)
+    todo = [(ident, item) for ident, item in items if ident not in done]
+    jobs = []
+    for ident, item in todo:
+        compiled = default
+        if item.get("constraint") not in (None, constraint):
+            compiled = compile_set(
+                module,
+                str(item["constraint"]),
+                target_of(options.backend),
+                report,
+                cache,
+                max_nesting=options.max_nesting,
+            )
+            if compiled is None:
+                return report.exit_code
+        jobs.append((ident, item["intent"], compiled))
+    gen = create(options.backend, options=options.service())
+    run = Settings(options.max_tokens, options.temperature, options.seed, options.attempts)
+    failed = service = 0
+    progress = _Progress(len(items), len(items) - len(todo))
+    try:
+        with output.open("a", encoding="utf-8") as out:
+            async for k, result in Maze(gen).generate_many(
+                [(intent, c) for _, intent, c in jobs],
+                run,
+                concurrency=options.concurrency,
+                context=files,
+            ):
+                line = {"id": jobs[k][0], **result.to_json()}
+                # One whole line per write: an interrupted run leaves whole lines only.
+                out.write(json.dumps(line, ensure_ascii=False) + "\n")
+                out.flush()
+                failed += not result.ok
+                service += result.error is not None
+                progress.step(result.ok)
+    except OSError as e:
+        report.io_error("unwritable-file", str(output), e)
+        return 2
+    finally:
+        progress.close()
+        await gen.aclose()
+    sys.stderr.write(
+        f"{len(jobs)} generated ({len(items) - len(todo)} already in {output.name}), "
+        f"{len(jobs) - failed} verified, {failed} not\n"
+    )
+    if service:
+        return 4
+    return 1 if failed else 0
+
+
+def _finished(output: Path) -> set[str]:
+    """The ids already in a results file; a last line cut short (an interrupted write) is
+    removed so that the file stays JSON Lines."""
+    import json
+
+    try:
+        data = output.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return set()
+    lines = data.split("\n")
+    ids: set[str] = set()
+    good: list[str] = []
+    for line in lines:
+        if not line.strip():
+            continue
+        try:
+            ids.add(str(json.loads(line)["id"]))
+            good.append(line)
+        except (ValueError, KeyError, TypeError):
+            continue
+    if len(good) != len([x for x in lines if x.strip()]):
+        _write_atomic(output, "".join(x + "\n" for x in good).encode("utf-8"))
+    return ids
+
+
+class _Progress:
+    """A one-line progress bar on stderr when it is a terminal."""
+
+    def __init__(self, total: int, done: int) -> None:
+        self.total, self.done, self.bad = total, done, 0
+        self.live = sys.stderr.isatty()
+        self._draw()
+
+    def step(self, ok: bool) -> None:
+        self.done += 1
+        self.bad += not ok
+        self._draw()
+
+    def _draw(self) -> None:
+        if not self.live or not self.total:
+            return
+        width = 30
+        filled = width * self.done // self.total
+        bar = "#" * filled + "." * (width - filled)
+        sys.stderr.write(f"\r[{bar}] {self.done}/{self.total} ({self.bad} not verified)")
+        sys.stderr.flush()
+
+    def close(self) -> None:
+        if self.live:
+            sys.stderr.write("\n")
+
+
+@cli.command(epilog=_EPILOG)
+@click.argument("code_file", type=click.Path(path_type=Path, dir_okay=False))
+@click.option(
+    "--constraints",
+    required=True,
+    type=click.Path(path_type=Path),
+    help="The constraints: a .ariadne file, a .cir file, or an IR document in JSON.",
+)
+@click.option(
+    "-c",
+    "--constraint",
+    metavar="NAME",
+    help="The constraint set to check against (needed when the file defines several).",
+)
+@click.option(
+    "--max-nesting",
+    type=click.IntRange(1, 64),
+    default=None,
+    metavar="N",
+    help="Deepest block nesting the grammar accepts (default 16).",
+)
+@_output_format
+def validate(
+    code_file: Path,
+    constraints: Path,
+    constraint: str | None,
+    max_nesting: int | None,
+    output_format: str,
+) -> None:
+    """Check code a person or a tool wrote against the constraints.
+
+    The grammar (llguidance's, the reference target) and every post check run on
+    CODE_FILE (- for standard input); each violation is a diagnostic at its place in the
+    code. Exits 0 when every constraint holds, 1 when one does not.
+
+    \b
+    Example:
+      arc validate handler.py --constraints examples/api_handler.ariadne
+    """
+    from ananke import driver
+    from ananke.generation import (
+        compile_set,
+        constraint_spans,
+        validate_code,
+        verification_diagnostics,
+    )
+
+    report = _report(output_format)
+    module = _load_module(constraints, report)
+    if driver.is_stdin(code_file):
+        data = driver.read_stdin(report)
+        source = None if data is None else driver.decoded(driver.STDIN, data, report)
+    else:
+        source = driver.source_of(code_file, report)
+    if source is None:
+        report.exit()
+    assert source is not None
+    report.sources[source.name] = source
+    compiled = compile_set(
+        module, constraint, "llguidance", report, _cache(None), max_nesting=max_nesting
+    )
+    if compiled is None:
+        report.exit()
+    assert compiled is not None
+    verification = validate_code(source.text, compiled)
+    for d in verification_diagnostics(verification, source, constraint_spans(module)):
+        report.diags.add(d)
+    report.exit()
+
+
 def _internal_error(exc: BaseException) -> None:
     frames = traceback.extract_tb(exc.__traceback__)[-3:]
     lines = [_BUG, f"  {type(exc).__name__}: {exc}"]

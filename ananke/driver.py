@@ -23,6 +23,7 @@ __all__ = [
     "EXIT_FINDINGS",
     "EXIT_INTERNAL",
     "EXIT_OK",
+    "EXIT_SERVICE",
     "EXIT_USAGE",
     "STDIN",
     "Compose",
@@ -50,6 +51,7 @@ EXIT_OK = 0
 EXIT_FINDINGS = 1
 EXIT_USAGE = 2
 EXIT_INTERNAL = 3
+EXIT_SERVICE = 4
 
 STDIN = "<stdin>"
 """The name diagnostics give the input read from standard input (a path of ``-``)."""
@@ -66,6 +68,8 @@ class Report:
         self.sources: dict[str, SourceFile] = {}
         self.input_error = False
         """An input could not be read or decoded (exit 2 rather than 1)."""
+        self.service_error = False
+        """An inference service failed (exit 4)."""
 
     def add(self, diagnostics: Sequence[Diagnostic]) -> None:
         self.diags.extend(diagnostics)
@@ -107,13 +111,16 @@ class Report:
 
     @property
     def failed(self) -> bool:
-        return self.input_error or self.diags.has_errors
+        return self.input_error or self.service_error or self.diags.has_errors
 
     @property
     def exit_code(self) -> int:
-        """2 when an input could not be read, 1 when there are errors, else 0."""
+        """2 when an input could not be read, 4 when an inference service failed, 1 when
+        there are errors, else 0."""
         if self.input_error:
             return EXIT_USAGE
+        if self.service_error:
+            return EXIT_SERVICE
         return EXIT_FINDINGS if self.diags.has_errors else EXIT_OK
 
 

@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import Any
 
 import msgspec
-
 from ananke.ir.constraint import ConstraintSet, Schema
 from ananke.ir.files import write_atomic
 from ananke.ir.plan import Enforcement

@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 from .cache import CompiledSet
@@ -234,12 +234,19 @@ class Maze:
         context: Sequence[ContextFile] = (),
     ) -> AsyncIterator[tuple[int, Result]]:
         """Each job (intent, compiled set) generated, at most ``concurrency`` at a time;
-        yields (index, result) as each finishes."""
+        yields (index, result) as each finishes. With a seed, job ``i`` starts from
+        ``seed + i * attempts``, so that no two attempts share one (the same intent
+        asked twice gives two independent samples)."""
         sem = asyncio.Semaphore(max(1, concurrency))
+
+        def seeded(i: int) -> Settings:
+            if settings.seed is None:
+                return settings
+            return replace(settings, seed=settings.seed + i * max(1, settings.attempts))
 
         async def one(i: int, intent: str, compiled: CompiledSet) -> tuple[int, Result]:
             async with sem:
-                return i, await self.generate(intent, compiled, settings, context=context)
+                return i, await self.generate(intent, compiled, seeded(i), context=context)
 
         tasks = [asyncio.create_task(one(i, it, c)) for i, (it, c) in enumerate(jobs)]
         try:

@@ -99,9 +99,7 @@ class Verification:
         """What went wrong, one line each, as a repair prompt shows it."""
         out: list[str] = []
         if self.grammar.status == "rejected":
-            out.append(
-                f"the grammar rejects the text at {self.grammar.line}:{self.grammar.column}"
-            )
+            out.append(f"the grammar rejects the text at {self.grammar.line}:{self.grammar.column}")
         for v in self.violations:
             if not v.undecided:
                 where = f" (line {v.line})" if v.line > 1 else ""
@@ -266,7 +264,5 @@ def verify(
         if truncated and held is True and level == "post":
             # A cut text is not the function: what it lacks may be what a check needs.
             held, detail = None, "not decided: the output was cut at max_tokens"
-        verdicts.append(
-            ConstraintVerdict(c.id, str(kind), level, c.strength, held, detail)
-        )
+        verdicts.append(ConstraintVerdict(c.id, str(kind), level, c.strength, held, detail))
     return Verification(grammar, tuple(verdicts), tuple(report.violations), truncated)
