@@ -764,6 +764,24 @@ def _cache(cache_dir: str | None) -> Any:
     return GrammarCache(Path(cache_dir) if cache_dir else default_cache_dir())
 
 
+def _compile_set(
+    module: Module,
+    constraint: str | None,
+    target: str,
+    report: _Report,
+    cache: Any,
+    max_nesting: int | None,
+) -> Any:
+    """:func:`ananke.generation.compile_set`; an unknown set is a usage error."""
+    from ananke import driver
+    from ananke.generation import compile_set
+
+    try:
+        return compile_set(module, constraint, target, report, cache, max_nesting=max_nesting)
+    except driver.UnknownSet as e:
+        raise click.UsageError(str(e)) from None
+
+
 def _write_text(path: Path, text: str, report: _Report) -> bool:
     try:
         _write_atomic(path, text.encode("utf-8"))
@@ -941,7 +959,7 @@ def generate(
     """
     import asyncio
 
-    from ananke.generation import GenerateOptions, compile_set, target_of
+    from ananke.generation import GenerateOptions, target_of
     from ananke.runtime.prompt import ContextFile
 
     report = _report(output_format)
@@ -977,9 +995,7 @@ def generate(
                 report.io_error("unreadable-file", str(p), OSError(0, "not UTF-8 text"))
             report.exit()
     cache = _cache(cache_dir)
-    compiled = compile_set(
-        module, constraint, target_of(backend), report, cache, max_nesting=max_nesting
-    )
+    compiled = _compile_set(module, constraint, target_of(backend), report, cache, max_nesting)
     if compiled is None:
         report.exit()
     assert compiled is not None
@@ -1086,7 +1102,9 @@ async def _generate_batch(
 ) -> int:
     import json
 
+    from ananke import driver
     from ananke.generation import compile_set, intents_of, target_of
+    from ananke.ir import Label, Span
     from ananke.runtime.generators import create
     from ananke.runtime.maze import Maze, Settings
 
@@ -1096,8 +1114,6 @@ async def _generate_batch(
         report.io_error("unreadable-file", str(batch), e)
         return 2
     except (ValueError, UnicodeDecodeError) as e:
-        from ananke.ir import Label, Span
-
         report.diags.error(
             "invalid-batch", f"{_q(str(batch))}: {e}", Label(span=Span.start_of(str(batch)))
         )
@@ -1109,14 +1125,23 @@ async def _generate_batch(
     for ident, item in todo:
         compiled = default
         if item.get("constraint") not in (None, constraint):
-            compiled = compile_set(
-                module,
-                str(item["constraint"]),
-                target_of(options.backend),
-                report,
-                cache,
-                max_nesting=options.max_nesting,
-            )
+            try:
+                compiled = compile_set(
+                    module,
+                    str(item["constraint"]),
+                    target_of(options.backend),
+                    report,
+                    cache,
+                    max_nesting=options.max_nesting,
+                )
+            except driver.UnknownSet as e:
+                report.diags.error(
+                    "invalid-batch",
+                    f"{_q(str(batch))}, intent {_q(ident)}: {e}",
+                    Label(span=Span.start_of(str(batch))),
+                )
+                report.input_error = True
+                return 2
             if compiled is None:
                 return report.exit_code
         jobs.append((ident, item["intent"], compiled))
@@ -1247,7 +1272,6 @@ def validate(
     """
     from ananke import driver
     from ananke.generation import (
-        compile_set,
         constraint_spans,
         validate_code,
         verification_diagnostics,
@@ -1264,9 +1288,7 @@ def validate(
         report.exit()
     assert source is not None
     report.sources[source.name] = source
-    compiled = compile_set(
-        module, constraint, "llguidance", report, _cache(None), max_nesting=max_nesting
-    )
+    compiled = _compile_set(module, constraint, "llguidance", report, _cache(None), max_nesting)
     if compiled is None:
         report.exit()
     assert compiled is not None

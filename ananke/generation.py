@@ -136,32 +136,21 @@ def compile_set(
 ) -> CompiledSet | None:
     """The one constraint set of ``module`` that ``constraint`` names (it may be left out
     when the module's own file defines one set) compiled for ``target``, from ``cache``
-    when it was compiled before; None with diagnostics in ``report`` when that fails."""
+    when it was compiled before; None with diagnostics in ``report`` when that fails.
+    :class:`~ananke.driver.UnknownSet` when no set or several match."""
     from ananke import __version__
-    from ananke.ir import Label, Span
     from ananke.runtime.cache import CompiledSet, cache_key
 
-    try:
-        chosen = driver.select(module, constraint)
-    except driver.UnknownSet as e:
-        name = module.sources[0] if module.sources else "<module>"
-        report.diags.error("unknown-constraint", str(e), Label(span=Span.start_of(name)))
-        report.input_error = True
-        return None
+    chosen = driver.select(module, constraint)
     if not chosen.sets:
         driver.no_sets(report, module.sources[0] if module.sources else "<module>")
         return None
     if len(chosen.sets) > 1:
         names = ", ".join(s.name for s in chosen.sets)
-        name = module.sources[0] if module.sources else "<module>"
-        report.diags.error(
-            "unknown-constraint",
-            f"the input defines {len(chosen.sets)} constraint sets ({names}): choose one",
-            Label(span=Span.start_of(name)),
-            help="name it with --constraint NAME",
+        raise driver.UnknownSet(
+            f"the input defines {len(chosen.sets)} constraint sets ({names}): choose one "
+            "with --constraint NAME"
         )
-        report.input_error = True
-        return None
     cset = chosen.sets[0]
     key = cache_key(
         cset, chosen.schemas, target, {"max_nesting": max_nesting, "version": __version__}

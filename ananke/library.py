@@ -115,9 +115,17 @@ class Ananke:
             d = self.options.cache_dir
             self._cache = GrammarCache(Path(d) if d else default_cache_dir())
         report = driver.Report()
-        compiled = compile_set(
-            module, constraint, target, report, self._cache, max_nesting=self.options.max_nesting
-        )
+        try:
+            compiled = compile_set(
+                module,
+                constraint,
+                target,
+                report,
+                self._cache,
+                max_nesting=self.options.max_nesting,
+            )
+        except driver.UnknownSet as e:
+            raise ValueError(str(e)) from None
         if compiled is None:
             _done(report, None)
             raise ValueError("; ".join(d.message for d in report.diags))
