@@ -120,9 +120,9 @@ def default_cache_dir() -> Path:
 
 def target_of(backend: str) -> str:
     """The ``arc emit`` target whose output the generator ``backend`` sends."""
-    from ananke.runtime.generators import generator_class
+    from ananke.runtime.generators import target
 
-    return str(generator_class(backend).target)
+    return target(backend)
 
 
 def compile_set(
