@@ -66,8 +66,16 @@ def test_invalid_batch(
     intents.write_text(line + "\n")
     results = tmp_path / "results.jsonl"
     code, _, err = run_arc(
-        capsys, "generate", "--batch", intents, "-o", results, "--constraints", HANDLER,
-        "--url", "http://127.0.0.1:9",
+        capsys,
+        "generate",
+        "--batch",
+        intents,
+        "-o",
+        results,
+        "--constraints",
+        HANDLER,
+        "--url",
+        "http://127.0.0.1:9",
     )
     assert code == 2 and "error[invalid-batch]" in err and message in err
     assert not results.exists()

@@ -37,14 +37,21 @@ def test_forbidden_name(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> N
     )
     assert code == 1 and out == ""
     lines = err.splitlines()
-    assert f"{path}:3:12: error[constraint-violated]: api_handler.forbid.eval: `eval` is forbidden" in lines
-    assert any(line.startswith(f"{path}:3:") and "error[grammar-rejected]" in line for line in lines)
+    assert (
+        f"{path}:3:12: error[constraint-violated]: api_handler.forbid.eval: `eval` is forbidden"
+        in lines
+    )
+    assert any(
+        line.startswith(f"{path}:3:") and "error[grammar-rejected]" in line for line in lines
+    )
 
 
 def test_post_level_violation_names_its_definition(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    path = _write(tmp_path, "def handler(request) -> Result[Response, Error]:\n    return request\n")
+    path = _write(
+        tmp_path, "def handler(request) -> Result[Response, Error]:\n    return request\n"
+    )
     code, _, err = run_arc(capsys, "validate", path, "--constraints", HANDLER)
     assert code == 1
     assert "error[constraint-violated]: api_handler.validates" in err
@@ -76,9 +83,7 @@ def test_stdin(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPat
 
 
 def test_unreadable_code_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    code, _, err = run_arc(
-        capsys, "validate", tmp_path / "missing.py", "--constraints", HANDLER
-    )
+    code, _, err = run_arc(capsys, "validate", tmp_path / "missing.py", "--constraints", HANDLER)
     assert code == 2 and "error[unreadable-file]" in err
 
 

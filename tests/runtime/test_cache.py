@@ -54,7 +54,7 @@ def test_a_corrupt_entry_is_compiled_again(tmp_path: Path) -> None:
     fresh = GrammarCache(tmp_path)
     compiled = _compile(fresh)
     assert fresh.misses == 1 and compiled.text.startswith("{")
-    assert entry.read_bytes().startswith(b"{\"cset\"")
+    assert entry.read_bytes().startswith(b'{"cset"')
 
 
 def test_unwritable_cache_only_costs_a_compile(tmp_path: Path) -> None:

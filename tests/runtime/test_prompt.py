@@ -6,7 +6,7 @@ from __future__ import annotations
 import ananke
 from ananke.runtime.prompt import ContextFile, Feedback, build_prompt
 
-SOURCE = '''
+SOURCE = """
 constraint handler {
     doc: "Return the user's id from the request.";
     note: "Raise KeyError when the id is missing.";
@@ -17,7 +17,7 @@ constraint handler {
     @soft require: ["logging"];
     validates: input_schema;
 }
-'''
+"""
 
 
 def _set():  # type: ignore[no-untyped-def]

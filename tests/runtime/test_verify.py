@@ -104,7 +104,7 @@ def test_truncated_output_is_never_ok(tmp_path: Path) -> None:
 
 
 def test_soft_constraint_failure_does_not_fail_the_result(tmp_path: Path) -> None:
-    source = "constraint s {\n    @soft require: [\"logging\"];\n    max_lines: 5;\n}\n"
+    source = 'constraint s {\n    @soft require: ["logging"];\n    max_lines: 5;\n}\n'
     module = ananke.compile(source)
     from ananke import driver
 
