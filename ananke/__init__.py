@@ -15,7 +15,7 @@ stays fast.
 # itself imports nothing but the registry of languages at the end.
 TYPE_CHECKING = False
 
-__version__ = "0.1.0"
+from ananke._version import __version__
 
 if TYPE_CHECKING:
     from ananke.api import check, compile, emit, explain, load, lower, validate

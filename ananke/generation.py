@@ -138,7 +138,7 @@ def compile_set(
     when the module's own file defines one set) compiled for ``target``, from ``cache``
     when it was compiled before; None with diagnostics in ``report`` when that fails.
     :class:`~ananke.driver.UnknownSet` when no set or several match."""
-    from ananke import __version__
+    from ananke._version import __version__
     from ananke.runtime.cache import CompiledSet, cache_key
 
     chosen = driver.select(module, constraint)

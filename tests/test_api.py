@@ -109,10 +109,16 @@ def _imported_by(statement: str) -> set[str]:
     return set(json.loads(out.replace("'", '"')))
 
 
-# What `import ananke` loads of the package: itself, and the registry of languages that
-# ananke.languages fills (names and factories; the IR, the lower pass and the languages
-# themselves are imported on first use).
-REGISTRY = {"ananke.languages", "ananke.ir", "ananke.ir.lower", "ananke.ir.lower.language"}
+# What `import ananke` loads of the package: itself, its version, and the registry of
+# languages that ananke.languages fills (names and factories; the IR, the lower pass and
+# the languages themselves are imported on first use).
+REGISTRY = {
+    "ananke._version",
+    "ananke.languages",
+    "ananke.ir",
+    "ananke.ir.lower",
+    "ananke.ir.lower.language",
+}
 
 
 def test_import_ananke_imports_nothing_else() -> None:
