@@ -11,11 +11,11 @@ Its names are imported on first use, so that ``import ananke`` (and ``arc --vers
 stays fast.
 """
 
+from ananke._version import __version__
+
 # A constant of this name is what type checkers read as `typing.TYPE_CHECKING`; the facade
 # itself imports nothing but the registry of languages at the end.
 TYPE_CHECKING = False
-
-from ananke._version import __version__
 
 if TYPE_CHECKING:
     from ananke.api import check, compile, emit, explain, load, lower, validate

@@ -17,6 +17,7 @@ import ananke.driver as driver
 
 if TYPE_CHECKING:
     from ananke.ir import Diagnostic, Module, SourceFile
+    from ananke.ir.diagnostics import Severity
     from ananke.runtime.cache import CompiledSet, GrammarCache
     from ananke.runtime.maze import Result
     from ananke.runtime.protocol import ServiceError
@@ -186,6 +187,8 @@ def _code_span(source: SourceFile, line: int, column: int, length: int = 1) -> A
     text = lines[line - 1]
     column = max(1, min(column, len(text) + 1))
     start = source.offset(line, column)
+    if start is None:
+        return Span.start_of(source.name)
     end = min(start + max(1, length), len(source.text))
     if end <= start:
         return Span.start_of(source.name) if not source.text else source.span(start, start)
@@ -220,7 +223,7 @@ def verification_diagnostics(
             )
         )
     for x in v.violations:
-        severity = "warning" if x.undecided else "error"
+        severity: Severity = "warning" if x.undecided else "error"
         code = "constraint-undecided" if x.undecided else "constraint-violated"
         who = x.constraint_id if x.kind != "syntax" else "the language"
         out.append(

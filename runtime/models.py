@@ -60,7 +60,7 @@ def make_model(
 
     out.mkdir(parents=True, exist_ok=True)
     tokenizer_json = train_bpe(vocab_size, out / ".bpe")
-    tokenizer = PreTrainedTokenizerFast(
+    tokenizer: Any = PreTrainedTokenizerFast(  # type: ignore[no-untyped-call]
         tokenizer_file=str(tokenizer_json),
         eos_token=EOS_TOKEN,
         bos_token=EOS_TOKEN,
@@ -68,7 +68,7 @@ def make_model(
         clean_up_tokenization_spaces=False,
     )
     tokenizer.chat_template = CHAT_TEMPLATE
-    eos = tokenizer.convert_tokens_to_ids(EOS_TOKEN)
+    eos: int = tokenizer.convert_tokens_to_ids(EOS_TOKEN)
     config = LlamaConfig(
         vocab_size=len(tokenizer),
         hidden_size=hidden,
@@ -81,7 +81,6 @@ def make_model(
         eos_token_id=eos,
         pad_token_id=eos,
         tie_word_embeddings=True,
-        torch_dtype="float32",
     )
     torch.manual_seed(seed)
     model = LlamaForCausalLM(config)

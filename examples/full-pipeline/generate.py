@@ -1,6 +1,6 @@
 """Library mode end to end: compile the seed example and generate against a vLLM server.
 
-    python examples/full-pipeline/generate.py URL
+python examples/full-pipeline/generate.py URL
 """
 
 from __future__ import annotations

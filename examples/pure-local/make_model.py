@@ -12,9 +12,10 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-import ananke
 from ananke.runtime.models import make_model
 from ananke.runtime.prompt import build_prompt
+
+import ananke
 
 HERE = Path(__file__).resolve().parent
 INTENTS = {

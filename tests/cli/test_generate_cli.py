@@ -7,9 +7,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from ananke.runtime.generators import NAMES
 
 from ananke.cli import _BACKENDS
-from ananke.runtime.generators import NAMES
 from tests.cli.cli_helpers import run_arc
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ananke.runtime.cache import GrammarCache
+
 import ananke
 from ananke import driver
 from ananke.generation import compile_set
-from ananke.runtime.cache import GrammarCache
 
 SOURCE = 'constraint s {\n    forbid: ["eval"];\n    max_lines: 10;\n}\n'
 

@@ -3,8 +3,9 @@ repair attempt shows the previous answer with what failed."""
 
 from __future__ import annotations
 
-import ananke
 from ananke.runtime.prompt import ContextFile, Feedback, build_prompt
+
+import ananke
 
 SOURCE = """
 constraint handler {

@@ -7,11 +7,11 @@ import json
 from pathlib import Path
 
 import pytest
+from ananke.runtime.cache import CompiledSet, GrammarCache
+from ananke.runtime.verify import checker_for, grammar_of, verify
 
 import ananke
 from ananke.generation import compile_set
-from ananke.runtime.cache import CompiledSet, GrammarCache
-from ananke.runtime.verify import checker_for, grammar_of, verify
 
 ROOT = Path(__file__).resolve().parents[2]
 HANDLER = ROOT / "examples" / "api_handler.ariadne"
