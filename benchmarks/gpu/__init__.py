@@ -1,0 +1,1 @@
+"""Benchmarks that need a GPU (not part of ``python -m benchmarks.run``)."""
