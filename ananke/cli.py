@@ -53,10 +53,19 @@ _BUG = "internal error: this is a bug in arc; please report it"
 
 
 def _report(fmt: str) -> _Report:
-    """A report of this invocation, shown on stderr in the ``--output-format`` ``fmt``."""
+    """A report of this invocation, shown on stderr in the ``--output-format`` ``fmt``;
+    it carries the configuration's warnings, if no report has shown them yet."""
     from ananke._terminal import TerminalReport
 
-    return TerminalReport(fmt)
+    report = TerminalReport(fmt)
+    ctx = click.get_current_context(silent=True)
+    pending = ctx.meta.pop(_CONFIG_WARNINGS, None) if ctx is not None else None
+    if pending is not None:
+        warnings, source = pending
+        report.add(warnings)
+        if source is not None:
+            report.sources[source.name] = source
+    return report
 
 
 # --- settings -----------------------------------------------------------------------------
@@ -68,7 +77,16 @@ class _Command(click.Command):
 
     def invoke(self, ctx: click.Context) -> Any:
         _configure(ctx)
-        return super().invoke(ctx)
+        try:
+            return super().invoke(ctx)
+        finally:
+            # A command that made no report (a clean `arc test`) still shows them.
+            if _CONFIG_WARNINGS in ctx.meta:
+                _report(str(ctx.params.get("output_format") or "full")).flush()
+
+
+_CONFIG_WARNINGS = "ananke.config.warnings"
+"""``ctx.meta`` key: the configuration's warnings and its source, until a report shows them."""
 
 
 class _Group(click.Group):
@@ -81,7 +99,8 @@ def _configure(ctx: click.Context) -> None:
     from ananke import config
 
     try:
-        settings = config.load(Path.cwd()).for_command(ctx.command.name or "")
+        settings_file = config.load(Path.cwd())
+        settings = settings_file.for_command(ctx.command.name or "")
     except config.ConfigError as e:
         report = _report(str(ctx.params.get("output_format") or "full"))
         report.diags.add(e.diagnostic)
@@ -89,6 +108,8 @@ def _configure(ctx: click.Context) -> None:
             report.sources[e.source.name] = e.source
         report.input_error = True
         report.exit()
+    if settings_file.warnings:
+        ctx.meta[_CONFIG_WARNINGS] = (settings_file.warnings, settings_file.source)
     for name, value in settings.items():
         if name in ctx.params and ctx.get_parameter_source(name) in (
             ParameterSource.DEFAULT,
@@ -233,9 +254,7 @@ _EPILOG = (
     "input error (bad flags, unreadable or corrupt files, a broken ananke.toml), 3 internal "
     "error (a bug in arc; please report it).",
 )
-@click.version_option(
-    __version__, "--version", "-V", prog_name="arc", message="%(prog)s %(version)s"
-)
+@click.version_option(__version__, "--version", "-V", message="%(prog)s %(version)s")
 def cli() -> None:
     """arc: compile Ariadne constraints into grammars that LLM inference engines enforce.
 
@@ -330,7 +349,9 @@ def compile_cmd(
 ) -> None:
     """Compile FILE (.ariadne) to the ConstraintIR and write it to a .cir file.
 
-    Nothing is written when FILE has errors.
+    FILE may also be an IR document (a .cir file, or its JSON under any name, as
+    `ananke compile constraints.json -o compiled.cir`): it is checked and composed again,
+    and written in the --format asked for. Nothing is written when FILE has errors.
 
     \b
     Example:
@@ -340,7 +361,7 @@ def compile_cmd(
     from ananke.ir import cir
 
     report = _report(output_format)
-    module = driver.compile_path(file, report, driver.Compose(passes, precedence))
+    module = driver.load(file, report, driver.Compose(passes, precedence))
     if module is None or report.failed:
         report.exit()
     try:
@@ -734,29 +755,36 @@ def explain(
     report.exit()
 
 
-def _internal_error(exc: BaseException) -> None:
+def _program() -> str:
+    """The name the program was invoked by: ``ananke`` (the plan's name) or ``arc``."""
+    return "ananke" if Path(sys.argv[0]).stem == "ananke" else "arc"
+
+
+def _internal_error(exc: BaseException, prog: str) -> None:
     frames = traceback.extract_tb(exc.__traceback__)[-3:]
     lines = [_BUG, f"  {type(exc).__name__}: {exc}"]
     lines += [f"    at {Path(f.filename).name}:{f.lineno} in {f.name}" for f in frames]
-    lines.append(f"  arc {__version__}, Python {sys.version.split()[0]}")
+    lines.append(f"  {prog} {__version__}, Python {sys.version.split()[0]}")
     sys.stderr.write("\n".join(lines) + "\n")
     sys.stderr.flush()
 
 
 def main(argv: Sequence[str] | None = None) -> NoReturn:
-    """Entry point of the ``arc`` script: run the CLI; exit 3 on an unexpected exception."""
+    """Entry point of the ``arc`` and ``ananke`` scripts: run the CLI; exit 3 on an
+    unexpected exception."""
     # The driver is imported by the commands, not here: `arc --version` needs none of it.
+    prog = _program()
     try:
-        cli.main(args=list(argv) if argv is not None else None, prog_name="arc")
+        cli.main(args=list(argv) if argv is not None else None, prog_name=prog)
     except SystemExit:
         raise
     except KeyboardInterrupt:
-        sys.stderr.write("arc: interrupted\n")
+        sys.stderr.write(f"{prog}: interrupted\n")
         raise SystemExit(130) from None
     except Exception as exc:
         from ananke.driver import EXIT_INTERNAL
 
-        _internal_error(exc)
+        _internal_error(exc, prog)
         raise SystemExit(EXIT_INTERNAL) from None
     from ananke.driver import EXIT_OK
 
