@@ -247,6 +247,13 @@ _EPILOG = (
 )
 
 
+def _print_version(ctx: click.Context, param: click.Parameter, value: bool) -> None:
+    # click's version_option keeps the first program name it saw, for the whole process.
+    if value and not ctx.resilient_parsing:
+        click.echo(f"{ctx.find_root().info_name} {__version__}")
+        ctx.exit()
+
+
 @click.group(
     cls=_Group,
     context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
@@ -254,14 +261,22 @@ _EPILOG = (
     "input error (bad flags, unreadable or corrupt files, a broken ananke.toml), 3 internal "
     "error (a bug in arc; please report it).",
 )
-@click.version_option(__version__, "--version", "-V", message="%(prog)s %(version)s")
+@click.option(
+    "--version",
+    "-V",
+    is_flag=True,
+    expose_value=False,
+    is_eager=True,
+    callback=_print_version,
+    help="Show the version and exit.",
+)
 def cli() -> None:
     """arc: compile Ariadne constraints into grammars that LLM inference engines enforce.
 
-    Options not given on the command line come from the nearest ananke.toml (or
-    [tool.ananke] in pyproject.toml) at or above the current folder: its top-level keys
-    apply to every command with that option, a [COMMAND] section to that command
-    (spec/ariadne.md, "Settings").
+    Options not given on the command line come from the nearest ananke.toml,
+    ananke.config.yaml (or [tool.ananke] in pyproject.toml) at or above the current folder:
+    its top-level keys apply to every command with that option, a [COMMAND] section to that
+    command (spec/ariadne.md, "Settings"). The same program is installed as `ananke`.
 
     \b
     Example:

@@ -35,6 +35,7 @@ with the closest known name as a suggestion.
 from __future__ import annotations
 
 import difflib
+import math
 import os
 import re
 import tomllib
@@ -141,7 +142,7 @@ def _number(lo: float, hi: float | None, what: str) -> Callable[[object, tuple[s
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise _Invalid(what)
         number = float(value)
-        if not (lo <= number <= hi if hi is not None else number > lo):
+        if not math.isfinite(number) or not (lo <= number <= hi if hi is not None else number > lo):
             raise _Invalid(what)
         return number
 
