@@ -358,11 +358,17 @@ class Config:
     def for_command(self, command: str) -> dict[str, object]:
         """Parameter name → value for ``command``: its section over the top-level keys."""
         out: dict[str, object] = {}
-        for values in (self.shared, self.sections.get(command, {})):
+        section = self.sections.get(command, {})
+        for values in (self.shared, section):
             for key, value in values.items():
                 setting = _BY_KEY[key]
                 if command in setting.commands:
                     out[setting.param] = value
+        # The section says where the key comes from, as it says everything else.
+        if "api-key" in section:
+            out.pop("api_key_file", None)
+        elif "api-key-file" in section:
+            out.pop("api_key", None)
         return out
 
 
@@ -459,7 +465,7 @@ class _Loader:
         optimization: dict[Setting, object] = {}
         for key, value in table.items():
             if not isinstance(key, str):
-                self.fail("a key must be text", self.locate(self.prefix))
+                self.fail("a key must be text", self.locate((*self.prefix, str(key))))
             if value is None and key in (*COMMANDS, *PLAN_SECTIONS):
                 value = {}  # YAML: a section whose keys are all commented out
             if key in PLAN_SECTIONS or (isinstance(value, dict) and key not in _BY_KEY):
@@ -575,7 +581,7 @@ class _Loader:
         out: dict[Setting, object] = {}
         for written, value in values.items():
             if not isinstance(written, str):
-                self.fail("a key must be text", self.locate((*self.prefix, section)))
+                self.fail("a key must be text", self.locate((*self.prefix, section, str(written))))
             key = written.replace("_", "-")
             if section == "generation" and key == "endpoint":
                 key = "url"  # the plan's name for it
@@ -658,6 +664,8 @@ class _Loader:
             # Never quoted back: whatever is written here may be a key.
             m = _ONLY_VARIABLE.fullmatch(value) if isinstance(value, str) else None
             if m is None:
+                if isinstance(value, str) and value.strip():
+                    self.mask(value)
                 self.fail(
                     f"`{key}` is a literal key in the file; write `${{OPENAI_API_KEY}}` or "
                     "use `api-key-file`",
@@ -756,6 +764,19 @@ class _Loader:
             end = following.start() if following else len(self.text)
         at = self.text.find(needle, start, end)
         return (at, at + len(needle)) if at >= 0 else key
+
+    def mask(self, value: str) -> None:
+        """Every place the file writes ``value`` masked in the text diagnostics show
+        (a literal key the line-by-line masking missed: a TOML multi-line string)."""
+        from ananke.ir import SourceFile
+
+        assert self.source is not None
+        text = self.source.text
+        for piece in value.splitlines():
+            piece = piece.strip()
+            if len(piece) >= 4:  # shorter: masking every match would garble the excerpt
+                text = text.replace(piece, "*" * len(piece))
+        self.source = SourceFile(self.name, text)
 
     def fail(
         self, message: str, where: tuple[int, int] | None, *, help: str | None = None

@@ -285,6 +285,8 @@ def test_an_invalid_generate_setting(
             None,
         ),
         ("- a\n- b\n", "1:1", "the settings must be a table", None),
+        ("emit:\n  target: gbnf\n7: x\n", "3:1", "a key must be text", None),
+        ("generation:\n  seed: 1\n  7: x\n", "3:3", "a key must be text", None),
         (
             "analysis:\n  provider: claud\n",
             "2:3",
@@ -614,6 +616,8 @@ LITERAL = "`api-key` is a literal key in the file; write `${OPENAI_API_KEY}` or 
         ("ananke.config.yaml", f"generation:\n  api-key: '{SECRET}'\n", "2:3", LITERAL),
         ("ananke.config.yaml", f"generation:\n  api_key: |\n    {SECRET}\n", "2:3", LITERAL),
         ("ananke.config.yaml", f"analysis:\n  api_key: {SECRET}\n", "2:3", LITERAL),
+        ("ananke.toml", f'[generate]\napi-key = """\n{SECRET}\n"""\n', "2:1", LITERAL),
+        ("ananke.toml", f'[generate]\napi-key = [\n  "{SECRET}",\n]\n', "2:1", LITERAL),
         (
             "ananke.config.yaml",
             f"generation: {{api_key: {SECRET}, seed: 1}}\n",
@@ -697,6 +701,21 @@ def test_a_key_from_the_environment_or_a_file(
     # The warning the file gives shows its line; the variable name is no secret.
     code, out, err = run_arc(capsys, "check", "api.ariadne")
     assert code == 0 and SECRET not in out + err and "warning[invalid-config]" in err
+
+
+def test_a_section_chooses_where_the_key_comes_from(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ANANKE_TEST_KEY", SECRET)
+    (project / "key.txt").write_text(SECRET)
+    (project / "ananke.toml").write_text(
+        'api-key-file = "key.txt"\n\n[generate]\napi-key = "${ANANKE_TEST_KEY}"\n'
+    )
+    assert config.load(project).for_command("generate") == {"api_key": SECRET}
+    (project / "ananke.toml").write_text(
+        'api-key = "${ANANKE_TEST_KEY}"\n\n[generate]\napi-key-file = "key.txt"\n'
+    )
+    assert config.load(project).for_command("generate") == {"api_key_file": project / "key.txt"}
 
 
 @pytest.mark.parametrize(
