@@ -246,7 +246,12 @@ def _names(
 def _precedence(value: object, commands: tuple[str, ...]) -> object:
     from ananke.ir.compose import PRECEDENCE
 
-    if not isinstance(value, list) or sorted(map(str, value)) != sorted(PRECEDENCE):
+    # Strings first: YAML aliases can make a short list of nested lists a huge text.
+    if (
+        not isinstance(value, list)
+        or not all(isinstance(v, str) for v in value)
+        or sorted(value) != sorted(PRECEDENCE)
+    ):
         raise _Invalid(f"a list ordering all of {', '.join(PRECEDENCE)}, each once")
     return tuple(value)
 

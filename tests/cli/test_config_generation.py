@@ -811,3 +811,16 @@ def test_llm_switches_are_warnings(project: Path, capsys: pytest.CaptureFixture[
     (project / "ananke.config.yaml").write_text("optimization:\n  use_llm_for_conflicts: false\n")
     assert config.load(project).warnings == ()
     assert run_arc(capsys, "check", "api.ariadne") == (0, "", "")
+
+
+def test_yaml_aliases_that_nest_are_refused_without_expanding_them(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Nine levels of nine aliases: 9^9 strings if anything walked or printed them."""
+    items = ["&a0 [lol, lol, lol, lol, lol, lol, lol, lol, lol]"]
+    items += [f"&a{i} [{', '.join([f'*a{i - 1}'] * 9)}]" for i in range(1, 9)]
+    for key in ("precedence", "targets", "model", "url"):
+        section = "test" if key == "targets" else "generate" if key in ("model", "url") else "emit"
+        (project / "ananke.config.yaml").write_text(f"{section}:\n  {key}: [{', '.join(items)}]\n")
+        err = _short_error(capsys)
+        assert err.startswith(f"ananke.config.yaml:2:3: error[invalid-config]: `{key}` takes ")
