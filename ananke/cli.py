@@ -258,7 +258,7 @@ def _print_version(ctx: click.Context, param: click.Parameter, value: bool) -> N
     cls=_Group,
     context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
     epilog="Exit codes: 0 clean (warnings allowed), 1 errors in the constraints, 2 usage or "
-    "input error (bad flags, unreadable or corrupt files, a broken ananke.toml), 3 internal "
+    "input error (bad flags, unreadable or corrupt files, a broken settings file), 3 internal "
     "error (a bug in arc; please report it).",
 )
 @click.option(
