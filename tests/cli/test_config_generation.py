@@ -824,3 +824,25 @@ def test_yaml_aliases_that_nest_are_refused_without_expanding_them(
         (project / "ananke.config.yaml").write_text(f"{section}:\n  {key}: [{', '.join(items)}]\n")
         err = _short_error(capsys)
         assert err.startswith(f"ananke.config.yaml:2:3: error[invalid-config]: `{key}` takes ")
+
+
+def test_the_documented_files_load(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    spec = (ROOT / "spec" / "ariadne.md").read_text(encoding="utf-8")
+    settings = spec.split("#### Settings", 1)[1].split("\n### ", 1)[0]
+    (toml,) = re.findall(r"```toml\n(.*?)```", settings, re.S)
+    (yaml,) = re.findall(r"```yaml\n(.*?)```", settings, re.S)
+    for name in ("VLLM_API_KEY", "MODAL_KEY", "ANTHROPIC_API_KEY"):
+        monkeypatch.setenv(name, SECRET)
+    (project / "ananke.toml").write_text(toml)
+    assert config.load(project).for_command("generate") == {
+        "output_format": "short",
+        "backend": "vllm",
+        "url": "http://127.0.0.1:8000",
+        "api_key": SECRET,
+        "max_tokens": 512,
+    }
+    (project / "ananke.toml").unlink()
+    (project / "ananke.config.yaml").write_text(yaml)
+    loaded = config.load(project)
+    assert loaded.for_command("generate")["backend"] == "vllm"
+    assert loaded.analysis["provider"] == "claude" and loaded.warnings == ()
