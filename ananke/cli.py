@@ -53,10 +53,19 @@ _BUG = "internal error: this is a bug in arc; please report it"
 
 
 def _report(fmt: str) -> _Report:
-    """A report of this invocation, shown on stderr in the ``--output-format`` ``fmt``."""
+    """A report of this invocation, shown on stderr in the ``--output-format`` ``fmt``;
+    it carries the configuration's warnings, if no report has shown them yet."""
     from ananke._terminal import TerminalReport
 
-    return TerminalReport(fmt)
+    report = TerminalReport(fmt)
+    ctx = click.get_current_context(silent=True)
+    pending = ctx.meta.pop(_CONFIG_WARNINGS, None) if ctx is not None else None
+    if pending is not None:
+        warnings, source = pending
+        report.add(warnings)
+        if source is not None:
+            report.sources[source.name] = source
+    return report
 
 
 # --- settings -----------------------------------------------------------------------------
@@ -68,7 +77,16 @@ class _Command(click.Command):
 
     def invoke(self, ctx: click.Context) -> Any:
         _configure(ctx)
-        return super().invoke(ctx)
+        try:
+            return super().invoke(ctx)
+        finally:
+            # A command that made no report (a clean `arc test`) still shows them.
+            if _CONFIG_WARNINGS in ctx.meta:
+                _report(str(ctx.params.get("output_format") or "full")).flush()
+
+
+_CONFIG_WARNINGS = "ananke.config.warnings"
+"""``ctx.meta`` key: the configuration's warnings and its source, until a report shows them."""
 
 
 class _Group(click.Group):
@@ -81,7 +99,8 @@ def _configure(ctx: click.Context) -> None:
     from ananke import config
 
     try:
-        settings = config.load(Path.cwd()).for_command(ctx.command.name or "")
+        settings_file = config.load(Path.cwd())
+        settings = settings_file.for_command(ctx.command.name or "")
     except config.ConfigError as e:
         report = _report(str(ctx.params.get("output_format") or "full"))
         report.diags.add(e.diagnostic)
@@ -89,6 +108,8 @@ def _configure(ctx: click.Context) -> None:
             report.sources[e.source.name] = e.source
         report.input_error = True
         report.exit()
+    if settings_file.warnings:
+        ctx.meta[_CONFIG_WARNINGS] = (settings_file.warnings, settings_file.source)
     for name, value in settings.items():
         if name in ctx.params and ctx.get_parameter_source(name) in (
             ParameterSource.DEFAULT,
@@ -226,23 +247,36 @@ _EPILOG = (
 )
 
 
+def _print_version(ctx: click.Context, param: click.Parameter, value: bool) -> None:
+    # click's version_option keeps the first program name it saw, for the whole process.
+    if value and not ctx.resilient_parsing:
+        click.echo(f"{ctx.find_root().info_name} {__version__}")
+        ctx.exit()
+
+
 @click.group(
     cls=_Group,
     context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
     epilog="Exit codes: 0 clean (warnings allowed), 1 errors in the constraints, 2 usage or "
-    "input error (bad flags, unreadable or corrupt files, a broken ananke.toml), 3 internal "
+    "input error (bad flags, unreadable or corrupt files, a broken settings file), 3 internal "
     "error (a bug in arc; please report it).",
 )
-@click.version_option(
-    __version__, "--version", "-V", prog_name="arc", message="%(prog)s %(version)s"
+@click.option(
+    "--version",
+    "-V",
+    is_flag=True,
+    expose_value=False,
+    is_eager=True,
+    callback=_print_version,
+    help="Show the version and exit.",
 )
 def cli() -> None:
     """arc: compile Ariadne constraints into grammars that LLM inference engines enforce.
 
-    Options not given on the command line come from the nearest ananke.toml (or
-    [tool.ananke] in pyproject.toml) at or above the current folder: its top-level keys
-    apply to every command with that option, a [COMMAND] section to that command
-    (spec/ariadne.md, "Settings").
+    Options not given on the command line come from the nearest ananke.toml,
+    ananke.config.yaml (or [tool.ananke] in pyproject.toml) at or above the current folder:
+    its top-level keys apply to every command with that option, a [COMMAND] section to that
+    command (spec/ariadne.md, "Settings"). The same program is installed as `ananke`.
 
     \b
     Example:
@@ -330,7 +364,9 @@ def compile_cmd(
 ) -> None:
     """Compile FILE (.ariadne) to the ConstraintIR and write it to a .cir file.
 
-    Nothing is written when FILE has errors.
+    FILE may also be an IR document (a .cir file, or its JSON under any name, as
+    `ananke compile constraints.json -o compiled.cir`): it is checked and composed again,
+    and written in the --format asked for. Nothing is written when FILE has errors.
 
     \b
     Example:
@@ -340,7 +376,7 @@ def compile_cmd(
     from ananke.ir import cir
 
     report = _report(output_format)
-    module = driver.compile_path(file, report, driver.Compose(passes, precedence))
+    module = driver.load(file, report, driver.Compose(passes, precedence))
     if module is None or report.failed:
         report.exit()
     try:
@@ -791,6 +827,37 @@ def _write_text(path: Path, text: str, report: _Report) -> bool:
     return True
 
 
+def _no_key_on_argv(ctx: click.Context, param: click.Parameter, value: str | None) -> None:
+    """``--api-key`` exists only so that the settings file can give ``api-key``
+    (``${VARIABLE}``): a key typed on the command line lands in shell histories and
+    process lists."""
+    if value is not None:
+        raise click.BadParameter(
+            "a key is never taken from the command line: set the backend's environment "
+            "variable (OPENAI_API_KEY, VLLM_API_KEY, ...) or use --api-key-file",
+            ctx=ctx,
+            param=param,
+        )
+
+
+def _key(api_key: str | None, api_key_file: Path | None, report: _Report) -> str | None:
+    """The key from the settings, or read from ``api_key_file``."""
+    from ananke import config
+
+    if api_key:
+        return api_key
+    if api_key_file is None:
+        return None
+    try:
+        return config.read_key(api_key_file)
+    except (OSError, UnicodeDecodeError, ValueError) as e:
+        reason = e.strerror if isinstance(e, OSError) and e.strerror else str(e)
+        if isinstance(e, UnicodeDecodeError):
+            reason = "not UTF-8 text"
+        report.io_error("unreadable-file", str(api_key_file), OSError(0, reason))
+        report.exit()
+
+
 def _show_failed(code: str, status: str) -> None:
     """The code of a failed result, on stderr, marked as such (stdout stays empty so that
     nothing downstream mistakes it for a verified result)."""
@@ -901,6 +968,15 @@ def _show_failed(code: str, status: str) -> None:
     help="Write the code (--batch: the results) here, atomically, instead of stdout.",
 )
 @click.option(
+    "--api-key-file",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    metavar="FILE",
+    help="A file holding the service's API key (default: the backend's environment "
+    "variable, e.g. OPENAI_API_KEY or VLLM_API_KEY, else ANANKE_API_KEY).",
+)
+@click.option("--api-key", "api_key", hidden=True, default=None, callback=_no_key_on_argv)
+@click.option(
     "--cache-dir",
     default=None,
     metavar="DIR",
@@ -939,7 +1015,9 @@ def generate(
     batch: Path | None,
     concurrency: int,
     output: Path | None,
-    cache_dir: str | None,
+    api_key_file: Path | None,
+    api_key: str | None,
+    cache_dir: str | Path | None,
     max_nesting: int | None,
     output_format: str,
 ) -> None:
@@ -973,6 +1051,7 @@ def generate(
         backend=backend,
         url=url,
         model=model,
+        api_key=_key(api_key, api_key_file, report),
         chat=chat,
         max_tokens=max_tokens,
         temperature=temperature,
@@ -980,7 +1059,7 @@ def generate(
         attempts=attempts,
         concurrency=concurrency,
         timeout=timeout,
-        cache_dir=cache_dir,
+        cache_dir=None if cache_dir is None else str(cache_dir),
         max_nesting=max_nesting,
     )
     module = _load_module(constraints, report)
@@ -994,7 +1073,7 @@ def generate(
             else:
                 report.io_error("unreadable-file", str(p), OSError(0, "not UTF-8 text"))
             report.exit()
-    cache = _cache(cache_dir)
+    cache = _cache(options.cache_dir)
     compiled = _compile_set(module, constraint, target_of(backend), report, cache, max_nesting)
     if compiled is None:
         report.exit()
@@ -1298,29 +1377,36 @@ def validate(
     report.exit()
 
 
-def _internal_error(exc: BaseException) -> None:
+def _program() -> str:
+    """The name the program was invoked by: ``ananke`` (the plan's name) or ``arc``."""
+    return "ananke" if Path(sys.argv[0]).stem == "ananke" else "arc"
+
+
+def _internal_error(exc: BaseException, prog: str) -> None:
     frames = traceback.extract_tb(exc.__traceback__)[-3:]
     lines = [_BUG, f"  {type(exc).__name__}: {exc}"]
     lines += [f"    at {Path(f.filename).name}:{f.lineno} in {f.name}" for f in frames]
-    lines.append(f"  arc {__version__}, Python {sys.version.split()[0]}")
+    lines.append(f"  {prog} {__version__}, Python {sys.version.split()[0]}")
     sys.stderr.write("\n".join(lines) + "\n")
     sys.stderr.flush()
 
 
 def main(argv: Sequence[str] | None = None) -> NoReturn:
-    """Entry point of the ``arc`` script: run the CLI; exit 3 on an unexpected exception."""
+    """Entry point of the ``arc`` and ``ananke`` scripts: run the CLI; exit 3 on an
+    unexpected exception."""
     # The driver is imported by the commands, not here: `arc --version` needs none of it.
+    prog = _program()
     try:
-        cli.main(args=list(argv) if argv is not None else None, prog_name="arc")
+        cli.main(args=list(argv) if argv is not None else None, prog_name=prog)
     except SystemExit:
         raise
     except KeyboardInterrupt:
-        sys.stderr.write("arc: interrupted\n")
+        sys.stderr.write(f"{prog}: interrupted\n")
         raise SystemExit(130) from None
     except Exception as exc:
         from ananke.driver import EXIT_INTERNAL
 
-        _internal_error(exc)
+        _internal_error(exc, prog)
         raise SystemExit(EXIT_INTERNAL) from None
     from ananke.driver import EXIT_OK
 

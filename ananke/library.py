@@ -71,6 +71,11 @@ class Ananke:
                 raise TypeError("config files are not supported")
             found = loader(Path(config)).for_command("generate")
         known = {k: v for k, v in found.items() if k in GenerateOptions.__dataclass_fields__}
+        if "cache_dir" in known:
+            known["cache_dir"] = str(known["cache_dir"])
+        key_file = found.get("api_key_file")
+        if isinstance(key_file, Path) and "api_key" not in known:
+            known["api_key"] = settings.read_key(key_file)
         self.options = GenerateOptions().updated(**known).updated(**overrides)
         self._generator: Any = None
         self._cache: GrammarCache | None = None

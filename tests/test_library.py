@@ -82,3 +82,28 @@ def test_sync_wrappers_refuse_a_running_loop() -> None:
             a.validate_sync(GOOD, HANDLER)
 
     asyncio.run(inside())
+
+
+def test_settings_come_from_the_configuration(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    key = tmp_path / "key.txt"
+    key.write_text("sk-from-file\n")
+    cfg = tmp_path / "ananke.config.yaml"
+    cfg.write_text(
+        "generation:\n  backend: modal\n  endpoint: http://10.1.2.3:8000\n"
+        "  max_tokens: 99\n  api_key_file: key.txt\n"
+    )
+    a = Ananke(config=cfg, temperature=0.5)
+    o = a.options
+    assert (o.backend, o.url, o.max_tokens, o.temperature) == (
+        "vllm",
+        "http://10.1.2.3:8000",
+        99,
+        0.5,
+    )
+    assert o.key() == "sk-from-file" and "sk-from-file" not in repr(a)
+    # With config=None, the nearest file above the current folder is read.
+    monkeypatch.chdir(tmp_path)
+    assert Ananke().options.max_tokens == 99
+    assert Ananke(config=False).options.max_tokens == 512

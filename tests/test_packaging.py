@@ -73,6 +73,13 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
         "ananke/ir/lower/language.py",
     ):
         assert expected in names
+    # Both programs: `arc`, and `ananke` as the plan writes the commands.
+    (entry_points,) = [n for n in names if n.endswith(".dist-info/entry_points.txt")]
+    with zipfile.ZipFile(wheel) as zf:
+        scripts = zf.read(entry_points).decode().split("[console_scripts]")[1].split("[")[0]
+    assert sorted(scripts.split()) == sorted(
+        ["arc", "=", "ananke.cli:main", "ananke", "=", "ananke.cli:main"]
+    )
     env_dir = base / "venv"
     venv.EnvBuilder(with_pip=False).create(env_dir)
     python = env_dir / "bin" / "python"
@@ -83,6 +90,31 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_version_outside_the_checkout(installed: Path, tmp_path: Path) -> None:
     result = _run([installed / "arc", "--version"], tmp_path)
     assert result.stdout == f"arc {ananke.__version__}\n"
+
+
+def test_ananke_outside_the_checkout(installed: Path, tmp_path: Path) -> None:
+    """`ananke compile constraints.json -o compiled.cir`, with the plan's names: an IR
+    document in JSON is an input; messages name the program `ananke`."""
+    result = _run([installed / "ananke", "--version"], tmp_path)
+    assert result.stdout == f"ananke {ananke.__version__}\n"
+    shutil.copy2(ROOT / "examples" / "api_handler.ariadne", tmp_path / "api.ariadne")
+    _run([installed / "arc", "compile", "api.ariadne", "-o", "constraints.json"], tmp_path)
+    _run([installed / "ananke", "compile", "constraints.json", "-o", "compiled.cir"], tmp_path)
+    from_cir = _run([installed / "ananke", "emit", "compiled.cir"], tmp_path).stdout
+    assert (
+        from_cir and from_cir == _run([installed / "arc", "emit", "api.ariadne"], tmp_path).stdout
+    )
+    usage = subprocess.run(
+        [installed / "ananke", "emit"], cwd=tmp_path, capture_output=True, text=True
+    )
+    assert usage.returncode == 2
+    assert usage.stderr.startswith("Usage: ananke emit [OPTIONS] FILE\n")
+    # The YAML settings are read by the installed package (PyYAML is a dependency).
+    (tmp_path / "ananke.config.yaml").write_text("emit:\n  target: gbnf\n")
+    assert (
+        _run([installed / "ananke", "emit", "api.ariadne"], tmp_path).stdout
+        == _run([installed / "arc", "emit", "api.ariadne", "--target", "gbnf"], tmp_path).stdout
+    )
 
 
 def test_the_installed_package_is_not_the_checkout(installed: Path, tmp_path: Path) -> None:

@@ -222,6 +222,26 @@ def test_compile_to_a_missing_folder_exits_2(arc, tmp_path: Path) -> None:  # ty
     )
 
 
+def test_compile_reads_an_ir_document(arc, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """`ananke compile constraints.json -o compiled.cir`: the JSON of the IR, as the
+    library writes it, under any name."""
+    from ananke.ir.cir import dumps
+
+    document = tmp_path / "constraints.json"
+    document.write_bytes(dumps(ananke.load(API), "json"))
+    for fmt in ("json", "msgpack"):
+        out = tmp_path / f"compiled-{fmt}.cir"
+        assert (arc("compile", document, "-o", out, "--format", fmt).code) == 0
+        diags = Diagnostics()
+        assert loads(out.read_bytes(), str(out), diags) == _module(API)
+        assert arc("emit", out).out == arc("emit", API).out
+    # A broken document is reported as a .cir is, and nothing is written.
+    document.write_text('{"version": 99}')
+    r = arc("compile", document, "-o", tmp_path / "x.cir", "--output-format", "short")
+    assert r.code == 2 and "error[cir-version]" in r.err
+    assert not (tmp_path / "x.cir").exists()
+
+
 # --- emit -------------------------------------------------------------------------------
 
 
@@ -394,6 +414,32 @@ def test_arc_script_runs(tmp_path: Path) -> None:
         [str(script), "check", str(API)], capture_output=True, text=True, env=env, cwd=tmp_path
     )
     assert (r.returncode, r.stdout, r.stderr) == (0, "", "")
+
+
+def test_ananke_script_runs(tmp_path: Path) -> None:
+    script = Path(sys.executable).with_name("ananke")
+    if not script.exists():
+        missing("the ananke script is not installed next to this interpreter")
+    env = {**os.environ, "NO_COLOR": "1"}
+    r = subprocess.run(
+        [str(script), "check", str(API)], capture_output=True, text=True, env=env, cwd=tmp_path
+    )
+    assert (r.returncode, r.stdout, r.stderr) == (0, "", "")
+    r = subprocess.run([str(script), "emit"], capture_output=True, text=True, env=env)
+    assert r.returncode == 2
+    assert r.stderr.startswith("Usage: ananke emit [OPTIONS] FILE\nTry 'ananke emit --help'")
+
+
+@pytest.mark.parametrize("program", ["arc", "ananke"])
+def test_messages_name_the_program_as_invoked(  # type: ignore[no-untyped-def]
+    arc, monkeypatch: pytest.MonkeyPatch, program: str
+) -> None:
+    monkeypatch.setattr(sys, "argv", [f"/somewhere/bin/{program}"])
+    assert arc("--version").out == f"{program} {ananke.__version__}\n"
+    r = arc("emit")
+    assert r.code == 2 and r.err.startswith(f"Usage: {program} emit [OPTIONS] FILE\n")
+    assert f"Try '{program} emit --help' for help." in r.err
+    assert arc("--help").out.startswith(f"Usage: {program} [OPTIONS] COMMAND [ARGS]...")
 
 
 # --- the README's command table -----------------------------------------------------------

@@ -123,13 +123,16 @@ def test_pyproject_tool_ananke(project: Path, capsys: pytest.CaptureFixture[str]
             "ananke.toml:1:1",
             "unknown setting `max_nesting`; did you mean `max-nesting`?",
             "the settings are output-format, target, strict, max-nesting, precedence, "
-            "format, targets, engines, jobs",
+            "format, targets, engines, jobs, constraint, backend, url, model, api-key, "
+            "api-key-file, max-tokens, temperature, seed, attempts, concurrency, timeout, chat, "
+            "cache-dir",
         ),
         (
             "strict = true\n\n[emti]\ntarget = 'gbnf'\n",
             "ananke.toml:3:2",
             "unknown section `emti`; did you mean `emit`?",
-            "sections are named after commands: check, compile, emit, explain, transpile, test",
+            "sections are named after commands: check, compile, emit, explain, transpile, "
+            "test, generate, validate; or generation, analysis, optimization",
         ),
         (
             "[test]\nengine = ['lark']\n",
@@ -224,9 +227,7 @@ def test_every_setting_names_an_option_of_its_commands() -> None:
 
     for setting in config.SETTINGS:
         for command in setting.commands:
-            params = {
-                p.name for p in cli.commands[command if command != "compile" else "compile"].params
-            }
+            params = {p.name for p in cli.commands[command].params}
             assert setting.param in params, (setting.key, command)
     # And the other way round: every command named has a section.
     assert set(config.COMMANDS) == set(cli.commands)

@@ -28,6 +28,7 @@ def test_backend_names_match_the_registry() -> None:
         (("--batch", "i.jsonl"), "--batch needs -o"),
         (("x", "--backend", "nope"), "'nope' is not one of"),
         (("x", "--temperature", "3"), "--temperature"),
+        (("x", "--api-key", "sk-1"), "never taken from the command line"),
     ],
 )
 def test_usage_errors(
@@ -35,6 +36,7 @@ def test_usage_errors(
 ) -> None:
     code, out, err = run_arc(capsys, "generate", *args, "--constraints", HANDLER)
     assert code == 2 and out == "" and message in err
+    assert "sk-1" not in err
 
 
 def test_constraints_with_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
