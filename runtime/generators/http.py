@@ -364,6 +364,9 @@ class HTTPGenerator:
         """The ``data`` of each event of the streamed response to ``POST path``."""
         response = await self.open("POST", path, call, payload, request)
         try:
+            if "event-stream" not in response.headers.get("content-type", ""):
+                doc = self.parse_json(await response.aread(), path)
+                raise self.bad_shape(path, doc, "one JSON document for a streamed request")
             yield sse_data(response.aiter_lines())
         finally:
             # On cancellation too: closing an unfinished response drops its connection,

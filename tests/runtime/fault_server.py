@@ -25,6 +25,7 @@ import socket
 import threading
 import time
 from collections import deque
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -41,6 +42,7 @@ __all__ = [
     "Status",
     "StreamError",
     "closed_port",
+    "full_backlog",
     "tokens_of",
 ]
 
@@ -50,6 +52,28 @@ TEXT = "def get_user_id(user):\n    return user.id\n"
 def tokens_of(text: str) -> list[str]:
     """The fake model's tokens: runs of word characters, of spaces, and single others."""
     return re.findall(r"\w+| +|\n|[^\w \n]", text)
+
+
+@contextlib.contextmanager
+def full_backlog() -> Iterator[int]:
+    """A port whose listen queue is full and never accepted: connecting to it hangs."""
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(0)
+    port: int = server.getsockname()[1]
+    fillers = []
+    try:
+        for _ in range(4):
+            filler = socket.socket()
+            filler.setblocking(False)
+            with contextlib.suppress(BlockingIOError):
+                filler.connect(("127.0.0.1", port))
+            fillers.append(filler)
+        yield port
+    finally:
+        for filler in fillers:
+            filler.close()
+        server.close()
 
 
 def closed_port() -> int:
@@ -248,7 +272,7 @@ class FaultServer:
             payload = fault.body if isinstance(fault.body, str) else json.dumps(fault.body)
             await self._send(writer, fault.code, payload.encode(), fault.headers)
             return
-        if isinstance(fault, Malformed):
+        if isinstance(fault, Malformed) and not (body or {}).get("stream"):
             await self._send(writer, 200, b'{"choices": [{"text": "def f(', {})
             return
         if method == "GET" and path == "/v1/models":
@@ -284,6 +308,8 @@ class FaultServer:
                 await writer.drain()
                 if await self._gone(reader, path, fault.interval):
                     return
+        if isinstance(fault, Malformed):
+            events = [*events[:1], '{"choices": [{"text": "def f(']
         if isinstance(fault, StreamError):
             events = [
                 *events[:1],
@@ -307,13 +333,9 @@ class FaultServer:
         writer: asyncio.StreamWriter, code: int, data: bytes, headers: dict[str, str] | None = None
     ) -> None:
         reason = {200: "OK", 400: "Bad Request", 404: "Not Found"}.get(code, "Status")
-        head = [
-            f"HTTP/1.1 {code} {reason}",
-            "Content-Type: application/json",
-            f"Content-Length: {len(data)}",
-            "Connection: close",
-        ]
-        head += [f"{k}: {v}" for k, v in (headers or {}).items()]
+        headers = {"Content-Type": "application/json", **(headers or {})}
+        head = [f"HTTP/1.1 {code} {reason}", f"Content-Length: {len(data)}", "Connection: close"]
+        head += [f"{k}: {v}" for k, v in headers.items()]
         writer.write(("\r\n".join(head) + "\r\n\r\n").encode() + data)
         await writer.drain()
 
