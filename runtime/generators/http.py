@@ -432,7 +432,12 @@ class HTTPGenerator:
         root: BaseException = exc
         while root.__cause__ is not None or root.__context__ is not None:
             root = root.__cause__ or root.__context__  # type: ignore[assignment]
-        reason = "the host name does not resolve" if dns else str(root) or "connection refused"
+        if dns:
+            reason = "the host name does not resolve"
+        elif isinstance(root, ConnectionRefusedError):
+            reason = "connection refused"
+        else:
+            reason = str(root) or type(root).__name__
         return ServiceError(
             code="inference-unreachable",
             message=f"{self.name}: cannot reach {url}: {reason}",
