@@ -45,9 +45,11 @@ if TYPE_CHECKING:
     import httpx
 
 __all__ = [
+    "Call",
     "HTTPGenerator",
     "OpenAICompatible",
     "base_url",
+    "finish",
     "retry_delay",
     "save_grammar",
     "sse_data",
@@ -176,7 +178,7 @@ def _is_dns_failure(exc: BaseException) -> bool:
 
 
 @dataclass
-class _Call:
+class Call:
     """One call's clock: when it started and when the first byte of content came."""
 
     started: float = field(default_factory=time.perf_counter)
@@ -208,7 +210,7 @@ class HTTPGenerator:
 
     # -- to be written by each generator -------------------------------------------------
 
-    async def _complete(self, request: GenerationRequest, call: _Call) -> Completion:
+    async def _complete(self, request: GenerationRequest, call: Call) -> Completion:
         raise NotImplementedError
 
     def grammar_file(self, body: dict[str, Any]) -> tuple[str, str]:
@@ -218,7 +220,7 @@ class HTTPGenerator:
     # -- the public protocol ---------------------------------------------------------------
 
     async def complete(self, request: GenerationRequest) -> Completion:
-        call = _Call()
+        call = Call()
         opts = self.options
         try:
             async with asyncio.timeout(opts.total_timeout):
@@ -233,8 +235,12 @@ class HTTPGenerator:
             ) from None
         except ServiceError:
             raise
-        except Exception as exc:  # every other failure is the response's fault
-            raise self._transport_error(exc, call) from None
+        except Exception as exc:
+            # A transport failure once the answer has started; anything else is a bug.
+            error = self._transport_error(exc)
+            if error is None:
+                raise
+            raise error from None
         limit = request.max_tokens + self.token_slack
         if completion.completion_tokens is not None and completion.completion_tokens > limit:
             raise ServiceError(
@@ -277,7 +283,7 @@ class HTTPGenerator:
         self,
         method: str,
         path: str,
-        call: _Call,
+        call: Call,
         payload: dict[str, Any] | None = None,
         request: GenerationRequest | None = None,
     ) -> httpx.Response:
@@ -339,7 +345,7 @@ class HTTPGenerator:
             )
         raise AssertionError("unreachable")  # pragma: no cover
 
-    async def get_json(self, path: str, call: _Call) -> Any:
+    async def get_json(self, path: str, call: Call) -> Any:
         response = await self.open("GET", path, call)
         try:
             body = await response.aread()
@@ -348,7 +354,7 @@ class HTTPGenerator:
         return self.parse_json(body, path)
 
     async def post_json(
-        self, path: str, payload: dict[str, Any], request: GenerationRequest, call: _Call
+        self, path: str, payload: dict[str, Any], request: GenerationRequest, call: Call
     ) -> Any:
         response = await self.open("POST", path, call, payload, request)
         try:
@@ -359,7 +365,7 @@ class HTTPGenerator:
 
     @contextlib.asynccontextmanager
     async def post_stream(
-        self, path: str, payload: dict[str, Any], request: GenerationRequest, call: _Call
+        self, path: str, payload: dict[str, Any], request: GenerationRequest, call: Call
     ) -> AsyncIterator[AsyncIterator[str]]:
         """The ``data`` of each event of the streamed response to ``POST path``."""
         response = await self.open("POST", path, call, payload, request)
@@ -403,7 +409,7 @@ class HTTPGenerator:
 
     # -- the model -------------------------------------------------------------------------
 
-    async def resolve_model(self, call: _Call) -> str:
+    async def resolve_model(self, call: Call) -> str:
         """``options.model``, or the one model ``GET /v1/models`` lists."""
         if self.model:
             return self.model
@@ -456,7 +462,7 @@ class HTTPGenerator:
             retryable=True,
         )
 
-    def _transport_error(self, exc: Exception, call: _Call) -> ServiceError:
+    def _transport_error(self, exc: Exception) -> ServiceError | None:
         import httpx
 
         if isinstance(exc, httpx.ReadTimeout):
@@ -469,11 +475,12 @@ class HTTPGenerator:
                 help="the server may have crashed or restarted mid-request: check its log",
                 retryable=True,
             )
-        return ServiceError(
-            code="inference-bad-response",
-            message=f"{self.name}: could not read the response of {self.url}: "
-            f"{type(exc).__name__}: {exc}",
-        )
+        if isinstance(exc, httpx.HTTPError | UnicodeDecodeError):
+            return ServiceError(
+                code="inference-bad-response",
+                message=f"{self.name}: could not read the response of {self.url}: {exc}",
+            )
+        return None
 
     def _raise_status(
         self, status: int, body: bytes, url: str, request: GenerationRequest | None
@@ -556,10 +563,10 @@ class OpenAICompatible(HTTPGenerator):
         out.update(request.body)
         return out
 
-    async def model_for(self, call: _Call) -> str:
+    async def model_for(self, call: Call) -> str:
         return await self.resolve_model(call) if self.send_model else self.model
 
-    async def _complete(self, request: GenerationRequest, call: _Call) -> Completion:
+    async def _complete(self, request: GenerationRequest, call: Call) -> Completion:
         model = await self.model_for(call)
         path = self.chat_path if self.chat else self.completions_path
         payload = self.payload(request, model)
@@ -628,7 +635,7 @@ class OpenAICompatible(HTTPGenerator):
             raise self.bad_shape(path, usage, "token counts are not integers")
         return tokens, prompt
 
-    def _parse(self, doc: Any, path: str, call: _Call) -> Completion:
+    def _parse(self, doc: Any, path: str, call: Call) -> Completion:
         try:
             if "error" in doc and "choices" not in doc:
                 self._stream_error(doc, path)

@@ -20,7 +20,7 @@ import time
 from typing import Any, ClassVar
 
 from ..protocol import Completion, GenerationRequest
-from .http import OpenAICompatible, _Call, finish
+from .http import Call, OpenAICompatible, finish
 
 __all__ = ["LlamaCppGenerator"]
 
@@ -51,7 +51,7 @@ class LlamaCppGenerator(OpenAICompatible):
         out.update(request.body)
         return out
 
-    async def _complete(self, request: GenerationRequest, call: _Call) -> Completion:
+    async def _complete(self, request: GenerationRequest, call: Call) -> Completion:
         if self.chat:
             return await super()._complete(request, call)
         path = "/completion"
@@ -85,7 +85,7 @@ class LlamaCppGenerator(OpenAICompatible):
             raise self.stream_cut(path)
         return self._completion(last, "".join(parts), call)
 
-    def _completion(self, doc: Any, text: Any, call: _Call) -> Completion:
+    def _completion(self, doc: Any, text: Any, call: Call) -> Completion:
         try:
             if "error" in doc and "content" not in doc:
                 self._stream_error(doc, "/completion")

@@ -24,7 +24,7 @@ import time
 from typing import Any, ClassVar
 
 from ..protocol import Completion, GenerationRequest, ServiceError, ServiceOptions
-from .http import HTTPGenerator, _Call, finish
+from .http import Call, HTTPGenerator, finish
 
 __all__ = ["OpenAIGenerator"]
 
@@ -94,7 +94,7 @@ class OpenAIGenerator(HTTPGenerator):
             args.update(request.body)
         return args
 
-    async def _complete(self, request: GenerationRequest, call: _Call) -> Completion:
+    async def _complete(self, request: GenerationRequest, call: Call) -> Completion:
         import openai
 
         args = self.arguments(request)
@@ -109,10 +109,10 @@ class OpenAIGenerator(HTTPGenerator):
             raise self.bad_shape("/v1/responses", str(exc), "not a response") from None
         return self._read(response, request, call)
 
-    def _read(self, response: Any, request: GenerationRequest, call: _Call) -> Completion:
+    def _read(self, response: Any, request: GenerationRequest, call: Call) -> Completion:
         where = "/v1/responses"
         try:
-            if "tools" in self.arguments(request):
+            if request.body.get("type") == "custom":
                 calls = [i for i in response.output or () if i.type == "custom_tool_call"]
                 text = calls[0].input if calls else None
             else:

@@ -28,7 +28,7 @@ import time
 from typing import Any, ClassVar
 
 from ..protocol import Completion, GenerationRequest, ServiceError, ServiceOptions
-from .http import OpenAICompatible, _Call, finish
+from .http import Call, OpenAICompatible, finish
 
 __all__ = ["SGLangGenerator"]
 
@@ -68,7 +68,7 @@ class SGLangGenerator(OpenAICompatible):
                 params[key] = value
         return params
 
-    async def _complete(self, request: GenerationRequest, call: _Call) -> Completion:
+    async def _complete(self, request: GenerationRequest, call: Call) -> Completion:
         if not self.native:
             return await super()._complete(request, call)
         if self.chat:

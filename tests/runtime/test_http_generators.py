@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from ananke.engines.membership import get_engine
 from ananke.runtime.generators import create
 from ananke.runtime.generators.http import base_url, retry_delay, sse_data
 from ananke.runtime.protocol import (
@@ -331,6 +332,18 @@ def test_llamacpp_eos_and_chat(server: FaultServer) -> None:
     sent = server.posts("/v1/chat/completions")[0]
     assert sent.body["grammar"] == body["grammar"] and "messages" in sent.body
     assert chat.text == expected_text(512)
+
+
+def test_llamacpp_reads_the_grammar_it_was_sent(server: FaultServer) -> None:
+    # llama.cpp's own grammar engine (through node-llama-cpp) loads the GBNF as received.
+    engine = get_engine("llamacpp-gbnf")
+    if not engine.available():
+        pytest.skip("node-llama-cpp is not installed (npm ci --prefix engines/llamacpp)")
+    run(make("llamacpp", server.url), request(emitted("llamacpp")))
+    compiled = engine.compile(server.posts()[0].body["grammar"])
+    head = "def get_user(user_id: int) -> Result[Response, Error]:\n"
+    assert compiled.accepts(head + "    return Ok(Response(user_id))\n")
+    assert not compiled.accepts(head + "    return eval(user_id)\n")
 
 
 def test_openai_custom_tool_through_the_sdk(server: FaultServer) -> None:
