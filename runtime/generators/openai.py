@@ -7,9 +7,12 @@ the code is the ``input`` of the ``custom_tool_call`` item of the output. For JS
 the body is ``{"text": {"format": {"type": "json_schema", ...}}}`` and the code is the
 response's text. ``max_tokens`` becomes ``max_output_tokens`` (reasoning tokens count
 against it); a response ``incomplete`` for ``max_output_tokens`` finished at ``length``.
-``temperature`` is sent as asked: models that accept only their default say so in a 400,
-shown as ``inference-refused``. The Responses API has no seed, and the answer is not
-streamed (the tool's input arrives whole).
+``temperature`` is sent as asked; the models that take grammar tools (GPT-5) are reasoning
+models that refuse any but their default (a 400 naming ``param: "temperature"``): the
+request is then sent again without it, later requests leave it out, and
+``Completion.extra["ignored"]`` holds ``{"temperature": <the server's message>}`` so that
+the caller can say so. The Responses API has no seed, and the answer is not streamed (the
+tool's input arrives whole).
 
 The key is ``options.api_key`` (the caller reads ``OPENAI_API_KEY``); the URL
 ``options.url`` (with or without ``/v1``), else the SDK's own default, which honours
@@ -19,6 +22,7 @@ The key is ``options.api_key`` (the caller reads ``OPENAI_API_KEY``); the URL
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import time
 from typing import Any, ClassVar
@@ -38,6 +42,8 @@ class OpenAIGenerator(HTTPGenerator):
     def __init__(self, options: ServiceOptions | None = None) -> None:
         super().__init__(options)
         self._sdk: Any = None
+        self._default_temperature = ""
+        """The model's message when it refused ``temperature``: not sent again."""
 
     def grammar_file(self, body: dict[str, Any]) -> tuple[str, str]:
         fmt = body.get("format")
@@ -99,15 +105,31 @@ class OpenAIGenerator(HTTPGenerator):
 
         args = self.arguments(request)
         client = self.sdk()
-        try:
-            response = await client.responses.create(**args)
-        except openai.APIStatusError as exc:
-            raise self._status_error(exc, request) from None
-        except openai.APIConnectionError as exc:
-            raise self._connection_error(exc) from None
-        except openai.APIResponseValidationError as exc:  # pragma: no cover - SDK-specific
-            raise self.bad_shape("/v1/responses", str(exc), "not a response") from None
-        return self._read(response, request, call)
+        ignored: dict[str, str] = {}
+        if self._default_temperature:
+            ignored["temperature"] = self._default_temperature
+            del args["temperature"]
+        while True:
+            try:
+                response = await client.responses.create(**args)
+                break
+            except openai.BadRequestError as exc:
+                body = exc.body if isinstance(exc.body, dict) else {}
+                if body.get("param") != "temperature" or "temperature" not in args:
+                    raise self._status_error(exc, request) from None
+                # The models that take grammar tools are reasoning models, which accept only
+                # their default temperature: ask again without it, and say so in `extra`.
+                said = str(body.get("message") or exc.message)
+                self._default_temperature = ignored["temperature"] = said
+                del args["temperature"]
+            except openai.APIStatusError as exc:
+                raise self._status_error(exc, request) from None
+            except openai.APIConnectionError as exc:
+                raise self._connection_error(exc) from None
+        completion = self._read(response, request, call)
+        if ignored:
+            completion = dataclasses.replace(completion, extra={"ignored": ignored})
+        return completion
 
     def _read(self, response: Any, request: GenerationRequest, call: Call) -> Completion:
         where = "/v1/responses"

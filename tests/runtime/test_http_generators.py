@@ -368,6 +368,28 @@ def test_openai_custom_tool_through_the_sdk(server: FaultServer) -> None:
     assert (out.finish_reason, out.completion_tokens, out.prompt_tokens) == ("stop", N_TOKENS, 7)
 
 
+def test_openai_model_that_refuses_temperature(server: FaultServer) -> None:
+    message = (
+        "Unsupported value: 'temperature' does not support 0 with this model. "
+        "Only the default (1) value is supported."
+    )
+    refusal = {"message": message, "type": "invalid_request_error", "param": "temperature",
+               "code": "unsupported_value"}  # fmt: skip
+    server.plan("/v1/responses", Status(400, {"error": refusal}))
+    gen = make("openai", server.url, model="gpt-5", api_key="sk")
+
+    async def go() -> list[Completion]:
+        outs = [await gen.complete(request(emitted("openai"))) for _ in range(2)]
+        await gen.aclose()
+        return outs
+
+    first, second = asyncio.run(go())
+    sent = [r.body for r in server.posts()]
+    assert [("temperature" in b) for b in sent] == [True, False, False]
+    assert first.text == second.text == TEXT
+    assert first.extra == second.extra == {"ignored": {"temperature": message}}
+
+
 def test_openai_json_and_truncation(
     server: FaultServer, json_bodies: dict[str, dict[str, Any]]
 ) -> None:
