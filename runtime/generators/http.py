@@ -183,7 +183,6 @@ class Call:
 
     started: float = field(default_factory=time.perf_counter)
     first: float | None = None
-    responded: bool = False
 
 
 class HTTPGenerator:
@@ -274,8 +273,6 @@ class HTTPGenerator:
                     write=opts.connect_timeout,
                     pool=opts.total_timeout,
                 ),
-                # Proxies from the environment would hide which server failed.
-                trust_env=False,
             )
         return self._client
 
@@ -283,7 +280,6 @@ class HTTPGenerator:
         self,
         method: str,
         path: str,
-        call: Call,
         payload: dict[str, Any] | None = None,
         request: GenerationRequest | None = None,
     ) -> httpx.Response:
@@ -326,7 +322,6 @@ class HTTPGenerator:
                     ) from None
             else:
                 if response.is_success:
-                    call.responded = True
                     return response
                 try:
                     body = await response.aread()
@@ -345,8 +340,8 @@ class HTTPGenerator:
             )
         raise AssertionError("unreachable")  # pragma: no cover
 
-    async def get_json(self, path: str, call: Call) -> Any:
-        response = await self.open("GET", path, call)
+    async def get_json(self, path: str) -> Any:
+        response = await self.open("GET", path)
         try:
             body = await response.aread()
         finally:
@@ -354,9 +349,9 @@ class HTTPGenerator:
         return self.parse_json(body, path)
 
     async def post_json(
-        self, path: str, payload: dict[str, Any], request: GenerationRequest, call: Call
+        self, path: str, payload: dict[str, Any], request: GenerationRequest
     ) -> Any:
-        response = await self.open("POST", path, call, payload, request)
+        response = await self.open("POST", path, payload, request)
         try:
             body = await response.aread()
         finally:
@@ -365,10 +360,10 @@ class HTTPGenerator:
 
     @contextlib.asynccontextmanager
     async def post_stream(
-        self, path: str, payload: dict[str, Any], request: GenerationRequest, call: Call
+        self, path: str, payload: dict[str, Any], request: GenerationRequest
     ) -> AsyncIterator[AsyncIterator[str]]:
         """The ``data`` of each event of the streamed response to ``POST path``."""
-        response = await self.open("POST", path, call, payload, request)
+        response = await self.open("POST", path, payload, request)
         try:
             if "event-stream" not in response.headers.get("content-type", ""):
                 doc = self.parse_json(await response.aread(), path)
@@ -409,13 +404,13 @@ class HTTPGenerator:
 
     # -- the model -------------------------------------------------------------------------
 
-    async def resolve_model(self, call: Call) -> str:
+    async def resolve_model(self) -> str:
         """``options.model``, or the one model ``GET /v1/models`` lists."""
         if self.model:
             return self.model
         async with self._model_lock:
             if not self.model:
-                doc = await self.get_json("/v1/models", call)
+                doc = await self.get_json("/v1/models")
                 try:
                     ids = [str(m["id"]) for m in doc["data"]]
                 except (KeyError, TypeError) as exc:
@@ -563,22 +558,22 @@ class OpenAICompatible(HTTPGenerator):
         out.update(request.body)
         return out
 
-    async def model_for(self, call: Call) -> str:
-        return await self.resolve_model(call) if self.send_model else self.model
+    async def model_for(self) -> str:
+        return await self.resolve_model() if self.send_model else self.model
 
     async def _complete(self, request: GenerationRequest, call: Call) -> Completion:
-        model = await self.model_for(call)
+        model = await self.model_for()
         path = self.chat_path if self.chat else self.completions_path
         payload = self.payload(request, model)
         if not self.options.stream:
-            doc = await self.post_json(path, payload, request, call)
+            doc = await self.post_json(path, payload, request)
             return self._parse(doc, path, call)
         parts: list[str] = []
         raw_finish = ""
         usage: Any = None
         served = model
         done = False
-        async with self.post_stream(path, payload, request, call) as events:
+        async with self.post_stream(path, payload, request) as events:
             async for data in events:
                 if data == "[DONE]":
                     done = True

@@ -57,13 +57,13 @@ class LlamaCppGenerator(OpenAICompatible):
         path = "/completion"
         payload = self.completion_payload(request)
         if not self.options.stream:
-            doc = await self.post_json(path, payload, request, call)
+            doc = await self.post_json(path, payload, request)
             return self._completion(
                 doc, doc.get("content") if isinstance(doc, dict) else None, call
             )
         parts: list[str] = []
         last: Any = None
-        async with self.post_stream(path, payload, request, call) as events:
+        async with self.post_stream(path, payload, request) as events:
             async for data in events:
                 if data == "[DONE]":
                     break

@@ -82,7 +82,7 @@ class SGLangGenerator(OpenAICompatible):
             "sampling_params": self.sampling_params(request),
             "stream": False,
         }
-        doc = await self.post_json("/generate", payload, request, call)
+        doc = await self.post_json("/generate", payload, request)
         try:
             if isinstance(doc, list):  # a batch of one
                 (doc,) = doc

@@ -157,7 +157,9 @@ Fault = Status | Delay | Hang | Drop | Malformed | Cut | Overlong | Slow | Strea
 class FaultServer:
     """Start with ``with FaultServer() as server:``; ``server.url`` is its root."""
 
-    def __init__(self, *, text: str = TEXT, models: tuple[str, ...] = ("tiny-model",)) -> None:
+    def __init__(
+        self, *, text: str = TEXT, models: tuple[str, ...] = ("tiny-model",), port: int = 0
+    ) -> None:
         self.text = text
         self.models = models
         self.requests: list[Recorded] = []
@@ -169,14 +171,14 @@ class FaultServer:
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
         self._server: asyncio.Server | None = None
-        self.port = 0
+        self.port = port
 
     # -- control ---------------------------------------------------------------------------
 
     def __enter__(self) -> FaultServer:
         self._thread.start()
         self._server = asyncio.run_coroutine_threadsafe(
-            asyncio.start_server(self._handle, "127.0.0.1", 0), self._loop
+            asyncio.start_server(self._handle, "127.0.0.1", self.port), self._loop
         ).result(5)
         self.port = self._server.sockets[0].getsockname()[1]
         return self

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 from ananke.engines.membership import get_engine
-from ananke.runtime.generators import create
+from ananke.runtime.generators import create, http
 from ananke.runtime.generators.http import base_url, retry_delay, sse_data
 from ananke.runtime.protocol import (
     Completion,
@@ -411,6 +411,34 @@ def test_connection_refused_is_retried_then_unreachable() -> None:
     assert err.code == "inference-unreachable"
     assert err.message.endswith(f"cannot reach {url}/v1/completions: connection refused")
     assert err.retryable
+
+
+def test_a_refused_connection_is_retried_until_the_server_is_up(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    waits: list[float] = []
+
+    def counted(*args: Any, **kwargs: Any) -> float:
+        waits.append(retry_delay(*args, **kwargs))
+        return waits[-1]
+
+    monkeypatch.setattr(http, "retry_delay", counted)
+    port = closed_port()
+    gen = make("llamacpp", f"http://127.0.0.1:{port}", retries=8)
+    gen.backoff_base = 0.1
+
+    async def go() -> Completion:
+        gen.client()  # made (and httpx imported) before the clock starts
+        task = asyncio.create_task(gen.complete(request({})))
+        await asyncio.sleep(0.05)  # the first try is refused
+        with FaultServer(port=port) as server:
+            out: Completion = await task
+            await gen.aclose()
+            assert len(server.posts()) == 1
+        return out
+
+    assert asyncio.run(go()).text == TEXT
+    assert len(waits) >= 1  # refused at least once, then retried
 
 
 def test_dns_failure_is_unreachable() -> None:
