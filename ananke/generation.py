@@ -238,11 +238,11 @@ def verification_diagnostics(
     return out
 
 
-def service_diagnostic(e: ServiceError, url: str | None) -> Diagnostic:
-    """A failed inference service as a diagnostic (exit status 4)."""
-    from ananke.ir import Diagnostic, Label, Span
+def service_diagnostic(e: ServiceError) -> Diagnostic:
+    """A failed inference service as a diagnostic (exit status 4). It has no source span:
+    its message names the service's URL."""
+    from ananke.ir import Diagnostic
 
-    where = url or "the inference service"
     notes = list(e.notes)
     if e.saved:
         notes.append(f"the grammar sent is saved in {e.saved}")
@@ -250,7 +250,6 @@ def service_diagnostic(e: ServiceError, url: str | None) -> Diagnostic:
         code=e.code,
         severity="error",
         message=e.message,
-        labels=(Label(span=Span.start_of(where)),),
         notes=tuple(dict.fromkeys(notes)),
         help=e.help,
     )
@@ -276,7 +275,7 @@ def result_diagnostics(
     from ananke.ir import Diagnostic, Label, Span
 
     if result.error is not None:
-        return [service_diagnostic(result.error, url)]
+        return [service_diagnostic(result.error)]
     v = result.verification
     if v is None:
         return []
@@ -286,9 +285,8 @@ def result_diagnostics(
         lead = Diagnostic(
             code="grammar-not-enforced",
             severity="error",
-            message=f"{result.backend} returned code its grammar rejects: the service did not "
-            "enforce the grammar",
-            labels=(Label(span=Span.start_of(url or result.backend)),),
+            message=f"{result.backend} at {url or 'its default URL'} returned code its grammar "
+            "rejects: the service did not enforce the grammar",
             help="run vLLM with `--structured-outputs-config.backend guidance` (the grammar "
             "needs llguidance), and a vLLM that reads `structured_outputs` (0.12 or later); "
             "see deploy/",

@@ -11,8 +11,9 @@ faults queued with :meth:`FaultServer.plan` first, then normal answers in each f
 * SGLang's native ``/generate``; llama.cpp's ``/completion`` (streamed or not);
 * OpenAI's ``/v1/responses`` (a ``custom_tool_call`` for a custom tool, a message for JSON).
 
-The "model" writes :attr:`FaultServer.text`, split into tokens at word, space and
-punctuation boundaries, and stops at the request's token limit.
+The "model" writes :attr:`FaultServer.text` (or the next of the texts queued with
+:meth:`FaultServer.say`), split into tokens at word, space and punctuation boundaries, and
+stops at the request's token limit.
 """
 
 from __future__ import annotations
@@ -167,6 +168,7 @@ class FaultServer:
         """The paths of the requests whose client closed the connection mid-answer."""
         self.disconnected = threading.Event()
         self._plans: dict[str, deque[Fault]] = {}
+        self._texts: deque[str] = deque()
         self._lock = threading.Lock()
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
@@ -204,6 +206,15 @@ class FaultServer:
         """Answer the next requests to ``path`` with ``faults``, in order."""
         with self._lock:
             self._plans.setdefault(path, deque()).extend(faults)
+
+    def say(self, *texts: str) -> None:
+        """Write ``texts`` as the next answers, one per generation, then :attr:`text`."""
+        with self._lock:
+            self._texts.extend(texts)
+
+    def next_text(self) -> str:
+        with self._lock:
+            return self._texts.popleft() if self._texts else self.text
 
     def posts(self, path: str | None = None) -> list[Recorded]:
         with self._lock:
@@ -363,7 +374,7 @@ def _event(doc: Any) -> bytes:
 
 def _generate(server: FaultServer, limit: int) -> tuple[list[str], bool]:
     """The tokens the fake model writes within ``limit``, and whether it was cut."""
-    tokens = tokens_of(server.text)
+    tokens = tokens_of(server.next_text())
     return tokens[:limit], len(tokens) > limit
 
 
