@@ -167,7 +167,7 @@ def test_several_results(
     code, out, _ = generate(
         capsys, server, tmp_path, "x", "-n", "3", "--seed", "7", "-o", tmp_path / "h.py"
     )
-    assert code == 0
+    assert (code, out) == (0, "")
     assert [(tmp_path / f"h-{k}.py").read_text() for k in (1, 2, 3)] == [GOOD] * 3
     # Independent samples: no two requests share a seed.
     assert sorted(p.body["seed"] for p in server.posts()) == [7, 10, 13]
