@@ -280,6 +280,19 @@ def result_diagnostics(
     if v is None:
         return []
     out = verification_diagnostics(v, source, constraint_spans(module))
+    ignored: dict[str, str] = {}
+    for attempt in result.attempts:
+        ignored.update(attempt.completion.extra.get("ignored", {}))
+    for setting, said in sorted(ignored.items()):
+        out.append(
+            Diagnostic(
+                code="setting-ignored",
+                severity="warning",
+                message=f"{result.backend} does not take `{setting}` for this model: it was "
+                "left out of the request",
+                notes=(f"the service said: {said}",),
+            )
+        )
     tries = f"after {len(result.attempts)} attempt{'s' * (len(result.attempts) != 1)}"
     if result.status == "not-enforced":
         lead = Diagnostic(

@@ -273,3 +273,31 @@ def test_library_generate(server: FaultServer, tmp_path: Path) -> None:
     assert one.backend == "vllm" and one.model == "tiny"
     assert [r.intent for r in many] == ["a", "b"] and all(r.ok for r in many)
     assert one.to_json()["attempts"] == 2
+
+
+def test_openai_backend_and_an_ignored_setting(
+    server: FaultServer,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test-123")
+    message = "Unsupported value: 'temperature' does not support 0 with this model."
+    refusal = {"message": message, "type": "invalid_request_error", "param": "temperature"}
+    server.plan("/v1/responses", Status(400, {"error": refusal}))
+    server.say(GOOD)
+    code, out, err = run_arc(
+        capsys, "generate", "x", "--backend", "openai", "--url", server.url + "/v1",
+        "--model", "gpt-5", "--constraints", HANDLER, "--cache-dir", tmp_path,
+    )  # fmt: skip
+    assert (code, out) == (0, GOOD)
+    assert "warning[setting-ignored]: openai does not take `temperature`" in err
+    assert message in err
+    sent = server.posts("/v1/responses")
+    assert sent[-1].headers["authorization"] == "Bearer sk-test-123"
+    assert "sk-test-123" not in err
+    tool = sent[-1].body["tools"][0]
+    assert (
+        tool["format"]["definition"]
+        == json.loads(ananke.emit(ananke.load(HANDLER), "openai"))["format"]["definition"]
+    )
