@@ -16,16 +16,19 @@ from typing import Any
 
 import pytest
 
-from tests.runtime.vllm_server import ROOT, VLLMServer, vllm_python
+from tests.runtime.vllm_server import (
+    ENDED_EARLY,
+    EXAMPLE,
+    ROOT,
+    WORKER,
+    VLLMServer,
+    vllm_python,
+)
 from tests.suite_helpers import require_module
 
-EXAMPLE = ROOT / "examples" / "api_handler.ariadne"
-WORKER = Path(__file__).with_name("vllm_worker.py")
 PROMPT = "# Return the user's id from the request.\n"
 SYSTEM = "Write one Python function."
 MAX_TOKENS = 48
-ENDED_EARLY = "input ended before the grammar was complete"
-"""``ByteMatcher``'s verdict for text the grammar allows as a prefix of a longer one."""
 
 JSON_SOURCE = """\
 schema User {

@@ -30,12 +30,27 @@ import pytest
 
 from tests.suite_helpers import missing, require_module
 
-__all__ = ["MODEL_ARGS", "VLLMServer", "cached_model", "vllm_python", "vllm_server"]
+__all__ = [
+    "ENDED_EARLY",
+    "EXAMPLE",
+    "MODEL_ARGS",
+    "WORKER",
+    "VLLMServer",
+    "cached_model",
+    "vllm_model",
+    "vllm_python",
+    "vllm_server",
+]
 
 ROOT = Path(__file__).resolve().parents[2]
 MODEL_ARGS: dict[str, int] = {"vocab_size": 4096, "hidden": 128, "layers": 2, "seed": 0}
 """The tiny model every vLLM test serves (``make_model``'s arguments)."""
 START_TIMEOUT = 240.0
+EXAMPLE = ROOT / "examples" / "api_handler.ariadne"
+WORKER = Path(__file__).with_name("vllm_worker.py")
+"""The script the tests run with the vLLM environment's Python."""
+ENDED_EARLY = "input ended before the grammar was complete"
+"""``ByteMatcher``'s verdict on text the grammar allows as a prefix of a longer one."""
 
 
 @dataclass(frozen=True)

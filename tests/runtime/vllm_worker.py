@@ -9,8 +9,9 @@ document on stdout.
 * ``serve-args``: parses a ``vllm serve`` command line with vLLM's own parser; input the
   arguments after ``vllm``, output the structured-outputs settings it read.
 * ``inprocess``: completes requests with ``VLLMInProcessGenerator``; input ``{"model":
-  DIR, "chat": bool, "requests": [{"text", "system", "user", "body", "max_tokens",
-  "temperature", "seed"}]}``, output the completions.
+  DIR, "engine_args": {...}, "requests": [{"text", "system", "user", "body", "max_tokens",
+  "temperature", "seed"}]}``, output the completions through the completion prompt,
+  then through the chat template (one engine for both: loading it is the slow part).
 
 It imports nothing of the test suite (it runs outside it); the in-process generator's
 worker processes need the ``__main__`` guard below.
@@ -78,13 +79,13 @@ def serve_args(argv: list[str]) -> dict[str, Any]:
     }
 
 
-def inprocess(spec: dict[str, Any]) -> list[dict[str, Any]]:
+def inprocess(spec: dict[str, Any]) -> list[list[dict[str, Any]]]:
     from ananke.runtime.generators import create
     from ananke.runtime.protocol import GenerationRequest, Prompt, ServiceOptions
 
-    async def run() -> list[dict[str, Any]]:
-        options = ServiceOptions(model=spec["model"], chat=spec["chat"], device="cpu")
-        generator = create("vllm-inprocess", options=options)
+    async def run() -> list[list[dict[str, Any]]]:
+        options = ServiceOptions(model=spec["model"], device="cpu")
+        generator = create("vllm-inprocess", options=options, **spec.get("engine_args", {}))
         try:
             requests = [
                 GenerationRequest(
@@ -97,22 +98,28 @@ def inprocess(spec: dict[str, Any]) -> list[dict[str, Any]]:
                 for r in spec["requests"]
             ]
             # Together: the generator batches what arrives while the engine is busy.
-            done = await asyncio.gather(*(generator.complete(r) for r in requests))
+            generated = await asyncio.gather(*(generator.complete(r) for r in requests))
+            generator.chat = True
+            chatted = await asyncio.gather(*(generator.complete(r) for r in requests))
         finally:
             await generator.aclose()
-        return [
-            {
-                "text": c.text,
-                "finish_reason": c.finish_reason,
-                "raw_finish_reason": c.raw_finish_reason,
-                "completion_tokens": c.completion_tokens,
-                "prompt_tokens": c.prompt_tokens,
-                "model": c.model,
-            }
-            for c in done
-        ]
+        return [_completions(generated), _completions(chatted)]
 
     return asyncio.run(run())
+
+
+def _completions(done: list[Any]) -> list[dict[str, Any]]:
+    return [
+        {
+            "text": c.text,
+            "finish_reason": c.finish_reason,
+            "raw_finish_reason": c.raw_finish_reason,
+            "completion_tokens": c.completion_tokens,
+            "prompt_tokens": c.prompt_tokens,
+            "model": c.model,
+        }
+        for c in done
+    ]
 
 
 def main() -> None:
