@@ -103,19 +103,19 @@ class VLLMInProcessGenerator:
 
     def _sampling_params(self, request: GenerationRequest, fields: dict[str, Any] | None) -> Any:
         vllm_sampling = _import_vllm("vllm.sampling_params")
-        structured = None
-        if fields is not None:
-            try:
+        try:
+            structured = None
+            if fields is not None:
                 structured = vllm_sampling.StructuredOutputsParams(**fields)
-            except (TypeError, ValueError) as e:
-                raise self._refused(request, e) from None
-        return vllm_sampling.SamplingParams(
-            max_tokens=request.max_tokens,
-            temperature=request.temperature,
-            seed=request.seed,
-            stop=list(request.stop) or None,
-            structured_outputs=structured,
-        )
+            return vllm_sampling.SamplingParams(
+                max_tokens=request.max_tokens,
+                temperature=request.temperature,
+                seed=request.seed,
+                stop=list(request.stop) or None,
+                structured_outputs=structured,
+            )
+        except (TypeError, ValueError) as e:
+            raise self._refused(request, e) from None
 
     def _drain(self) -> None:
         while True:
@@ -160,6 +160,13 @@ class VLLMInProcessGenerator:
             prompts = [j.request.prompt.text for j in jobs]
             return list(llm.generate(prompts, sampling_params=params, use_tqdm=False))
         except Exception as e:
+            if type(e).__name__ == "EngineDeadError":
+                raise ServiceError(
+                    "inference-error",
+                    f"vLLM's engine stopped: {_first_line(e)}",
+                    help="vLLM's log above says why (often memory: lower max_model_len or "
+                    "gpu_memory_utilization)",
+                ) from None
             if len(jobs) > 1:
                 raise
             raise self._refused(jobs[0].request, e) from None

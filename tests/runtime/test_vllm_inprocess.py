@@ -19,7 +19,7 @@ import pytest
 from ananke.runtime.generators import create, generator_class
 from ananke.runtime.protocol import GenerationRequest, Prompt, ServiceError, ServiceOptions
 
-from tests.runtime.vllm_server import ENDED_EARLY, EXAMPLE, ROOT, WORKER, vllm_python
+from tests.runtime.vllm_server import ENDED_EARLY, EXAMPLE, ROOT, WORKER
 
 PROMPT = Prompt(
     system="Write one Python function.",
@@ -89,10 +89,12 @@ def test_without_vllm_the_error_says_what_to_install() -> None:
     assert "vLLM is not installed" in e.value.message and "pip install" in (e.value.help or "")
 
 
-def test_generates_under_the_grammar_in_vllms_environment(vllm_model: Path, tmp_path: Path) -> None:
+def test_generates_under_the_grammar_in_vllms_environment(
+    vllm_env: Path, vllm_model: Path, tmp_path: Path
+) -> None:
     from ananke.engines.acceptance import ByteMatcher
 
-    python = vllm_python()
+    python = vllm_env
     body = _body()
     requests = [
         {

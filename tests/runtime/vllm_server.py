@@ -37,6 +37,7 @@ __all__ = [
     "WORKER",
     "VLLMServer",
     "cached_model",
+    "vllm_env",
     "vllm_model",
     "vllm_python",
     "vllm_server",
@@ -106,16 +107,24 @@ def _tail(log: Path, lines: int = 40) -> str:
 
 
 @pytest.fixture(scope="session")
+def vllm_env() -> Path:
+    """The Python of the vLLM environment (requested first: without it, nothing is made)."""
+    return vllm_python()
+
+
+@pytest.fixture(scope="session")
 def vllm_model(request: pytest.FixtureRequest) -> Path:
     """The folder of the tiny model the vLLM tests serve."""
     return cached_model(request.config.cache, **MODEL_ARGS)
 
 
 @pytest.fixture(scope="session")
-def vllm_server(vllm_model: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[VLLMServer]:
+def vllm_server(
+    vllm_env: Path, vllm_model: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[VLLMServer]:
     """A vLLM OpenAI-compatible server on the tiny model, with the guidance backend."""
     httpx = require_module("httpx")
-    python = vllm_python()
+    python = vllm_env
     work = tmp_path_factory.mktemp("vllm")
     log = work / "server.log"
     port = _free_port()
