@@ -119,12 +119,22 @@ class VLLMInProcessGenerator:
 
     def _drain(self) -> None:
         while True:
+            error: ServiceError | None = None
+            try:
+                # Loaded before the batch is taken: what arrives meanwhile joins it.
+                self._engine()
+            except ServiceError as e:
+                error = e
             with self._lock:
                 jobs = [j for j in self._pending if not j.future.cancelled()]
                 self._pending.clear()
                 if not jobs:
                     self._draining = False
                     return
+            if error is not None:
+                for job in jobs:
+                    job.resolve(error)
+                continue
             try:
                 outputs = self._run(jobs)
             except ServiceError as e:

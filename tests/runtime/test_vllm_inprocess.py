@@ -94,25 +94,34 @@ def test_generates_under_the_grammar_in_vllms_environment(
 ) -> None:
     from ananke.engines.acceptance import ByteMatcher
 
-    python = vllm_env
     body = _body()
+    bad_grammar = "start: missing_rule\n"
     requests = [
         {
             "text": PROMPT.text,
             "system": PROMPT.system,
             "user": PROMPT.user,
-            "body": body,
+            "body": b,
             "max_tokens": 32,
             "temperature": 1.0,
             "seed": seed,
         }
-        for seed in (1, 2)
+        for seed, b in (
+            (1, body),
+            (2, body),
+            # Refused by vLLM (an undefined rule): only this request may fail.
+            (3, {"structured_outputs": {"grammar": bad_grammar}}),
+        )
     ]
+    saved = tmp_path / "saved"
+    saved.mkdir()
     spec = {
         "model": str(vllm_model),
+        "save_dir": str(saved),
         # Eager: torch.compile's warm-up would take longer than the generation.
         "engine_args": {"dtype": "float32", "max_model_len": 1024, "enforce_eager": True},
         "requests": requests,
+        "chat_requests": 2,
     }
     env = {
         **os.environ,
@@ -121,7 +130,7 @@ def test_generates_under_the_grammar_in_vllms_environment(
         "TORCHINDUCTOR_CACHE_DIR": str(tmp_path / "inductor"),
     }
     done = subprocess.run(
-        [str(python), str(WORKER), "inprocess"],
+        [str(vllm_env), str(WORKER), "inprocess"],
         input=json.dumps(spec),
         capture_output=True,
         text=True,
@@ -130,12 +139,27 @@ def test_generates_under_the_grammar_in_vllms_environment(
         env=env,
     )
     assert done.returncode == 0, done.stderr[-4000:]
-    generated, chatted = json.loads(done.stdout.strip().splitlines()[-1])
-    assert len(generated) == len(chatted) == len(requests)
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    *generated, refused = result["generated"]
+    chatted = result["chatted"]
+    assert len(generated) == len(chatted) == 2
+    # The three requests went to vLLM as one batch; the refusal failed it, and the
+    # requests were sent again one by one. The chat requests went as one batch.
+    assert result["calls"] == [
+        ["generate", 3],
+        ["generate", 1],
+        ["generate", 1],
+        ["generate", 1],
+        ["chat", 2],
+    ]
+    assert refused["error"] == "inference-refused", refused
+    assert Path(refused["saved"]).parent == saved
+    assert Path(refused["saved"]).read_text(encoding="utf-8") == bad_grammar
     # The chat template wraps the system and user messages: a longer prompt.
     assert min(c["prompt_tokens"] for c in chatted) > max(c["prompt_tokens"] for c in generated)
     matcher = ByteMatcher(body["structured_outputs"]["grammar"])
     for completion in generated + chatted:
+        assert "error" not in completion, completion
         assert completion["model"] == str(vllm_model)
         assert completion["prompt_tokens"] > 0
         assert 0 < completion["completion_tokens"] <= 32

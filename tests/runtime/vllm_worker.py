@@ -9,9 +9,11 @@ document on stdout.
 * ``serve-args``: parses a ``vllm serve`` command line with vLLM's own parser; input the
   arguments after ``vllm``, output the structured-outputs settings it read.
 * ``inprocess``: completes requests with ``VLLMInProcessGenerator``; input ``{"model":
-  DIR, "engine_args": {...}, "requests": [{"text", "system", "user", "body", "max_tokens",
-  "temperature", "seed"}]}``, output the completions through the completion prompt,
-  then through the chat template (one engine for both: loading it is the slow part).
+  DIR, "save_dir": DIR, "engine_args": {...}, "chat_requests": N, "requests": [{"text",
+  "system", "user", "body", "max_tokens", "temperature", "seed"}]}``, output the
+  completions (or errors) through the completion prompt, then of the first N requests
+  through the chat template (one engine for both: loading it is the slow part), and the
+  calls into vLLM with the number of prompts each carried.
 
 It imports nothing of the test suite (it runs outside it); the in-process generator's
 worker processes need the ``__main__`` guard below.
@@ -79,38 +81,30 @@ def serve_args(argv: list[str]) -> dict[str, Any]:
     }
 
 
-def inprocess(spec: dict[str, Any]) -> list[list[dict[str, Any]]]:
+def inprocess(spec: dict[str, Any]) -> dict[str, Any]:
+    import vllm
     from ananke.runtime.generators import create
-    from ananke.runtime.protocol import GenerationRequest, Prompt, ServiceOptions
+    from ananke.runtime.protocol import GenerationRequest, Prompt, ServiceError, ServiceOptions
 
-    async def run() -> list[list[dict[str, Any]]]:
-        options = ServiceOptions(model=spec["model"], device="cpu")
-        generator = create("vllm-inprocess", options=options, **spec.get("engine_args", {}))
-        try:
-            requests = [
-                GenerationRequest(
-                    prompt=Prompt(system=r["system"], user=r["user"], text=r["text"]),
-                    body=r["body"],
-                    max_tokens=r["max_tokens"],
-                    temperature=r["temperature"],
-                    seed=r["seed"],
-                )
-                for r in spec["requests"]
-            ]
-            # Together: the generator batches what arrives while the engine is busy.
-            generated = await asyncio.gather(*(generator.complete(r) for r in requests))
-            generator.chat = True
-            chatted = await asyncio.gather(*(generator.complete(r) for r in requests))
-        finally:
-            await generator.aclose()
-        return [_completions(generated), _completions(chatted)]
+    # How many prompts each call into vLLM carried: the real methods, counted.
+    calls: list[list[Any]] = []
 
-    return asyncio.run(run())
+    def counted(method: Any) -> Any:
+        def run(self: Any, prompts: Any, *args: Any, **kwargs: Any) -> Any:
+            calls.append([method.__name__, len(prompts)])
+            return method(self, prompts, *args, **kwargs)
 
+        return run
 
-def _completions(done: list[Any]) -> list[dict[str, Any]]:
-    return [
-        {
+    vllm.LLM.generate = counted(vllm.LLM.generate)
+    vllm.LLM.chat = counted(vllm.LLM.chat)
+
+    def outcome(c: Any) -> dict[str, Any]:
+        if isinstance(c, ServiceError):
+            return {"error": c.code, "message": c.message, "saved": c.saved}
+        if isinstance(c, BaseException):
+            raise c
+        return {
             "text": c.text,
             "finish_reason": c.finish_reason,
             "raw_finish_reason": c.raw_finish_reason,
@@ -118,8 +112,39 @@ def _completions(done: list[Any]) -> list[dict[str, Any]]:
             "prompt_tokens": c.prompt_tokens,
             "model": c.model,
         }
-        for c in done
-    ]
+
+    async def run() -> dict[str, Any]:
+        options = ServiceOptions(model=spec["model"], device="cpu", save_dir=spec["save_dir"])
+        generator = create("vllm-inprocess", options=options, **spec.get("engine_args", {}))
+        requests = [
+            GenerationRequest(
+                prompt=Prompt(system=r["system"], user=r["user"], text=r["text"]),
+                body=r["body"],
+                max_tokens=r["max_tokens"],
+                temperature=r["temperature"],
+                seed=r["seed"],
+            )
+            for r in spec["requests"]
+        ]
+        try:
+            # Together: the generator batches what arrives while the engine is busy.
+            generated = await asyncio.gather(
+                *(generator.complete(r) for r in requests), return_exceptions=True
+            )
+            generator.chat = True
+            chatted = await asyncio.gather(
+                *(generator.complete(r) for r in requests[: spec["chat_requests"]]),
+                return_exceptions=True,
+            )
+        finally:
+            await generator.aclose()
+        return {
+            "generated": [outcome(c) for c in generated],
+            "chatted": [outcome(c) for c in chatted],
+            "calls": calls,
+        }
+
+    return asyncio.run(run())
 
 
 def main() -> None:
