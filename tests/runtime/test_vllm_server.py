@@ -237,3 +237,24 @@ def test_request_models_refuse_two_constraints(offline: VLLMServer) -> None:
 
 
 require_module("httpx")
+
+
+def test_a_grammar_the_server_refuses_is_a_400_with_its_reason(vllm_server: VLLMServer) -> None:
+    import httpx
+
+    body = {"structured_outputs": {"grammar": "start: missing_rule\n"}}
+    request = _request(vllm_server, False, False, 1, body)
+    response = httpx.post(f"{vllm_server.url}/v1/completions", json=request, timeout=120)
+    assert response.status_code == 400, response.text
+    assert "missing_rule" in response.json()["error"]["message"]
+
+
+def test_the_removed_guided_fields_are_ignored(vllm_server: VLLMServer, matcher: Any) -> None:
+    # Why the bodies never carry them: vLLM answers 200 and does not constrain the output.
+    grammar = matcher.grammar
+    verdicts = []
+    for seed in (1, 2, 3):
+        request = _request(vllm_server, False, False, seed, {"guided_grammar": grammar})
+        text, finish, _ = _generate(vllm_server, request)
+        verdicts.append(_allowed(matcher, text, finish))
+    assert any(not ok for ok, _ in verdicts), verdicts
