@@ -44,9 +44,8 @@ def make_model(
     The same arguments give the same weights and the same tokenizer on the same versions
     of torch and tokenizers."""
     import torch
-    from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
-
     from ananke.engines.bpe import EOS_TOKEN, train_bpe
+    from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
 
     out.mkdir(parents=True, exist_ok=True)
     tokenizer_json = train_bpe(vocab_size, out / ".bpe")
@@ -108,7 +107,10 @@ def main(argv: list[str] | None = None) -> int:
             seed=args.seed,
         )
     except ImportError as e:
-        print(f"error: {e.name or e} is not installed: pip install 'ananke-arc[local]'", file=sys.stderr)
+        print(
+            f"error: {e.name or e} is not installed: pip install 'ananke-arc[local]'",
+            file=sys.stderr,
+        )
         return 2
     print(args.out)
     return 0
