@@ -12,11 +12,12 @@ tokens (Python grammars and a JSON-schema baseline), the soundness of the Python
 grammar on the standard library's top-level functions, and, for the seed example, emit
 time per target, compile and mask time per engine (llguidance reading each of its dialects,
 XGrammar, llama.cpp's grammar sampler) with the same vocabularies, and the agreement of the
-differential corpus.
+differential corpus; the ``local`` generator's tokens/s with and without grammars and
+its constraint cost per token (``local``).
 
 One module per subject holds its measurements and the section that reports them
 (``compile_time``, ``automata``, ``masks``, ``soundness``, ``engines``, ``compose``,
-``arc_test``); ``reporting`` writes the report.
+``arc_test``, ``local_generation``); ``reporting`` writes the report.
 """
 
 from __future__ import annotations
@@ -30,7 +31,16 @@ from pathlib import Path
 
 from ananke.ir.files import write_atomic
 
-from benchmarks import arc_test, automata, compile_time, compose, engines, masks, soundness
+from benchmarks import (
+    arc_test,
+    automata,
+    compile_time,
+    compose,
+    engines,
+    local_generation,
+    masks,
+    soundness,
+)
 from benchmarks.reporting import HERE, Report, render_md
 
 
@@ -40,9 +50,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", type=Path, default=HERE, help="where to write report.json/.md")
     ap.add_argument(
         "--only",
-        default="compile,version,automata,masks,soundness,emit,engines,agreement,compose,arc_test",
+        default="compile,version,automata,masks,soundness,emit,engines,agreement,compose,arc_test,"
+        "local",
         help="comma-separated sections to run (compile, version, automata, masks, soundness, "
-        "emit, engines, agreement, compose, arc_test)",
+        "emit, engines, agreement, compose, arc_test, local)",
     )
     ap.add_argument(
         "--cache",
@@ -77,6 +88,8 @@ def main(argv: list[str] | None = None) -> int:
         compose.bench_compose(r)
     if "arc_test" in sections:
         arc_test.bench_arc_test(r)
+    if "local" in sections:
+        local_generation.bench_local_generation(r, args.cache.parent / "models")
     meta = {
         "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
         "machine": f"{platform.system()} {platform.machine()}",

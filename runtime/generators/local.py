@@ -166,7 +166,8 @@ class TokenChooser:
     """Chooses each next token under one matcher with one strategy, and counts the work.
 
     ``n_logits`` is the width of the model's logits (it may differ from the tokenizer's
-    vocabulary: rows past it are never allowed)."""
+    vocabulary: rows past it are never allowed). With no matcher (``None``) every token is
+    allowed."""
 
     def __init__(
         self,
@@ -209,7 +210,9 @@ class TokenChooser:
     def prefetch(self) -> None:
         """Start computing the next mask in the background (``mask-first`` with an
         executor); call before the forward pass that produces the next logits."""
-        if self.strategy == "mask-first" and self._executor is not None:
+        background = self.strategy == "mask-first" and self._executor is not None
+        if background and self.matcher is not None:
+            assert self._executor is not None
             self._pending = self._executor.submit(self._compute_mask)
 
     def _mask(self) -> Any:
@@ -233,7 +236,10 @@ class TokenChooser:
     def choose(self, logits: Any) -> int:
         """The next token (consumed by the matcher)."""
         perf = time.perf_counter_ns
-        if self.strategy == "mask-first":
+        if self.matcher is None:
+            token = self.sampler.pick(logits)
+            spent = 0
+        elif self.strategy == "mask-first":
             t0 = perf()
             masked = logits.masked_fill(~self._mask(), float("-inf"))
             spent = perf() - t0
@@ -416,7 +422,6 @@ class LocalGenerator:
 
     def _generate(self, request: GenerationRequest, cancel: threading.Event) -> Completion:
         import llguidance
-        import torch
 
         started = time.perf_counter()
         loaded = self.load()
@@ -427,6 +432,30 @@ class LocalGenerator:
                 f"llguidance cannot load the grammar: {_first_line(matcher.get_error())}",
                 help="check the grammar with `arc emit --target llguidance`",
             )
+        return self._decode(request, cancel, matcher, started)
+
+    async def complete_unconstrained(self, request: GenerationRequest) -> Completion:
+        """The same decoding loop, in the same kind of thread, with no grammar
+        (``request.body`` is ignored): the baseline the benchmark compares with."""
+        cancel = threading.Event()
+
+        def run() -> Completion:
+            started = time.perf_counter()
+            self.load()
+            return self._decode(request, cancel, None, started)
+
+        try:
+            return await asyncio.to_thread(run)
+        except asyncio.CancelledError:
+            cancel.set()
+            raise
+
+    def _decode(
+        self, request: GenerationRequest, cancel: threading.Event, matcher: Any, started: float
+    ) -> Completion:
+        import torch
+
+        loaded = self.load()
         if self.strategy == "mask-first" and self.prefetch and self._executor is None:
             self._executor = ThreadPoolExecutor(1, thread_name_prefix="ananke-mask")
         chooser = TokenChooser(
@@ -466,7 +495,7 @@ class LocalGenerator:
                     del out[cut:]
                     finish, raw = "stop", "stop string"
                     break
-                if matcher.is_stopped():
+                if matcher is not None and matcher.is_stopped():
                     finish, raw = "stop", "grammar complete"
                     break
                 if len(tokens) == request.max_tokens:
