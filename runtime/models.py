@@ -18,6 +18,7 @@ import argparse
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 __all__ = ["CHAT_TEMPLATE", "make_model"]
 
@@ -49,7 +50,8 @@ def make_model(
 
     out.mkdir(parents=True, exist_ok=True)
     tokenizer_json = train_bpe(vocab_size, out / ".bpe")
-    tokenizer = PreTrainedTokenizerFast(
+    # Any: transformers' annotations vary between its releases.
+    tokenizer: Any = PreTrainedTokenizerFast(  # type: ignore[no-untyped-call]
         tokenizer_file=str(tokenizer_json),
         eos_token=EOS_TOKEN,
         bos_token=EOS_TOKEN,
@@ -58,7 +60,7 @@ def make_model(
     )
     tokenizer.chat_template = CHAT_TEMPLATE
     eos = tokenizer.convert_tokens_to_ids(EOS_TOKEN)
-    config = LlamaConfig(
+    config_args: dict[str, Any] = dict(
         vocab_size=len(tokenizer),
         hidden_size=hidden,
         intermediate_size=hidden * 4,
@@ -72,6 +74,7 @@ def make_model(
         tie_word_embeddings=True,
         torch_dtype="float32",
     )
+    config = LlamaConfig(**config_args)
     torch.manual_seed(seed)
     model = LlamaForCausalLM(config)
     model.save_pretrained(out)

@@ -349,6 +349,9 @@ class LocalGenerator:
                 "give the folder of a model saved with save_pretrained "
                 "(make a small one: python -m ananke.runtime.models FOLDER)",
             )
+        # Any: transformers' annotations vary between its releases.
+        tokenizer: Any
+        model: Any
         try:
             tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True)
             model = AutoModelForCausalLM.from_pretrained(path, dtype="auto", local_files_only=True)
