@@ -332,3 +332,26 @@ def test_cancellation_stops_the_loop_and_the_generator_serves_again(
 
     c = asyncio.run(run())
     assert (c.text, c.finish_reason) == ("ok", "stop")
+
+
+def test_a_stop_string_ends_the_text_before_it(tiny_model: Path) -> None:
+    # The grammar leaves one text: the stop string must cut it, whatever the model picks.
+    grammar = 'start: "alpha = 1\\n" "beta = 2\\n" "gamma = 3\\n"\n'
+    request = GenerationRequest(PROMPT, {"grammar": grammar}, max_tokens=40, stop=("beta",))
+    c = _complete(_generator(tiny_model), request)
+    assert (c.text, c.finish_reason, c.raw_finish_reason) == ("alpha = 1\n", "stop", "stop string")
+
+
+def test_the_unconstrained_loop_ignores_the_grammar(tiny_model: Path) -> None:
+    gen = _generator(tiny_model)
+    request = GenerationRequest(PROMPT, {"grammar": 'start: "x"\n'}, max_tokens=12, seed=3)
+
+    async def run() -> Completion:
+        try:
+            return await gen.complete_unconstrained(request)
+        finally:
+            await gen.aclose()
+
+    c = asyncio.run(run())
+    assert c.text != "x" and c.completion_tokens is not None and c.completion_tokens >= 1
+    assert (c.extra["masks"], c.extra["refusals"]) == (0, 0)
