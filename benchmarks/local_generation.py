@@ -2,8 +2,8 @@
 per token with each strategy and each set of slices.
 
 Models are random Llama-shaped models made offline by ``ananke.runtime.models.make_model``
-and cached beside the BPE vocabularies: the tiny default (4k vocabulary, 1.3M parameters)
-and two larger ones (hidden 768, 12 layers; 32k vocabulary: 131M parameters, 128k: 204M).
+and cached beside the BPE vocabularies: the tiny default (4k vocabulary, 1.0M parameters)
+and two larger ones (hidden 768, 12 layers; 32k vocabulary: 128M parameters, 128k: 202M).
 
 * Generation: each model writes ``TOKENS`` tokens for each of two prompts at temperature
   1 with a fixed seed, unconstrained (the generator's own loop with no grammar), under a
