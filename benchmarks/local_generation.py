@@ -5,13 +5,14 @@ Models are random Llama-shaped models made offline by ``ananke.runtime.models.ma
 and cached beside the BPE vocabularies: the tiny default (4k vocabulary, 1.0M parameters)
 and two larger ones (hidden 768, 12 layers; 32k vocabulary: 128M parameters, 128k: 202M).
 
-* Generation: each model writes ``TOKENS`` tokens for each of two prompts at temperature
-  1 with a fixed seed, unconstrained (the generator's own loop with no grammar), under a
-  small JSON schema (llguidance's JSON grammar), and under the seed example's Python
-  grammar (``arc emit --target llguidance``) with code slices and with llguidance's
-  default slices; then with ``mask-first``, with the next mask computed in a background
-  thread during the forward pass and in line after it. Random models write random text,
-  so refusal rates here are the worst case, not what a trained model shows.
+* Generation: each model writes 96 tokens (the tiny one 256) for each of four prompts at
+  temperature 1 with a fixed seed, the runs taking turns: unconstrained (the generator's
+  own loop with no grammar), under a small JSON schema (llguidance's JSON grammar), and
+  under the seed example's Python grammar (``arc emit --target llguidance``) with code
+  slices and with llguidance's default slices; then with ``mask-first``, with the next
+  mask computed in a background thread during the forward pass and in line after it.
+  Random models write random text, so refusal rates here are the worst case, not what a
+  trained model shows.
 * Teacher forcing: standard-library functions made to satisfy the seed example, fed as
   the model's choices through the generator's token chooser (no forward pass): the cost
   of every full mask with default and code slices (``mask-first``), and the constraint

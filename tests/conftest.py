@@ -1,9 +1,11 @@
 """Fixtures shared across test folders: the 32k BPE vocabulary trained on the standard
-library, and the same vocabulary loaded into llama.cpp. Registers the Hypothesis profiles
-(``hypothesis_profiles``: ``ci`` by default, ``nightly`` by hand)."""
+library, the same vocabulary loaded into llama.cpp, and the tiny random model the ``local``
+backend runs. Registers the Hypothesis profiles (``hypothesis_profiles``: ``ci`` by
+default, ``nightly`` by hand)."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -41,3 +43,22 @@ def llama32k(bpe32k: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator
         missing("llama.cpp (node-llama-cpp) is not installed")
     with LlamaVocab(library, vocab_gguf(bpe32k, tmp_path_factory.mktemp("gguf"))) as vocab:
         yield vocab
+
+
+@pytest.fixture(scope="session")
+def tiny_model(request: pytest.FixtureRequest) -> Path:
+    """The default tiny random model, made once and kept in pytest's cache."""
+    require_module("torch")
+    require_module("transformers")
+    from ananke.runtime.models import make_model
+
+    args = {"vocab_size": 4096, "hidden": 128, "layers": 2, "seed": 0}
+    key = "-".join(f"{k}{v}" for k, v in args.items())
+    root = Path(request.config.cache.mkdir("ananke-models"))
+    out = root / key
+    if not (out / "config.json").is_file():
+        # Made beside and renamed, so an interrupted run never leaves half a model.
+        tmp = root / f".{key}.{os.getpid()}"
+        make_model(tmp, **args)
+        os.replace(tmp, out)
+    return out

@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import json
 import math
-import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -41,23 +40,6 @@ PROMPT = Prompt(
     text="# return the user's id\n",
 )
 ENDED = "input ended before the grammar was complete"
-
-
-@pytest.fixture(scope="session")
-def tiny_model(request: pytest.FixtureRequest) -> Path:
-    """The default tiny random model, made once and kept in pytest's cache."""
-    from ananke.runtime.models import make_model
-
-    args = {"vocab_size": 4096, "hidden": 128, "layers": 2, "seed": 0}
-    key = "-".join(f"{k}{v}" for k, v in args.items())
-    root = Path(request.config.cache.mkdir("ananke-models"))
-    out = root / key
-    if not (out / "config.json").is_file():
-        # Made beside and renamed, so an interrupted run never leaves half a model.
-        tmp = root / f".{key}.{os.getpid()}"
-        make_model(tmp, **args)
-        os.replace(tmp, out)
-    return out
 
 
 @pytest.fixture(scope="session")
