@@ -5,14 +5,14 @@ Models are random Llama-shaped models made offline by ``ananke.runtime.models.ma
 and cached beside the BPE vocabularies: the tiny default (4k vocabulary, 1.0M parameters)
 and two larger ones (hidden 768, 12 layers; 32k vocabulary: 128M parameters, 128k: 202M).
 
-* Generation: each model writes 96 tokens (the tiny one 256) for each of four prompts at
-  temperature 1 with a fixed seed, the runs taking turns: unconstrained (the generator's
-  own loop with no grammar), under a small JSON schema (llguidance's JSON grammar), and
-  under the seed example's Python grammar (``arc emit --target llguidance``) with code
-  slices and with llguidance's default slices; then with ``mask-first``, with the next
-  mask computed in a background thread during the forward pass and in line after it.
-  Random models write random text, so refusal rates here are the worst case, not what a
-  trained model shows.
+* Generation: each model writes 64 tokens (the tiny one 192) for each of six prompts at
+  temperature 1 with a fixed seed, the runs taking turns (each goes first once):
+  unconstrained (the generator's own loop with no grammar), under a small JSON schema
+  (llguidance's JSON grammar), and under the seed example's Python grammar (``arc emit
+  --target llguidance``) with code slices and with llguidance's default slices; then with
+  ``mask-first``, with the next mask computed in a background thread during the forward
+  pass and in line after it. Random models write random text, so refusal rates here are
+  the worst case, not what a trained model shows.
 * Teacher forcing: standard-library functions made to satisfy the seed example, fed as
   the model's choices through the generator's token chooser (no forward pass): the cost
   of every full mask with default and code slices (``mask-first``), and the constraint
@@ -57,7 +57,10 @@ PROMPTS = (
     "def handler(request):\n",
     "import json\n\n",
     "# Parse the request body.\n",
+    "class Handler:\n    ",
+    "from typing import Any\n\n\n",
 )
+"""Six prompts: each of the six runs goes first once."""
 
 
 def cached_model(cache: Path, **args: int) -> Path:
@@ -154,10 +157,13 @@ def bench_generation(r: Report, label: str, model_dir: Path, tokens: int) -> dic
     for gen, _ in runs.values():  # load, and one short warm-up generation
         warm = GenerationRequest(Prompt("", "", "x"), {"grammar": api}, max_tokens=4)
         asyncio.run(gen.complete(warm))
-    # Round robin, so that a change in the machine's load falls on every run alike.
+    # Round robin, each round starting one run later, so that a change in the machine's
+    # load, or going first, falls on every run alike.
     done: dict[str, list[Any]] = {name: [] for name in runs}
+    names = list(runs)
     for i, text in enumerate(PROMPTS):
-        for name, (gen, grammar) in runs.items():
+        for name in names[i % len(names) :] + names[: i % len(names)]:
+            gen, grammar = runs[name]
             done[name].append(_one(gen, grammar, text, i, tokens))
     for gen, _ in runs.values():
         asyncio.run(gen.aclose())
@@ -270,7 +276,7 @@ def bench_local_generation(r: Report, cache: Path) -> None:
     }
     for label, path in models.items():
         details[label] = {"parameters": parameters(path)}
-        tokens = 24 if r.quick else (256 if label.startswith("tiny") else 96)
+        tokens = 16 if r.quick else (192 if label.startswith("tiny") else 64)
         details[label]["generation"] = bench_generation(r, label, path, tokens)
     forcing = {"tiny 4k": models["tiny 4k"]} if r.quick else {k: models[k] for k in ("32k", "128k")}
     for label, path in forcing.items():
