@@ -968,6 +968,12 @@ def _show_failed(code: str, status: str) -> None:
     help="Write the code (--batch: the results) here, atomically, instead of stdout.",
 )
 @click.option(
+    "--device",
+    default=None,
+    metavar="DEVICE",
+    help="local and vllm-inprocess: where the model runs (cpu, cuda; default cpu for local).",
+)
+@click.option(
     "--api-key-file",
     type=click.Path(path_type=Path, dir_okay=False),
     default=None,
@@ -1015,6 +1021,7 @@ def generate(
     batch: Path | None,
     concurrency: int,
     output: Path | None,
+    device: str | None,
     api_key_file: Path | None,
     api_key: str | None,
     cache_dir: str | Path | None,
@@ -1061,6 +1068,7 @@ def generate(
         timeout=timeout,
         cache_dir=None if cache_dir is None else str(cache_dir),
         max_nesting=max_nesting,
+        device=device,
     )
     module = _load_module(constraints, report)
     files: list[ContextFile] = []

@@ -12,11 +12,13 @@ tokens (Python grammars and a JSON-schema baseline), the soundness of the Python
 grammar on the standard library's top-level functions, and, for the seed example, emit
 time per target, compile and mask time per engine (llguidance reading each of its dialects,
 XGrammar, llama.cpp's grammar sampler) with the same vocabularies, and the agreement of the
-differential corpus; the time ``arc generate`` adds to an inference service's own.
+differential corpus; the ``local`` generator's tokens/s with and without grammars and
+its constraint cost per token (``local``); the time ``arc generate`` adds to an inference
+service's own (``generate``).
 
 One module per subject holds its measurements and the section that reports them
 (``compile_time``, ``automata``, ``masks``, ``soundness``, ``engines``, ``compose``,
-``arc_test``, ``generation``); ``reporting`` writes the report.
+``arc_test``, ``local_generation``, ``generation``); ``reporting`` writes the report.
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ from benchmarks import (
     compose,
     engines,
     generation,
+    local_generation,
     masks,
     soundness,
 )
@@ -50,9 +53,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument(
         "--only",
         default="compile,version,automata,masks,soundness,emit,engines,agreement,compose,arc_test,"
-        "generate",
+        "local,generate",
         help="comma-separated sections to run (compile, version, automata, masks, soundness, "
-        "emit, engines, agreement, compose, arc_test, generate)",
+        "emit, engines, agreement, compose, arc_test, local, generate)",
     )
     ap.add_argument(
         "--cache",
@@ -87,6 +90,8 @@ def main(argv: list[str] | None = None) -> int:
         compose.bench_compose(r)
     if "arc_test" in sections:
         arc_test.bench_arc_test(r)
+    if "local" in sections:
+        local_generation.bench_local_generation(r, args.cache.parent / "models")
     if "generate" in sections:
         generation.bench_generation(r)
     meta = {

@@ -60,6 +60,7 @@ def make_model(
 
     out.mkdir(parents=True, exist_ok=True)
     tokenizer_json = train_bpe(vocab_size, out / ".bpe")
+    # Any: transformers' annotations vary between its releases.
     tokenizer: Any = PreTrainedTokenizerFast(  # type: ignore[no-untyped-call]
         tokenizer_file=str(tokenizer_json),
         eos_token=EOS_TOKEN,

@@ -1,6 +1,7 @@
 """Fixtures shared across test folders: the 32k BPE vocabulary trained on the standard
-library, and the same vocabulary loaded into llama.cpp. Registers the Hypothesis profiles
-(``hypothesis_profiles``: ``ci`` by default, ``nightly`` by hand)."""
+library, the same vocabulary loaded into llama.cpp, and the tiny random model the ``local``
+backend runs. Registers the Hypothesis profiles (``hypothesis_profiles``: ``ci`` by
+default, ``nightly`` by hand)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from tests import hypothesis_profiles
+from tests.models import MODEL_ARGS, cached_model
 from tests.suite_helpers import missing, require_module
 
 hypothesis_profiles.register()
@@ -41,3 +43,17 @@ def llama32k(bpe32k: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator
         missing("llama.cpp (node-llama-cpp) is not installed")
     with LlamaVocab(library, vocab_gguf(bpe32k, tmp_path_factory.mktemp("gguf"))) as vocab:
         yield vocab
+
+
+@pytest.fixture(scope="session")
+def tiny_model(request: pytest.FixtureRequest) -> Path:
+    """The default tiny random model, made once and kept in pytest's cache."""
+    require_module("torch")
+    return cached_model(request.config.cache, **MODEL_ARGS)
+
+
+@pytest.fixture(scope="session")
+def example_model(request: pytest.FixtureRequest) -> Path:
+    """The model of examples/pure-local/: the tiny model trained on three intents."""
+    require_module("torch")
+    return cached_model(request.config.cache, trained=True, **MODEL_ARGS)

@@ -292,3 +292,27 @@ def test_compile_once_gives_what_arc_emit_prints_for_the_last_set() -> None:
     last = module.own_sets[-1].name
     expected = ananke.emit(module, "llguidance", constraint=last)
     assert compile_time.compile_once(common.EXAMPLE).rstrip("\n") == expected.rstrip("\n")
+
+
+# --- issue 19: the local generator ---------------------------------------------------------
+
+
+def test_teacher_forcing_feeds_real_functions_through_the_token_chooser(
+    tiny_model: Path,
+) -> None:
+    require_module("torch")
+    from benchmarks import local_generation
+    from benchmarks.reporting import Report
+
+    r = Report(quick=True)
+    out = local_generation.bench_teacher_forcing(r, "tiny", tiny_model, 4)
+    assert out["functions"] >= 3
+    for slices in ("default", "code"):
+        first = out[f"mask-first, {slices} slices"]
+        check = out[f"check-then-mask, {slices} slices"]
+        # Every function is in the grammar's language: consumed whole, never refused.
+        assert first["errors"] == check["errors"] == 0
+        assert check["refusals"] == 0 and check["mask_us"]["n"] == 0
+        assert first["mask_us"]["n"] == first["constraint_us"]["n"] == out["tokens"]
+        assert check["constraint_us"]["n"] == out["tokens"]
+    assert [row["metric"].split(",")[0] for row in r.rows].count("local mask mean") == 2

@@ -13,14 +13,10 @@ took longer than the whole test run it would speed up.
 from __future__ import annotations
 
 import contextlib
-import hashlib
-import json
 import os
-import shutil
 import signal
 import socket
 import subprocess
-import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -33,10 +29,8 @@ from tests.suite_helpers import missing, require_module
 __all__ = [
     "ENDED_EARLY",
     "EXAMPLE",
-    "MODEL_ARGS",
     "WORKER",
     "VLLMServer",
-    "cached_model",
     "vllm_env",
     "vllm_model",
     "vllm_python",
@@ -44,11 +38,6 @@ __all__ = [
 ]
 
 ROOT = Path(__file__).resolve().parents[2]
-MODEL_ARGS: dict[str, int] = {"vocab_size": 4096, "hidden": 128, "layers": 2, "seed": 0}
-"""The tiny model every vLLM test serves (``make_model``'s arguments), trained for a few
-seconds on the three intents of ``examples/pure-local/make_model.py`` so that
-``arc generate`` against the server can write a whole verified function; any other prompt
-gets what an untrained model writes."""
 START_TIMEOUT = 240.0
 EXAMPLE = ROOT / "examples" / "api_handler.ariadne"
 WORKER = Path(__file__).with_name("vllm_worker.py")
@@ -79,40 +68,6 @@ def vllm_python() -> Path:
     return python
 
 
-def training_texts() -> list[str]:
-    """What ``examples/pure-local/make_model.py`` trains its model on."""
-    import importlib.util
-
-    path = ROOT / "examples" / "pure-local" / "make_model.py"
-    spec = importlib.util.spec_from_file_location("pure_local_make_model", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    texts: list[str] = module.training_texts()
-    return texts
-
-
-def cached_model(cache: pytest.Cache, *, trained: bool = False, **args: int) -> Path:
-    """``make_model(**args)``, made once and kept in pytest's cache, keyed by ``args``;
-    ``trained``: on :func:`training_texts` (keyed by them too)."""
-    require_module("transformers")
-    from ananke.runtime.models import make_model
-
-    texts = training_texts() if trained else []
-    keyed = json.dumps([args, texts], sort_keys=True)
-    key = hashlib.sha256(keyed.encode()).hexdigest()[:16]
-    folder = Path(cache.mkdir(f"ananke-model-{key}"))
-    done = folder / "model"
-    if not (done / "config.json").is_file():
-        # Made beside and renamed, so that an interrupted run leaves no half model.
-        partial = Path(tempfile.mkdtemp(dir=folder))
-        make_model(partial / "model", train=texts, steps=150, **args)
-        shutil.rmtree(done, ignore_errors=True)
-        (partial / "model").rename(done)
-        shutil.rmtree(partial)
-    return done
-
-
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -132,9 +87,12 @@ def vllm_env() -> Path:
 
 
 @pytest.fixture(scope="session")
-def vllm_model(request: pytest.FixtureRequest) -> Path:
-    """The folder of the tiny model the vLLM tests serve."""
-    return cached_model(request.config.cache, trained=True, **MODEL_ARGS)
+def vllm_model(example_model: Path) -> Path:
+    """The model the vLLM tests serve: the tiny model trained for a few seconds on the
+    three intents of ``examples/pure-local/make_model.py`` (``example_model``), so that
+    ``arc generate`` against the server can write a whole verified function; any other
+    prompt gets what an untrained model writes."""
+    return example_model
 
 
 @pytest.fixture(scope="session")
