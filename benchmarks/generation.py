@@ -22,18 +22,10 @@ import subprocess
 import sys
 import tempfile
 import time
-from pathlib import Path
 
 from benchmarks.common import percentile, summary
 from benchmarks.reporting import Report
-
-ROOT = Path(__file__).resolve().parents[1]
-HANDLER = ROOT / "examples" / "api_handler.ariadne"
-GOOD = (
-    "def handler(request) -> Result[Response, Error]:\n"
-    "    data = input_schema(request)\n"
-    "    return data\n"
-)
+from tests.seed_example import GOOD, HANDLER
 
 
 def bench_generation(r: Report) -> None:

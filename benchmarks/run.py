@@ -14,11 +14,13 @@ time per target, compile and mask time per engine (llguidance reading each of it
 XGrammar, llama.cpp's grammar sampler) with the same vocabularies, and the agreement of the
 differential corpus; the ``local`` generator's tokens/s with and without grammars and
 its constraint cost per token (``local``); the time ``arc generate`` adds to an inference
-service's own (``generate``).
+service's own (``generate``); generation against a real vLLM server on the CPU: invalid
+outputs before and after repair, and tokens/s with and without grammars (``vllm``).
 
 One module per subject holds its measurements and the section that reports them
 (``compile_time``, ``automata``, ``masks``, ``soundness``, ``engines``, ``compose``,
-``arc_test``, ``local_generation``, ``generation``); ``reporting`` writes the report.
+``arc_test``, ``local_generation``, ``generation``, ``vllm_server``); ``reporting`` writes
+the report.
 """
 
 from __future__ import annotations
@@ -42,6 +44,7 @@ from benchmarks import (
     local_generation,
     masks,
     soundness,
+    vllm_server,
 )
 from benchmarks.reporting import HERE, Report, render_md
 
@@ -53,9 +56,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument(
         "--only",
         default="compile,version,automata,masks,soundness,emit,engines,agreement,compose,arc_test,"
-        "local,generate",
+        "local,generate,vllm",
         help="comma-separated sections to run (compile, version, automata, masks, soundness, "
-        "emit, engines, agreement, compose, arc_test, local, generate)",
+        "emit, engines, agreement, compose, arc_test, local, generate, vllm)",
     )
     ap.add_argument(
         "--cache",
@@ -94,6 +97,8 @@ def main(argv: list[str] | None = None) -> int:
         local_generation.bench_local_generation(r, args.cache.parent / "models")
     if "generate" in sections:
         generation.bench_generation(r)
+    if "vllm" in sections:
+        vllm_server.bench_vllm_server(r, args.cache.parent / "models")
     meta = {
         "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
         "machine": f"{platform.system()} {platform.machine()}",

@@ -10,14 +10,7 @@ import pytest
 
 import ananke
 from ananke import Ananke, DiagnosticError
-
-ROOT = Path(__file__).resolve().parents[1]
-HANDLER = ROOT / "examples" / "api_handler.ariadne"
-GOOD = (
-    "def handler(request) -> Result[Response, Error]:\n"
-    "    data = input_schema(request)\n"
-    "    return data\n"
-)
+from tests.seed_example import GOOD, HANDLER
 
 
 def test_overrides_and_defaults() -> None:

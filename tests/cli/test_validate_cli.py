@@ -9,14 +9,7 @@ from pathlib import Path
 import pytest
 
 from tests.cli.cli_helpers import run_arc, run_arc_stdin
-
-ROOT = Path(__file__).resolve().parents[2]
-HANDLER = ROOT / "examples" / "api_handler.ariadne"
-GOOD = (
-    "def handler(request) -> Result[Response, Error]:\n"
-    "    data = input_schema(request)\n"
-    "    return data\n"
-)
+from tests.seed_example import GOOD, HANDLER
 
 
 def _write(tmp_path: Path, text: str) -> Path:

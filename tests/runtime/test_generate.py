@@ -21,16 +21,7 @@ import ananke
 from ananke import Ananke
 from tests.cli.cli_helpers import run_arc
 from tests.runtime.fault_server import FaultServer, Hang, Status
-
-ROOT = Path(__file__).resolve().parents[2]
-HANDLER = ROOT / "examples" / "api_handler.ariadne"
-GOOD = (
-    "def handler(request) -> Result[Response, Error]:\n"
-    "    data = input_schema(request)\n"
-    "    return data\n"
-)
-UNVALIDATED = "def handler(request) -> Result[Response, Error]:\n    return request\n"
-FORBIDDEN = GOOD.replace("return data", "return eval(data)")
+from tests.seed_example import FORBIDDEN, GOOD, HANDLER, UNVALIDATED
 
 
 @pytest.fixture

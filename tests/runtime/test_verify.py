@@ -12,17 +12,7 @@ from ananke.runtime.verify import checker_for, grammar_of, verify
 
 import ananke
 from ananke.generation import compile_set
-
-ROOT = Path(__file__).resolve().parents[2]
-HANDLER = ROOT / "examples" / "api_handler.ariadne"
-
-GOOD = (
-    "def handler(request) -> Result[Response, Error]:\n"
-    "    data = input_schema(request)\n"
-    "    return data\n"
-)
-FORBIDDEN = GOOD.replace("return data", "return eval(data)")
-UNVALIDATED = "def handler(request) -> Result[Response, Error]:\n    return request\n"
+from tests.seed_example import FORBIDDEN, GOOD, HANDLER, UNVALIDATED
 
 
 def _compiled(target: str, tmp_path: Path) -> CompiledSet:

@@ -30,7 +30,9 @@ __all__ = [
     "ENDED_EARLY",
     "EXAMPLE",
     "WORKER",
+    "ServerFailed",
     "VLLMServer",
+    "serve",
     "vllm_env",
     "vllm_model",
     "vllm_python",
@@ -95,14 +97,17 @@ def vllm_model(example_model: Path) -> Path:
     return example_model
 
 
-@pytest.fixture(scope="session")
-def vllm_server(
-    vllm_env: Path, vllm_model: Path, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[VLLMServer]:
-    """A vLLM OpenAI-compatible server on the tiny model, with the guidance backend."""
-    httpx = require_module("httpx")
-    python = vllm_env
-    work = tmp_path_factory.mktemp("vllm")
+class ServerFailed(Exception):
+    """The vLLM server did not come up; the message holds the end of its log."""
+
+
+@contextlib.contextmanager
+def serve(python: Path, model: Path, work: Path, *, eager: bool = True) -> Iterator[VLLMServer]:
+    """A vLLM OpenAI-compatible server on ``model`` with the guidance backend, on a free
+    port of 127.0.0.1, its log and caches in ``work``; stopped (the whole process group)
+    on leaving. :class:`ServerFailed` when it does not become ready."""
+    import httpx
+
     log = work / "server.log"
     port = _free_port()
     env = {
@@ -116,7 +121,7 @@ def vllm_server(
         "-m",
         "vllm.entrypoints.openai.api_server",
         "--model",
-        str(vllm_model),
+        str(model),
         "--host",
         "127.0.0.1",
         "--port",
@@ -125,7 +130,7 @@ def vllm_server(
         "1024",
         "--dtype",
         "float32",
-        "--enforce-eager",
+        *(["--enforce-eager"] if eager else []),
         "--structured-outputs-config.backend",
         "guidance",
     ]
@@ -140,10 +145,9 @@ def vllm_server(
         deadline = time.monotonic() + START_TIMEOUT
         while True:
             if server.poll() is not None:
-                pytest.fail(
+                raise ServerFailed(
                     f"the vLLM server exited with status {server.returncode} before it was "
-                    f"ready; its log ends:\n{_tail(log)}",
-                    pytrace=False,
+                    f"ready; its log ends:\n{_tail(log)}"
                 )
             try:
                 if httpx.get(f"{url}/health", timeout=2.0).status_code == 200:
@@ -151,15 +155,27 @@ def vllm_server(
             except httpx.TransportError:
                 pass
             if time.monotonic() > deadline:
-                pytest.fail(
+                raise ServerFailed(
                     f"the vLLM server was not ready after {START_TIMEOUT:.0f} s; its log "
-                    f"ends:\n{_tail(log)}",
-                    pytrace=False,
+                    f"ends:\n{_tail(log)}"
                 )
             time.sleep(0.5)
-        yield VLLMServer(url=url, model=str(vllm_model), python=python)
+        yield VLLMServer(url=url, model=str(model), python=python)
     finally:
         _stop(server)
+
+
+@pytest.fixture(scope="session")
+def vllm_server(
+    vllm_env: Path, vllm_model: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[VLLMServer]:
+    """A vLLM OpenAI-compatible server on the tiny model, with the guidance backend."""
+    require_module("httpx")
+    try:
+        with serve(vllm_env, vllm_model, tmp_path_factory.mktemp("vllm")) as server:
+            yield server
+    except ServerFailed as e:
+        pytest.fail(str(e), pytrace=False)
 
 
 def _stop(server: subprocess.Popen[bytes]) -> None:
