@@ -352,6 +352,10 @@ class LocalGenerator:
         # Any: transformers' annotations vary between its releases.
         tokenizer: Any
         model: Any
+        # The command's stderr is for diagnostics, not transformers' progress bars.
+        from transformers.utils import logging as transformers_logging
+
+        transformers_logging.disable_progress_bar()
         try:
             tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True)
             model = AutoModelForCausalLM.from_pretrained(path, dtype="auto", local_files_only=True)
