@@ -57,7 +57,9 @@ def make_model(
     import torch
     from ananke.engines.bpe import EOS_TOKEN, train_bpe
     from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
+    from transformers.utils import logging as transformers_logging
 
+    transformers_logging.disable_progress_bar()
     out.mkdir(parents=True, exist_ok=True)
     tokenizer_json = train_bpe(vocab_size, out / ".bpe")
     # Any: transformers' annotations vary between its releases.
