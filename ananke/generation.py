@@ -1,7 +1,7 @@
-"""Generation, from the compiler's side: compile a constraint set for a generator's target
-(through the driver, cached by content hash), make the generator, run Maze, and turn what it
-found into diagnostics. ``arc generate``, ``arc validate`` and :class:`ananke.Ananke` all
-go through here.
+"""Generation, from the compiler's side: the settings of a generation, compiling a
+constraint set for a generator's target (through the driver, cached by content hash), and
+turning what Maze found into diagnostics. ``arc generate``, ``arc validate`` and
+:class:`ananke.Ananke` all go through here.
 """
 
 from __future__ import annotations
