@@ -37,8 +37,6 @@ __all__ = ["Ananke"]
 
 _T = TypeVar("_T")
 
-Constraints = "Module | str | os.PathLike[str]"
-
 
 def _run(coro: Coroutine[Any, Any, _T]) -> _T:
     try:
@@ -97,6 +95,7 @@ class Ananke:
     def compile_sync(
         self, constraints: Module | str | os.PathLike[str], *, constraint: str | None = None
     ) -> Module:
+        """:meth:`compile` for code with no event loop."""
         return self._module(constraints, constraint)
 
     def _module(self, constraints: Any, constraint: str | None) -> Module:
@@ -171,6 +170,9 @@ class Ananke:
         return await Maze(self._gen()).generate(intent, compiled, run, context=files)
 
     def generate_sync(self, intent: str, constraints: Any, **kwargs: Any) -> Result:
+        """:meth:`generate` for code with no event loop. Each call runs its own loop, so
+        the backend's connections (or, for ``local``, its model) are released after it:
+        for many intents, prefer :meth:`generate_many`."""
         return _run(self._generate_once(intent, constraints, **kwargs))
 
     async def _generate_once(self, intent: str, constraints: Any, **kwargs: Any) -> Result:
@@ -221,6 +223,7 @@ class Ananke:
         return validate_code(code, self._compiled(module, constraint, "llguidance"))
 
     def validate_sync(self, code: str, constraints: Any, **kwargs: Any) -> Verification:
+        """:meth:`validate` for code with no event loop."""
         return _run(self.validate(code, constraints, **kwargs))
 
     # --- lifetime -------------------------------------------------------------------------
