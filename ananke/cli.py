@@ -2,7 +2,7 @@
 
 Exit codes: 0 clean (warnings allowed), 1 findings (errors in the constraints), 2 usage or
 input errors (bad flags, unreadable or corrupt files, a broken configuration), 3 internal
-error (a bug in arc).
+error (a bug in arc), 4 an inference service failed (``arc generate``).
 
 This module parses options and renders; what the commands do to their inputs is
 :mod:`ananke.driver`. Only ``click`` is imported with this module, so ``arc --version``
@@ -259,7 +259,7 @@ def _print_version(ctx: click.Context, param: click.Parameter, value: bool) -> N
     context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
     epilog="Exit codes: 0 clean (warnings allowed), 1 errors in the constraints, 2 usage or "
     "input error (bad flags, unreadable or corrupt files, a broken settings file), 3 internal "
-    "error (a bug in arc; please report it).",
+    "error (a bug in arc; please report it), 4 an inference service failed (generate).",
 )
 @click.option(
     "--version",
