@@ -59,7 +59,7 @@ def make_model(
     from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
     from transformers.utils import logging as transformers_logging
 
-    transformers_logging.disable_progress_bar()
+    transformers_logging.disable_progress_bar()  # type: ignore[no-untyped-call]
     out.mkdir(parents=True, exist_ok=True)
     tokenizer_json = train_bpe(vocab_size, out / ".bpe")
     # Any: transformers' annotations vary between its releases.

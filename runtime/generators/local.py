@@ -355,7 +355,7 @@ class LocalGenerator:
         # The command's stderr is for diagnostics, not transformers' progress bars.
         from transformers.utils import logging as transformers_logging
 
-        transformers_logging.disable_progress_bar()
+        transformers_logging.disable_progress_bar()  # type: ignore[no-untyped-call]
         try:
             tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True)
             model = AutoModelForCausalLM.from_pretrained(path, dtype="auto", local_files_only=True)
